@@ -1,0 +1,386 @@
+//! The checked program: names resolved to indices, every expression typed. Lowering
+//! and the reference evaluator both read only this, never the AST.
+
+use crate::span::Span;
+pub use crate::syntax::ast::BinOp;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    Int,
+    Float,
+    Text,
+    Bool,
+    Date,
+    Timestamp,
+    /// The type of a bare `null`: fits anywhere.
+    Null,
+    /// Poison: something upstream already has a diagnostic, so stay quiet.
+    Error,
+}
+
+impl Type {
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Type::Int | Type::Float)
+    }
+    /// Types with an order that bins, quantiles and ranges may cut.
+    pub fn is_ordered(self) -> bool {
+        matches!(self, Type::Int | Type::Float | Type::Date | Type::Timestamp)
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::Int => "int",
+            Type::Float => "float",
+            Type::Text => "text",
+            Type::Bool => "bool",
+            Type::Date => "date",
+            Type::Timestamp => "timestamp",
+            Type::Null => "null",
+            Type::Error => "{unknown}",
+        }
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01T00:00:00.
+    Timestamp(i64),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            Value::Date(d) => Some(*d as f64),
+            Value::Timestamp(t) => Some(*t as f64),
+            _ => None,
+        }
+    }
+    /// How a value reads as a segment label.
+    pub fn label(&self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(format_float(*f)),
+            Value::Text(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Date(d) => Some(crate::syntax::format_date(*d)),
+            Value::Timestamp(t) => Some(format_timestamp(*t)),
+        }
+    }
+}
+
+/// Floats print the shortest way that reads back the same, as arrow's CSV writer does.
+pub fn format_float(f: f64) -> String {
+    if f.is_finite() && f == f.trunc() && f.abs() < 1e15 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
+
+pub fn format_timestamp(us: i64) -> String {
+    let days = us.div_euclid(86_400_000_000);
+    let rem = us.rem_euclid(86_400_000_000);
+    let secs = rem / 1_000_000;
+    let frac = rem % 1_000_000;
+    let base = format!(
+        "{}T{:02}:{:02}:{:02}",
+        crate::syntax::format_date(days as i32),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    if frac == 0 {
+        base
+    } else {
+        format!("{base}.{frac:06}")
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Text(s) => write!(f, "{s:?}"),
+            other => f.write_str(&other.label().unwrap_or_default()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    Csv,
+    Parquet,
+    Json,
+    Arrow,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub ty: Type,
+    pub nullable: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Checked {
+    pub markets: Vec<MarketDef>,
+    pub entities: Vec<EntityDef>,
+    pub dims: Vec<DimDef>,
+    pub segments: Vec<SegDef>,
+    pub expects: Vec<ExpectDef>,
+    pub examples: Vec<ExampleDef>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MarketDef {
+    pub name: String,
+    pub span: Span,
+    pub path: String,
+    pub path_span: Span,
+    pub format: Format,
+    /// The declared `columns`, with the span of each declaration.
+    pub declared: Option<Vec<(Column, Span)>>,
+    /// The schema seg works with: declared, or read from the file.
+    pub columns: Vec<Column>,
+    pub filter: Option<TExpr>,
+    pub measures: Vec<MeasureDef>,
+}
+
+impl MarketDef {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MeasureDef {
+    pub name: String,
+    pub span: Span,
+    pub expr: MExpr,
+    pub ty: Type,
+}
+
+/// A measure or entity feature: aggregates combined by arithmetic.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MExpr {
+    Agg(Agg),
+    /// Another measure (feature) of the same market (entity), by index.
+    Ref(usize),
+    Lit(Value),
+    Neg(Box<MExpr>),
+    Bin(BinOp, Box<MExpr>, Box<MExpr>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AggFunc {
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Median,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Agg {
+    pub func: AggFunc,
+    pub distinct: bool,
+    /// `None` only for `count()`.
+    pub arg: Option<TExpr>,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug)]
+pub struct EntityDef {
+    pub name: String,
+    pub span: Span,
+    pub market: usize,
+    pub key: Column,
+    pub features: Vec<MeasureDef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    Market(usize),
+    Entity(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct DimDef {
+    pub name: String,
+    pub span: Span,
+    pub owner: Owner,
+    /// The market whose rows the dimension finally labels.
+    pub market: usize,
+    pub kind: DimKind,
+    /// Every label in declared order, `else` last; empty when labels come from data.
+    pub labels: Vec<String>,
+}
+
+impl DimDef {
+    /// Labels are known before reading data (not a column's values or a top-N ranking).
+    pub fn has_static_labels(&self) -> bool {
+        !matches!(self.kind, DimKind::Column(_) | DimKind::Top { .. })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum DimKind {
+    Column(TExpr),
+    Top { n: u64, expr: TExpr, other: String },
+    Map { expr: TExpr, arms: Vec<MapArm>, else_label: Option<String> },
+    Rules { arms: Vec<RuleArm>, else_label: Option<String>, partition: bool },
+    Bins { expr: TExpr, cuts: Vec<Value>, closed_right: bool, labels: Vec<String> },
+    Quantiles { expr: TExpr, n: u64 },
+}
+
+#[derive(Clone, Debug)]
+pub struct MapArm {
+    pub values: Vec<(Value, Span)>,
+    pub label: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct RuleArm {
+    pub cond: TExpr,
+    pub label: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegMode {
+    /// `by a` or `by a x b`: the full grid of labels.
+    Cross,
+    /// `by a then b`: a hierarchy with subtotals.
+    Then,
+}
+
+#[derive(Clone, Debug)]
+pub struct SegDef {
+    pub name: String,
+    pub span: Span,
+    pub market: usize,
+    pub dims: Vec<usize>,
+    pub mode: SegMode,
+    pub filter: Option<TExpr>,
+    /// Indices into the market's measures, in output order.
+    pub measures: Vec<usize>,
+    /// `share of MEASURE`; `None` is a share of rows.
+    pub share_of: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExpectDef {
+    Partition { segment: usize, span: Span, proven: Option<bool> },
+    Assert { expr: TExpr, span: Span },
+}
+
+#[derive(Clone, Debug)]
+pub struct ExampleDef {
+    pub owner: Owner,
+    pub span: Span,
+    pub fields: Vec<(String, Value)>,
+    pub expected: Vec<(usize, Option<String>, Span)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Func {
+    Lower,
+    Upper,
+    Trim,
+    Length,
+    Year,
+    Month,
+    Abs,
+    Round,
+    Coalesce,
+}
+
+/// What an `expect` asks of a segmentation's result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegQuery {
+    pub what: QueryWhat,
+    pub segment: usize,
+    /// One label per leading dimension; `None` is the unassigned (null) segment.
+    pub labels: Vec<Option<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryWhat {
+    Rows,
+    Share,
+    ShareOfParent,
+    Measure(usize),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TExpr {
+    pub kind: TKind,
+    pub ty: Type,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TKind {
+    /// A column of the row in scope (a market column, or an entity's key or feature).
+    Col(String),
+    Lit(Value),
+    Neg(Box<TExpr>),
+    Not(Box<TExpr>),
+    Bin(BinOp, Box<TExpr>, Box<TExpr>),
+    Between { expr: Box<TExpr>, low: Box<TExpr>, high: Box<TExpr>, negated: bool },
+    InList { expr: Box<TExpr>, list: Vec<TExpr>, negated: bool },
+    IsNull { expr: Box<TExpr>, negated: bool },
+    Func(Func, Vec<TExpr>),
+    /// Only in `expect`: a number read off a segmentation's result.
+    Query(SegQuery),
+}
+
+impl TExpr {
+    /// Every column the expression reads.
+    pub fn columns(&self, out: &mut Vec<String>) {
+        match &self.kind {
+            TKind::Col(c) => {
+                if !out.contains(c) {
+                    out.push(c.clone())
+                }
+            }
+            TKind::Lit(_) | TKind::Query(_) => {}
+            TKind::Neg(e) | TKind::Not(e) | TKind::IsNull { expr: e, .. } => e.columns(out),
+            TKind::Bin(_, a, b) => {
+                a.columns(out);
+                b.columns(out);
+            }
+            TKind::Between { expr, low, high, .. } => {
+                expr.columns(out);
+                low.columns(out);
+                high.columns(out);
+            }
+            TKind::InList { expr, list, .. } => {
+                expr.columns(out);
+                list.iter().for_each(|e| e.columns(out));
+            }
+            TKind::Func(_, args) => args.iter().for_each(|e| e.columns(out)),
+        }
+    }
+}

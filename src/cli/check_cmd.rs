@@ -1,0 +1,143 @@
+//! `seg check`: diagnostics for every spec under the given paths.
+
+use super::{exit, DataArgs, DiagFormat};
+use crate::diagnostic::{Diagnostic, Renderer, Severity};
+use crate::engine::{self, paths::PathPolicy, LoadOptions, SpecFile};
+use std::path::{Path, PathBuf};
+
+/// Every `*.seg` under the paths, in a stable order, with the names users gave.
+pub fn collect_specs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, String> {
+    let roots: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let mut out = Vec::new();
+    for root in roots {
+        if root.is_dir() {
+            let mut found = Vec::new();
+            walk(&root, &mut found);
+            found.sort();
+            out.extend(found.into_iter().map(|p| {
+                let shown = p.display().to_string();
+                (p, shown)
+            }));
+        } else if root.exists() {
+            out.push((root.clone(), root.display().to_string()));
+        } else {
+            return Err(format!("no such file or folder: {}", root.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        let hidden = name.to_string_lossy().starts_with('.') || name == "target";
+        if p.is_dir() && !hidden {
+            walk(&p, out);
+        } else if p.extension().is_some_and(|x| x == "seg") {
+            out.push(p);
+        }
+    }
+}
+
+/// The exit code a set of diagnostics calls for (cli.md): policy refusals first,
+/// then invalid specs, then data problems.
+pub fn exit_code(diags: &[Diagnostic], deny_warnings: bool) -> u8 {
+    let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
+    if errors.iter().any(|d| d.code == "E0504") {
+        return exit::POLICY;
+    }
+    if errors.iter().any(|d| !d.code.starts_with("E05")) {
+        return exit::INVALID;
+    }
+    if !errors.is_empty() {
+        return exit::DATA;
+    }
+    if deny_warnings && diags.iter().any(|d| d.severity == Severity::Warning) {
+        return exit::INVALID;
+    }
+    exit::OK
+}
+
+pub fn print_diagnostics(spec: &SpecFile, format: DiagFormat) {
+    match format {
+        DiagFormat::Human => {
+            let r = Renderer { color: super::color_enabled(), width: 100 };
+            for d in &spec.diagnostics {
+                eprint!("{}", r.render(d, &spec.display, &spec.text));
+            }
+        }
+        DiagFormat::Json => {
+            for d in &spec.diagnostics {
+                println!("{}", d.to_json(&spec.display, &spec.text));
+            }
+        }
+        DiagFormat::Github => {
+            for d in &spec.diagnostics {
+                println!("{}", d.to_github(&spec.display, &spec.text));
+            }
+        }
+    }
+}
+
+pub fn run(paths: &[PathBuf], format: DiagFormat, deny_warnings: bool, no_data: bool, data: &DataArgs) -> u8 {
+    let specs = match collect_specs(paths) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let opts = LoadOptions { no_data, policy: PathPolicy { allow_outside: data.allow_outside } };
+    let mut all = Vec::new();
+    let mut code = exit::OK;
+    for (path, shown) in &specs {
+        let spec = match engine::load_spec(path, shown, &opts) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot read {shown}: {e}");
+                code = code.max(exit::DATA);
+                continue;
+            }
+        };
+        print_diagnostics(&spec, format);
+        if format == DiagFormat::Human {
+            if let Some(p) = &spec.program {
+                for note in crate::check::mece::partition_notes(p) {
+                    eprintln!("{shown}: {note}");
+                }
+            }
+        }
+        let c = exit_code(&spec.diagnostics, deny_warnings);
+        code = worst(code, c);
+        all.extend(spec.diagnostics);
+    }
+    let errors = all.iter().filter(|d| d.is_error()).count();
+    let warnings = all.iter().filter(|d| d.severity == Severity::Warning).count();
+    if format == DiagFormat::Human {
+        let files = specs.len();
+        if errors + warnings == 0 {
+            eprintln!("ok: {files} spec{} checked, no problems", plural(files));
+        } else {
+            eprintln!("{errors} error{}, {warnings} warning{} in {files} spec{}", plural(errors), plural(warnings), plural(files));
+        }
+    }
+    code
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Combines exit codes across files: the most specific failure wins.
+pub fn worst(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        exit::OK => 0,
+        exit::DATA => 1,
+        exit::INVALID => 2,
+        exit::POLICY => 3,
+        _ => 4,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}

@@ -1,0 +1,59 @@
+//! Sessions, sources, execution and output: everything that touches data files.
+
+pub mod paths;
+pub mod schema;
+
+use crate::check::{self, program::Checked};
+use crate::diagnostic::Diagnostic;
+use crate::syntax;
+use paths::PathPolicy;
+use std::path::{Path, PathBuf};
+
+/// One spec file, read, parsed and checked.
+pub struct SpecFile {
+    /// The path as the user gave it (for messages).
+    pub display: String,
+    pub path: PathBuf,
+    pub text: String,
+    pub diagnostics: Vec<Diagnostic>,
+    pub program: Option<Checked>,
+}
+
+impl SpecFile {
+    pub fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    pub no_data: bool,
+    pub policy: PathPolicy,
+}
+
+pub fn load_spec(path: &Path, display: &str, opts: &LoadOptions) -> Result<SpecFile, std::io::Error> {
+    let bytes = std::fs::read(path)?;
+    Ok(load_bytes(path, display, &bytes, opts))
+}
+
+pub fn load_bytes(path: &Path, display: &str, bytes: &[u8], opts: &LoadOptions) -> SpecFile {
+    let parsed = syntax::parse_bytes(bytes);
+    let mut spec = SpecFile {
+        display: display.to_string(),
+        path: path.to_path_buf(),
+        text: parsed.text,
+        diagnostics: parsed.diagnostics,
+        program: None,
+    };
+    let schemas = schema::FileSchemas { spec_dir: spec.dir(), policy: opts.policy.clone(), no_data: opts.no_data };
+    let checked = check::check(&parsed.program, &schemas);
+    spec.diagnostics.extend(checked.diagnostics);
+    spec.diagnostics.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));
+    if !spec.diagnostics.iter().any(|d| d.is_error()) {
+        spec.program = checked.program;
+    }
+    spec
+}

@@ -1,0 +1,113 @@
+//! Reads a data file's schema (CSV header, Parquet footer, IPC schema) for the checker,
+//! and maps Arrow types to seg's types and back.
+
+use crate::check::program::{Format, Type};
+use crate::check::{errors, SchemaSource};
+use crate::diagnostic::Diagnostic;
+use crate::engine::paths::{resolve, PathPolicy};
+use crate::span::Span;
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use std::fs::File;
+use std::io::{BufReader, Seek};
+use std::path::{Path, PathBuf};
+
+/// CSV and JSON carry no types; seg infers them from this many leading records, and
+/// uses the same inferred schema when it runs so check and run agree.
+pub const INFER_RECORDS: usize = 1000;
+
+pub fn seg_type(dt: &DataType) -> Option<Type> {
+    Some(match dt {
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => Type::Int,
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => Type::Int,
+        DataType::Float16 | DataType::Float32 | DataType::Float64 => Type::Float,
+        DataType::Decimal128(..) | DataType::Decimal256(..) => Type::Float,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Type::Text,
+        DataType::Dictionary(_, v) => return seg_type(v),
+        DataType::Boolean => Type::Bool,
+        DataType::Date32 | DataType::Date64 => Type::Date,
+        DataType::Timestamp(..) => Type::Timestamp,
+        DataType::Null => Type::Text,
+        _ => return None,
+    })
+}
+
+/// The Arrow type seg reads a declared column as.
+pub fn arrow_type(t: Type) -> DataType {
+    match t {
+        Type::Int => DataType::Int64,
+        Type::Float => DataType::Float64,
+        Type::Text | Type::Null | Type::Error => DataType::Utf8,
+        Type::Bool => DataType::Boolean,
+        Type::Date => DataType::Date32,
+        Type::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+    }
+}
+
+/// Reads the schema of a file without reading its data (CSV/JSON: a bounded sample).
+pub fn read_schema(path: &Path, format: Format) -> Result<Schema, String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    match format {
+        Format::Csv => {
+            let fmt = arrow::csv::reader::Format::default().with_header(true);
+            let (schema, _) = fmt.infer_schema(BufReader::new(file), Some(INFER_RECORDS)).map_err(|e| e.to_string())?;
+            Ok(normalize_inferred(schema))
+        }
+        Format::Json => {
+            let (schema, _) = arrow::json::reader::infer_json_schema(BufReader::new(file), Some(INFER_RECORDS)).map_err(|e| e.to_string())?;
+            Ok(normalize_inferred(schema))
+        }
+        Format::Parquet => {
+            let builder = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
+            Ok(builder.schema().as_ref().clone())
+        }
+        Format::Arrow => {
+            let mut f = file;
+            match arrow::ipc::reader::FileReader::try_new(&mut f, None) {
+                Ok(r) => Ok(r.schema().as_ref().clone()),
+                Err(_) => {
+                    f.rewind().map_err(|e| e.to_string())?;
+                    let r = arrow::ipc::reader::StreamReader::try_new(BufReader::new(f), None).map_err(|e| e.to_string())?;
+                    Ok(r.schema().as_ref().clone())
+                }
+            }
+        }
+    }
+}
+
+/// Inferred CSV/JSON types are widened to seg's canonical ones so an inferred schema
+/// and a declared one read the same file the same way.
+fn normalize_inferred(schema: Schema) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let t = seg_type(f.data_type()).unwrap_or(Type::Text);
+            Field::new(f.name(), arrow_type(t), true)
+        })
+        .collect();
+    Schema::new(fields)
+}
+
+/// The checker's view of data files: resolves paths with the policy, reads schemas.
+pub struct FileSchemas {
+    pub spec_dir: PathBuf,
+    pub policy: PathPolicy,
+    pub no_data: bool,
+}
+
+impl SchemaSource for FileSchemas {
+    fn schema(&self, raw: &str, format: Format, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
+        if self.no_data {
+            return Ok(None);
+        }
+        let path = resolve(&self.spec_dir, raw, &self.policy).map_err(|why| errors::path_refused(span, raw, &why))?;
+        let schema = read_schema(&path, format).map_err(|e| errors::unreadable(span, raw, &e))?;
+        Ok(Some(
+            schema
+                .fields()
+                .iter()
+                .filter_map(|f| seg_type(f.data_type()).map(|t| (f.name().clone(), t, f.is_nullable(), f.data_type().to_string())))
+                .collect(),
+        ))
+    }
+}

@@ -1,0 +1,12 @@
+//! seg: segmentation as code. Specs are parsed (`syntax`), checked (`check`), lowered
+//! to DataFusion plans (`lower`) and executed (`engine`); `cli` is the only front end
+//! that prints. See docs/architecture.md.
+
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod engine;
+pub mod lower;
+pub mod reference;
+pub mod span;
+pub mod syntax;

@@ -1,0 +1,1 @@
+//! The reference evaluator: plain row-by-row semantics of a checked program.

@@ -1,0 +1,236 @@
+//! The owned, pest-free syntax tree. Every node carries the byte span it came from.
+
+use crate::span::Span;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StrLit {
+    pub value: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Program {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    pub kind: ItemKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemKind {
+    Market(Market),
+    Entity(Entity),
+    Dimension(Dimension),
+    Segment(Segment),
+    Expect(Expect),
+    Example(Example),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Market {
+    pub name: Ident,
+    pub source: StrLit,
+    pub format: Option<Ident>,
+    pub columns: Option<ColumnsBlock>,
+    pub filters: Vec<Expr>,
+    pub measures: Vec<MeasureDef>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnsBlock {
+    pub columns: Vec<ColumnDecl>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnDecl {
+    pub name: Ident,
+    pub ty: TypeName,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TypeKw {
+    Int,
+    Float,
+    Text,
+    Bool,
+    Date,
+    Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeName {
+    pub kw: TypeKw,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeasureDef {
+    pub name: Ident,
+    pub expr: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entity {
+    pub name: Ident,
+    pub market: Ident,
+    pub key: Ident,
+    pub features: Vec<MeasureDef>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dimension {
+    pub name: Ident,
+    pub owner: Ident,
+    pub body: DimBody,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DimBody {
+    Column(Expr),
+    Top { n: u64, n_span: Span, expr: Expr, else_label: Option<StrLit>, span: Span },
+    Mapping { expr: Expr, arms: Vec<MapArm>, else_label: Option<StrLit>, span: Span },
+    Rules { arms: Vec<RuleArm>, else_label: Option<StrLit>, partition: bool, span: Span },
+    Bins { expr: Expr, cuts: Vec<Constant>, cuts_span: Span, closed_right: bool, labels: Option<Vec<StrLit>>, labels_span: Span, span: Span },
+    Quantiles { expr: Expr, n: u64, n_span: Span, span: Span },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapArm {
+    pub values: Vec<Constant>,
+    pub label: StrLit,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleArm {
+    pub cond: Expr,
+    pub label: StrLit,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub name: Option<Ident>,
+    pub market: Ident,
+    pub dims: Vec<Ident>,
+    pub ops: Vec<(ChainOp, Span)>,
+    pub filters: Vec<Expr>,
+    pub measures: Option<(Vec<Ident>, Span)>,
+    pub share_of: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainOp {
+    Then,
+    Cross,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expect {
+    Partition { segment: Ident },
+    Assert(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Example {
+    pub owner: Ident,
+    pub fields: Vec<(Ident, Constant)>,
+    pub expected: Vec<(Ident, Option<StrLit>, Span)>,
+}
+
+/// A literal value as written (negative numbers included).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Constant {
+    pub value: Lit,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lit {
+    Int(i64),
+    Float(f64),
+    /// `20%`, kept apart from floats so the checker can say it was a percentage.
+    Percent(f64),
+    Text(String),
+    Bool(bool),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01T00:00:00.
+    Timestamp(i64),
+    Null,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Eq => "=",
+            BinOp::NotEq => "!=",
+            BinOp::Lt => "<",
+            BinOp::LtEq => "<=",
+            BinOp::Gt => ">",
+            BinOp::GtEq => ">=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq)
+    }
+
+    pub fn is_arithmetic(self) -> bool {
+        matches!(self, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Lit(Lit),
+    Name(Ident),
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    Binary { op: BinOp, op_span: Span, lhs: Box<Expr>, rhs: Box<Expr> },
+    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
+    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
+    IsNull { expr: Box<Expr>, negated: bool },
+    Call { func: Ident, distinct: bool, args: Vec<Expr> },
+}

@@ -1,0 +1,47 @@
+//! Text → AST: the only stage that knows pest. Screens hostile input, parses, and
+//! resynchronises at the next statement so one typo does not hide the rest.
+
+pub mod ast;
+pub mod errors;
+mod limits;
+mod parser;
+
+pub use parser::{format_date, parse_date, parse_expr};
+
+use crate::diagnostic::Diagnostic;
+use ast::Program;
+
+/// The outcome of reading one spec: the text diagnostics are drawn against (lossy
+/// for invalid UTF-8), what parsed, and what did not.
+pub struct Parsed {
+    pub text: String,
+    pub program: Program,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub fn parse_bytes(bytes: &[u8]) -> Parsed {
+    if bytes.len() > errors::MAX_SPEC_BYTES {
+        // Nothing of the text is kept: rendering a 2 MiB source would be the slow part.
+        return Parsed { text: String::new(), program: Program::default(), diagnostics: vec![errors::too_large(bytes.len())] };
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_str(text),
+        Err(e) => Parsed {
+            text: String::from_utf8_lossy(bytes).into_owned(),
+            program: Program::default(),
+            diagnostics: vec![errors::invalid_utf8(e.valid_up_to())],
+        },
+    }
+}
+
+pub fn parse_str(text: &str) -> Parsed {
+    if text.len() > errors::MAX_SPEC_BYTES {
+        return Parsed { text: String::new(), program: Program::default(), diagnostics: vec![errors::too_large(text.len())] };
+    }
+    let screened = limits::scan(text);
+    if !screened.is_empty() {
+        return Parsed { text: text.to_string(), program: Program::default(), diagnostics: screened };
+    }
+    let (program, diagnostics) = parser::parse_program(text);
+    Parsed { text: text.to_string(), program, diagnostics }
+}
