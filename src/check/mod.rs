@@ -820,6 +820,7 @@ impl Checker {
     }
 
     fn example(&mut self, e: &ast::Example, span: Span) {
+        let before = self.diags.len();
         let owner = match self.tables.get(&e.owner.name) {
             Some((Table::Market(i), _)) => Owner::Market(*i),
             Some((Table::Entity(i), _)) => Owner::Entity(*i),
