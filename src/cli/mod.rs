@@ -1,6 +1,8 @@
 //! The command line: the only place that prints or picks an exit code.
 
 mod check_cmd;
+mod run_cmd;
+mod test_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -38,6 +40,40 @@ pub struct DataArgs {
     pub allow_outside: bool,
 }
 
+/// How the engine runs: threads, memory, data overrides.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct EngineArgs {
+    /// Worker threads (default: the number of cores)
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Memory limit, e.g. 2GiB; operators spill to disk beyond it
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Replace a market's data for this run (repeatable)
+    #[arg(long, value_name = "MARKET=PATH")]
+    pub source: Vec<String>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+impl From<RunFormat> for crate::engine::output::OutFormat {
+    fn from(f: RunFormat) -> Self {
+        use crate::engine::output::OutFormat as O;
+        match f {
+            RunFormat::Table => O::Table,
+            RunFormat::Csv => O::Csv,
+            RunFormat::Json => O::Json,
+            RunFormat::Parquet => O::Parquet,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Parse and type-check specs, including the MECE rule analysis
@@ -55,6 +91,71 @@ pub enum Command {
         no_data: bool,
         #[command(flatten)]
         data: DataArgs,
+    },
+    /// Execute segmentations and print their tables
+    #[command(after_help = "Example:\n  seg run specs/coffee.seg\n  seg run specs/coffee.seg --segment customers --format csv -o customers.csv")]
+    Run {
+        spec: PathBuf,
+        /// Run only this segmentation (repeatable)
+        #[arg(long = "segment", value_name = "NAME")]
+        segments: Vec<String>,
+        /// table (default on a terminal), csv, json or parquet (needs -o)
+        #[arg(long, value_enum)]
+        format: Option<RunFormat>,
+        /// Write to FILE, or one file per segmentation into DIR/
+        #[arg(short = 'o', long = "output", value_name = "FILE|DIR/")]
+        output: Option<PathBuf>,
+        /// Replace an existing output file
+        #[arg(long)]
+        force: bool,
+        /// Also report unassigned rows, unmapped values, empty segments and totals
+        #[arg(long)]
+        audit: bool,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Write every row of a market with one label column per dimension
+    #[command(after_help = "Example:\n  seg assign specs/coffee.seg --market coffee -o coffee_labels.parquet")]
+    Assign {
+        spec: PathBuf,
+        #[arg(long)]
+        market: String,
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+        /// csv, json or parquet (default: from the extension, else parquet)
+        #[arg(long, value_enum)]
+        format: Option<RunFormat>,
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Print the DataFusion plan of segmentations
+    #[command(after_help = "Example:\n  seg explain specs/coffee.seg --segment customers --physical")]
+    Explain {
+        spec: PathBuf,
+        #[arg(long = "segment", value_name = "NAME")]
+        segments: Vec<String>,
+        /// The physical plan instead of the logical one
+        #[arg(long)]
+        physical: bool,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Run `expect` and `example` statements
+    #[command(after_help = "Example:\n  seg test specs/")]
+    Test {
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
 }
 
@@ -87,5 +188,15 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Check { paths, format, deny_warnings, no_data, data } => {
             check_cmd::run(&paths, format, deny_warnings, no_data, &data)
         }
+        Command::Run { spec, segments, format, output, force, audit, data, engine } => run_cmd::run(
+            run_cmd::RunArgs { spec: &spec, segments: &segments, format: format.map(Into::into), output: output.as_deref(), force, audit },
+            &data,
+            &engine,
+        ),
+        Command::Assign { spec, market, output, format, force, data, engine } => {
+            run_cmd::assign(&spec, &market, &output, format.map(Into::into), force, &data, &engine)
+        }
+        Command::Explain { spec, segments, physical, data, engine } => run_cmd::explain(&spec, &segments, physical, &data, &engine),
+        Command::Test { paths, data, engine } => test_cmd::run(&paths, &data, &engine),
     }
 }

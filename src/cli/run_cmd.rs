@@ -1,0 +1,307 @@
+//! `seg run`, `seg assign` and `seg explain`: load a spec, open a session, execute.
+
+use super::check_cmd::{exit_code, print_diagnostics};
+use super::{exit, DataArgs, DiagFormat, EngineArgs};
+use crate::engine::output::{self, OutFormat};
+use crate::engine::paths::PathPolicy;
+use crate::engine::session::{EngineError, Session, SessionOptions};
+use crate::engine::{self, LoadOptions, SpecFile};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+pub fn engine_exit(e: &EngineError) -> u8 {
+    match e {
+        EngineError::Data(_) => exit::DATA,
+        EngineError::Resource(_) => exit::RESOURCE,
+        EngineError::Policy(_) => exit::POLICY,
+        EngineError::Internal(_) => exit::BUG,
+    }
+}
+
+pub fn report(e: &EngineError) -> u8 {
+    match e {
+        EngineError::Internal(s) => eprintln!("error: internal error, this is a bug in seg: {s}"),
+        other => eprintln!("error: {other}"),
+    }
+    engine_exit(e)
+}
+
+/// Loads and checks a spec and opens a session on its data; on failure, prints why
+/// and returns the exit code.
+pub fn open(spec: &Path, data: &DataArgs, eng: &EngineArgs) -> Result<(SpecFile, Session), u8> {
+    let policy = PathPolicy { allow_outside: data.allow_outside };
+    let opts = LoadOptions { no_data: false, policy: policy.clone() };
+    let shown = spec.display().to_string();
+    let file = match engine::load_spec(spec, &shown, &opts) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: cannot read {shown}: {e}");
+            return Err(exit::USAGE);
+        }
+    };
+    print_diagnostics(&file, DiagFormat::Human);
+    let Some(program) = file.program.clone() else {
+        return Err(exit_code(&file.diagnostics, false).max(exit::INVALID));
+    };
+    let mut sources = std::collections::HashMap::new();
+    for s in &eng.source {
+        let Some((m, p)) = s.split_once('=') else {
+            eprintln!("error: --source takes MARKET=PATH, found `{s}`");
+            return Err(exit::USAGE);
+        };
+        if !program.markets.iter().any(|x| x.name == m) {
+            eprintln!("error: --source names market `{m}`, which {shown} does not define");
+            return Err(exit::USAGE);
+        }
+        sources.insert(m.to_string(), PathBuf::from(p));
+    }
+    let memory_limit = match &eng.memory_limit {
+        Some(s) => match crate::engine::session::parse_size(s) {
+            Some(n) => Some(n),
+            None => {
+                eprintln!("error: --memory-limit takes a size such as 2GiB or 512MB, found `{s}`");
+                return Err(exit::USAGE);
+            }
+        },
+        None => None,
+    };
+    let sopts = SessionOptions { threads: eng.threads, memory_limit, batch_size: None, policy: Some(policy), sources };
+    match Session::new(program, &file.dir(), &sopts) {
+        Ok(s) => Ok((file, s)),
+        Err(e) => Err(report(&e)),
+    }
+}
+
+fn select_segments(session: &Session, names: &[String]) -> Result<Vec<usize>, u8> {
+    let segs = &session.program.segments;
+    if names.is_empty() {
+        return Ok((0..segs.len()).collect());
+    }
+    let mut out = Vec::new();
+    for n in names {
+        match segs.iter().position(|s| &s.name == n) {
+            Some(i) => out.push(i),
+            None => {
+                let cands: Vec<&str> = segs.iter().map(|s| s.name.as_str()).collect();
+                let hint = crate::check::errors::suggest(n, cands.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+                eprintln!("error: no segmentation named `{n}`{hint} (there are: {})", cands.join(", "));
+                return Err(exit::USAGE);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub struct RunArgs<'a> {
+    pub spec: &'a Path,
+    pub segments: &'a [String],
+    pub format: Option<OutFormat>,
+    pub output: Option<&'a Path>,
+    pub force: bool,
+    pub audit: bool,
+}
+
+pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
+    let format = a.format.unwrap_or(if a.output.is_none() && std::io::stdout().is_terminal() { OutFormat::Table } else { OutFormat::Csv });
+    if format == OutFormat::Parquet && a.output.is_none() {
+        eprintln!("error: --format parquet needs -o FILE (or -o DIR/)");
+        return exit::USAGE;
+    }
+    let (_file, session) = match open(a.spec, data, eng) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let segs = match select_segments(&session, a.segments) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let mut results = Vec::new();
+    for &s in &segs {
+        match session.run_segment(s) {
+            Ok(b) => results.push((s, b)),
+            Err(e) => return report(&e),
+        }
+    }
+    let audits = if a.audit {
+        match crate::engine::audit::audit_all(&session, &segs) {
+            Ok(r) => Some(r),
+            Err(e) => return report(&e),
+        }
+    } else {
+        None
+    };
+    let many = results.len() > 1;
+    let to_dir = a.output.is_some_and(|o| o.is_dir() || o.to_string_lossy().ends_with('/'));
+    if to_dir && a.output.is_some_and(|o| !o.is_dir()) {
+        eprintln!("error: output folder `{}` does not exist", a.output.map(|o| o.display().to_string()).unwrap_or_default());
+        return exit::USAGE;
+    }
+    if format == OutFormat::Parquet && many && !to_dir {
+        eprintln!("error: parquet output of several segmentations needs -o DIR/ (one file each) or --segment NAME");
+        return exit::USAGE;
+    }
+    let render = |s: usize, batches: &[arrow::record_batch::RecordBatch]| -> Result<Vec<u8>, EngineError> {
+        let sd = &session.program.segments[s];
+        match format {
+            OutFormat::Table => Ok(output::to_table(batches, sd.dims.len()).into_bytes()),
+            OutFormat::Csv => output::to_csv(batches),
+            OutFormat::Json => output::to_json(batches),
+            OutFormat::Parquet => {
+                let schema = match batches.first() {
+                    Some(b) => b.schema(),
+                    None => std::sync::Arc::new(session.segment_plan(s)?.schema().as_arrow().clone()),
+                };
+                output::to_parquet(batches, schema)
+            }
+        }
+    };
+    // Everything is computed before anything is written, so a failure leaves no
+    // partial output behind.
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let mut combined: Vec<u8> = Vec::new();
+    for (i, (s, batches)) in results.iter().enumerate() {
+        let name = &session.program.segments[*s].name;
+        let body = match render(*s, batches) {
+            Ok(b) => b,
+            Err(e) => return report(&e),
+        };
+        if to_dir {
+            let dir = a.output.unwrap_or(Path::new("."));
+            files.push((dir.join(format!("{name}.{}", format.extension())), body));
+            continue;
+        }
+        match format {
+            OutFormat::Table => {
+                if i > 0 {
+                    combined.push(b'\n');
+                }
+                combined.extend(format!("segment {name}\n").bytes());
+                combined.extend(body);
+            }
+            OutFormat::Csv => {
+                if many {
+                    combined.extend(format!("# segment {name}\n").bytes());
+                }
+                combined.extend(body);
+            }
+            OutFormat::Json => {
+                combined.extend(body);
+                combined.push(b'\n');
+            }
+            OutFormat::Parquet => combined.extend(body),
+        }
+        if let (Some(report), OutFormat::Table) = (&audits, format) {
+            if let Some(r) = report.iter().find(|r| r.segment == *s) {
+                combined.extend(r.render(&session.program).bytes());
+            }
+        }
+    }
+    if let (Some(report), false) = (&audits, format == OutFormat::Table) {
+        for r in report {
+            eprint!("{}", r.render(&session.program));
+        }
+    }
+    match a.output {
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            if out.write_all(&combined).and_then(|_| out.flush()).is_err() {
+                return exit::OK; // a closed pipe (e.g. `| head`) is not an error
+            }
+        }
+        Some(dest) if !to_dir => files.push((dest.to_path_buf(), combined)),
+        Some(_) => {}
+    }
+    for (dest, _) in &files {
+        if let Err(e) = output::check_destination(dest, a.force, &session.inputs) {
+            return report(&e);
+        }
+    }
+    for (dest, body) in &files {
+        if let Err(e) = output::write_atomic(dest, body, a.force, &session.inputs) {
+            return report(&e);
+        }
+    }
+    if audits.as_ref().is_some_and(|r| r.iter().any(|x| !x.clean())) && std::env::var_os("SEG_AUDIT_STRICT").is_some() {
+        return exit::INVALID;
+    }
+    exit::OK
+}
+
+pub fn assign(spec: &Path, market: &str, dest: &Path, format: Option<OutFormat>, force: bool, data: &DataArgs, eng: &EngineArgs) -> u8 {
+    let format = format.unwrap_or_else(|| match dest.extension().and_then(|e| e.to_str()) {
+        Some("csv") => OutFormat::Csv,
+        Some("json") | Some("ndjson") => OutFormat::Json,
+        _ => OutFormat::Parquet,
+    });
+    if format == OutFormat::Table {
+        eprintln!("error: seg assign writes csv, json or parquet");
+        return exit::USAGE;
+    }
+    if let Err(e) = output::check_destination(dest, force, &[]) {
+        return report(&e);
+    }
+    let (_file, session) = match open(spec, data, eng) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    if let Err(e) = output::check_destination(dest, force, &session.inputs) {
+        return report(&e);
+    }
+    let Some(m) = session.program.markets.iter().position(|x| x.name == market) else {
+        let names: Vec<&str> = session.program.markets.iter().map(|m| m.name.as_str()).collect();
+        eprintln!("error: no market named `{market}` (there are: {})", names.join(", "));
+        return exit::USAGE;
+    };
+    let plan = match crate::lower::assign_plan(&session.program, m, &session) {
+        Ok(p) => p,
+        Err(d) => return report(&EngineError::Internal(d.message)),
+    };
+    let schema = std::sync::Arc::new(plan.schema().as_arrow().clone());
+    let batches = match session.execute(plan) {
+        Ok(b) => b,
+        Err(e) => return report(&e),
+    };
+    let body = match format {
+        OutFormat::Csv => output::to_csv(&batches),
+        OutFormat::Json => output::to_json(&batches),
+        _ => output::to_parquet(&batches, schema),
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return report(&e),
+    };
+    if let Err(e) = output::write_atomic(dest, &body, force, &session.inputs) {
+        return report(&e);
+    }
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    eprintln!("wrote {rows} rows of market `{market}` to {}", dest.display());
+    exit::OK
+}
+
+pub fn explain(spec: &Path, segments: &[String], physical: bool, data: &DataArgs, eng: &EngineArgs) -> u8 {
+    let (_file, session) = match open(spec, data, eng) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let segs = match select_segments(&session, segments) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    for (i, s) in segs.into_iter().enumerate() {
+        let plan = match session.segment_plan(s) {
+            Ok(p) => p,
+            Err(e) => return report(&e),
+        };
+        let text = match session.explain(plan, physical) {
+            Ok(t) => t,
+            Err(e) => return report(&e),
+        };
+        if i > 0 {
+            println!();
+        }
+        println!("-- segment {} ({} plan)", session.program.segments[s].name, if physical { "physical" } else { "logical" });
+        println!("{}", text.trim_end());
+    }
+    exit::OK
+}

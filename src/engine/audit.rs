@@ -1,0 +1,326 @@
+//! `seg run --audit` and run-time partition checks: unassigned rows, rows matched by
+//! several partition rules, values no mapping lists, empty segments, and whether a
+//! segmentation's leaves add up to the market total.
+
+use super::session::{classify, EngineError, Session};
+use crate::check::program::*;
+use crate::lower::expr::{col, row, AggSet};
+use crate::lower::{label_col, labelled, DfResult};
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Int64Type};
+use arrow::record_batch::RecordBatch;
+use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::logical_expr::{cast, lit, when, Expr, LogicalPlanBuilder};
+
+#[derive(Debug, Clone)]
+pub struct DimAudit {
+    pub dim: usize,
+    pub unassigned: i64,
+    pub unassigned_sample: Option<String>,
+    /// Only for `partition`: rows matched by more than one rule.
+    pub overlaps: Option<i64>,
+    pub overlap_sample: Option<String>,
+    /// Only for mappings: values no arm lists, most frequent first (at most 10).
+    pub unmapped: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LeafCheck {
+    pub measure: String,
+    /// `None`: the measure is not additive (an average, a distinct count, a ratio).
+    pub leaves: Option<f64>,
+    pub total: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditReport {
+    pub segment: usize,
+    pub dims: Vec<DimAudit>,
+    pub empty: Vec<Vec<String>>,
+    pub leaves: Vec<LeafCheck>,
+}
+
+impl AuditReport {
+    pub fn clean(&self) -> bool {
+        self.dims.iter().all(|d| d.unassigned == 0 && d.overlaps.unwrap_or(0) == 0 && d.unmapped.is_empty())
+            && self.leaves.iter().all(|l| l.adds_up())
+    }
+
+    pub fn render(&self, p: &Checked) -> String {
+        let sd = &p.segments[self.segment];
+        let mut out = format!("\naudit of {}\n", sd.name);
+        for d in &self.dims {
+            let name = &p.dims[d.dim].name;
+            out.push_str(&format!("  dimension {name}: {} unassigned row{}", d.unassigned, if d.unassigned == 1 { "" } else { "s" }));
+            if let Some(s) = &d.unassigned_sample {
+                out.push_str(&format!(" (e.g. {s})"));
+            }
+            out.push('\n');
+            if let Some(o) = d.overlaps {
+                out.push_str(&format!("    rows matching several partition rules: {o}"));
+                if let Some(s) = &d.overlap_sample {
+                    out.push_str(&format!(" (e.g. {s})"));
+                }
+                out.push('\n');
+            }
+            if !d.unmapped.is_empty() {
+                out.push_str("    values no mapping lists:\n");
+                for (v, n) in &d.unmapped {
+                    out.push_str(&format!("      {:<24} {n} row{}\n", format!("{v:?}"), if *n == 1 { "" } else { "s" }));
+                }
+            }
+        }
+        if self.empty.is_empty() {
+            out.push_str("  empty segments: none\n");
+        } else {
+            let shown: Vec<String> = self.empty.iter().map(|l| l.join(" / ")).collect();
+            out.push_str(&format!("  empty segments: {}\n", shown.join(", ")));
+        }
+        for l in &self.leaves {
+            match (l.leaves, l.total) {
+                (Some(a), Some(b)) => out.push_str(&format!(
+                    "  leaves add up for {}: {} (leaves {}, market {})\n",
+                    l.measure,
+                    if l.adds_up() { "yes" } else { "NO" },
+                    trim_num(a),
+                    trim_num(b)
+                )),
+                _ => out.push_str(&format!("  leaves add up for {}: not additive (not checked)\n", l.measure)),
+            }
+        }
+        out
+    }
+}
+
+fn trim_num(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x:.6}") }
+}
+
+impl LeafCheck {
+    pub fn adds_up(&self) -> bool {
+        match (self.leaves, self.total) {
+            (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+            _ => true,
+        }
+    }
+}
+
+/// Whether a measure of a group is the sum of the measure over its parts.
+pub fn is_additive(m: &MExpr, all: &[MeasureDef]) -> bool {
+    match m {
+        MExpr::Agg(a) => matches!(a.func, AggFunc::Sum) || (a.func == AggFunc::Count && !a.distinct),
+        MExpr::Ref(i) => is_additive(&all[*i].expr, all),
+        MExpr::Neg(x) => is_additive(x, all),
+        MExpr::Bin(BinOp::Add | BinOp::Sub, a, b) => is_additive(a, all) && is_additive(b, all),
+        _ => false,
+    }
+}
+
+fn int_at(b: &[RecordBatch], c: usize) -> i64 {
+    b.first().filter(|b| b.num_rows() > 0).map(|b| {
+        let a = b.column(c);
+        if a.is_null(0) { 0 } else { a.as_primitive::<Int64Type>().value(0) }
+    }).unwrap_or(0)
+}
+
+/// A row rendered as `col = value, ...` for samples.
+fn describe_row(b: &[RecordBatch], cols: &[String]) -> Option<String> {
+    let batch = b.iter().find(|b| b.num_rows() > 0)?;
+    let parts: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let a = batch.column(i);
+            let v = if a.is_null(0) { "null".into() } else {
+                let s = arrow::util::display::array_value_to_string(a, 0).unwrap_or_default();
+                if matches!(a.data_type(), DataType::Utf8) { format!("{s:?}") } else { s }
+            };
+            format!("{c} = {v}")
+        })
+        .collect();
+    Some(parts.join(", "))
+}
+
+fn columns_of_dim(p: &Checked, d: &DimDef) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |e: &TExpr| e.columns(&mut out);
+    match &d.kind {
+        DimKind::Column(e) | DimKind::Top { expr: e, .. } | DimKind::Map { expr: e, .. } | DimKind::Bins { expr: e, .. } | DimKind::Quantiles { expr: e, .. } => add(e),
+        DimKind::Rules { arms, .. } => arms.iter().for_each(|a| add(&a.cond)),
+    }
+    if let Owner::Entity(e) = d.owner {
+        return vec![p.entities[e].key.name.clone()];
+    }
+    out
+}
+
+/// Per-dimension counts for the dimensions of segmentation `s`, on its rows.
+pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineError> {
+    let p = &session.program;
+    let sd = &p.segments[s];
+    let m = sd.market;
+    let all_cols: Vec<String> = p.markets[m].columns.iter().map(|c| c.name.clone()).collect();
+    let mut out = Vec::new();
+    for &d in &sd.dims {
+        let dd = &p.dims[d];
+        let lab = || labelled(p, m, &[d], sd.filter.as_ref(), &all_cols, session);
+        let counted = (|| -> DfResult<_> {
+            let mut aggs = vec![agg::sum(when(col(&label_col(d)).is_null(), lit(1i64)).otherwise(lit(0i64))?).alias("u")];
+            let partition_rules = match (&dd.kind, dd.owner) {
+                (DimKind::Rules { arms, partition: true, .. }, Owner::Market(_)) => Some(arms),
+                _ => None,
+            };
+            if let Some(arms) = partition_rules {
+                let mut hits = lit(0i64);
+                for a in arms.iter() {
+                    hits = hits + when(row(&a.cond), lit(1i64)).otherwise(lit(0i64))?;
+                }
+                aggs.push(agg::sum(when(hits.gt(lit(1i64)), lit(1i64)).otherwise(lit(0i64))?).alias("o"));
+            }
+            lab()?.aggregate(Vec::<Expr>::new(), aggs)?.build()
+        })()
+        .map_err(classify)?;
+        let b = session.execute(counted)?;
+        let unassigned = int_at(&b, 0);
+        let overlaps = if b.first().is_some_and(|x| x.num_columns() > 1) { Some(int_at(&b, 1)) } else { None };
+        let sample_cols = columns_of_dim(p, dd);
+        let proj: Vec<Expr> = sample_cols.iter().map(|c| col(c)).collect();
+        let unassigned_sample = if unassigned > 0 {
+            let plan = lab().and_then(|l| l.filter(col(&label_col(d)).is_null())?.project(proj.clone())?.limit(0, Some(1))?.build()).map_err(classify)?;
+            describe_row(&session.execute(plan)?, &sample_cols)
+        } else {
+            None
+        };
+        let overlap_sample = match (&dd.kind, overlaps) {
+            (DimKind::Rules { arms, .. }, Some(n)) if n > 0 => {
+                let plan = (|| -> DfResult<_> {
+                    let mut hits = lit(0i64);
+                    for a in arms.iter() {
+                        hits = hits + when(row(&a.cond), lit(1i64)).otherwise(lit(0i64))?;
+                    }
+                    lab()?.filter(hits.gt(lit(1i64)))?.project(proj.clone())?.limit(0, Some(1))?.build()
+                })()
+                .map_err(classify)?;
+                describe_row(&session.execute(plan)?, &sample_cols)
+            }
+            _ => None,
+        };
+        let unmapped = match (&dd.kind, dd.owner) {
+            (DimKind::Map { expr, arms, .. }, Owner::Market(_)) => {
+                let listed: Vec<Expr> = arms.iter().flat_map(|a| a.values.iter().map(|(v, _)| lit(crate::lower::expr::scalar(v, expr.ty)))).collect();
+                let x = row(expr);
+                let plan = (|| -> DfResult<_> {
+                    let mut b = lab()?.filter(x.clone().is_not_null())?;
+                    if !listed.is_empty() {
+                        b = b.filter(x.clone().in_list(listed.clone(), true))?;
+                    }
+                    b.aggregate(vec![cast(x.clone(), DataType::Utf8).alias("v")], vec![datafusion::functions_aggregate::count::count_all().alias("n")])?
+                        .sort(vec![col("n").sort(false, true), col("v").sort(true, true)])?
+                        .limit(0, Some(10))?
+                        .build()
+                })()
+                .map_err(classify)?;
+                let mut vals = Vec::new();
+                for batch in session.execute(plan)? {
+                    let v = batch.column(0).as_string::<i32>();
+                    let n = batch.column(1).as_primitive::<Int64Type>();
+                    for i in 0..batch.num_rows() {
+                        vals.push((v.value(i).to_string(), n.value(i)));
+                    }
+                }
+                vals
+            }
+            _ => Vec::new(),
+        };
+        out.push(DimAudit { dim: d, unassigned, unassigned_sample, overlaps, overlap_sample, unmapped });
+    }
+    Ok(out)
+}
+
+/// The full `--audit` report for each segmentation.
+pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, EngineError> {
+    let p = &session.program;
+    let mut reports = Vec::new();
+    for &s in segs {
+        let sd = &p.segments[s];
+        let mk = &p.markets[sd.market];
+        let dims = audit_dims(session, s)?;
+        let result = session.run_segment(s)?;
+        let k = sd.dims.len();
+        let level_col = if sd.mode == SegMode::Then { Some(k) } else { None };
+        let rows_col = k + usize::from(level_col.is_some());
+        let mut empty = Vec::new();
+        let mut leaf_sums = vec![0f64; sd.measures.len()];
+        for b in &result {
+            for i in 0..b.num_rows() {
+                let leaf = match level_col {
+                    Some(c) => b.column(c).as_primitive::<Int64Type>().value(i) as usize == k,
+                    None => true,
+                };
+                if !leaf {
+                    continue;
+                }
+                if b.column(rows_col).as_primitive::<Int64Type>().value(i) == 0 {
+                    let labels: Vec<String> = (0..k)
+                        .map(|c| {
+                            let a = b.column(c);
+                            if a.is_null(i) { "(unassigned)".into() } else { a.as_string::<i32>().value(i).to_string() }
+                        })
+                        .collect();
+                    empty.push(labels);
+                }
+                for (j, _) in sd.measures.iter().enumerate() {
+                    let a = b.column(rows_col + 1 + j);
+                    if a.is_null(i) {
+                        continue;
+                    }
+                    leaf_sums[j] += match a.data_type() {
+                        DataType::Int64 => a.as_primitive::<Int64Type>().value(i) as f64,
+                        _ => a.as_primitive::<arrow::datatypes::Float64Type>().value(i),
+                    };
+                }
+            }
+        }
+        // Market totals over the same rows (the segmentation's `where` applied).
+        let mut set = AggSet::new("__a");
+        let exprs: Vec<Expr> = sd.measures.iter().map(|&i| cast(set.measure(&mk.measures[i].expr, &mk.measures), DataType::Float64).alias(format!("m{i}"))).collect();
+        let mut totals = vec![None; sd.measures.len()];
+        if !exprs.is_empty() {
+            let plan = (|| -> DfResult<_> {
+                let mut b = LogicalPlanBuilder::from(crate::lower::Scans::scan(session, sd.market)?);
+                if let Some(w) = &mk.filter {
+                    b = b.filter(row(w))?;
+                }
+                if let Some(w) = &sd.filter {
+                    b = b.filter(row(w))?;
+                }
+                b.aggregate(Vec::<Expr>::new(), set.exprs())?.project(exprs)?.build()
+            })()
+            .map_err(classify)?;
+            let b = session.execute(plan)?;
+            if let Some(batch) = b.iter().find(|b| b.num_rows() > 0) {
+                for (j, t) in totals.iter_mut().enumerate() {
+                    let a = batch.column(j);
+                    if !a.is_null(0) {
+                        *t = Some(a.as_primitive::<arrow::datatypes::Float64Type>().value(0));
+                    }
+                }
+            }
+        }
+        let leaves = sd
+            .measures
+            .iter()
+            .enumerate()
+            .map(|(j, &i)| {
+                let add = is_additive(&mk.measures[i].expr, &mk.measures);
+                LeafCheck {
+                    measure: mk.measures[i].name.clone(),
+                    leaves: add.then_some(leaf_sums[j]),
+                    total: if add { totals[j].or(Some(0.0)) } else { None },
+                }
+            })
+            .collect();
+        reports.push(AuditReport { segment: s, dims, empty, leaves });
+    }
+    Ok(reports)
+}

@@ -1,0 +1,216 @@
+//! Result formats (table, csv, json, parquet) and safe output files: written to a
+//! temporary file beside the target and renamed into place, never half-written.
+
+use super::session::EngineError;
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use arrow::record_batch::RecordBatch;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutFormat {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+impl OutFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutFormat::Table => "txt",
+            OutFormat::Csv => "csv",
+            OutFormat::Json => "json",
+            OutFormat::Parquet => "parquet",
+        }
+    }
+}
+
+pub fn to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, EngineError> {
+    let mut out = Vec::new();
+    {
+        let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut out);
+        for b in batches {
+            w.write(b).map_err(|e| EngineError::Internal(e.to_string()))?;
+        }
+    }
+    if batches.iter().all(|b| b.num_rows() == 0) && out.is_empty() {
+        if let Some(b) = batches.first() {
+            let names: Vec<String> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
+            out.extend_from_slice(names.join(",").as_bytes());
+            out.push(b'\n');
+        }
+    }
+    Ok(out)
+}
+
+/// One JSON array of objects; nulls are written as `null`, not left out.
+pub fn to_json(batches: &[RecordBatch]) -> Result<Vec<u8>, EngineError> {
+    let mut out = Vec::new();
+    {
+        let mut w = arrow::json::WriterBuilder::new().with_explicit_nulls(true).build::<_, arrow::json::writer::JsonArray>(&mut out);
+        for b in batches {
+            w.write(b).map_err(|e| EngineError::Internal(e.to_string()))?;
+        }
+        w.finish().map_err(|e| EngineError::Internal(e.to_string()))?;
+    }
+    if out.is_empty() {
+        out.extend_from_slice(b"[]");
+    }
+    Ok(out)
+}
+
+pub fn to_parquet(batches: &[RecordBatch], schema: arrow::datatypes::SchemaRef) -> Result<Vec<u8>, EngineError> {
+    let mut out = Vec::new();
+    {
+        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut out, schema, None).map_err(|e| EngineError::Internal(e.to_string()))?;
+        for b in batches {
+            w.write(b).map_err(|e| EngineError::Internal(e.to_string()))?;
+        }
+        w.close().map_err(|e| EngineError::Internal(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+fn cell(a: &ArrayRef, i: usize, name: &str) -> String {
+    if a.is_null(i) {
+        return String::new();
+    }
+    match a.data_type() {
+        DataType::Float64 => {
+            let v = a.as_primitive::<Float64Type>().value(i);
+            if name == "share" || name == "share_of_parent" {
+                format!("{:.1}%", v * 100.0)
+            } else {
+                group_thousands(&format!("{v:.2}"))
+            }
+        }
+        DataType::Int64 if name != "level" => group_thousands(&a.as_primitive::<Int64Type>().value(i).to_string()),
+        _ => arrow::util::display::array_value_to_string(a, i).unwrap_or_default(),
+    }
+}
+
+fn group_thousands(s: &str) -> String {
+    let (sign, rest) = s.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", s));
+    let (int, frac) = rest.split_once('.').map(|(a, b)| (a, Some(b))).unwrap_or((rest, None));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{out}.{f}"),
+        None => format!("{sign}{out}"),
+    }
+}
+
+/// A table for people: labels left, numbers right, shares as percentages, subtotal
+/// children indented.
+pub fn to_table(batches: &[RecordBatch], dims: usize) -> String {
+    let Some(first) = batches.first() else { return String::from("(no rows)\n") };
+    let schema = first.schema();
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for b in batches {
+        for i in 0..b.num_rows() {
+            rows.push(names.iter().enumerate().map(|(c, n)| cell(b.column(c), i, n)).collect());
+        }
+    }
+    let level_col = names.iter().position(|n| n == "level");
+    let mut widths: Vec<usize> = names.iter().map(|n| n.chars().count()).collect();
+    widths.iter_mut().take(dims).for_each(|w| *w = (*w).max("(unassigned)".len()));
+    for r in &rows {
+        for (c, v) in r.iter().enumerate() {
+            widths[c] = widths[c].max(v.chars().count());
+        }
+    }
+    let numeric: Vec<bool> = schema.fields().iter().map(|f| matches!(f.data_type(), DataType::Int64 | DataType::Float64)).collect();
+    let mut out = String::new();
+    let line = |out: &mut String, vals: &[String], header: bool| {
+        for (c, v) in vals.iter().enumerate() {
+            if c > 0 {
+                out.push_str("  ");
+            }
+            let pad = widths[c] - v.chars().count();
+            if numeric[c] && !header {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(v);
+            } else if c + 1 == vals.len() {
+                out.push_str(v);
+            } else {
+                out.push_str(v);
+                out.push_str(&" ".repeat(pad));
+            }
+        }
+        out.push('\n');
+    };
+    line(&mut out, &names, true);
+    let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
+    line(&mut out, &rule, true);
+    for r in &rows {
+        let mut r = r.clone();
+        // Unassigned rows have no label; say so rather than print nothing.
+        if let Some(lc) = level_col {
+            let lv: usize = r[lc].parse().unwrap_or(1);
+            for (d, v) in r.iter_mut().enumerate().take(dims) {
+                if v.is_empty() && d < lv {
+                    *v = "(unassigned)".into();
+                }
+            }
+        } else {
+            for v in r.iter_mut().take(dims) {
+                if v.is_empty() {
+                    *v = "(unassigned)".into();
+                }
+            }
+        }
+        line(&mut out, &r, false);
+    }
+    out
+}
+
+/// Writes `bytes` to `dest` atomically: a temporary file in the same folder, then a
+/// rename. Refuses an existing file without `force` and any file that is an input.
+pub fn write_atomic(dest: &Path, bytes: &[u8], force: bool, inputs: &[PathBuf]) -> Result<(), EngineError> {
+    check_destination(dest, force, inputs)?;
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".seg-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(|e| EngineError::Data(format!("cannot write in `{}`: {e}", dir.display())))?;
+    tmp.write_all(bytes).map_err(|e| EngineError::Data(format!("cannot write `{}`: {e}", dest.display())))?;
+    tmp.as_file().sync_all().map_err(|e| EngineError::Data(e.to_string()))?;
+    tmp.persist(dest).map_err(|e| EngineError::Data(format!("cannot write `{}`: {}", dest.display(), e.error)))?;
+    Ok(())
+}
+
+pub fn check_destination(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<(), EngineError> {
+    let dest_abs = absolute(dest);
+    for i in inputs {
+        if absolute(i) == dest_abs {
+            return Err(EngineError::Policy(format!("refusing to overwrite `{}`: it is an input of this run", dest.display())));
+        }
+    }
+    if dest.exists() && !force {
+        return Err(EngineError::Policy(format!("`{}` exists; pass --force to replace it", dest.display())));
+    }
+    Ok(())
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    let joined = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()) };
+    match (joined.parent().and_then(|d| d.canonicalize().ok()), joined.file_name()) {
+        (Some(d), Some(n)) => d.join(n),
+        _ => joined,
+    }
+}

@@ -1,0 +1,244 @@
+//! A DataFusion session over one checked spec: sources registered once, plans
+//! lowered on demand, results collected as Arrow batches.
+
+use super::paths::{resolve, PathPolicy};
+use super::schema::{arrow_type, INFER_RECORDS};
+use crate::check::program::{Checked, Format, Type};
+use crate::lower::{self, Scans};
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::RecordBatch;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::{cast, LogicalPlan, LogicalPlanBuilder};
+use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOptions};
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a run failed, already sorted by the exit code it calls for.
+#[derive(Debug)]
+pub enum EngineError {
+    /// Unreadable file, schema mismatch, bad value (exit 3).
+    Data(String),
+    /// Memory or time limit (exit 4).
+    Resource(String),
+    /// Refused by policy (exit 5).
+    Policy(String),
+    /// A compiler or engine bug (exit 70).
+    Internal(String),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Data(s) | EngineError::Resource(s) | EngineError::Policy(s) | EngineError::Internal(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    pub threads: Option<usize>,
+    pub memory_limit: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub policy: Option<PathPolicy>,
+    /// `--source MARKET=PATH`: replaces a market's data (path as given, relative to cwd).
+    pub sources: HashMap<String, PathBuf>,
+}
+
+pub struct Session {
+    pub program: Checked,
+    pub ctx: SessionContext,
+    pub runtime: tokio::runtime::Runtime,
+    scans: Vec<LogicalPlan>,
+    /// The data file each market reads.
+    pub inputs: Vec<PathBuf>,
+}
+
+impl Scans for Session {
+    fn scan(&self, market: usize) -> lower::DfResult<LogicalPlan> {
+        Ok(self.scans[market].clone())
+    }
+}
+
+/// Parses `2GiB`, `512MB`, `100k`, `1000`.
+pub fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "kib" => 1024.0,
+        "m" | "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "g" | "gb" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" => 1e12,
+        "tib" => 1024f64.powi(4),
+        _ => return None,
+    };
+    Some((n * mult) as usize)
+}
+
+pub fn classify(e: datafusion::error::DataFusionError) -> EngineError {
+    use datafusion::error::DataFusionError as E;
+    match e {
+        E::ResourcesExhausted(s) => EngineError::Resource(format!("memory limit reached: {s}")),
+        E::ArrowError(a, _) => EngineError::Data(a.to_string()),
+        E::ParquetError(p) => EngineError::Data(p.to_string()),
+        E::IoError(io) => EngineError::Data(io.to_string()),
+        E::ObjectStore(o) => EngineError::Data(o.to_string()),
+        E::Context(c, inner) => match classify(*inner) {
+            EngineError::Data(s) => EngineError::Data(format!("{c}: {s}")),
+            other => other,
+        },
+        E::Shared(s) => classify(E::External(Box::new(std::io::Error::other(s.to_string())))),
+        E::External(x) => {
+            let s = x.to_string();
+            if s.contains("Resources exhausted") {
+                EngineError::Resource(s)
+            } else {
+                EngineError::Data(s)
+            }
+        }
+        E::Execution(s) if s.contains("Resources exhausted") => EngineError::Resource(s),
+        E::Execution(s) if s.contains("Parser error") || s.contains("Csv error") || s.contains("Json error") => EngineError::Data(s),
+        other => {
+            let s = other.to_string();
+            if s.contains("Resources exhausted") {
+                EngineError::Resource(s)
+            } else if s.contains("Parser error") || s.contains("Csv error") || s.contains("Json error") || s.contains("Parquet error") || s.contains("No such file") {
+                EngineError::Data(s)
+            } else {
+                EngineError::Internal(s)
+            }
+        }
+    }
+}
+
+fn extension(p: &Path) -> String {
+    p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default()
+}
+
+impl Session {
+    /// Resolves and registers every market's source. Nothing is read here but
+    /// headers and footers.
+    pub fn new(program: Checked, spec_dir: &Path, opts: &SessionOptions) -> Result<Session, EngineError> {
+        let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let mut config = SessionConfig::new().with_target_partitions(threads);
+        if let Some(b) = opts.batch_size {
+            config = config.with_batch_size(b.max(1));
+        }
+        let mut rt = RuntimeEnvBuilder::new();
+        if let Some(limit) = opts.memory_limit {
+            rt = rt.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        }
+        let rt = rt.build_arc().map_err(|e| EngineError::Internal(e.to_string()))?;
+        let ctx = SessionContext::new_with_config_rt(config, rt);
+        let policy = opts.policy.clone().unwrap_or(PathPolicy { allow_outside: false });
+        let mut scans = Vec::new();
+        let mut inputs = Vec::new();
+        for m in &program.markets {
+            let path = match opts.sources.get(&m.name) {
+                Some(p) => p.clone(),
+                None => resolve(spec_dir, &m.path, &policy).map_err(|why| EngineError::Policy(format!("data path `{}` of market `{}` is refused: {why}", m.path, m.name)))?,
+            };
+            if !path.is_file() {
+                return Err(EngineError::Data(format!("market `{}`: cannot open `{}`: no such file", m.name, path.display())));
+            }
+            let plan = runtime.block_on(Self::scan_plan(&ctx, &path, m.format, m))?;
+            scans.push(plan);
+            inputs.push(path);
+        }
+        Ok(Session { program, ctx, runtime, scans, inputs })
+    }
+
+    async fn scan_plan(ctx: &SessionContext, path: &Path, format: Format, m: &crate::check::program::MarketDef) -> Result<LogicalPlan, EngineError> {
+        let p = path.to_string_lossy().to_string();
+        let ext = extension(path);
+        let df = match format {
+            Format::Csv => {
+                // The reader maps fields by position: build the schema in the file's
+                // header order, with seg's types where known.
+                let header = super::schema::read_schema(path, Format::Csv).map_err(|e| EngineError::Data(format!("{}: {e}", path.display())))?;
+                let fields: Vec<Field> = header
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        let ty = m.column(f.name()).map(|c| arrow_type(c.ty)).unwrap_or(f.data_type().clone());
+                        Field::new(f.name(), ty, true)
+                    })
+                    .collect();
+                let schema = Schema::new(fields);
+                for c in &m.columns {
+                    if schema.field_with_name(&c.name).is_err() {
+                        return Err(EngineError::Data(format!("market `{}`: column `{}` is declared but `{}` has no such column", m.name, c.name, path.display())));
+                    }
+                }
+                ctx.read_csv(p, CsvReadOptions::new().has_header(true).schema(&schema).file_extension(&ext).schema_infer_max_records(INFER_RECORDS)).await
+            }
+            Format::Json => {
+                let fields: Vec<Field> = m.columns.iter().map(|c| Field::new(&c.name, arrow_type(c.ty), true)).collect();
+                let schema = Schema::new(fields);
+                ctx.read_json(p, JsonReadOptions::default().schema(&schema).file_extension(&ext)).await
+            }
+            Format::Parquet => ctx.read_parquet(p, ParquetReadOptions::default().file_extension(&ext)).await,
+            Format::Arrow => ctx.read_arrow(p, ArrowReadOptions { file_extension: &ext, ..Default::default() }).await,
+        }
+        .map_err(classify)?;
+        let plan = df.into_unoptimized_plan();
+        // Every source arrives with seg's canonical types (Parquet's Utf8View, Int32,
+        // ... become Utf8, Int64) so plans and outputs do not depend on the format.
+        let file_schema = plan.schema().clone();
+        let mut cols = Vec::new();
+        for c in &m.columns {
+            let Some((q, field)) = file_schema.qualified_field_with_unqualified_name(&c.name).ok() else {
+                return Err(EngineError::Data(format!("market `{}`: `{}` has no column `{}`", m.name, path.display(), c.name)));
+            };
+            let want = arrow_type(c.ty);
+            if c.ty != Type::Text && super::schema::seg_type(field.data_type()).is_some_and(|t| t != c.ty && !(c.ty == Type::Float && t == Type::Int)) {
+                return Err(EngineError::Data(format!(
+                    "market `{}`: column `{}` is declared {} but `{}` has {}",
+                    m.name, c.name, c.ty, path.display(), field.data_type()
+                )));
+            }
+            let e = datafusion::logical_expr::Expr::Column(datafusion::common::Column::new(q.cloned(), c.name.clone()));
+            cols.push(cast(e, want).alias(&c.name));
+        }
+        LogicalPlanBuilder::from(plan).project(cols).and_then(|b| b.build()).map_err(|e| EngineError::Internal(e.to_string()))
+    }
+
+    pub fn execute(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
+        self.runtime.block_on(async {
+            let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
+            df.collect().await.map_err(classify)
+        })
+    }
+
+    pub fn segment_plan(&self, s: usize) -> Result<LogicalPlan, EngineError> {
+        lower::segment_plan(&self.program, s, self).map_err(|d| EngineError::Internal(d.message))
+    }
+
+    pub fn run_segment(&self, s: usize) -> Result<Vec<RecordBatch>, EngineError> {
+        let plan = self.segment_plan(s)?;
+        self.execute(plan)
+    }
+
+    pub fn explain(&self, plan: LogicalPlan, physical: bool) -> Result<String, EngineError> {
+        let optimized = self.ctx.state().optimize(&plan).map_err(classify)?;
+        if !physical {
+            return Ok(format!("{}", optimized.display_indent()));
+        }
+        let phys = self.runtime.block_on(self.ctx.state().create_physical_plan(&optimized)).map_err(classify)?;
+        let text = datafusion::physical_plan::displayable(phys.as_ref()).indent(true).to_string();
+        Ok(text)
+    }
+}

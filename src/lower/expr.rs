@@ -1,0 +1,230 @@
+//! Typed row expressions and aggregates → DataFusion `Expr`s.
+
+use crate::check::program::*;
+use crate::engine::schema::arrow_type;
+use arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::{Column as DfColumn, ScalarValue};
+use datafusion::functions::expr_fn as f;
+use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::logical_expr::{cast, in_list, lit, not, when, Between, Expr};
+
+pub fn col(name: &str) -> Expr {
+    // Never `datafusion::prelude::col`: it would read `a.b` as table `a`, column `b`.
+    Expr::Column(DfColumn::new_unqualified(name))
+}
+
+pub fn scalar(v: &Value, ty: Type) -> ScalarValue {
+    match v {
+        Value::Null => match ty {
+            Type::Int => ScalarValue::Int64(None),
+            Type::Float => ScalarValue::Float64(None),
+            Type::Text => ScalarValue::Utf8(None),
+            Type::Bool => ScalarValue::Boolean(None),
+            Type::Date => ScalarValue::Date32(None),
+            Type::Timestamp => ScalarValue::TimestampMicrosecond(None, None),
+            Type::Null | Type::Error => ScalarValue::Null,
+        },
+        Value::Int(i) => match ty {
+            Type::Float => ScalarValue::Float64(Some(*i as f64)),
+            _ => ScalarValue::Int64(Some(*i)),
+        },
+        Value::Float(x) => ScalarValue::Float64(Some(*x)),
+        Value::Text(s) => ScalarValue::Utf8(Some(s.clone())),
+        Value::Bool(b) => ScalarValue::Boolean(Some(*b)),
+        Value::Date(d) => ScalarValue::Date32(Some(*d)),
+        Value::Timestamp(t) => ScalarValue::TimestampMicrosecond(Some(*t), None),
+    }
+}
+
+pub fn float(e: Expr) -> Expr {
+    cast(e, DataType::Float64)
+}
+
+/// `a / b` as seg defines it: float division, null when `b` is zero.
+pub fn div(a: Expr, b: Expr) -> Expr {
+    let b = float(b);
+    when(b.clone().eq(lit(0.0f64)), lit(ScalarValue::Float64(None)))
+        .otherwise(float(a) / b)
+        .unwrap_or_else(|_| lit(ScalarValue::Float64(None)))
+}
+
+/// Lowers a row expression. Columns are read by name from the plan in scope.
+pub fn row(e: &TExpr) -> Expr {
+    match &e.kind {
+        TKind::Col(c) => col(c),
+        TKind::Lit(v) => lit(scalar(v, e.ty)),
+        TKind::Neg(x) => Expr::Negative(Box::new(row(x))),
+        TKind::Not(x) => not(row(x)),
+        TKind::Bin(op, a, b) => {
+            let (la, lb) = (row(a), row(b));
+            // Mixed int/float operands meet as float on both engines.
+            let widen = |x: Expr, t: Type| if e.ty == Type::Float && t == Type::Int { float(x) } else { x };
+            match op {
+                BinOp::And => la.and(lb),
+                BinOp::Or => la.or(lb),
+                BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq => {
+                    let (la, lb) = widen_pair(la, a.ty, lb, b.ty);
+                    match op {
+                        BinOp::Eq => la.eq(lb),
+                        BinOp::NotEq => la.not_eq(lb),
+                        BinOp::Lt => la.lt(lb),
+                        BinOp::LtEq => la.lt_eq(lb),
+                        BinOp::Gt => la.gt(lb),
+                        _ => la.gt_eq(lb),
+                    }
+                }
+                BinOp::Div => div(la, lb),
+                BinOp::Add => widen(la, a.ty) + widen(lb, b.ty),
+                BinOp::Sub => widen(la, a.ty) - widen(lb, b.ty),
+                BinOp::Mul => widen(la, a.ty) * widen(lb, b.ty),
+            }
+        }
+        TKind::Between { expr, low, high, negated } => {
+            let (x, lo) = widen_pair(row(expr), expr.ty, row(low), low.ty);
+            let (x, hi) = widen_pair(x, expr.ty, row(high), high.ty);
+            let lo = if expr.ty == Type::Float && low.ty == Type::Int { float(lo) } else { lo };
+            Expr::Between(Between::new(Box::new(x), *negated, Box::new(lo), Box::new(hi)))
+        }
+        TKind::InList { expr, list, negated } => {
+            let any_float = expr.ty == Type::Float || list.iter().any(|i| i.ty == Type::Float);
+            let w = |x: Expr, t: Type| if any_float && t == Type::Int { float(x) } else { x };
+            in_list(w(row(expr), expr.ty), list.iter().map(|i| w(row(i), i.ty)).collect(), *negated)
+        }
+        TKind::IsNull { expr, negated } => {
+            if *negated {
+                row(expr).is_not_null()
+            } else {
+                row(expr).is_null()
+            }
+        }
+        TKind::Func(func, args) => {
+            let a: Vec<Expr> = args.iter().map(row).collect();
+            let out = match func {
+                Func::Lower => f::lower(a[0].clone()),
+                Func::Upper => f::upper(a[0].clone()),
+                Func::Trim => f::btrim(vec![a[0].clone()]),
+                Func::Length => f::character_length(a[0].clone()),
+                Func::Year => f::date_part(lit("year"), a[0].clone()),
+                Func::Month => f::date_part(lit("month"), a[0].clone()),
+                Func::Abs => f::abs(a[0].clone()),
+                Func::Round => f::round(vec![float(a[0].clone()), a.get(1).cloned().unwrap_or(lit(0i64))]),
+                Func::Coalesce => {
+                    let w: Vec<Expr> = args.iter().zip(a).map(|(t, x)| if e.ty == Type::Float && t.ty == Type::Int { float(x) } else { x }).collect();
+                    f::coalesce(w)
+                }
+            };
+            // Function return types vary (Int32 lengths, Float64 rounds): pin them.
+            cast(out, arrow_type(e.ty))
+        }
+        TKind::Query(_) => lit(ScalarValue::Null),
+    }
+}
+
+fn widen_pair(a: Expr, ta: Type, b: Expr, tb: Type) -> (Expr, Expr) {
+    match (ta, tb) {
+        (Type::Int, Type::Float) => (float(a), b),
+        (Type::Float, Type::Int) => (a, float(b)),
+        _ => (a, b),
+    }
+}
+
+/// The aggregate call for one base aggregate of a measure.
+pub fn aggregate(a: &Agg) -> Expr {
+    let arg = a.arg.as_ref().map(row);
+    match (a.func, arg) {
+        (AggFunc::Count, None) => datafusion::functions_aggregate::count::count_all(),
+        (AggFunc::Count, Some(x)) if a.distinct => agg::count_distinct(x),
+        (AggFunc::Count, Some(x)) => agg::count(x),
+        (AggFunc::Sum, Some(x)) => agg::sum(x),
+        (AggFunc::Avg, Some(x)) => agg::avg(float(x)),
+        (AggFunc::Min, Some(x)) => agg::min(x),
+        (AggFunc::Max, Some(x)) => agg::max(x),
+        (AggFunc::Median, Some(x)) => agg::median(float(x)),
+        (_, None) => datafusion::functions_aggregate::count::count_all(),
+    }
+}
+
+/// Collects the base aggregates of measures (following references) so each is
+/// computed once, and builds each measure's expression over their output columns.
+#[derive(Default)]
+pub struct AggSet {
+    pub aggs: Vec<Agg>,
+    /// Output column of each base aggregate.
+    pub names: Vec<String>,
+    prefix: String,
+}
+
+impl AggSet {
+    pub fn new(prefix: &str) -> Self {
+        AggSet { aggs: Vec::new(), names: Vec::new(), prefix: prefix.to_string() }
+    }
+
+    fn slot(&mut self, a: &Agg) -> String {
+        if let Some(i) = self.aggs.iter().position(|x| x == a) {
+            return self.names[i].clone();
+        }
+        let name = format!("{}{}", self.prefix, self.aggs.len());
+        self.aggs.push(a.clone());
+        self.names.push(name.clone());
+        name
+    }
+
+    /// The aggregate expressions, aliased to their slot names.
+    pub fn exprs(&self) -> Vec<Expr> {
+        self.aggs.iter().zip(&self.names).map(|(a, n)| aggregate(a).alias(n)).collect()
+    }
+
+    /// A measure's value over the aggregated columns. Counts and sums of no values
+    /// are 0 (also in grid cells no row reached); other aggregates stay null.
+    pub fn measure(&mut self, m: &MExpr, siblings: &[MeasureDef]) -> Expr {
+        match m {
+            MExpr::Agg(a) => {
+                let c = col(&self.slot(a));
+                match a.func {
+                    AggFunc::Count => f::coalesce(vec![c, lit(0i64)]),
+                    AggFunc::Sum if a.ty == Type::Int => f::coalesce(vec![c, lit(0i64)]),
+                    AggFunc::Sum => f::coalesce(vec![c, lit(0.0f64)]),
+                    _ => c,
+                }
+            }
+            MExpr::Ref(i) => self.measure(&siblings[*i].expr, siblings),
+            MExpr::Lit(v) => lit(scalar(v, if matches!(v, Value::Int(_)) { Type::Int } else { Type::Float })),
+            MExpr::Neg(x) => Expr::Negative(Box::new(self.measure(x, siblings))),
+            MExpr::Bin(op, a, b) => {
+                let ta = mexpr_type(a, siblings);
+                let tb = mexpr_type(b, siblings);
+                let (x, y) = (self.measure(a, siblings), self.measure(b, siblings));
+                let float_result = ta == Type::Float || tb == Type::Float;
+                let w = |e: Expr, t: Type| if float_result && t == Type::Int { float(e) } else { e };
+                match op {
+                    BinOp::Div => div(x, y),
+                    BinOp::Add => w(x, ta) + w(y, tb),
+                    BinOp::Sub => w(x, ta) - w(y, tb),
+                    _ => w(x, ta) * w(y, tb),
+                }
+            }
+        }
+    }
+}
+
+pub fn mexpr_type(m: &MExpr, siblings: &[MeasureDef]) -> Type {
+    match m {
+        MExpr::Agg(a) => a.ty,
+        MExpr::Ref(i) => siblings[*i].ty,
+        MExpr::Lit(Value::Int(_)) => Type::Int,
+        MExpr::Lit(_) => Type::Float,
+        MExpr::Neg(x) => mexpr_type(x, siblings),
+        MExpr::Bin(BinOp::Div, ..) => Type::Float,
+        MExpr::Bin(_, a, b) => {
+            if mexpr_type(a, siblings) == Type::Float || mexpr_type(b, siblings) == Type::Float {
+                Type::Float
+            } else {
+                Type::Int
+            }
+        }
+    }
+}
+
+pub fn timestamp_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, None)
+}

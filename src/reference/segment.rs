@@ -1,0 +1,395 @@
+//! Whole segmentations, evaluated over rows in memory: entities, rankings, quantiles,
+//! grids, hierarchies, measures and shares, each computed the obvious way.
+
+use super::{compare, eval, row_label, RowRef};
+use crate::check::program::*;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// A table of typed values, one `Vec` per row, in `columns` order.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+pub struct Row<'a> {
+    pub cols: &'a [String],
+    pub vals: &'a [Value],
+}
+
+impl RowRef for Row<'_> {
+    fn get(&self, name: &str) -> Value {
+        self.cols.iter().position(|c| c == name).map(|i| self.vals[i].clone()).unwrap_or(Value::Null)
+    }
+}
+
+/// One output row: labels (one per dimension), `level` for `then`, then `rows`,
+/// the measures, `share` and (for `then`) `share_of_parent`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutRow {
+    pub labels: Vec<Option<String>>,
+    pub level: Option<i64>,
+    pub values: Vec<Value>,
+}
+
+fn aggregate(a: &Agg, rows: &[&Row]) -> Value {
+    let vals: Vec<Value> = match &a.arg {
+        None => return Value::Int(rows.len() as i64),
+        Some(e) => rows.iter().map(|r| eval(e, *r)).filter(|v| !v.is_null()).collect(),
+    };
+    match a.func {
+        AggFunc::Count if a.distinct => {
+            let mut uniq: Vec<Value> = Vec::new();
+            for v in vals {
+                if !uniq.iter().any(|u| compare(u, &v) == Some(Ordering::Equal)) {
+                    uniq.push(v);
+                }
+            }
+            Value::Int(uniq.len() as i64)
+        }
+        AggFunc::Count => Value::Int(vals.len() as i64),
+        AggFunc::Sum => {
+            if a.ty == Type::Int {
+                Value::Int(vals.iter().fold(0i64, |s, v| if let Value::Int(i) = v { s.wrapping_add(*i) } else { s }))
+            } else {
+                Value::Float(vals.iter().filter_map(|v| v.as_f64()).sum())
+            }
+        }
+        AggFunc::Avg => {
+            if vals.is_empty() {
+                Value::Null
+            } else {
+                Value::Float(vals.iter().filter_map(|v| v.as_f64()).sum::<f64>() / vals.len() as f64)
+            }
+        }
+        AggFunc::Min | AggFunc::Max => {
+            let mut best: Option<Value> = None;
+            for v in vals {
+                best = Some(match best {
+                    None => v,
+                    Some(b) => {
+                        let o = compare(&v, &b).unwrap_or(Ordering::Equal);
+                        if (a.func == AggFunc::Min && o == Ordering::Less) || (a.func == AggFunc::Max && o == Ordering::Greater) { v } else { b }
+                    }
+                });
+            }
+            best.unwrap_or(Value::Null)
+        }
+        AggFunc::Median => {
+            let mut xs: Vec<f64> = vals.iter().filter_map(|v| v.as_f64()).collect();
+            if xs.is_empty() {
+                return Value::Null;
+            }
+            xs.sort_by(|a, b| a.total_cmp(b));
+            let n = xs.len();
+            Value::Float(if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 })
+        }
+    }
+}
+
+/// A measure (or feature) over a group of rows.
+pub fn measure(m: &MExpr, siblings: &[MeasureDef], rows: &[&Row]) -> Value {
+    match m {
+        MExpr::Agg(a) => aggregate(a, rows),
+        MExpr::Ref(i) => measure(&siblings[*i].expr, siblings, rows),
+        MExpr::Lit(v) => v.clone(),
+        MExpr::Neg(x) => match measure(x, siblings, rows) {
+            Value::Int(i) => Value::Int(i.wrapping_neg()),
+            Value::Float(f) => Value::Float(-f),
+            _ => Value::Null,
+        },
+        MExpr::Bin(op, a, b) => {
+            let ty = crate::lower::expr::mexpr_type(m, siblings);
+            let (x, y) = (measure(a, siblings, rows), measure(b, siblings, rows));
+            if x.is_null() || y.is_null() {
+                return Value::Null;
+            }
+            super::arith(*op, &x, &y, ty)
+        }
+    }
+}
+
+/// Labels for every row of `rows` (of the dimension's owner), including the
+/// data-dependent kinds. `None` is unassigned.
+fn labels_over(d: &DimDef, cols: &[String], rows: &[Vec<Value>]) -> Vec<Option<String>> {
+    match &d.kind {
+        DimKind::Top { n, expr, other } => {
+            let vals: Vec<Value> = rows.iter().map(|r| eval(expr, &Row { cols, vals: r })).collect();
+            let mut counts: Vec<(Value, usize)> = Vec::new();
+            for v in vals.iter().filter(|v| !v.is_null()) {
+                match counts.iter_mut().find(|(u, _)| compare(u, v) == Some(Ordering::Equal)) {
+                    Some((_, c)) => *c += 1,
+                    None => counts.push((v.clone(), 1)),
+                }
+            }
+            counts.sort_by(|a, b| b.1.cmp(&a.1).then(compare(&a.0, &b.0).unwrap_or(Ordering::Equal)));
+            counts.truncate(*n as usize);
+            vals.iter()
+                .map(|v| match counts.iter().find(|(u, _)| compare(u, v) == Some(Ordering::Equal)) {
+                    Some((u, _)) => u.label(),
+                    None => Some(other.clone()),
+                })
+                .collect()
+        }
+        DimKind::Quantiles { expr, n } => {
+            let vals: Vec<Value> = rows.iter().map(|r| eval(expr, &Row { cols, vals: r })).collect();
+            let present: Vec<&Value> = vals.iter().filter(|v| !v.is_null()).collect();
+            let cnt = present.len() as i64;
+            vals.iter()
+                .map(|v| {
+                    if v.is_null() {
+                        return None;
+                    }
+                    let below = present.iter().filter(|u| compare(u, v) == Some(Ordering::Less)).count() as i64;
+                    let q = below * (*n as i64) / cnt + 1;
+                    Some(format!("Q{q}"))
+                })
+                .collect()
+        }
+        _ => rows.iter().map(|r| row_label(d, &Row { cols, vals: r })).collect(),
+    }
+}
+
+/// The rank order of `top` labels (most rows first, ties by value), for sorting.
+pub fn market_rows(p: &Checked, m: usize, data: &Table) -> Vec<Vec<Value>> {
+    let mk = &p.markets[m];
+    data.rows
+        .iter()
+        .filter(|r| mk.filter.as_ref().is_none_or(|f| eval(f, &Row { cols: &data.columns, vals: r }) == Value::Bool(true)))
+        .cloned()
+        .collect()
+}
+
+/// Labels of `dim` for each of the market rows `rows` (already filtered by the market's where).
+pub fn dim_labels(p: &Checked, dim: usize, cols: &[String], rows: &[Vec<Value>]) -> Vec<Option<String>> {
+    let d = &p.dims[dim];
+    match d.owner {
+        Owner::Market(_) => labels_over(d, cols, rows),
+        Owner::Entity(e) => {
+            let ent = &p.entities[e];
+            let key_of = |r: &Vec<Value>| Row { cols, vals: r }.get(&ent.key.name);
+            // Group market rows by key, in first-seen order.
+            let mut keys: Vec<Value> = Vec::new();
+            let mut members: Vec<Vec<usize>> = Vec::new();
+            for (i, r) in rows.iter().enumerate() {
+                let k = key_of(r);
+                if k.is_null() {
+                    continue;
+                }
+                match keys.iter().position(|x| compare(x, &k) == Some(Ordering::Equal)) {
+                    Some(j) => members[j].push(i),
+                    None => {
+                        keys.push(k);
+                        members.push(vec![i]);
+                    }
+                }
+            }
+            let mut ecols = vec![ent.key.name.clone()];
+            ecols.extend(ent.features.iter().map(|f| f.name.clone()));
+            let erows: Vec<Vec<Value>> = keys
+                .iter()
+                .zip(&members)
+                .map(|(k, idx)| {
+                    let group: Vec<Row> = idx.iter().map(|&i| Row { cols, vals: &rows[i] }).collect();
+                    let refs: Vec<&Row> = group.iter().collect();
+                    let mut v = vec![k.clone()];
+                    v.extend(ent.features.iter().map(|f| {
+                        let x = measure(&f.expr, &ent.features, &refs);
+                        crate::check::coerce(x, f.ty)
+                    }));
+                    v
+                })
+                .collect();
+            let elabels = labels_over(d, &ecols, &erows);
+            rows.iter()
+                .map(|r| {
+                    let k = key_of(r);
+                    if k.is_null() {
+                        return None;
+                    }
+                    keys.iter().position(|x| compare(x, &k) == Some(Ordering::Equal)).and_then(|j| elabels[j].clone())
+                })
+                .collect()
+        }
+    }
+}
+
+/// Evaluates segmentation `s` over `data` (one table per market).
+pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
+    let sd = &p.segments[s];
+    let m = sd.market;
+    let mk = &p.markets[m];
+    let cols = &data[m].columns;
+    let rows = market_rows(p, m, &data[m]);
+    let labels: Vec<Vec<Option<String>>> = sd.dims.iter().map(|&d| dim_labels(p, d, cols, &rows)).collect();
+    let keep: Vec<usize> = (0..rows.len())
+        .filter(|&i| sd.filter.as_ref().is_none_or(|f| eval(f, &Row { cols, vals: &rows[i] }) == Value::Bool(true)))
+        .collect();
+    let k = sd.dims.len();
+    let key_of = |i: usize, n: usize| -> Vec<Option<String>> { (0..n).map(|d| labels[d][i].clone()).collect() };
+
+    // The groups to report, each with its member rows.
+    let mut groups: Vec<(Vec<Option<String>>, Option<i64>, Vec<usize>)> = Vec::new();
+    let add = |key: Vec<Option<String>>, level: Option<i64>, i: Option<usize>, groups: &mut Vec<(Vec<Option<String>>, Option<i64>, Vec<usize>)>| {
+        match groups.iter_mut().find(|g| g.0 == key && g.1 == level) {
+            Some(g) => g.2.extend(i),
+            None => groups.push((key, level, i.into_iter().collect())),
+        }
+    };
+    match sd.mode {
+        SegMode::Then => {
+            for lv in 1..=k {
+                for &i in &keep {
+                    let mut key = key_of(i, lv);
+                    key.extend(std::iter::repeat_n(None, k - lv));
+                    add(key, Some(lv as i64), Some(i), &mut groups);
+                }
+            }
+        }
+        SegMode::Cross => {
+            let grid = k > 1 || sd.dims.iter().any(|&d| p.dims[d].has_static_labels());
+            if grid {
+                let domains: Vec<Vec<String>> = sd
+                    .dims
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &d)| {
+                        let dd = &p.dims[d];
+                        if dd.has_static_labels() {
+                            dd.labels.clone()
+                        } else {
+                            let mut seen: Vec<String> = Vec::new();
+                            for &i in &keep {
+                                if let Some(l) = &labels[j][i] {
+                                    if !seen.contains(l) {
+                                        seen.push(l.clone());
+                                    }
+                                }
+                            }
+                            seen
+                        }
+                    })
+                    .collect();
+                let mut cells: Vec<Vec<Option<String>>> = vec![vec![]];
+                for dom in &domains {
+                    cells = cells.into_iter().flat_map(|c| dom.iter().map(move |l| {
+                        let mut c2 = c.clone();
+                        c2.push(Some(l.clone()));
+                        c2
+                    })).collect();
+                }
+                for c in cells {
+                    add(c, None, None, &mut groups);
+                }
+            }
+            for &i in &keep {
+                add(key_of(i, k), None, Some(i), &mut groups);
+            }
+        }
+    }
+
+    let mut wanted = sd.measures.clone();
+    if let Some(x) = sd.share_of {
+        if !wanted.contains(&x) {
+            wanted.push(x);
+        }
+    }
+    let mut out: Vec<(OutRow, Value)> = Vec::new();
+    for (key, level, members) in &groups {
+        let group: Vec<Row> = members.iter().map(|&i| Row { cols, vals: &rows[i] }).collect();
+        let refs: Vec<&Row> = group.iter().collect();
+        let mut values = vec![Value::Int(members.len() as i64)];
+        for &mi in &sd.measures {
+            values.push(crate::check::coerce(measure(&mk.measures[mi].expr, &mk.measures, &refs), mk.measures[mi].ty));
+        }
+        let q = match sd.share_of {
+            Some(x) => crate::check::coerce(measure(&mk.measures[x].expr, &mk.measures, &refs), mk.measures[x].ty),
+            None => Value::Int(members.len() as i64),
+        };
+        out.push((OutRow { labels: key.clone(), level: *level, values }, q));
+    }
+    let total_where = |pred: &dyn Fn(&OutRow) -> bool| -> f64 {
+        out.iter().filter(|(r, _)| pred(r)).filter_map(|(_, q)| q.as_f64()).sum()
+    };
+    let ratio = |q: &Value, t: f64| match q.as_f64() {
+        Some(x) if t != 0.0 => Value::Float(x / t),
+        _ => Value::Null,
+    };
+    let mut result = Vec::new();
+    for (r, q) in &out {
+        let tot = total_where(&|o: &OutRow| o.level == r.level);
+        let mut r2 = r.clone();
+        r2.values.push(ratio(q, tot));
+        if let Some(lv) = r.level {
+            let par = if lv == 1 {
+                tot
+            } else {
+                let prefix = &r.labels[..(lv - 1) as usize];
+                total_where(&|o: &OutRow| o.level == Some(lv) && &o.labels[..(lv - 1) as usize] == prefix)
+            };
+            r2.values.push(ratio(q, par));
+        }
+        result.push(r2);
+    }
+    result
+}
+
+/// Reads engine output (label columns, `level`, then numbers) into `OutRow`s.
+pub fn rows_from_values(dims: usize, has_level: bool, table: &[Vec<Value>]) -> Vec<OutRow> {
+    table
+        .iter()
+        .map(|r| {
+            let labels = r[..dims].iter().map(|v| v.label()).collect();
+            let (level, rest) = if has_level {
+                (match &r[dims] { Value::Int(i) => Some(*i), _ => None }, &r[dims + 1..])
+            } else {
+                (None, &r[dims..])
+            };
+            OutRow { labels, level, values: rest.to_vec() }
+        })
+        .collect()
+}
+
+/// Compares two results as multisets keyed by (labels, level): integers exactly,
+/// floats to a relative 1e-9. Returns the first difference found.
+pub fn diff(expected: &[OutRow], actual: &[OutRow]) -> Option<String> {
+    if expected.len() != actual.len() {
+        return Some(format!("{} rows expected, {} found\nexpected: {expected:?}\nactual: {actual:?}", expected.len(), actual.len()));
+    }
+    let mut by_key: HashMap<(Vec<Option<String>>, Option<i64>), &OutRow> = HashMap::new();
+    for a in actual {
+        by_key.insert((a.labels.clone(), a.level), a);
+    }
+    for e in expected {
+        let Some(a) = by_key.get(&(e.labels.clone(), e.level)) else {
+            return Some(format!("missing row {:?} level {:?}\nactual: {actual:?}", e.labels, e.level));
+        };
+        if e.values.len() != a.values.len() {
+            return Some(format!("row {:?}: {} values expected, {} found", e.labels, e.values.len(), a.values.len()));
+        }
+        for (x, y) in e.values.iter().zip(&a.values) {
+            if !close(x, y) {
+                return Some(format!("row {:?} level {:?}: expected {:?}, found {:?}\nexpected row: {e:?}\nactual row: {a:?}", e.labels, e.level, x, y));
+            }
+        }
+    }
+    None
+}
+
+pub fn close(x: &Value, y: &Value) -> bool {
+    match (x, y) {
+        (Value::Null, Value::Null) => true,
+        (Value::Int(a), Value::Int(b)) => a == b,
+        (Value::Text(a), Value::Text(b)) => a == b,
+        (Value::Float(a), Value::Float(b)) => {
+            if a == b {
+                return true;
+            }
+            let scale = a.abs().max(b.abs());
+            (a - b).abs() <= 1e-9 * scale || (a - b).abs() < 1e-12
+        }
+        (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => close(&Value::Float(*a as f64), &Value::Float(*b)),
+        _ => false,
+    }
+}
