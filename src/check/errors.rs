@@ -255,3 +255,10 @@ pub fn unknown_extension(span: Span, path: &str) -> Diagnostic {
         .with_label(span, "no known extension")
         .with_help("name the format: `market m from \"data.txt\" as csv` (csv, parquet, json, arrow)")
 }
+
+pub fn unverified(span: Span, path: &str, why: &str) -> Diagnostic {
+    Diagnostic::warning("W0506", format!("declared columns of `{path}` are not verified: the file cannot be read"))
+        .with_label(span, "this data file")
+        .with_note(why.to_string())
+        .with_help("fix the path (it is relative to the spec's folder), or pass --no-data to check without data")
+}

@@ -258,6 +258,10 @@ impl Checker {
                         }
                     }
                 },
+                Err(d) if d.code == "E0502" && declared.is_some() => {
+                    // The declared schema still stands; only the cross-check is lost.
+                    self.diags.push(errors::unverified(m.source.span, &m.source.value, &d.message));
+                }
                 Err(d) => self.diags.push(d),
             }
         }

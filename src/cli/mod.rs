@@ -184,6 +184,10 @@ pub fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> u8 {
+    // Lets the test suite prove that a panic anywhere becomes exit 70.
+    if std::env::var_os("SEG_INTERNAL_PANIC").is_some() {
+        panic!("SEG_INTERNAL_PANIC is set");
+    }
     match cli.command {
         Command::Check { paths, format, deny_warnings, no_data, data } => {
             check_cmd::run(&paths, format, deny_warnings, no_data, &data)

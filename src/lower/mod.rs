@@ -115,8 +115,9 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
         }
         DimKind::Quantiles { expr: e, n } => {
             // Q = floor((rank - 1) * n / count) + 1, equal values sharing a quantile.
-            let r = cast(col(&format!("__qr{i}")), DataType::Int64);
-            let c = col(&format!("__qc{i}"));
+            let (rn, cn) = quantile_cols(e);
+            let r = cast(col(&rn), DataType::Int64);
+            let c = col(&cn);
             let q = ((r - lit(1i64)) * lit(*n as i64)) / c + lit(1i64);
             when(row(e).is_null(), null_text()).otherwise(f::concat(vec![lit("Q"), cast(q, DataType::Utf8)]))?
         }
@@ -152,14 +153,28 @@ fn prepare_dim(
             b.project(cols)?.join_detailed(ranking, JoinType::Left, (vec![key.as_str()], vec![v.as_str()]), None, NullEquality::NullEqualsNothing)
         }
         DimKind::Quantiles { expr: e, .. } => {
+            // Dimensions cutting the same value share one pair of windows: DataFusion
+            // cannot plan two identical window expressions side by side.
+            let (rn, cn) = quantile_cols(e);
+            if b.schema().has_column_with_unqualified_name(&rn) {
+                return Ok(b);
+            }
             let x = row(e);
-            let rk = rank().order_by(vec![x.clone().sort(true, false)]).build()?.alias(format!("__qr{i}"));
-            let cnt = Expr::from(WindowFunction::new(datafusion::functions_aggregate::count::count_udaf(), vec![x]))
-                .alias(format!("__qc{i}"));
+            let rk = rank().order_by(vec![x.clone().sort(true, false)]).build()?.alias(rn);
+            let cnt = Expr::from(WindowFunction::new(datafusion::functions_aggregate::count::count_udaf(), vec![x])).alias(cn);
             b.window(vec![rk])?.window(vec![cnt])
         }
         _ => Ok(b),
     }
+}
+
+/// Window column names for the quantiles of one expression.
+fn quantile_cols(e: &TExpr) -> (String, String) {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    format!("{:?}", e.kind).hash(&mut h);
+    let k = h.finish();
+    (format!("__qr{k:x}"), format!("__qc{k:x}"))
 }
 
 /// An entity's rows: one per key (nulls excluded), with features and the labels of
@@ -233,10 +248,15 @@ pub fn labelled(p: &Checked, m: usize, dims: &[usize], filter: Option<&TExpr>, k
             if matches!(p.dims[d].kind, DimKind::Top { .. }) {
                 out.push(top_ord(&p.dims[d], d).alias(ord_col(d)));
             }
-        } else {
-            out.push(col(&label_col(d)));
+        } else if let Owner::Entity(e) = p.dims[d].owner {
+            // Re-derive the label from the join key instead of passing the column
+            // through: DataFusion 55 treats a constant from the null-padded side of an
+            // outer join as constant after the join, and a streaming aggregate then
+            // splits groups (see apache/datafusion#25053).
+            let unmatched = col(&format!("__k{e}")).is_null();
+            out.push(when(unmatched.clone(), lit(ScalarValue::Utf8(None))).otherwise(col(&label_col(d)))?.alias(label_col(d)));
             if matches!(p.dims[d].kind, DimKind::Top { .. }) {
-                out.push(col(&ord_col(d)));
+                out.push(when(unmatched, lit(ScalarValue::Int64(None))).otherwise(col(&ord_col(d)))?.alias(ord_col(d)));
             }
         }
     }

@@ -1,1 +1,9 @@
+//! The one integration-test binary (each binary links DataFusion, so there is one):
+//! golden cases, the command line, hostile input, and property tests against the
+//! reference evaluator.
 
+mod cli;
+mod golden;
+mod hostile;
+mod props;
+mod support;

@@ -1,0 +1,218 @@
+//! The `seg` binary as users and CI drive it: exit codes, formats, safe outputs.
+
+use super::support::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn seg(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seg")).args(args).current_dir(cwd).env("NO_COLOR", "1").output().expect("run seg")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A scratch project (it has a `.git` marker, so it is its own project root).
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::copy(root().join("tests/cases/data/mini.csv"), dir.path().join("data/mini.csv")).unwrap();
+    dir
+}
+
+const SPEC: &str = r#"market m from "data/mini.csv" {
+  columns { id int, customer_type text, age int, region text, revenue float, kg float, day date }
+  measure value = sum(revenue)
+}
+dimension band on m = bins age [30, 50]
+dimension r on m = region
+segment by_band = m by band
+segment nested = m by band then r
+expect rows(by_band, "< 30") >= 1
+"#;
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+#[test]
+fn check_specs_folder_passes() {
+    let o = seg(&["check", "specs/"], &root());
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn check_reports_unknown_column_with_suggestion() {
+    let p = project();
+    write(p.path(), "bad.seg", &SPEC.replace("bins age", "bins agee"));
+    let o = seg(&["check", "bad.seg"], p.path());
+    assert_eq!(o.status.code(), Some(1));
+    let t = text(&o);
+    assert!(t.contains("E0201") && t.contains("did you mean `age`?"), "{t}");
+}
+
+#[test]
+fn check_json_and_github_print_one_line_per_diagnostic() {
+    let p = project();
+    write(p.path(), "bad.seg", &SPEC.replace("bins age", "bins agee").replace("= region", "= regoin"));
+    let o = seg(&["check", "--format", "json", "bad.seg"], p.path());
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        for k in ["file", "code", "severity", "message", "line", "column", "end_line", "end_column", "help"] {
+            assert!(v.get(k).is_some(), "{k} missing in {l}");
+        }
+    }
+    let o = seg(&["check", "--format", "github", "bad.seg"], p.path());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.lines().all(|l| l.starts_with("::error file=bad.seg,line=") && l.contains(",col=") && l.contains("title=E0201")), "{out}");
+}
+
+#[test]
+fn check_no_data_needs_columns_and_deny_warnings_fails_on_warnings() {
+    let p = project();
+    write(p.path(), "a.seg", "market m from \"data/mini.csv\"\n");
+    let o = seg(&["check", "--no-data", "a.seg"], p.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("E0501"));
+    let o = seg(&["check", "a.seg"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    write(p.path(), "w.seg", "market m from \"data/nothere.csv\" { columns { a int } }\n");
+    assert!(seg(&["check", "w.seg"], p.path()).status.success());
+    assert_eq!(seg(&["check", "--deny-warnings", "w.seg"], p.path()).status.code(), Some(1));
+}
+
+#[test]
+fn run_formats_follow_the_contract() {
+    let p = project();
+    write(p.path(), "s.seg", SPEC);
+    let o = seg(&["run", "s.seg", "--format", "csv"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.starts_with("# segment by_band\nband,rows,value,share\n< 30,"), "{out}");
+    assert!(out.contains("# segment nested\nband,r,level,rows,value,share,share_of_parent\n"), "{out}");
+    let o = seg(&["run", "s.seg", "--format", "json", "--segment", "nested"], p.path());
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let first = &v.as_array().unwrap()[0];
+    assert_eq!(first["level"], 1);
+    assert!(first["r"].is_null(), "a subtotal row has null deeper dimensions: {first}");
+    let o = seg(&["run", "s.seg", "--format", "table", "--segment", "by_band"], p.path());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("30-50"));
+}
+
+#[test]
+fn run_writes_parquet_atomically_and_refuses_overwrites() {
+    let p = project();
+    write(p.path(), "s.seg", SPEC);
+    let o = seg(&["run", "s.seg", "--segment", "by_band", "--format", "parquet", "-o", "out.parquet"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let before = std::fs::read(p.path().join("out.parquet")).unwrap();
+    assert_eq!(&before[..4], b"PAR1");
+    let o = seg(&["run", "s.seg", "--segment", "by_band", "--format", "parquet", "-o", "out.parquet"], p.path());
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert_eq!(std::fs::read(p.path().join("out.parquet")).unwrap(), before);
+    let o = seg(&["run", "s.seg", "--format", "csv", "-o", "data/mini.csv", "--force"], p.path());
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert_eq!(std::fs::read(p.path().join("data/mini.csv")).unwrap(), std::fs::read(root().join("tests/cases/data/mini.csv")).unwrap());
+    // No temporary files are left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(p.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".seg-")).collect();
+    assert!(leftovers.is_empty());
+    std::fs::create_dir(p.path().join("outdir")).unwrap();
+    let o = seg(&["run", "s.seg", "--format", "csv", "-o", "outdir/"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(p.path().join("outdir/by_band.csv").exists() && p.path().join("outdir/nested.csv").exists());
+}
+
+#[test]
+fn data_paths_are_confined_to_the_project() {
+    let p = project();
+    write(p.path(), "abs.seg", "market m from \"/etc/hostname\" as csv { columns { a text } }\ndimension d on m = a\nsegment m by d\n");
+    let o = seg(&["run", "abs.seg"], p.path());
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    write(p.path(), "up.seg", "market m from \"../../x.csv\" { columns { a text } }\ndimension d on m = a\nsegment m by d\n");
+    assert_eq!(seg(&["run", "up.seg"], p.path()).status.code(), Some(5));
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/etc/hostname", p.path().join("data/link.csv")).unwrap();
+        write(p.path(), "link.seg", "market m from \"data/link.csv\" { columns { a text } }\ndimension d on m = a\nsegment m by d\n");
+        let o = seg(&["run", "link.seg"], p.path());
+        assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    }
+}
+
+#[test]
+fn malformed_csv_is_a_data_error_with_its_line() {
+    let p = project();
+    let mut csv = String::from("id,age\n");
+    for i in 1..6000 {
+        if i == 4999 {
+            csv.push_str("4999,forty\n");
+        } else {
+            csv.push_str(&format!("{i},{}\n", 20 + i % 50));
+        }
+    }
+    write(p.path(), "data/big.csv", &csv);
+    write(p.path(), "b.seg", "market m from \"data/big.csv\" { columns { id int, age int } }\ndimension a on m = bins age [30]\nsegment m by a\n");
+    std::fs::create_dir(p.path().join("o")).unwrap();
+    let o = seg(&["run", "b.seg", "-o", "o/x.csv"], p.path());
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("line 5000") || t.contains("line: 5000") || t.contains("5000"), "{t}");
+    assert!(!p.path().join("o/x.csv").exists());
+}
+
+#[test]
+fn test_command_runs_examples_and_expects() {
+    let o = seg(&["test", "specs/"], &root());
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{}", text(&o));
+    let last = t.lines().last().unwrap();
+    assert!(last.ends_with(" passed, 0 failed"), "{last}");
+    let p = project();
+    write(p.path(), "f.seg", &SPEC.replace(">= 1", ">= 100000"));
+    let o = seg(&["test", "f.seg"], p.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0 passed, 1 failed"));
+}
+
+#[test]
+fn assign_writes_one_label_column_per_dimension() {
+    let p = project();
+    write(p.path(), "s.seg", SPEC);
+    let o = seg(&["assign", "s.seg", "--market", "m", "-o", "labels.parquet"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let f = std::fs::File::open(p.path().join("labels.parquet")).unwrap();
+    let r = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+    let names: Vec<String> = r.schema().fields().iter().map(|f| f.name().clone()).collect();
+    assert!(names.ends_with(&["band".to_string(), "r".to_string()]), "{names:?}");
+    let rows: usize = r.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 8);
+}
+
+#[test]
+fn explain_prints_logical_and_physical_plans() {
+    let p = project();
+    write(p.path(), "s.seg", SPEC);
+    let o = seg(&["explain", "s.seg", "--segment", "nested"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Aggregate"));
+    let o = seg(&["explain", "s.seg", "--segment", "nested", "--physical"], p.path());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Exec"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_panics_exit_70() {
+    assert_eq!(seg(&["run"], &root()).status.code(), Some(2));
+    assert_eq!(seg(&["frobnicate"], &root()).status.code(), Some(2));
+    let o = Command::new(env!("CARGO_BIN_EXE_seg")).args(["check", "specs/"]).current_dir(root()).env("SEG_INTERNAL_PANIC", "1").output().unwrap();
+    assert_eq!(o.status.code(), Some(70));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("this is a bug"));
+}

@@ -1,0 +1,131 @@
+//! Golden cases: `tests/cases/check/*.seg` (diagnostics), `tests/cases/run/*.seg`
+//! (result tables) and every spec in `specs/`, each with its expected output beside it.
+
+use super::support::*;
+use seg::check::program::Checked;
+use seg::diagnostic::Renderer;
+use seg::engine::paths::PathPolicy;
+use seg::engine::session::{Session, SessionOptions};
+use seg::engine::{load_bytes, LoadOptions, SpecFile};
+use std::path::Path;
+
+fn load(path: &Path) -> SpecFile {
+    let bytes = std::fs::read(path).expect("read case");
+    let no_data = String::from_utf8_lossy(&bytes).contains("# seg-test: no-data");
+    let shown = path.strip_prefix(root()).unwrap_or(path).display().to_string();
+    load_bytes(path, &shown, &bytes, &LoadOptions { no_data, policy: PathPolicy { allow_outside: false } })
+}
+
+pub fn render_diagnostics(spec: &SpecFile) -> String {
+    let r = Renderer { color: false, width: 100 };
+    let mut out = String::new();
+    for d in &spec.diagnostics {
+        out.push_str(&r.render(d, &spec.display, &spec.text));
+    }
+    out.push_str("--- json\n");
+    for d in &spec.diagnostics {
+        out.push_str(&d.to_json(&spec.display, &spec.text).to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn check_cases() {
+    ensure_fixtures();
+    let mut failures = Vec::new();
+    let dir = root().join("tests/cases/check");
+    for case in files_with_ext(&dir, "seg") {
+        let spec = load(&case);
+        golden(&case.with_extension("out"), &render_diagnostics(&spec), &mut failures);
+    }
+    finish(failures);
+}
+
+/// Runs every segmentation of a checked spec, as `seg run --format csv` prints it.
+pub fn run_all(program: Checked, dir: &Path) -> String {
+    let session = Session::new(program, dir, &SessionOptions { threads: Some(2), ..Default::default() }).expect("session");
+    let mut out = String::new();
+    for (i, s) in session.program.segments.iter().enumerate() {
+        let batches = session.run_segment(i).unwrap_or_else(|e| panic!("segment {}: {e}", s.name));
+        out.push_str(&format!("# segment {}\n", s.name));
+        out.push_str(&String::from_utf8(seg::engine::output::to_csv(&batches).unwrap()).unwrap());
+    }
+    out
+}
+
+#[test]
+fn run_cases() {
+    ensure_fixtures();
+    let mut failures = Vec::new();
+    for case in files_with_ext(&root().join("tests/cases/run"), "seg") {
+        let spec = load(&case);
+        let out = match spec.program.clone() {
+            Some(p) => run_all(p, &spec.dir()),
+            None => render_diagnostics(&spec),
+        };
+        golden(&case.with_extension("out"), &out, &mut failures);
+    }
+    finish(failures);
+}
+
+#[test]
+fn specs_check_clean_and_run_as_recorded() {
+    let mut failures = Vec::new();
+    let specs = files_with_ext(&root().join("specs"), "seg");
+    assert!(specs.len() >= 6, "specs/ holds the six example specs");
+    for spec_path in specs {
+        let spec = load(&spec_path);
+        if !spec.diagnostics.is_empty() {
+            failures.push(format!("{} has diagnostics:\n{}", spec.display, render_diagnostics(&spec)));
+            continue;
+        }
+        let out = run_all(spec.program.clone().expect("checked"), &spec.dir());
+        let name = spec_path.file_stem().unwrap().to_string_lossy().to_string();
+        golden(&root().join("tests/cases/specs").join(format!("{name}.out")), &out, &mut failures);
+    }
+    finish(failures);
+}
+
+/// Every diagnostic code the source can raise has a golden case and a doc entry.
+#[test]
+fn every_code_has_a_case_and_documentation() {
+    let mut codes = std::collections::BTreeSet::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (i, _) in text.match_indices("(\"") {
+                    let code = &text[i + 2..(i + 7).min(text.len())];
+                    if code.len() == 5 && (code.starts_with('E') || code.starts_with('W')) && code[1..].chars().all(|c| c.is_ascii_digit()) {
+                        codes.insert(code.to_string());
+                    }
+                }
+            }
+        }
+    }
+    assert!(codes.len() > 30, "found only {codes:?}");
+    let docs = std::fs::read_to_string(root().join("docs/diagnostics.md")).unwrap();
+    let mut outs = String::new();
+    for dir in ["tests/cases/check", "tests/cases/run"] {
+        for f in files_with_ext(&root().join(dir), "out") {
+            outs.push_str(&std::fs::read_to_string(f).unwrap());
+        }
+    }
+    // Internal errors cannot be provoked by any spec; they are documented only.
+    let untestable = ["E0900", "E0901", "E0006"];
+    let mut failures = Vec::new();
+    for c in &codes {
+        if !docs.contains(&format!("## {c}")) {
+            failures.push(format!("{c} is not documented in docs/diagnostics.md"));
+        }
+        if !untestable.contains(&c.as_str()) && !outs.contains(&format!("\"code\":\"{c}\"")) {
+            failures.push(format!("{c} has no golden case in tests/cases/"));
+        }
+    }
+    finish(failures);
+}

@@ -1,0 +1,211 @@
+//! Hostile input gets a diagnostic, never a panic or a hang; spans stay sane.
+
+use super::support::*;
+use seg::syntax::ast::*;
+use seg::syntax::parse_bytes;
+
+fn codes(bytes: &[u8]) -> Vec<&'static str> {
+    parse_bytes(bytes).diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn oversized_spec() {
+    let big = "# filler\n".repeat(2 * 1024 * 1024 / 9);
+    assert_eq!(codes(big.as_bytes()), vec!["E0001"]);
+}
+
+#[test]
+fn deep_nesting() {
+    let src = format!("market m from \"x.csv\" {{ where {}a{} }}\n", "(".repeat(65), ")".repeat(65));
+    assert_eq!(codes(src.as_bytes()), vec!["E0004"]);
+    let ok = format!("market m from \"x.csv\" {{ where {}a{} }}\n", "(".repeat(60), ")".repeat(60));
+    assert!(codes(ok.as_bytes()).is_empty());
+}
+
+#[test]
+fn long_line() {
+    let src = format!("market m from \"{}.csv\"\n", "x".repeat(20_000));
+    assert_eq!(codes(src.as_bytes()), vec!["E0003"]);
+}
+
+#[test]
+fn invalid_utf8() {
+    let mut src = b"market m from \"x.csv\"\n# \xff\xfe\n".to_vec();
+    src.extend_from_slice(b"segment m by d\n");
+    let parsed = parse_bytes(&src);
+    assert_eq!(parsed.diagnostics[0].code, "E0002");
+    let span = parsed.diagnostics[0].labels[0].span;
+    assert!(span.end as usize <= parsed.text.len());
+}
+
+#[test]
+fn bidi_outside_comments_only() {
+    let bad = "dimension d on m = rules { region = \"eu\u{202E}\" => \"x\" }\n";
+    assert_eq!(codes(bad.as_bytes()), vec!["E0005"]);
+    let fine = "# a comment may hold \u{202E} text\nmarket m from \"x.csv\"\n";
+    assert!(codes(fine.as_bytes()).is_empty());
+}
+
+#[test]
+fn nested_calls_do_not_backtrack_exponentially() {
+    // Unclosed nested calls used to cost 2^depth; now they fail fast.
+    let src = format!("market m from \"x.csv\" {{ where {}x }}\n", "f(".repeat(60));
+    let started = std::time::Instant::now();
+    let c = codes(src.as_bytes());
+    assert!(c == vec!["E0101"] || c == vec!["E0006"], "{c:?}");
+    // A generous bound that only a hang would break.
+    assert!(started.elapsed().as_secs() < 30);
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    use proptest::prelude::*;
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config { cases: 300, ..Default::default() });
+    let keywords = prop::sample::select(vec![
+        "market ", "dimension ", "segment ", "entity ", "expect ", "example ", "by ", "then ", " x ", "{", "}", "(", ")", "[", "]", "\"", "=>",
+        "=", "rules", "partition", "bins", "top 3", "quantiles", "where", "and", "or", "not", "in", "between", "null", "1", "2.5", "20%",
+        "2024-01-01", "a", "b", "\n", ";", ",", "#", "`x y`", "é", "\u{202E}",
+    ]);
+    runner
+        .run(&prop::collection::vec(keywords, 0..60), |parts| {
+            let src = parts.concat();
+            let parsed = parse_bytes(src.as_bytes());
+            for d in &parsed.diagnostics {
+                for l in &d.labels {
+                    prop_assert!(l.span.start <= l.span.end);
+                }
+            }
+            let _ = seg::check::check(&parsed.program, &seg::check::NoData);
+            Ok(())
+        })
+        .unwrap();
+}
+
+struct Spans<'a> {
+    len: u32,
+    errors: Vec<String>,
+    _src: &'a str,
+}
+
+impl Spans<'_> {
+    fn within(&mut self, parent: seg::span::Span, child: seg::span::Span, what: &str) {
+        if !parent.contains(child) || child.end > self.len {
+            self.errors.push(format!("{what}: {child:?} outside {parent:?}"));
+        }
+    }
+
+    fn expr(&mut self, parent: seg::span::Span, e: &Expr) {
+        self.within(parent, e.span, "expression");
+        let s = e.span;
+        match &e.kind {
+            ExprKind::Lit(_) => {}
+            ExprKind::Name(id) => self.within(s, id.span, "name"),
+            ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::IsNull { expr: x, .. } => self.expr(s, x),
+            ExprKind::Binary { lhs, rhs, op_span, .. } => {
+                self.expr(s, lhs);
+                self.expr(s, rhs);
+                self.within(s, *op_span, "operator");
+            }
+            ExprKind::Between { expr, low, high, .. } => {
+                self.expr(s, expr);
+                self.expr(s, low);
+                self.expr(s, high);
+            }
+            ExprKind::InList { expr, list, .. } => {
+                self.expr(s, expr);
+                list.iter().for_each(|x| self.expr(s, x));
+            }
+            ExprKind::Call { func, args, .. } => {
+                self.within(s, func.span, "function");
+                args.iter().for_each(|x| self.expr(s, x));
+            }
+        }
+    }
+}
+
+/// Parents enclose children, and everything lies within the source.
+#[test]
+fn spans_are_sane() {
+    let mut files = files_with_ext(&root().join("specs"), "seg");
+    files.extend(files_with_ext(&root().join("tests/cases/check"), "seg"));
+    files.extend(files_with_ext(&root().join("tests/cases/run"), "seg"));
+    let mut all_errors = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let parsed = parse_bytes(&bytes);
+        let mut v = Spans { len: parsed.text.len() as u32, errors: Vec::new(), _src: &parsed.text };
+        for d in &parsed.diagnostics {
+            for l in &d.labels {
+                if l.span.end > v.len {
+                    v.errors.push(format!("diagnostic label {:?} past the end", l.span));
+                }
+            }
+        }
+        for item in &parsed.program.items {
+            let s = item.span;
+            v.within(seg::span::Span::new(0, v.len as usize), s, "statement");
+            match &item.kind {
+                ItemKind::Market(m) => {
+                    v.within(s, m.name.span, "market name");
+                    v.within(s, m.source.span, "market source");
+                    m.filters.iter().for_each(|e| v.expr(s, e));
+                    for md in &m.measures {
+                        v.within(s, md.span, "measure");
+                        v.expr(md.span, &md.expr);
+                    }
+                }
+                ItemKind::Entity(e) => {
+                    v.within(s, e.key.span, "entity key");
+                    for f in &e.features {
+                        v.within(s, f.span, "feature");
+                        v.expr(f.span, &f.expr);
+                    }
+                }
+                ItemKind::Dimension(d) => {
+                    v.within(s, d.name.span, "dimension name");
+                    match &d.body {
+                        DimBody::Column(e) => v.expr(s, e),
+                        DimBody::Top { expr, span, .. } | DimBody::Quantiles { expr, span, .. } => {
+                            v.within(s, *span, "dimension body");
+                            v.expr(*span, expr);
+                        }
+                        DimBody::Mapping { expr, arms, span, .. } => {
+                            v.within(s, *span, "dimension body");
+                            v.expr(*span, expr);
+                            for a in arms {
+                                v.within(*span, a.span, "mapping arm");
+                                a.values.iter().for_each(|c| v.within(a.span, c.span, "mapped value"));
+                                v.within(a.span, a.label.span, "label");
+                            }
+                        }
+                        DimBody::Rules { arms, span, .. } => {
+                            v.within(s, *span, "dimension body");
+                            for a in arms {
+                                v.within(*span, a.span, "rule");
+                                v.expr(a.span, &a.cond);
+                            }
+                        }
+                        DimBody::Bins { expr, cuts, cuts_span, span, .. } => {
+                            v.within(s, *span, "dimension body");
+                            v.expr(*span, expr);
+                            cuts.iter().for_each(|c| v.within(*cuts_span, c.span, "cut point"));
+                        }
+                    }
+                }
+                ItemKind::Segment(seg) => {
+                    v.within(s, seg.span, "segmentation");
+                    seg.dims.iter().for_each(|d| v.within(seg.span, d.span, "dimension reference"));
+                    seg.filters.iter().for_each(|e| v.expr(seg.span, e));
+                }
+                ItemKind::Expect(Expect::Assert(e)) => v.expr(s, e),
+                ItemKind::Expect(Expect::Partition { segment }) => v.within(s, segment.span, "segment"),
+                ItemKind::Example(ex) => ex.fields.iter().for_each(|(n, c)| {
+                    v.within(s, n.span, "field");
+                    v.within(s, c.span, "value");
+                }),
+            }
+        }
+        all_errors.extend(v.errors.into_iter().map(|e| format!("{}: {e}", f.display())));
+    }
+    finish(all_errors);
+}

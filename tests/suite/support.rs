@@ -1,0 +1,103 @@
+//! Shared helpers: paths, golden comparison with `SEG_BLESS=1` to rewrite, fixtures.
+
+use std::path::{Path, PathBuf};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bless() -> bool {
+    std::env::var_os("SEG_BLESS").is_some()
+}
+
+/// Compares `actual` with the file at `expected`; with `SEG_BLESS` set, rewrites it.
+pub fn golden(expected: &Path, actual: &str, failures: &mut Vec<String>) {
+    if bless() {
+        std::fs::write(expected, actual).expect("write golden file");
+        return;
+    }
+    match std::fs::read_to_string(expected) {
+        Ok(want) if want == actual => {}
+        Ok(want) => failures.push(format!(
+            "{} differs (rerun with SEG_BLESS=1 to accept):\n{}",
+            expected.display(),
+            first_difference(&want, actual)
+        )),
+        Err(_) => failures.push(format!("{} is missing (run with SEG_BLESS=1 to create it)", expected.display())),
+    }
+}
+
+fn first_difference(want: &str, got: &str) -> String {
+    for (i, (a, b)) in want.lines().zip(got.lines()).enumerate() {
+        if a != b {
+            return format!("line {}:\n  expected: {a}\n  actual:   {b}", i + 1);
+        }
+    }
+    format!("expected {} lines, got {}", want.lines().count(), got.lines().count())
+}
+
+pub fn finish(failures: Vec<String>) {
+    if !failures.is_empty() {
+        panic!("{} failure(s):\n\n{}", failures.len(), failures.join("\n\n"));
+    }
+}
+
+pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|r| r.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == ext)).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The shared test data, with binary copies (Parquet, Arrow IPC, NDJSON) made from the CSV.
+pub fn ensure_fixtures() {
+    use std::sync::Once;
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let data = root().join("tests/cases/data");
+        let csv = data.join("mini.csv");
+        let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("id", arrow::datatypes::DataType::Int64, true),
+            arrow::datatypes::Field::new("customer_type", arrow::datatypes::DataType::Utf8, true),
+            arrow::datatypes::Field::new("age", arrow::datatypes::DataType::Int64, true),
+            arrow::datatypes::Field::new("region", arrow::datatypes::DataType::Utf8, true),
+            arrow::datatypes::Field::new("revenue", arrow::datatypes::DataType::Float64, true),
+            arrow::datatypes::Field::new("kg", arrow::datatypes::DataType::Float64, true),
+            arrow::datatypes::Field::new("day", arrow::datatypes::DataType::Date32, true),
+        ]));
+        let file = std::fs::File::open(&csv).expect("mini.csv");
+        let reader = arrow::csv::ReaderBuilder::new(schema.clone()).with_header(true).build(file).expect("csv reader");
+        let batches: Vec<_> = reader.map(|b| b.expect("batch")).collect();
+        let pq = data.join("mini.parquet");
+        if !pq.exists() {
+            let f = std::fs::File::create(&pq).unwrap();
+            let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(f, schema.clone(), None).unwrap();
+            for b in &batches {
+                w.write(b).unwrap();
+            }
+            w.close().unwrap();
+        }
+        let ipc = data.join("mini.arrow");
+        if !ipc.exists() {
+            let f = std::fs::File::create(&ipc).unwrap();
+            let mut w = arrow::ipc::writer::FileWriter::try_new(f, &schema).unwrap();
+            for b in &batches {
+                w.write(b).unwrap();
+            }
+            w.finish().unwrap();
+        }
+        let nd = data.join("mini.ndjson");
+        if !nd.exists() {
+            let mut out = Vec::new();
+            {
+                let mut w = arrow::json::LineDelimitedWriter::new(&mut out);
+                for b in &batches {
+                    w.write(b).unwrap();
+                }
+                w.finish().unwrap();
+            }
+            std::fs::write(&nd, out).unwrap();
+        }
+    });
+}
