@@ -40,13 +40,33 @@ pub struct CheckResult {
 pub fn check(ast: &ast::Program, schemas: &dyn SchemaSource) -> CheckResult {
     let mut c = Checker { diags: Vec::new(), out: Checked::default(), tables: HashMap::new(), dims: HashMap::new(), segs: HashMap::new(), poisoned_dims: Vec::new() };
     c.run(ast, schemas);
-    let Checker { mut diags, out, .. } = c;
+    let Checker { diags, mut out, .. } = c;
+    let mut diags = merge_repeats(diags);
     if !diags.iter().any(|d| d.is_error()) {
-        diags.extend(mece::analyse(&out));
+        diags.extend(mece::analyse(&mut out));
     }
     let program = (!diags.iter().any(|d| d.is_error())).then_some(out);
     diags.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));
     CheckResult { program, diagnostics: diags }
+}
+
+/// One unknown name is one diagnostic, however often it is used: later uses become
+/// extra labels on the first.
+fn merge_repeats(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::new();
+    for d in diags {
+        let mergeable = matches!(d.code, "E0201" | "E0202" | "E0203" | "E0204" | "E0205" | "E0208" | "E0209");
+        if mergeable {
+            if let Some(first) = out.iter_mut().find(|x| x.code == d.code && x.message == d.message) {
+                if let Some(span) = d.primary_span() {
+                    first.labels.push(crate::diagnostic::Label { span, message: Some("also used here".into()) });
+                }
+                continue;
+            }
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// Format from `as NAME` or else the file extension.

@@ -48,7 +48,8 @@ pub fn exit_code(diags: &[Diagnostic], deny_warnings: bool) -> u8 {
     if errors.iter().any(|d| d.code == "E0504") {
         return exit::POLICY;
     }
-    if errors.iter().any(|d| !d.code.starts_with("E05")) {
+    // Unreadable data and schema mismatches are data errors; everything else is the spec.
+    if errors.iter().any(|d| !matches!(d.code, "E0502" | "E0503")) {
         return exit::INVALID;
     }
     if !errors.is_empty() {

@@ -177,9 +177,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match std::panic::catch_unwind(|| dispatch(cli)) {
-        Ok(code) => ExitCode::from(code),
-        Err(_) => ExitCode::from(exit::BUG),
+    // Checking and lowering recurse over expressions; give them a known stack.
+    let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(move || std::panic::catch_unwind(|| dispatch(cli)));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(Ok(code))) => ExitCode::from(code),
+        _ => ExitCode::from(exit::BUG),
     }
 }
 

@@ -87,7 +87,11 @@ fn cell(a: &ArrayRef, i: usize, name: &str) -> String {
             }
         }
         DataType::Int64 if name != "level" => group_thousands(&a.as_primitive::<Int64Type>().value(i).to_string()),
-        _ => arrow::util::display::array_value_to_string(a, i).unwrap_or_default(),
+        _ => {
+            let s = arrow::util::display::array_value_to_string(a, i).unwrap_or_default();
+            // A label with invisible edges ("cafe " vs "cafe") is shown quoted.
+            if s.is_empty() || s.trim() != s { format!("{s:?}") } else { s }
+        }
     }
 }
 

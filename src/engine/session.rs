@@ -54,6 +54,8 @@ pub struct Session {
     scans: Vec<LogicalPlan>,
     /// The data file each market reads.
     pub inputs: Vec<PathBuf>,
+    /// The schema each CSV market is read with, to locate a bad row after an error.
+    csv_schemas: Vec<Option<Arc<Schema>>>,
 }
 
 impl Scans for Session {
@@ -146,6 +148,7 @@ impl Session {
         let policy = opts.policy.clone().unwrap_or(PathPolicy { allow_outside: false });
         let mut scans = Vec::new();
         let mut inputs = Vec::new();
+        let mut csv_schemas = Vec::new();
         for m in &program.markets {
             let path = match opts.sources.get(&m.name) {
                 Some(p) => p.clone(),
@@ -154,16 +157,18 @@ impl Session {
             if !path.is_file() {
                 return Err(EngineError::Data(format!("market `{}`: cannot open `{}`: no such file", m.name, path.display())));
             }
-            let plan = runtime.block_on(Self::scan_plan(&ctx, &path, m.format, m))?;
+            let (plan, csv_schema) = runtime.block_on(Self::scan_plan(&ctx, &path, m.format, m))?;
             scans.push(plan);
             inputs.push(path);
+            csv_schemas.push(csv_schema);
         }
-        Ok(Session { program, ctx, runtime, scans, inputs })
+        Ok(Session { program, ctx, runtime, scans, inputs, csv_schemas })
     }
 
-    async fn scan_plan(ctx: &SessionContext, path: &Path, format: Format, m: &crate::check::program::MarketDef) -> Result<LogicalPlan, EngineError> {
+    async fn scan_plan(ctx: &SessionContext, path: &Path, format: Format, m: &crate::check::program::MarketDef) -> Result<(LogicalPlan, Option<Arc<Schema>>), EngineError> {
         let p = path.to_string_lossy().to_string();
         let ext = extension(path);
+        let mut csv_schema = None;
         let df = match format {
             Format::Csv => {
                 // The reader maps fields by position: build the schema in the file's
@@ -178,6 +183,7 @@ impl Session {
                     })
                     .collect();
                 let schema = Schema::new(fields);
+                csv_schema = Some(Arc::new(schema.clone()));
                 for c in &m.columns {
                     if schema.field_with_name(&c.name).is_err() {
                         return Err(EngineError::Data(format!("market `{}`: column `{}` is declared but `{}` has no such column", m.name, c.name, path.display())));
@@ -213,14 +219,52 @@ impl Session {
             let e = datafusion::logical_expr::Expr::Column(datafusion::common::Column::new(q.cloned(), c.name.clone()));
             cols.push(cast(e, want).alias(&c.name));
         }
-        LogicalPlanBuilder::from(plan).project(cols).and_then(|b| b.build()).map_err(|e| EngineError::Internal(e.to_string()))
+        let plan = LogicalPlanBuilder::from(plan).project(cols).and_then(|b| b.build()).map_err(|e| EngineError::Internal(e.to_string()))?;
+        Ok((plan, csv_schema))
+    }
+
+    /// After a CSV read error, finds the exact file line and column by reading the
+    /// files sequentially (parallel scans only know offsets within their ranges).
+    fn locate_csv_error(&self) -> Option<String> {
+        for (m, schema) in self.csv_schemas.iter().enumerate() {
+            let Some(schema) = schema else { continue };
+            let path = &self.inputs[m];
+            let file = std::fs::File::open(path).ok()?;
+            let reader = arrow::csv::ReaderBuilder::new(schema.clone()).with_header(true).with_batch_size(8192).build(file).ok()?;
+            for batch in reader {
+                if let Err(e) = batch {
+                    let msg = e.to_string();
+                    let number_after = |key: &str| -> Option<usize> {
+                        let at = msg.find(key)? + key.len();
+                        msg[at..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
+                    };
+                    // arrow counts data records from 1; the header is file line 1.
+                    let line = number_after("line ").map(|l| l + 1);
+                    let col = number_after("column ").or_else(|| number_after("field ").map(|f| f.saturating_sub(1)));
+                    let col_name = col.and_then(|c| schema.fields().get(c)).map(|f| format!(" (`{}`)", f.name())).unwrap_or_default();
+                    let place = match (line, col) {
+                        (Some(l), Some(c)) => format!("line {l}, column {}{col_name}", c + 1),
+                        (Some(l), None) => format!("line {l}"),
+                        _ => "a row".to_string(),
+                    };
+                    return Some(format!("{}: {place}: {msg}", path.display()));
+                }
+            }
+        }
+        None
     }
 
     pub fn execute(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
-        self.runtime.block_on(async {
+        let result = self.runtime.block_on(async {
             let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
             df.collect().await.map_err(classify)
-        })
+        });
+        match result {
+            Err(EngineError::Data(msg)) if self.csv_schemas.iter().any(|s| s.is_some()) => {
+                Err(EngineError::Data(self.locate_csv_error().unwrap_or(msg)))
+            }
+            other => other,
+        }
     }
 
     pub fn segment_plan(&self, s: usize) -> Result<LogicalPlan, EngineError> {

@@ -6,6 +6,8 @@ use crate::span::Span;
 pub const MAX_SPEC_BYTES: usize = 1 << 20;
 pub const MAX_LINE_BYTES: usize = 10_000;
 pub const MAX_NESTING: usize = 64;
+/// Operands in one chain of `and`, `or`, `+` ... (each adds a level to the tree).
+pub const MAX_OPERANDS: usize = 1000;
 
 pub fn too_large(len: usize) -> Diagnostic {
     Diagnostic::error("E0001", format!("spec is {len} bytes, over the limit of 1 MiB"))
@@ -40,6 +42,12 @@ pub fn call_limit(at: usize) -> Diagnostic {
     Diagnostic::error("E0006", "spec is too complex to parse")
         .with_label(Span::new(at, at + 1), "the parser gave up near here")
         .with_help("simplify the expression; the parser limits how much work one spec may cost")
+}
+
+pub fn too_many_operands(span: Span) -> Diagnostic {
+    Diagnostic::error("E0007", format!("expression has more than {MAX_OPERANDS} operands"))
+        .with_label(Span::new(span.start as usize, span.start as usize + 1), "this expression is too long")
+        .with_help("split it into several rules, or list values with `in (...)`")
 }
 
 pub fn syntax(span: Span, expected: &str, found: &str, help: Option<&str>) -> Diagnostic {

@@ -19,6 +19,8 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+const PARSE_STACK: usize = 256 << 20;
+
 pub fn parse_bytes(bytes: &[u8]) -> Parsed {
     if bytes.len() > errors::MAX_SPEC_BYTES {
         // Nothing of the text is kept: rendering a 2 MiB source would be the slow part.
@@ -42,6 +44,15 @@ pub fn parse_str(text: &str) -> Parsed {
     if !screened.is_empty() {
         return Parsed { text: text.to_string(), program: Program::default(), diagnostics: screened };
     }
-    let (program, diagnostics) = parser::parse_program(text);
+    // pest and the conversion recurse once per nesting level and operator; a thread
+    // with a known, generous stack keeps the limits above safe in any caller.
+    let (program, diagnostics) = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(PARSE_STACK)
+            .spawn_scoped(s, || parser::parse_program(text))
+            .ok()
+            .and_then(|h| h.join().ok())
+    })
+    .unwrap_or_else(|| (Program::default(), vec![errors::internal(crate::span::Span::new(0, 0), "the parser thread failed")]));
     Parsed { text: text.to_string(), program, diagnostics }
 }

@@ -794,9 +794,15 @@ impl Ctx {
     }
 
     fn binary_chain(&self, p: Pair<Rule>) -> R<Expr> {
+        let span = self.span(&p);
         let mut k = self.kids(p);
         let mut lhs = self.expr(k.any()?)?;
+        let mut operands = 1;
         while let Some(op_pair) = k.next() {
+            operands += 1;
+            if operands > errors::MAX_OPERANDS {
+                return Err(errors::too_many_operands(span));
+            }
             let op_span = self.span(&op_pair);
             let op = match (op_pair.as_rule(), op_pair.as_str()) {
                 (Rule::or_op, _) => BinOp::Or,

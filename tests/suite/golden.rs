@@ -111,7 +111,7 @@ fn every_code_has_a_case_and_documentation() {
     assert!(codes.len() > 30, "found only {codes:?}");
     let docs = std::fs::read_to_string(root().join("docs/diagnostics.md")).unwrap();
     let mut outs = String::new();
-    for dir in ["tests/cases/check", "tests/cases/run"] {
+    for dir in ["tests/cases/check", "tests/cases/run", "tests/cases/hostile"] {
         for f in files_with_ext(&root().join(dir), "out") {
             outs.push_str(&std::fs::read_to_string(f).unwrap());
         }
@@ -126,6 +126,28 @@ fn every_code_has_a_case_and_documentation() {
         if !untestable.contains(&c.as_str()) && !outs.contains(&format!("\"code\":\"{c}\"")) {
             failures.push(format!("{c} has no golden case in tests/cases/"));
         }
+    }
+    finish(failures);
+}
+
+/// Hostile inputs are made here (a 2 MiB spec is not worth committing) and their
+/// rendered diagnostics compared with `tests/cases/hostile/*.out`.
+#[test]
+fn hostile_cases() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("E0001_too_large", "# filler line\n".repeat(150_000).into_bytes()),
+        ("E0002_invalid_utf8", b"market m from \"caf\xe9.csv\"\n".to_vec()),
+        ("E0003_long_line", format!("market m from \"x.csv\" {{ where a in ({}) }}\n", vec!["1"; 6000].join(", ")).into_bytes()),
+        ("E0004_too_deep", format!("market m from \"x.csv\" {{ where {}a > 1{} }}\n", "(".repeat(65), ")".repeat(65)).into_bytes()),
+        ("E0007_too_many_operands", format!("market m from \"x.csv\" {{ columns {{ a int }}\n where {}\n}}\n", (0..1200).map(|i| format!("a = {i}")).collect::<Vec<_>>().join("\n or ")).into_bytes()),
+        ("E0005_bidi", "market m from \"x.csv\" { columns { a text } }\ndimension d on m = rules { a = \"admin\u{202E} \u{2066}\" => \"x\" }\n".as_bytes().to_vec()),
+    ];
+    let mut failures = Vec::new();
+    let dir = root().join("tests/cases/hostile");
+    for (name, bytes) in cases {
+        let path = dir.join(format!("{name}.seg"));
+        let spec = load_bytes(&path, &format!("tests/cases/hostile/{name}.seg"), &bytes, &LoadOptions { no_data: true, policy: PathPolicy { allow_outside: false } });
+        golden(&dir.join(format!("{name}.out")), &render_diagnostics(&spec), &mut failures);
     }
     finish(failures);
 }
