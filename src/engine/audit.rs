@@ -251,6 +251,7 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
         let rows_col = k + usize::from(level_col.is_some());
         let mut empty = Vec::new();
         let mut leaf_sums = vec![0f64; sd.measures.len()];
+        let mut leaf_rows = 0f64;
         for b in &result {
             for i in 0..b.num_rows() {
                 let leaf = match level_col {
@@ -260,6 +261,7 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
                 if !leaf {
                     continue;
                 }
+                leaf_rows += b.column(rows_col).as_primitive::<Int64Type>().value(i) as f64;
                 if b.column(rows_col).as_primitive::<Int64Type>().value(i) == 0 {
                     let labels: Vec<String> = (0..k)
                         .map(|c| {
@@ -283,31 +285,32 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
         }
         // Market totals over the same rows (the segmentation's `where` applied).
         let mut set = AggSet::new("__a");
-        let exprs: Vec<Expr> = sd.measures.iter().map(|&i| cast(set.measure(&mk.measures[i].expr, &mk.measures), DataType::Float64).alias(format!("m{i}"))).collect();
-        let mut totals = vec![None; sd.measures.len()];
-        if !exprs.is_empty() {
-            let plan = (|| -> DfResult<_> {
-                let mut b = LogicalPlanBuilder::from(crate::lower::Scans::scan(session, sd.market)?);
-                if let Some(w) = &mk.filter {
-                    b = b.filter(row(w))?;
-                }
-                if let Some(w) = &sd.filter {
-                    b = b.filter(row(w))?;
-                }
-                b.aggregate(Vec::<Expr>::new(), set.exprs())?.project(exprs)?.build()
-            })()
-            .map_err(classify)?;
-            let b = session.execute(plan)?;
-            if let Some(batch) = b.iter().find(|b| b.num_rows() > 0) {
-                for (j, t) in totals.iter_mut().enumerate() {
-                    let a = batch.column(j);
-                    if !a.is_null(0) {
-                        *t = Some(a.as_primitive::<arrow::datatypes::Float64Type>().value(0));
-                    }
+        let mut exprs: Vec<Expr> = vec![cast(col("__rows"), DataType::Float64).alias("rows")];
+        exprs.extend(sd.measures.iter().map(|&i| cast(set.measure(&mk.measures[i].expr, &mk.measures), DataType::Float64).alias(format!("m{i}"))));
+        let mut aggs = vec![datafusion::functions_aggregate::count::count_all().alias("__rows")];
+        aggs.extend(set.exprs());
+        let plan = (|| -> DfResult<_> {
+            let mut b = LogicalPlanBuilder::from(crate::lower::Scans::scan(session, sd.market)?);
+            if let Some(w) = &mk.filter {
+                b = b.filter(row(w))?;
+            }
+            if let Some(w) = &sd.filter {
+                b = b.filter(row(w))?;
+            }
+            b.aggregate(Vec::<Expr>::new(), aggs)?.project(exprs)?.build()
+        })()
+        .map_err(classify)?;
+        let mut totals = vec![None; sd.measures.len() + 1];
+        for batch in session.execute(plan)?.iter().filter(|b| b.num_rows() > 0) {
+            for (j, t) in totals.iter_mut().enumerate() {
+                let a = batch.column(j);
+                if !a.is_null(0) {
+                    *t = Some(a.as_primitive::<arrow::datatypes::Float64Type>().value(0));
                 }
             }
         }
-        let leaves = sd
+        let mut leaves = vec![LeafCheck { measure: "rows".into(), leaves: Some(leaf_rows), total: totals[0].or(Some(0.0)) }];
+        leaves.extend(sd
             .measures
             .iter()
             .enumerate()
@@ -316,10 +319,9 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
                 LeafCheck {
                     measure: mk.measures[i].name.clone(),
                     leaves: add.then_some(leaf_sums[j]),
-                    total: if add { totals[j].or(Some(0.0)) } else { None },
+                    total: if add { totals[j + 1].or(Some(0.0)) } else { None },
                 }
-            })
-            .collect();
+            }));
         reports.push(AuditReport { segment: s, dims, empty, leaves });
     }
     Ok(reports)

@@ -431,6 +431,15 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
         }
         None => windows.push(window_sum(q.clone(), vec![])?.alias("__tot")),
     }
+    // Grid cells no row reached have no rank for a `top` label; every cell of that
+    // label shares its rank.
+    for &d in dims.iter().filter(|&&d| is_top(d)) {
+        let w = Expr::from(WindowFunction::new(datafusion::functions_aggregate::min_max::min_udaf(), vec![col(&ord_col(d))]))
+            .partition_by(vec![col(&label_col(d))])
+            .build()?
+            .alias(format!("__O{d}"));
+        windows.push(w);
+    }
     // One window node per partitioning: DataFusion plans a node's windows together
     // only when they share their sort keys.
     for w in windows {
@@ -446,7 +455,7 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
             sort.push(when(col("__level").lt_eq(lit(i as i64)), lit(0i64)).otherwise(lit(1i64))?.sort(true, true));
         }
         if is_top(d) {
-            sort.push(when(label.clone().is_null(), lit(ScalarValue::Int64(None))).otherwise(col(&ord_col(d)))?.sort(true, false));
+            sort.push(when(label.clone().is_null(), lit(ScalarValue::Int64(None))).otherwise(col(&format!("__O{d}")))?.sort(true, false));
         } else if let Some(o) = static_ord(&p.dims[d], label.clone())? {
             sort.push(o.sort(true, false));
         }

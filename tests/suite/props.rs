@@ -397,3 +397,66 @@ fn check_rejected(spec: &str, _rules: &[String], _partition: bool, _with_else: b
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------- audit
+
+#[test]
+fn audit_counts_match_brute_force() {
+    use seg::check::program::{DimKind, Owner};
+    use seg::reference::segment::{dim_labels, market_rows};
+    let cases = std::env::var("SEG_PROPTEST_CASES").ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(256) / 4;
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: cases.max(16), failure_persistence: None, ..ProptestConfig::default() });
+    runner
+        .run(&case(), |c| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::create_dir(dir.path().join(".git")).unwrap();
+            write_data(dir.path(), &c.data, c.ipc);
+            let spec = load_bytes(&dir.path().join("p.seg"), "p.seg", c.spec.as_bytes(), &LoadOptions { no_data: false, policy: PathPolicy { allow_outside: false } });
+            let program = spec.program.clone().unwrap();
+            let session = Session::new(program.clone(), dir.path(), &SessionOptions { threads: Some(c.threads), ..Default::default() }).unwrap();
+            let audits = seg::engine::audit::audit_dims(&session, 0).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let table = reference_table(&c.data);
+            let rows = market_rows(&program, 0, &table);
+            let sd = &program.segments[0];
+            let keep: Vec<usize> = (0..rows.len())
+                .filter(|&i| {
+                    sd.filter.as_ref().is_none_or(|f| {
+                        let r = seg::reference::segment::Row { cols: &table.columns, vals: &rows[i] };
+                        seg::reference::eval(f, &r) == Value::Bool(true)
+                    })
+                })
+                .collect();
+            for a in &audits {
+                let labels = dim_labels(&program, a.dim, &table.columns, &rows);
+                let unassigned = keep.iter().filter(|&&i| labels[i].is_none()).count() as i64;
+                prop_assert_eq!(a.unassigned, unassigned, "dimension {}\n{}", program.dims[a.dim].name, c.spec);
+                let d = &program.dims[a.dim];
+                if let (DimKind::Rules { arms, partition: true, .. }, Owner::Market(_)) = (&d.kind, d.owner) {
+                    let multi = keep
+                        .iter()
+                        .filter(|&&i| {
+                            let r = seg::reference::segment::Row { cols: &table.columns, vals: &rows[i] };
+                            arms.iter().filter(|x| seg::reference::eval(&x.cond, &r) == Value::Bool(true)).count() > 1
+                        })
+                        .count() as i64;
+                    prop_assert_eq!(a.overlaps, Some(multi), "{}", c.spec);
+                }
+                if let DimKind::Map { arms, .. } = &d.kind {
+                    let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
+                    for &i in &keep {
+                        if let Value::Text(t) = &rows[i][2] {
+                            if !arms.iter().any(|x| x.values.iter().any(|(v, _)| v == &Value::Text(t.clone()))) {
+                                *counts.entry(t.clone()).or_default() += 1;
+                            }
+                        }
+                    }
+                    let mut want: Vec<(String, i64)> = counts.into_iter().collect();
+                    want.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+                    want.truncate(10);
+                    prop_assert_eq!(&a.unmapped, &want, "{}", c.spec);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
