@@ -8,5 +8,6 @@ pub mod diagnostic;
 pub mod engine;
 pub mod lower;
 pub mod reference;
+pub mod repl;
 pub mod span;
 pub mod syntax;

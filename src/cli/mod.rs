@@ -1,6 +1,7 @@
 //! The command line: the only place that prints or picks an exit code.
 
 mod check_cmd;
+mod repl_cmd;
 mod run_cmd;
 mod test_cmd;
 
@@ -148,6 +149,26 @@ pub enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Try segmentations interactively against real data
+    #[command(after_help = "Example:\n  seg repl specs/coffee.seg\n  seg (coffee.seg)> coffee by buyer then venue\n  echo 'coffee by buyer' | seg repl specs/coffee.seg")]
+    Repl {
+        spec: Option<PathBuf>,
+        #[arg(long)]
+        threads: Option<usize>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Generate the synthetic coffee-sales data set (for benchmarks)
+    #[command(hide = true, after_help = "Example:\n  seg gen --rows 1000000 -o /tmp/coffee_1m.parquet")]
+    Gen {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// .parquet or .csv
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
     /// Run `expect` and `example` statements
     #[command(after_help = "Example:\n  seg test specs/")]
     Test {
@@ -204,5 +225,13 @@ fn dispatch(cli: Cli) -> u8 {
         }
         Command::Explain { spec, segments, physical, data, engine } => run_cmd::explain(&spec, &segments, physical, &data, &engine),
         Command::Test { paths, data, engine } => test_cmd::run(&paths, &data, &engine),
+        Command::Gen { rows, seed, output } => match crate::engine::gen::write_coffee(&output, rows, seed) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::DATA
+            }
+        },
+        Command::Repl { spec, threads, data } => repl_cmd::run(spec.as_deref(), &data, threads),
     }
 }

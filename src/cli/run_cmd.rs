@@ -15,6 +15,7 @@ pub fn engine_exit(e: &EngineError) -> u8 {
         EngineError::Resource(_) => exit::RESOURCE,
         EngineError::Policy(_) => exit::POLICY,
         EngineError::Internal(_) => exit::BUG,
+        EngineError::Cancelled => exit::RESOURCE,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Sessions, sources, execution and output: everything that touches data files.
 
 pub mod audit;
+pub mod gen;
 pub mod output;
 pub mod paths;
 pub mod schema;

@@ -27,12 +27,15 @@ pub enum EngineError {
     Policy(String),
     /// A compiler or engine bug (exit 70).
     Internal(String),
+    /// The user cancelled the query (Ctrl-C in the REPL).
+    Cancelled,
 }
 
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EngineError::Data(s) | EngineError::Resource(s) | EngineError::Policy(s) | EngineError::Internal(s) => f.write_str(s),
+            EngineError::Cancelled => f.write_str("cancelled"),
         }
     }
 }
@@ -263,6 +266,23 @@ impl Session {
             Err(EngineError::Data(msg)) if self.csv_schemas.iter().any(|s| s.is_some()) => {
                 Err(EngineError::Data(self.locate_csv_error().unwrap_or(msg)))
             }
+            other => other,
+        }
+    }
+
+    /// Like `execute`, but stops (dropping the running streams) when `cancel` resolves.
+    pub fn execute_cancellable(&self, plan: LogicalPlan, cancel: impl std::future::Future<Output = ()>) -> Result<Vec<RecordBatch>, EngineError> {
+        let result = self.runtime.block_on(async {
+            tokio::select! {
+                r = async {
+                    let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
+                    df.collect().await.map_err(classify)
+                } => r,
+                _ = cancel => Err(EngineError::Cancelled),
+            }
+        });
+        match result {
+            Err(EngineError::Data(msg)) if self.csv_schemas.iter().any(|s| s.is_some()) => Err(EngineError::Data(self.locate_csv_error().unwrap_or(msg))),
             other => other,
         }
     }

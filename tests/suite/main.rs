@@ -6,4 +6,5 @@ mod cli;
 mod golden;
 mod hostile;
 mod props;
+mod repl;
 mod support;

@@ -1,0 +1,49 @@
+//! How long a segmentation typed at the REPL prompt takes over 1M rows: the first
+//! query of a session and repeated ones. `cargo bench --bench repl` (SEG_BENCH_ROWS
+//! changes the size).
+
+use std::time::Instant;
+
+fn main() {
+    let rows: u64 = std::env::var("SEG_BENCH_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    seg::engine::gen::write_coffee(&dir.path().join("coffee.parquet"), rows, 42).expect("generate data");
+    let spec = dir.path().join("coffee.seg");
+    std::fs::write(
+        &spec,
+        r#"market coffee from "coffee.parquet" {
+  measure volume = sum(kg)
+  measure value  = sum(revenue)
+  measure buyers = count(distinct customer_id)
+}
+dimension buyer on coffee = rules {
+  customer_type in ("office", "restaurant", "cafe", "hotel") => "b2b"
+  else => "b2c"
+}
+dimension venue on coffee = customer_type
+"#,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (mut repl, _) = seg::repl::Repl::new(Some(&spec), false, Some(2), false).expect("load spec");
+    let load = started.elapsed().as_secs_f64();
+    let query = "coffee by buyer then venue";
+    let never = || -> seg::repl::Cancel { Box::pin(std::future::pending::<()>()) };
+    let t = Instant::now();
+    let first = repl.eval(query, never);
+    assert!(!first.failed, "{}", first.err);
+    let first_s = t.elapsed().as_secs_f64();
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let r = repl.eval(query, never);
+        assert!(!r.failed);
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    println!("seg repl over {rows} rows (Parquet, 2 threads), `{query}`:");
+    println!("  load spec and register data: {load:.3} s");
+    println!("  first query:                 {first_s:.3} s");
+    println!("  repeated (median of 10):     {:.3} s (min {:.3}, max {:.3})", times[5], times[0], times[9]);
+}

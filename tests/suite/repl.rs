@@ -1,0 +1,153 @@
+//! `seg repl` driven as a person would: through a pseudo-terminal, and through a pipe.
+
+use super::support::*;
+use expectrl::{ControlCode, Eof, Expect, Session};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn repl(args: &[&str], cwd: &std::path::Path, history: &std::path::Path) -> expectrl::session::OsSession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seg"));
+    cmd.arg("repl").args(args).current_dir(cwd).env("NO_COLOR", "1").env("SEG_HISTORY", history).env("TERM", "xterm");
+    let mut s = Session::spawn(cmd).expect("spawn seg repl in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(120)));
+    s
+}
+
+/// Waits for the prompt. reedline asks the terminal where the cursor is (`ESC[6n`)
+/// before drawing it; a real terminal answers, so the test does too, or keys typed
+/// meanwhile would be read as part of the awaited answer.
+fn ready(s: &mut expectrl::session::OsSession, prompt: &str) {
+    s.expect("\x1b[6n").unwrap();
+    s.send("\x1b[1;1R").unwrap();
+    s.expect(prompt).unwrap();
+}
+
+#[test]
+fn repl_in_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let history = tmp.path().join("history.txt");
+    let mut s = repl(&["specs/coffee.seg"], &root(), &history);
+    let p = "seg (coffee.seg)> ";
+    ready(&mut s, p);
+    s.send_line("dimension bulk on coffee = rules { kg >= 10 => \"bulk\"; else => \"small\" }").unwrap();
+    s.expect("defined dimension bulk").unwrap();
+    ready(&mut s, p);
+    s.send_line("coffee by bulk then buyer").unwrap();
+    s.expect("share_of_parent").unwrap();
+    s.expect("small").unwrap();
+    ready(&mut s, p);
+    s.send_line("dimension bulk on coffee = rules { kg >= 20 => \"bulk\"; else => \"small\" }").unwrap();
+    s.expect("redefined dimension bulk").unwrap();
+    ready(&mut s, p);
+    // An unknown column: the diagnostic points into the typed line, with help.
+    s.send_line("coffee by buyer where revenu > 0").unwrap();
+    s.expect("E0201").unwrap();
+    s.expect("did you mean `revenue`?").unwrap();
+    ready(&mut s, p);
+    // Tab completes a dimension name.
+    s.send("coffee by venue_gr").unwrap();
+    s.send("\t").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    s.send("\r").unwrap();
+    s.expect("consumer").unwrap();
+    ready(&mut s, p);
+    // Multi-line input while braces are open.
+    s.send_line("dimension tier on coffee = rules {").unwrap();
+    s.send_line("  revenue >= 100 => \"big\"").unwrap();
+    s.send_line("  else => \"small\" }").unwrap();
+    s.expect("defined dimension tier").unwrap();
+    ready(&mut s, p);
+    s.send_line(":dims").unwrap();
+    s.expect("tier on coffee: rules: big, small").unwrap();
+    ready(&mut s, p);
+    s.send(ControlCode::EndOfTransmission).unwrap();
+    s.expect(Eof).unwrap();
+    let saved = std::fs::read_to_string(&history).unwrap();
+    assert!(saved.contains("coffee by bulk then buyer"), "history: {saved}");
+}
+
+#[test]
+fn ctrl_c_cancels_a_long_query_and_the_session_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_seg"))
+        .args(["gen", "--rows", "3000000", "-o", "big.csv"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(
+        dir.path().join("big.seg"),
+        "market coffee from \"big.csv\" {\n  columns { order_id int, customer_id int, customer_type text, age int, region text, product text, channel text, kg float, revenue float, order_date date }\n  measure orders = count(distinct order_id)\n  measure mid = median(revenue)\n}\nentity customer of coffee by customer_id { spend = sum(revenue) }\ndimension venue on coffee = customer_type\ndimension tier on coffee = quantiles revenue 10\ndimension value on customer = quantiles spend 5\n",
+    )
+    .unwrap();
+    let mut s = repl(&["big.seg"], dir.path(), &dir.path().join("h.txt"));
+    let p = "seg (big.seg)> ";
+    ready(&mut s, p);
+    s.send_line(":time on").unwrap();
+    s.expect("timing on").unwrap();
+    ready(&mut s, p);
+    // Seconds of work in a debug build: a sort for the quantiles, an entity join.
+    s.send_line("coffee by tier then venue then value").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    s.send(ControlCode::EndOfText).unwrap();
+    s.expect("cancelled").unwrap();
+    ready(&mut s, p);
+    s.send_line(":schema coffee").unwrap();
+    s.expect("customer_type").unwrap();
+    ready(&mut s, p);
+    s.send("this line is abandoned").unwrap();
+    s.send(ControlCode::EndOfText).unwrap(); // at the prompt: clears the line, keeps the session
+    ready(&mut s, p);
+    s.send_line(":help").unwrap();
+    s.expect(":sample MARKET").unwrap();
+    ready(&mut s, p);
+    s.send_line("coffee by tier").unwrap();
+    s.expect("Q10").unwrap();
+    ready(&mut s, p);
+    s.send_line(":quit").unwrap();
+    s.expect(Eof).unwrap();
+}
+
+fn table_body(text: &str, header_word: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.starts_with(header_word)).expect("a table header");
+    lines[start..].iter().take_while(|l| !l.trim().is_empty()).map(|l| l.trim_end().to_string()).collect()
+}
+
+#[test]
+fn piped_repl_prints_what_seg_run_prints() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seg"))
+        .args(["repl", "specs/coffee.seg"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let scratch = tempfile::tempdir_in(root()).unwrap();
+    let saved = scratch.path().join("saved.seg");
+    let script = format!("coffee by buyer then venue\n:save {}\n", saved.display());
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let repl_out = String::from_utf8_lossy(&out.stdout).to_string();
+    let run = Command::new(env!("CARGO_BIN_EXE_seg"))
+        .args(["run", "specs/coffee.seg", "--segment", "customers", "--format", "table"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let run_out = String::from_utf8_lossy(&run.stdout).to_string();
+    assert_eq!(table_body(&repl_out, "buyer"), table_body(&run_out, "buyer"));
+    // `:save` writes a spec that `seg check` accepts.
+    let check = Command::new(env!("CARGO_BIN_EXE_seg")).arg("check").arg(&saved).current_dir(root()).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    // A bad line makes a script fail.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seg")).args(["repl", "specs/coffee.seg"]).current_dir(root()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"coffee by nothing\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("E0203"));
+}
+
