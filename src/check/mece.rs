@@ -187,6 +187,30 @@ impl ColSet {
     }
 }
 
+fn col_meets(x: &ColSet, y: &ColSet, kind: Kind) -> bool {
+    if x.null && y.null {
+        return true;
+    }
+    match (&x.vals, &y.vals) {
+        (Vals::Num(a), Vals::Num(b)) => a.iter().any(|i| {
+            b.iter().any(|j| {
+                let (lo, lo_in) = if i.lo > j.lo { (i.lo, i.lo_in) } else if j.lo > i.lo { (j.lo, j.lo_in) } else { (i.lo, i.lo_in && j.lo_in) };
+                let (hi, hi_in) = if i.hi < j.hi { (i.hi, i.hi_in) } else if j.hi < i.hi { (j.hi, j.hi_in) } else { (i.hi, i.hi_in && j.hi_in) };
+                let iv = Iv { lo, lo_in, hi, hi_in };
+                if kind == Kind::Int { int_iv(iv).is_some() } else { !iv_empty(&iv) }
+            })
+        }),
+        (Vals::Text { finite: fa, set: a }, Vals::Text { finite: fb, set: b }) => match (fa, fb) {
+            (true, true) => a.iter().any(|v| b.contains(v)),
+            (true, false) => a.iter().any(|v| !b.contains(v)),
+            (false, true) => b.iter().any(|v| !a.contains(v)),
+            (false, false) => true,
+        },
+        (Vals::Bool(a), Vals::Bool(b)) => a & b != 0,
+        _ => false,
+    }
+}
+
 /// One conjunction of column constraints; an absent variable is unconstrained.
 type Cube = BTreeMap<usize, ColSet>;
 
@@ -229,7 +253,19 @@ impl Space {
         Set { boxes: vec![b] }
     }
 
+    /// Whether two boxes share a point, without building their intersection: the
+    /// analysis asks this far more often than it needs the intersection itself.
+    fn meets(&self, a: &Cube, b: &Cube) -> bool {
+        b.iter().all(|(v, c)| match a.get(v) {
+            Some(x) => col_meets(x, c, self.vars[*v].kind),
+            None => !c.is_empty(),
+        })
+    }
+
     fn box_intersect(&self, a: &Cube, b: &Cube) -> Option<Cube> {
+        if !self.meets(a, b) {
+            return None;
+        }
         let mut out = a.clone();
         for (v, c) in b {
             let merged = match out.get(v) {
@@ -259,6 +295,15 @@ impl Space {
         Ok(Set { boxes: out })
     }
 
+    /// `a ∪= b` in place (no copy of `a`: the rule loops grow a union rule by rule).
+    fn extend(&self, a: &mut Set, b: &Set) -> R<()> {
+        a.boxes.extend(b.boxes.iter().cloned());
+        if a.boxes.len() > MAX_BOXES {
+            return Err(Unknown);
+        }
+        Ok(())
+    }
+
     fn union(&self, a: &Set, b: &Set) -> R<Set> {
         let mut boxes = a.boxes.clone();
         boxes.extend(b.boxes.iter().cloned());
@@ -270,7 +315,7 @@ impl Space {
 
     /// `a \ b` for single boxes: peel `b` off one variable at a time.
     fn box_minus(&self, a: &Cube, b: &Cube, out: &mut Vec<Cube>) {
-        if self.box_intersect(a, b).is_none() {
+        if !self.meets(a, b) {
             out.push(a.clone());
             return;
         }
@@ -663,13 +708,13 @@ fn analyse_rules(p: &Checked, d: &DimDef, arms: &[RuleArm], has_else: bool, part
                 }
                 diags.push(diag.with_help("rules match first to last: move this rule up, narrow the earlier ones, or remove it"));
             }
-            before = space.union(&before, t)?;
+            space.extend(&mut before, t)?;
         }
     }
     if !has_else {
         let mut all = Set::default();
         for t in &trues {
-            all = space.union(&all, t)?;
+            space.extend(&mut all, t)?;
         }
         let gap = space.minus(&pre, &all)?;
         if !gap.boxes.is_empty() {
@@ -719,7 +764,7 @@ fn minimal_cover(space: &Space, t: &Set, earlier: &[Set]) -> R<Vec<usize>> {
         let without: Vec<usize> = chosen.iter().copied().filter(|&k| k != chosen[i]).collect();
         let mut cover = Set::default();
         for &k in &without {
-            cover = space.union(&cover, &earlier[k])?;
+            space.extend(&mut cover, &earlier[k])?;
         }
         if space.minus(t, &cover)?.boxes.is_empty() {
             chosen = without;

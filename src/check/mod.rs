@@ -915,26 +915,17 @@ impl Checker {
 }
 
 /// Replaces the placeholder columns of an expect with their queries.
-fn substitute(e: TExpr, queries: &[(String, SegQuery, Type)]) -> TExpr {
-    let TExpr { kind, ty, span } = e;
-    let s = |x: Box<TExpr>| Box::new(substitute(*x, queries));
-    let kind = match kind {
-        TKind::Col(name) => match queries.iter().find(|(n, ..)| *n == name) {
-            Some((_, q, _)) => TKind::Query(q.clone()),
-            None => TKind::Col(name),
-        },
-        TKind::Neg(x) => TKind::Neg(s(x)),
-        TKind::Not(x) => TKind::Not(s(x)),
-        TKind::Bin(op, a, b) => TKind::Bin(op, s(a), s(b)),
-        TKind::Between { expr, low, high, negated } => TKind::Between { expr: s(expr), low: s(low), high: s(high), negated },
-        TKind::InList { expr, list, negated } => {
-            TKind::InList { expr: s(expr), list: list.into_iter().map(|x| substitute(x, queries)).collect(), negated }
+fn substitute(mut e: TExpr, queries: &[(String, SegQuery, Type)]) -> TExpr {
+    fn walk(e: &mut TExpr, queries: &[(String, SegQuery, Type)]) {
+        if let TKind::Col(name) = &e.kind {
+            if let Some((_, q, _)) = queries.iter().find(|(n, ..)| n == name) {
+                e.kind = TKind::Query(q.clone());
+            }
         }
-        TKind::IsNull { expr, negated } => TKind::IsNull { expr: s(expr), negated },
-        TKind::Func(f, args) => TKind::Func(f, args.into_iter().map(|x| substitute(x, queries)).collect()),
-        other => other,
-    };
-    TExpr { kind, ty, span }
+        e.children_mut().into_iter().for_each(|x| walk(x, queries));
+    }
+    walk(&mut e, queries);
+    e
 }
 
 /// A literal widened to the type it is compared with (an int cut point on a float column).

@@ -357,30 +357,37 @@ pub enum TKind {
 }
 
 impl TExpr {
+    /// The direct sub-expressions, in order.
+    pub fn children(&self) -> Vec<&TExpr> {
+        match &self.kind {
+            TKind::Col(_) | TKind::Lit(_) | TKind::Query(_) => Vec::new(),
+            TKind::Neg(e) | TKind::Not(e) | TKind::IsNull { expr: e, .. } => vec![e],
+            TKind::Bin(_, a, b) => vec![a, b],
+            TKind::Between { expr, low, high, .. } => vec![expr, low, high],
+            TKind::InList { expr, list, .. } => std::iter::once(&**expr).chain(list.iter()).collect(),
+            TKind::Func(_, args) => args.iter().collect(),
+        }
+    }
+
+    /// The direct sub-expressions, mutably.
+    pub fn children_mut(&mut self) -> Vec<&mut TExpr> {
+        match &mut self.kind {
+            TKind::Col(_) | TKind::Lit(_) | TKind::Query(_) => Vec::new(),
+            TKind::Neg(e) | TKind::Not(e) | TKind::IsNull { expr: e, .. } => vec![e],
+            TKind::Bin(_, a, b) => vec![a, b],
+            TKind::Between { expr, low, high, .. } => vec![expr, low, high],
+            TKind::InList { expr, list, .. } => std::iter::once(&mut **expr).chain(list.iter_mut()).collect(),
+            TKind::Func(_, args) => args.iter_mut().collect(),
+        }
+    }
+
     /// Every column the expression reads.
     pub fn columns(&self, out: &mut Vec<String>) {
-        match &self.kind {
-            TKind::Col(c) => {
-                if !out.contains(c) {
-                    out.push(c.clone())
-                }
+        if let TKind::Col(c) = &self.kind {
+            if !out.contains(c) {
+                out.push(c.clone());
             }
-            TKind::Lit(_) | TKind::Query(_) => {}
-            TKind::Neg(e) | TKind::Not(e) | TKind::IsNull { expr: e, .. } => e.columns(out),
-            TKind::Bin(_, a, b) => {
-                a.columns(out);
-                b.columns(out);
-            }
-            TKind::Between { expr, low, high, .. } => {
-                expr.columns(out);
-                low.columns(out);
-                high.columns(out);
-            }
-            TKind::InList { expr, list, .. } => {
-                expr.columns(out);
-                list.iter().for_each(|e| e.columns(out));
-            }
-            TKind::Func(_, args) => args.iter().for_each(|e| e.columns(out)),
         }
+        self.children().into_iter().for_each(|e| e.columns(out));
     }
 }

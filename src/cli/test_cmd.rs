@@ -209,53 +209,22 @@ fn query(session: &Session, q: &SegQuery, cache: &mut HashMap<usize, Vec<OutRow>
 }
 
 fn collect_queries(e: &TExpr, out: &mut Vec<SegQuery>) {
-    match &e.kind {
-        TKind::Query(q) => out.push(q.clone()),
-        TKind::Neg(x) | TKind::Not(x) | TKind::IsNull { expr: x, .. } => collect_queries(x, out),
-        TKind::Bin(_, a, b) => {
-            collect_queries(a, out);
-            collect_queries(b, out);
-        }
-        TKind::Between { expr, low, high, .. } => {
-            for x in [expr, low, high] {
-                collect_queries(x, out);
-            }
-        }
-        TKind::InList { expr, list, .. } => {
-            collect_queries(expr, out);
-            list.iter().for_each(|x| collect_queries(x, out));
-        }
-        TKind::Func(_, args) => args.iter().for_each(|x| collect_queries(x, out)),
-        TKind::Col(_) | TKind::Lit(_) => {}
+    if let TKind::Query(q) = &e.kind {
+        out.push(q.clone());
     }
+    e.children().into_iter().for_each(|x| collect_queries(x, out));
 }
 
+/// The expression with each query replaced by its value.
 fn substitute(e: &TExpr, values: &[(SegQuery, Value)]) -> TExpr {
-    let mut e = e.clone();
     fn walk(e: &mut TExpr, values: &[(SegQuery, Value)]) {
-        match &mut e.kind {
-            TKind::Query(q) => {
-                let v = values.iter().find(|(x, _)| x == q).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
-                e.kind = TKind::Lit(v);
-            }
-            TKind::Neg(x) | TKind::Not(x) | TKind::IsNull { expr: x, .. } => walk(x, values),
-            TKind::Bin(_, a, b) => {
-                walk(a, values);
-                walk(b, values);
-            }
-            TKind::Between { expr, low, high, .. } => {
-                walk(expr, values);
-                walk(low, values);
-                walk(high, values);
-            }
-            TKind::InList { expr, list, .. } => {
-                walk(expr, values);
-                list.iter_mut().for_each(|x| walk(x, values));
-            }
-            TKind::Func(_, args) => args.iter_mut().for_each(|x| walk(x, values)),
-            TKind::Col(_) | TKind::Lit(_) => {}
+        if let TKind::Query(q) = &e.kind {
+            let v = values.iter().find(|(x, _)| x == q).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+            e.kind = TKind::Lit(v);
         }
+        e.children_mut().into_iter().for_each(|x| walk(x, values));
     }
+    let mut e = e.clone();
     walk(&mut e, values);
     e
 }
