@@ -44,11 +44,14 @@ fn repl_in_a_terminal() {
     s.expect("E0201").unwrap();
     s.expect("did you mean `revenue`?").unwrap();
     ready(&mut s, p);
-    // Tab completes a dimension name.
+    // Tab completes a dimension name, and a column name.
     s.send("coffee by venue_gr").unwrap();
     s.send("\t").unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    s.send("\r").unwrap();
+    s.send("where reven").unwrap();
+    s.send("\t").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    s.send("> 100\r").unwrap();
     s.expect("consumer").unwrap();
     ready(&mut s, p);
     // Multi-line input while braces are open.
