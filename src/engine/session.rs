@@ -250,6 +250,11 @@ impl Session {
                         (Some(l), None) => format!("line {l}"),
                         _ => "a row".to_string(),
                     };
+                    // arrow's own record number would contradict the file line.
+                    let msg = match line {
+                        Some(l) => msg.replace(&format!(" at line {}", l - 1), "").replace(&format!(" for line {}", l - 1), ""),
+                        None => msg,
+                    };
                     return Some(format!("{}: {place}: {msg}", path.display()));
                 }
             }
