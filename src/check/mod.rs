@@ -212,6 +212,22 @@ impl Checker {
         }
     }
 
+    /// Types several `where`s and joins them with `and`.
+    fn conditions(&mut self, filters: &[ast::Expr], cols: &[Column], scope: &str, what: &str) -> Option<TExpr> {
+        let mut out: Option<TExpr> = None;
+        for f in filters {
+            let t = RowTyper { cols, scope: scope.to_string(), diags: &mut self.diags }.expect_bool(f, what);
+            out = Some(match out {
+                None => t,
+                Some(prev) => {
+                    let span = prev.span.to(t.span);
+                    TExpr { kind: TKind::Bin(BinOp::And, Box::new(prev), Box::new(t)), ty: Type::Bool, span }
+                }
+            });
+        }
+        out
+    }
+
     fn declare_table(&mut self, name: &ast::Ident, what: &str, t: Table) -> bool {
         if let Some((_, first)) = self.tables.get(&name.name) {
             self.diags.push(errors::duplicate(name.span, *first, what, &name.name));
@@ -286,19 +302,7 @@ impl Checker {
             }
         }
         let scope = format!("market `{}`", m.name.name);
-        let mut filter: Option<TExpr> = None;
-        if schema_known {
-            for f in &m.filters {
-                let t = RowTyper { cols: &columns, scope: scope.clone(), diags: &mut self.diags }.expect_bool(f, "a market's `where`");
-                filter = Some(match filter {
-                    None => t,
-                    Some(prev) => {
-                        let span = prev.span.to(t.span);
-                        TExpr { kind: TKind::Bin(BinOp::And, Box::new(prev), Box::new(t)), ty: Type::Bool, span }
-                    }
-                });
-            }
-        }
+        let filter = if schema_known { self.conditions(&m.filters, &columns, &scope, "a market's `where`") } else { None };
         let mut measures = Vec::new();
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for md in &m.measures {
@@ -642,16 +646,7 @@ impl Checker {
             let mk = &self.out.markets[mi];
             let cols = mk.columns.clone();
             let scope = format!("market `{}`", mk.name);
-            for f in &s.filters {
-                let t = RowTyper { cols: &cols, scope: scope.clone(), diags: &mut self.diags }.expect_bool(f, "a segmentation's `where`");
-                filter = Some(match filter {
-                    None => t,
-                    Some(prev) => {
-                        let span = prev.span.to(t.span);
-                        TExpr { kind: TKind::Bin(BinOp::And, Box::new(prev), Box::new(t)), ty: Type::Bool, span }
-                    }
-                });
-            }
+            filter = self.conditions(&s.filters, &cols, &scope, "a segmentation's `where`");
             let mk = &self.out.markets[mi];
             let names: Vec<String> = mk.measures.iter().map(|m| m.name.clone()).collect();
             let lookup = |id: &ast::Ident, diags: &mut Vec<Diagnostic>| -> Option<Option<usize>> {

@@ -10,7 +10,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
 use datafusion::functions_aggregate::expr_fn as agg;
-use datafusion::logical_expr::{cast, lit, when, Expr, LogicalPlanBuilder};
+use datafusion::logical_expr::{cast, lit, when, Expr};
 
 #[derive(Debug, Clone)]
 pub struct DimAudit {
@@ -154,6 +154,15 @@ fn columns_of_dim(p: &Checked, d: &DimDef) -> Vec<String> {
     out
 }
 
+/// How many of the rules match a row.
+fn rule_hits(arms: &[RuleArm]) -> DfResult<Expr> {
+    let mut hits = lit(0i64);
+    for a in arms {
+        hits = hits + when(row(&a.cond), lit(1i64)).otherwise(lit(0i64))?;
+    }
+    Ok(hits)
+}
+
 /// Per-dimension counts for the dimensions of segmentation `s`, on its rows.
 pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineError> {
     let p = &session.program;
@@ -171,10 +180,7 @@ pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineEr
                 _ => None,
             };
             if let Some(arms) = partition_rules {
-                let mut hits = lit(0i64);
-                for a in arms.iter() {
-                    hits = hits + when(row(&a.cond), lit(1i64)).otherwise(lit(0i64))?;
-                }
+                let hits = rule_hits(arms)?;
                 aggs.push(agg::sum(when(hits.gt(lit(1i64)), lit(1i64)).otherwise(lit(0i64))?).alias("o"));
             }
             lab()?.aggregate(Vec::<Expr>::new(), aggs)?.build()
@@ -194,10 +200,7 @@ pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineEr
         let overlap_sample = match (&dd.kind, overlaps) {
             (DimKind::Rules { arms, .. }, Some(n)) if n > 0 => {
                 let plan = (|| -> DfResult<_> {
-                    let mut hits = lit(0i64);
-                    for a in arms.iter() {
-                        hits = hits + when(row(&a.cond), lit(1i64)).otherwise(lit(0i64))?;
-                    }
+                    let hits = rule_hits(arms)?;
                     lab()?.filter(hits.gt(lit(1i64)))?.project(proj.clone())?.limit(0, Some(1))?.build()
                 })()
                 .map_err(classify)?;
@@ -290,10 +293,7 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
         let mut aggs = vec![datafusion::functions_aggregate::count::count_all().alias("__rows")];
         aggs.extend(set.exprs());
         let plan = (|| -> DfResult<_> {
-            let mut b = LogicalPlanBuilder::from(crate::lower::Scans::scan(session, sd.market)?);
-            if let Some(w) = &mk.filter {
-                b = b.filter(row(w))?;
-            }
+            let mut b = crate::lower::market_rows(p, sd.market, session)?;
             if let Some(w) = &sd.filter {
                 b = b.filter(row(w))?;
             }

@@ -263,16 +263,7 @@ impl Session {
     }
 
     pub fn execute(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
-        let result = self.runtime.block_on(async {
-            let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
-            df.collect().await.map_err(classify)
-        });
-        match result {
-            Err(EngineError::Data(msg)) if self.csv_schemas.iter().any(|s| s.is_some()) => {
-                Err(EngineError::Data(self.locate_csv_error().unwrap_or(msg)))
-            }
-            other => other,
-        }
+        self.execute_cancellable(plan, std::future::pending())
     }
 
     /// Like `execute`, but stops (dropping the running streams) when `cancel` resolves.

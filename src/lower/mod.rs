@@ -44,7 +44,7 @@ fn grid_col(d: usize) -> String {
 }
 
 /// Market rows: scanned, filtered by the market's `where`.
-fn market_rows(p: &Checked, m: usize, scans: &dyn Scans) -> DfResult<LogicalPlanBuilder> {
+pub fn market_rows(p: &Checked, m: usize, scans: &dyn Scans) -> DfResult<LogicalPlanBuilder> {
     let mut b = LogicalPlanBuilder::from(scans.scan(m)?);
     if let Some(w) = &p.markets[m].filter {
         b = b.filter(row(w))?;
