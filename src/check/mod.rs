@@ -18,15 +18,16 @@ use std::collections::HashMap;
 /// columns are checked against the file). Implemented by the engine, which knows
 /// about paths and file formats; the checker only asks.
 pub trait SchemaSource {
-    /// `Ok(None)`: data may not be read (`--no-data`).
-    fn schema(&self, path: &str, format: Format, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic>;
+    /// `Ok(None)`: data may not be read (`--no-data`). `market` lets a run replace a
+    /// market's data (`--source`).
+    fn schema(&self, market: &str, path: &str, format: Format, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic>;
 }
 
 /// A source that never reads data.
 pub struct NoData;
 
 impl SchemaSource for NoData {
-    fn schema(&self, _: &str, _: Format, _: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
+    fn schema(&self, _: &str, _: &str, _: Format, _: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
         Ok(None)
     }
 }
@@ -264,7 +265,7 @@ impl Checker {
         let mut columns: Vec<Column> = declared.as_ref().map(|d| d.iter().map(|(c, _)| c.clone()).collect()).unwrap_or_default();
         let mut schema_known = declared.is_some();
         if let Some(format) = format {
-            match schemas.schema(&m.source.value, format, m.source.span) {
+            match schemas.schema(&m.name.name, &m.source.value, format, m.source.span) {
                 Ok(None) => {
                     if declared.is_none() {
                         self.diags.push(errors::no_schema(m.name.span, &m.name.name));
@@ -518,12 +519,16 @@ impl Checker {
                     return None;
                 }
                 let mut values: Vec<(Value, Span)> = Vec::new();
+                // Default labels show cut points as written: `[100, 1000]` on a float
+                // column reads "100-1000", not "100.0-1000.0".
+                let mut written: Vec<Value> = Vec::new();
                 for c in cuts {
                     let (v, vt) = lit_value(&c.value);
                     if t.ty != Type::Error && (unify(t.ty, vt).is_none() || vt == Type::Null) {
                         self.diags.push(errors::mismatch(c.span, &format!("a {} cut point", t.ty), vt, "cut points have the type of the binned value"));
                         continue;
                     }
+                    written.push(v.clone());
                     values.push((coerce(v, t.ty), c.span));
                 }
                 if cuts.is_empty() {
@@ -554,7 +559,7 @@ impl Checker {
                         }
                         ls.iter().map(|l| l.value.clone()).collect()
                     }
-                    None => default_bin_labels(&values.iter().map(|v| v.0.clone()).collect::<Vec<_>>(), *closed_right),
+                    None => default_bin_labels(&written, *closed_right),
                 };
                 let cuts: Vec<Value> = values.into_iter().map(|v| v.0).collect();
                 (DimKind::Bins { expr: t, cuts, closed_right: *closed_right, labels: labels_out.clone() }, labels_out)

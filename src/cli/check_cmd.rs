@@ -90,7 +90,7 @@ pub fn run(paths: &[PathBuf], format: DiagFormat, deny_warnings: bool, no_data: 
             return exit::USAGE;
         }
     };
-    let opts = LoadOptions { no_data, policy: PathPolicy { allow_outside: data.allow_outside } };
+    let opts = LoadOptions { no_data, policy: PathPolicy { allow_outside: data.allow_outside }, sources: Default::default() };
     let mut all = Vec::new();
     let mut code = exit::OK;
     for (path, shown) in &specs {

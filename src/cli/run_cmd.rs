@@ -31,8 +31,17 @@ pub fn report(e: &EngineError) -> u8 {
 /// and returns the exit code.
 pub fn open(spec: &Path, data: &DataArgs, eng: &EngineArgs) -> Result<(SpecFile, Session), u8> {
     let policy = PathPolicy { allow_outside: data.allow_outside };
-    let opts = LoadOptions { no_data: false, policy: policy.clone() };
     let shown = spec.display().to_string();
+    // Replaced data is also where the checker reads the market's schema from.
+    let mut sources = std::collections::HashMap::new();
+    for s in &eng.source {
+        let Some((m, p)) = s.split_once('=') else {
+            eprintln!("error: --source takes MARKET=PATH, found `{s}`");
+            return Err(exit::USAGE);
+        };
+        sources.insert(m.to_string(), PathBuf::from(p));
+    }
+    let opts = LoadOptions { no_data: false, policy: policy.clone(), sources: sources.clone() };
     let file = match engine::load_spec(spec, &shown, &opts) {
         Ok(f) => f,
         Err(e) => {
@@ -44,17 +53,11 @@ pub fn open(spec: &Path, data: &DataArgs, eng: &EngineArgs) -> Result<(SpecFile,
     let Some(program) = file.program.clone() else {
         return Err(exit_code(&file.diagnostics, false).max(exit::INVALID));
     };
-    let mut sources = std::collections::HashMap::new();
-    for s in &eng.source {
-        let Some((m, p)) = s.split_once('=') else {
-            eprintln!("error: --source takes MARKET=PATH, found `{s}`");
-            return Err(exit::USAGE);
-        };
-        if !program.markets.iter().any(|x| x.name == m) {
+    for m in sources.keys() {
+        if !program.markets.iter().any(|x| &x.name == m) {
             eprintln!("error: --source names market `{m}`, which {shown} does not define");
             return Err(exit::USAGE);
         }
-        sources.insert(m.to_string(), PathBuf::from(p));
     }
     let memory_limit = match &eng.memory_limit {
         Some(s) => match crate::engine::session::parse_size(s) {

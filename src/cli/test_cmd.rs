@@ -42,7 +42,7 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
     let mut tally = Tally { passed: 0, failed: 0 };
     let mut code = exit::OK;
     for (path, shown) in &specs {
-        let opts = LoadOptions { no_data: false, policy: PathPolicy { allow_outside: data.allow_outside } };
+        let opts = LoadOptions { no_data: false, policy: PathPolicy { allow_outside: data.allow_outside }, sources: Default::default() };
         let file = match engine::load_spec(path, shown, &opts) {
             Ok(f) => f,
             Err(e) => {

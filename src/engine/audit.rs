@@ -172,7 +172,7 @@ pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineEr
     let mut out = Vec::new();
     for &d in &sd.dims {
         let dd = &p.dims[d];
-        let lab = || labelled(p, m, &[d], sd.filter.as_ref(), &all_cols, session);
+        let lab = || labelled(p, m, &[d], sd.filter.as_ref(), &all_cols, &[], session);
         let counted = (|| -> DfResult<_> {
             let mut aggs = vec![agg::sum(when(col(&label_col(d)).is_null(), lit(1i64)).otherwise(lit(0i64))?).alias("u")];
             let partition_rules = match (&dd.kind, dd.owner) {

@@ -97,7 +97,9 @@ pub fn coffee_batch(seed: u64, from: u64, to: u64) -> RecordBatch {
         product.push(p);
         channel.push(if b2b && r.unit() < 0.5 { "wholesale" } else { r.pick(&CHANNELS) });
         kg.push((k * 100.0).round() / 100.0);
-        revenue.push((k * price * (0.85 + r.unit() * 0.3) * 100.0).round() / 100.0);
+        // Whole currency units: sums of them are exact in any order, so engines that
+        // add up in different orders still rank customers' spend identically.
+        revenue.push((k * price * (0.85 + r.unit() * 0.3)).round().max(1.0));
         date.push(19_358 + (r.unit() * 730.0) as i32);
     }
     let cols: Vec<ArrayRef> = vec![

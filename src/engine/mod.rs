@@ -36,6 +36,8 @@ impl SpecFile {
 pub struct LoadOptions {
     pub no_data: bool,
     pub policy: PathPolicy,
+    /// `--source MARKET=PATH` replacements, read instead of the spec's paths.
+    pub sources: std::collections::HashMap<String, std::path::PathBuf>,
 }
 
 pub fn load_spec(path: &Path, display: &str, opts: &LoadOptions) -> Result<SpecFile, std::io::Error> {
@@ -52,7 +54,7 @@ pub fn load_bytes(path: &Path, display: &str, bytes: &[u8], opts: &LoadOptions) 
         diagnostics: parsed.diagnostics,
         program: None,
     };
-    let schemas = schema::FileSchemas { spec_dir: spec.dir(), policy: opts.policy.clone(), no_data: opts.no_data };
+    let schemas = schema::FileSchemas { spec_dir: spec.dir(), policy: opts.policy.clone(), no_data: opts.no_data, sources: opts.sources.clone() };
     let checked = check::check(&parsed.program, &schemas);
     spec.diagnostics.extend(checked.diagnostics);
     spec.diagnostics.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));

@@ -9,6 +9,7 @@ use crate::span::Span;
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use std::fs::File;
 use std::io::{BufReader, Seek};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// CSV and JSON carry no types; seg infers them from this many leading records, and
@@ -93,14 +94,19 @@ pub struct FileSchemas {
     pub spec_dir: PathBuf,
     pub policy: PathPolicy,
     pub no_data: bool,
+    /// `--source MARKET=PATH`: that market's schema comes from PATH (as given).
+    pub sources: HashMap<String, PathBuf>,
 }
 
 impl SchemaSource for FileSchemas {
-    fn schema(&self, raw: &str, format: Format, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
+    fn schema(&self, market: &str, raw: &str, format: Format, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
         if self.no_data {
             return Ok(None);
         }
-        let path = resolve(&self.spec_dir, raw, &self.policy).map_err(|why| errors::path_refused(span, raw, &why))?;
+        let path = match self.sources.get(market) {
+            Some(p) => p.clone(),
+            None => resolve(&self.spec_dir, raw, &self.policy).map_err(|why| errors::path_refused(span, raw, &why))?,
+        };
         let schema = read_schema(&path, format).map_err(|e| errors::unreadable(span, raw, &e))?;
         Ok(Some(
             schema

@@ -5,7 +5,7 @@ use super::paths::{resolve, PathPolicy};
 use super::schema::{arrow_type, INFER_RECORDS};
 use crate::check::program::{Checked, Format, Type};
 use crate::lower::{self, Scans};
-use arrow::datatypes::{Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -220,6 +220,13 @@ impl Session {
                 )));
             }
             let e = datafusion::logical_expr::Expr::Column(datafusion::common::Column::new(q.cloned(), c.name.clone()));
+            // Text stays in Parquet's string views: copying every string into a
+            // plain array costs more than the labelling itself. Labels and outputs
+            // are cast where they leave the plan.
+            if c.ty == Type::Text && field.data_type() == &DataType::Utf8View {
+                cols.push(e.alias(&c.name));
+                continue;
+            }
             cols.push(cast(e, want).alias(&c.name));
         }
         let plan = LogicalPlanBuilder::from(plan).project(cols).and_then(|b| b.build()).map_err(|e| EngineError::Internal(e.to_string()))?;

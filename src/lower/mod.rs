@@ -2,6 +2,7 @@
 //! Everything is built with `Expr` builders and `LogicalPlanBuilder`; no user text
 //! ever becomes SQL.
 
+pub mod codes;
 pub mod expr;
 
 use crate::check::program::*;
@@ -35,6 +36,9 @@ pub fn internal(span: Span, what: &str, e: impl std::fmt::Display) -> Diagnostic
 
 pub fn label_col(d: usize) -> String {
     format!("__d{d}")
+}
+fn code_col(d: usize) -> String {
+    format!("__c{d}")
 }
 fn ord_col(d: usize) -> String {
     format!("__o{d}")
@@ -213,7 +217,16 @@ fn top_ord(d: &DimDef, i: usize) -> Expr {
 
 /// Market rows carrying a label column `__d{i}` for each of `dims` (and `__o{i}`
 /// for `top` rankings), after the segmentation's `where`, plus `keep` columns.
-pub fn labelled(p: &Checked, m: usize, dims: &[usize], filter: Option<&TExpr>, keep: &[String], scans: &dyn Scans) -> DfResult<LogicalPlanBuilder> {
+/// Dimensions in `coded` get their label code `__c{i}` instead (see `codes`).
+pub fn labelled(
+    p: &Checked,
+    m: usize,
+    dims: &[usize],
+    filter: Option<&TExpr>,
+    keep: &[String],
+    coded: &[usize],
+    scans: &dyn Scans,
+) -> DfResult<LogicalPlanBuilder> {
     let mut b = market_rows(p, m, scans)?;
     // Entity dimensions: aggregate per key, label, join back.
     let mut by_entity: Vec<(usize, Vec<usize>)> = Vec::new();
@@ -243,7 +256,9 @@ pub fn labelled(p: &Checked, m: usize, dims: &[usize], filter: Option<&TExpr>, k
     }
     let mut out: Vec<Expr> = keep.iter().map(|c| col(c)).collect();
     for &d in dims {
-        if p.dims[d].owner == Owner::Market(m) {
+        if coded.contains(&d) {
+            out.push(codes::code_expr(&p.dims[d], label_expr(&p.dims[d], d)?).alias(code_col(d)));
+        } else if p.dims[d].owner == Owner::Market(m) {
             out.push(label_expr(&p.dims[d], d)?.alias(label_col(d)));
             if matches!(p.dims[d].kind, DimKind::Top { .. }) {
                 out.push(top_ord(&p.dims[d], d).alias(ord_col(d)));
@@ -261,6 +276,23 @@ pub fn labelled(p: &Checked, m: usize, dims: &[usize], filter: Option<&TExpr>, k
         }
     }
     b.project(out)
+}
+
+/// The dimensions of a segmentation that group by label code: static labels,
+/// computed from the market's own row, while the combined code stays small.
+fn coded_dims(p: &Checked, m: usize, dims: &[usize]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut cells = 1i64;
+    for &d in dims {
+        let dd = &p.dims[d];
+        if dd.owner == Owner::Market(m) && codes::codable(dd) {
+            if let Some(c) = cells.checked_mul(codes::slots(dd)).filter(|c| *c < (1 << 40)) {
+                cells = c;
+                out.push(d);
+            }
+        }
+    }
+    out
 }
 
 /// Columns that measures (or a filter) read, so the labelled plan keeps them.
@@ -323,7 +355,6 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
         }
     }
     let keep = measure_columns(p, m, &wanted);
-    let lab = labelled(p, m, dims, sd.filter.as_ref(), &keep, scans)?;
 
     let mut set = AggSet::new("__a");
     let measure_exprs: Vec<(usize, Expr)> = wanted.iter().map(|&i| (i, set.measure(&mk.measures[i].expr, &mk.measures))).collect();
@@ -333,16 +364,73 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
     for &d in dims.iter().filter(|&&d| is_top(d)) {
         aggs.push(agg::min(col(&ord_col(d))).alias(ord_col(d)));
     }
+    let subtotals = sd.mode == SegMode::Then && k > 1;
+    // Static-label dimensions group by one integer cell code. Subtotals are then
+    // rolled up from the leaf cells, which needs aggregates that combine.
+    let decomposable = set.aggs.iter().all(|a| matches!(a.func, AggFunc::Min | AggFunc::Max) || (matches!(a.func, AggFunc::Count | AggFunc::Sum) && !a.distinct));
+    let coded = if subtotals && !decomposable { Vec::new() } else { coded_dims(p, m, dims) };
+    let lab = labelled(p, m, dims, sd.filter.as_ref(), &keep, &coded, scans)?;
     let group_cols: Vec<Expr> = dims.iter().map(|&d| col(&label_col(d))).collect();
-    let mut b = match sd.mode {
-        SegMode::Then if k > 1 => {
-            let sets: Vec<Vec<Expr>> = (1..=k).map(|n| group_cols[..n].to_vec()).collect();
-            for (i, &d) in dims.iter().enumerate().skip(1) {
-                aggs.push(agg::grouping(col(&label_col(d))).alias(format!("__gr{i}")));
-            }
-            lab.aggregate(vec![Expr::GroupingSet(GroupingSet::GroupingSets(sets))], aggs)?
+    let grouping_sets = |aggs: &mut Vec<Expr>| {
+        for (i, &d) in dims.iter().enumerate().skip(1) {
+            aggs.push(agg::grouping(col(&label_col(d))).alias(format!("__gr{i}")));
         }
-        _ => lab.aggregate(group_cols.clone(), aggs)?,
+        Expr::GroupingSet(GroupingSet::GroupingSets((1..=k).map(|n| group_cols[..n].to_vec()).collect()))
+    };
+    let mut b = if coded.is_empty() {
+        if subtotals {
+            let sets = grouping_sets(&mut aggs);
+            lab.aggregate(vec![sets], aggs)?
+        } else {
+            lab.aggregate(group_cols.clone(), aggs)?
+        }
+    } else {
+        let mut cell: Option<Expr> = None;
+        let mut stride = 1i64;
+        let mut strides = Vec::new();
+        for &d in &coded {
+            let term = if stride == 1 { col(&code_col(d)) } else { col(&code_col(d)) * lit(stride) };
+            cell = Some(match cell {
+                None => term,
+                Some(c) => c + term,
+            });
+            strides.push((d, stride));
+            stride *= codes::slots(&p.dims[d]);
+        }
+        let mut group = vec![cell.expect("coded is not empty").alias("__cell")];
+        group.extend(dims.iter().filter(|d| !coded.contains(d)).map(|&d| col(&label_col(d))));
+        let leaves = lab.aggregate(group, aggs)?;
+        let mut proj: Vec<Expr> = Vec::new();
+        for &d in dims {
+            match strides.iter().find(|(x, _)| *x == d) {
+                Some(&(_, s)) => proj.push(codes::label_of_cell(&p.dims[d], s, col("__cell")).alias(label_col(d))),
+                None => proj.push(col(&label_col(d))),
+            }
+        }
+        proj.push(col("__rows"));
+        proj.extend(set.names.iter().map(|n| col(n)));
+        proj.extend(dims.iter().filter(|&&d| is_top(d)).map(|&d| col(&ord_col(d))));
+        let leaves = leaves.project(proj)?;
+        if subtotals {
+            let mut re = vec![agg::sum(col("__rows")).alias("__rows")];
+            for (a, n) in set.aggs.iter().zip(&set.names) {
+                re.push(
+                    match a.func {
+                        AggFunc::Min => agg::min(col(n)),
+                        AggFunc::Max => agg::max(col(n)),
+                        _ => agg::sum(col(n)),
+                    }
+                    .alias(n),
+                );
+            }
+            for &d in dims.iter().filter(|&&d| is_top(d)) {
+                re.push(agg::min(col(&ord_col(d))).alias(ord_col(d)));
+            }
+            let sets = grouping_sets(&mut re);
+            leaves.aggregate(vec![sets], re)?
+        } else {
+            leaves
+        }
     };
 
     // `x`: the full grid of labels, empty cells included. Static label domains come
@@ -355,7 +443,7 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
                 let rows: Vec<Vec<Expr>> = dd.labels.iter().map(|l| vec![lit(l.as_str()).alias(grid_col(d))]).collect();
                 LogicalPlanBuilder::values(rows)?.project(vec![col("column1").alias(grid_col(d))])?
             } else {
-                labelled(p, m, &[d], sd.filter.as_ref(), &[], scans)?
+                labelled(p, m, &[d], sd.filter.as_ref(), &[], &[], scans)?
                     .filter(col(&label_col(d)).is_not_null())?
                     .aggregate(vec![col(&label_col(d)).alias(grid_col(d))], Vec::<Expr>::new())?
             };
@@ -486,8 +574,9 @@ pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPl
     let inner = || -> DfResult<LogicalPlan> {
         let dims: Vec<usize> = (0..p.dims.len()).filter(|&d| p.dims[d].market == m).collect();
         let keep: Vec<String> = mk.columns.iter().map(|c| c.name.clone()).collect();
-        let lab = labelled(p, m, &dims, None, &keep, scans)?;
-        let mut out: Vec<Expr> = keep.iter().map(|c| col(c)).collect();
+        let lab = labelled(p, m, &dims, None, &keep, &[], scans)?;
+        // Columns leave with seg's types whatever the source carried (string views).
+        let mut out: Vec<Expr> = mk.columns.iter().map(|c| cast(col(&c.name), arrow_type(c.ty)).alias(&c.name)).collect();
         for &d in &dims {
             let name = &p.dims[d].name;
             let shown = if keep.contains(name) { format!("{name}_label") } else { name.clone() };

@@ -55,7 +55,7 @@ struct CachedSchemas {
 }
 
 impl SchemaSource for CachedSchemas {
-    fn schema(&self, path: &str, format: Format, span: Span) -> Result<Option<Vec<(String, check::program::Type, bool, String)>>, Diagnostic> {
+    fn schema(&self, market: &str, path: &str, format: Format, span: Span) -> Result<Option<Vec<(String, check::program::Type, bool, String)>>, Diagnostic> {
         let key = format!("{path}\u{0}{format:?}");
         if let Some(r) = self.cache.borrow().get(&key) {
             // Spans differ between inputs; re-anchor a cached error on this use.
@@ -66,7 +66,7 @@ impl SchemaSource for CachedSchemas {
                 d
             });
         }
-        let r = self.inner.schema(path, format, span);
+        let r = self.inner.schema(market, path, format, span);
         self.cache.borrow_mut().insert(key, r.clone());
         r
     }
@@ -159,7 +159,7 @@ impl Repl {
         };
         let policy = PathPolicy { allow_outside };
         let schemas = CachedSchemas {
-            inner: FileSchemas { spec_dir: dir.clone(), policy: policy.clone(), no_data: false },
+            inner: FileSchemas { spec_dir: dir.clone(), policy: policy.clone(), no_data: false, sources: HashMap::new() },
             cache: RefCell::new(HashMap::new()),
         };
         let mut repl = Repl { spec: None, dir, defs: Vec::new(), program: Checked::default(), session: None, schemas, policy, threads, time: false, color };
@@ -284,7 +284,7 @@ impl Repl {
             _ => PathBuf::from("."),
         };
         let old_dir = std::mem::replace(&mut self.dir, dir.clone());
-        self.schemas = CachedSchemas { inner: FileSchemas { spec_dir: dir, policy: self.policy.clone(), no_data: false }, cache: RefCell::new(HashMap::new()) };
+        self.schemas = CachedSchemas { inner: FileSchemas { spec_dir: dir, policy: self.policy.clone(), no_data: false, sources: HashMap::new() }, cache: RefCell::new(HashMap::new()) };
         if !parsed.diagnostics.is_empty() {
             let r = Renderer { color: self.color, width: 100 };
             let text: String = parsed.diagnostics.iter().map(|d| r.render(d, &path.display().to_string(), &parsed.text)).collect();

@@ -13,7 +13,7 @@ fn load(path: &Path) -> SpecFile {
     let bytes = std::fs::read(path).expect("read case");
     let no_data = String::from_utf8_lossy(&bytes).contains("# seg-test: no-data");
     let shown = path.strip_prefix(root()).unwrap_or(path).display().to_string();
-    load_bytes(path, &shown, &bytes, &LoadOptions { no_data, policy: PathPolicy { allow_outside: false } })
+    load_bytes(path, &shown, &bytes, &LoadOptions { no_data, policy: PathPolicy { allow_outside: false }, sources: Default::default() })
 }
 
 pub fn render_diagnostics(spec: &SpecFile) -> String {
@@ -146,7 +146,7 @@ fn hostile_cases() {
     let dir = root().join("tests/cases/hostile");
     for (name, bytes) in cases {
         let path = dir.join(format!("{name}.seg"));
-        let spec = load_bytes(&path, &format!("tests/cases/hostile/{name}.seg"), &bytes, &LoadOptions { no_data: true, policy: PathPolicy { allow_outside: false } });
+        let spec = load_bytes(&path, &format!("tests/cases/hostile/{name}.seg"), &bytes, &LoadOptions { no_data: true, policy: PathPolicy { allow_outside: false }, sources: Default::default() });
         golden(&dir.join(format!("{name}.out")), &render_diagnostics(&spec), &mut failures);
     }
     finish(failures);

@@ -129,12 +129,15 @@ fn case() -> impl Strategy<Value = Case> {
         seg_where,
         market_where,
         prop::option::of(prop::sample::select(vec!["s", "n", "u", "r", "md"])),
+        // Subsets whose aggregates all combine let `then` roll subtotals up from
+        // coded leaf cells; the full list (with distinct counts, medians) does not.
+        prop::option::of(prop::sample::select(vec!["s, n, lo, hi", "sa, r", "n"])),
         data(),
         1usize..5,
         1usize..64,
         any::<bool>(),
     )
-        .prop_map(|(dims, then, sw, mw, share, data, threads, batch, ipc)| {
+        .prop_map(|(dims, then, sw, mw, share, measures, data, threads, batch, ipc)| {
             let mut spec = format!(
                 "market m from \"data.{}\" {{\n  columns {{ a int, b float, t text, k int, flag bool }}\n",
                 if ipc { "arrow" } else { "parquet" }
@@ -156,6 +159,9 @@ fn case() -> impl Strategy<Value = Case> {
             }
             if let Some(m) = share {
                 spec.push_str(&format!(" share of {m}"));
+            }
+            if let Some(m) = measures {
+                spec.push_str(&format!(" measures ({m})"));
             }
             spec.push('\n');
             Case { spec, data, threads, batch, ipc }
@@ -218,7 +224,7 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     write_data(dir.path(), &c.data, c.ipc);
     let spec_path = dir.path().join("p.seg");
-    let spec = load_bytes(&spec_path, "p.seg", c.spec.as_bytes(), &LoadOptions { no_data: false, policy: PathPolicy { allow_outside: false } });
+    let spec = load_bytes(&spec_path, "p.seg", c.spec.as_bytes(), &LoadOptions { no_data: false, policy: PathPolicy { allow_outside: false }, sources: Default::default() });
     let errors: Vec<String> = spec.diagnostics.iter().filter(|d| d.is_error()).map(|d| format!("{}: {}", d.code, d.message)).collect();
     prop_assert!(errors.is_empty(), "generated spec does not check: {errors:?}\n{}", c.spec);
     let program = spec.program.clone().unwrap();
@@ -232,6 +238,22 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
         return Err(TestCaseError::fail(format!("{d}\nspec:\n{}\ndata: {:?}", c.spec, c.data)));
     }
     Ok(())
+}
+
+/// Label codes remember labels per distinct value only while there are few; past
+/// that they switch to evaluating whole batches, mid-stream. Both halves must agree
+/// with the reference.
+#[test]
+fn label_codes_agree_past_the_distinct_value_cache() {
+    let rows: Vec<_> = (0..12_000i64).map(|i| (Some(i), Some((i % 97) as f64), Some(format!("t{}", i % 5000)), Some(i % 7), Some(i % 3 == 0))).collect();
+    let spec = "market m from \"data.parquet\" {\n  columns { a int, b float, t text, k int, flag bool }\n  measure s = sum(b)\n}\n\
+                dimension lo on m = rules {\n  a < 4000 => \"low\"\n  a < 9000 => \"mid\"\n  else => \"high\"\n}\n\
+                dimension tt on m = t {\n  \"t1\", \"t2\" => \"one-two\"\n  else => \"rest\"\n}\n\
+                dimension both on m = rules {\n  a < 9000 and flag => \"yes\"\n  else => \"no\"\n}\n\
+                segment s0 = m by lo then tt then both\n";
+    for batch in [1024, 8192] {
+        check_case(&Case { spec: spec.to_string(), data: Data { rows: rows.clone() }, threads: 2, batch, ipc: false }).unwrap();
+    }
 }
 
 #[test]
@@ -411,7 +433,7 @@ fn audit_counts_match_brute_force() {
             let dir = tempfile::tempdir().unwrap();
             std::fs::create_dir(dir.path().join(".git")).unwrap();
             write_data(dir.path(), &c.data, c.ipc);
-            let spec = load_bytes(&dir.path().join("p.seg"), "p.seg", c.spec.as_bytes(), &LoadOptions { no_data: false, policy: PathPolicy { allow_outside: false } });
+            let spec = load_bytes(&dir.path().join("p.seg"), "p.seg", c.spec.as_bytes(), &LoadOptions { no_data: false, policy: PathPolicy { allow_outside: false }, sources: Default::default() });
             let program = spec.program.clone().unwrap();
             let session = Session::new(program.clone(), dir.path(), &SessionOptions { threads: Some(c.threads), ..Default::default() }).unwrap();
             let audits = seg::engine::audit::audit_dims(&session, 0).map_err(|e| TestCaseError::fail(e.to_string()))?;

@@ -1,0 +1,583 @@
+//! Label codes: a dimension whose labels are known at compile time becomes a small
+//! integer per row, so plans group by one integer instead of several strings.
+//!
+//! Two scalar UDFs carry this, both ordinary DataFusion functions:
+//! - `seg_code_*` turns a row into its label's position in the declared label list
+//!   (the list's length stands for "unassigned"). Bins use a binary search over the
+//!   cut points; a mapping or rules on one column is evaluated once per distinct
+//!   value and remembered; anything else evaluates the
+//!   dimension's own label expression over the batch and looks the label up.
+//! - `seg_label_*` turns a combined cell code back into one dimension's label, after
+//!   the aggregation, over a handful of rows.
+//!
+//! Whatever the route, the label of a value is the one `label_expr` gives: the
+//! per-value route evaluates that same expression, so the two cannot drift apart.
+
+use super::expr::{col, row};
+use crate::check::program::{DimDef, DimKind, Type, Value};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray, UInt32Array};
+use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema};
+use arrow::record_batch::RecordBatch;
+use datafusion::common::{DFSchema, Result};
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::simplify::SimplifyContext;
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+use datafusion::physical_expr::PhysicalExpr;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Past this many distinct values, remembering labels per value costs more than it
+/// saves; the UDF switches to evaluating the expression over whole batches.
+const MAX_CACHED_VALUES: usize = 4096;
+
+/// Whether a dimension can be grouped by code: its labels are static and computed
+/// from its market's own row (no ranking, window or entity join).
+pub fn codable(d: &DimDef) -> bool {
+    matches!(d.kind, DimKind::Map { .. } | DimKind::Rules { .. } | DimKind::Bins { .. }) && !d.labels.is_empty()
+}
+
+/// The number of code slots of a dimension: its labels plus one for unassigned.
+pub fn slots(d: &DimDef) -> i64 {
+    d.labels.len() as i64 + 1
+}
+
+/// `seg_code_<name>(...)`: the row's label position as Int64. Bins get the binned
+/// value; everything else gets the columns its `label` expression reads.
+pub fn code_expr(d: &DimDef, label: Expr) -> Expr {
+    let (how, args, inputs) = match &d.kind {
+        DimKind::Bins { expr, cuts, closed_right, .. } if bin_cuts(expr.ty, cuts).is_some() => {
+            let cuts = bin_cuts(expr.ty, cuts).expect("checked above");
+            (How::Bins { cuts, closed_right: *closed_right }, vec![row(expr)], vec!["__x".to_string()])
+        }
+        kind => {
+            let mut cols = Vec::new();
+            match kind {
+                DimKind::Map { expr, .. } | DimKind::Bins { expr, .. } | DimKind::Column(expr) | DimKind::Top { expr, .. } | DimKind::Quantiles { expr, .. } => {
+                    expr.columns(&mut cols)
+                }
+                DimKind::Rules { arms, .. } => arms.iter().for_each(|a| a.cond.columns(&mut cols)),
+            }
+            (How::Label, cols.iter().map(|c| col(c)).collect(), cols)
+        }
+    };
+    let inner = Inner {
+        name: format!("seg_code_{}", d.name),
+        n: d.labels.len(),
+        labels: d.labels.clone(),
+        how,
+        label,
+        inputs,
+        phys: OnceLock::new(),
+        cache: Mutex::new(Cache::default()),
+        by_value_off: AtomicBool::new(false),
+    };
+    let signature = if args.is_empty() { Signature::nullary(Volatility::Immutable) } else { Signature::any(args.len(), Volatility::Immutable) };
+    ScalarUDF::new_from_impl(CodeUdf { inner: Arc::new(inner), signature }).call(args)
+}
+
+/// `seg_label_<name>(cell)`: one dimension's label from a combined cell code.
+pub fn label_of_cell(d: &DimDef, stride: i64, cell: Expr) -> Expr {
+    let inner = DecodeInner { name: format!("seg_label_{}", d.name), labels: d.labels.clone(), stride, slots: slots(d) };
+    ScalarUDF::new_from_impl(DecodeUdf { inner: Arc::new(inner), signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable) }).call(vec![cell])
+}
+
+enum Cuts {
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+    Date(Vec<i32>),
+}
+
+/// Cut points in the type the comparison `x < cut` is made in, or `None` when the
+/// binary search would not compare exactly as the CASE expression does.
+fn bin_cuts(ty: Type, cuts: &[Value]) -> Option<Cuts> {
+    match ty {
+        Type::Int if cuts.iter().all(|c| matches!(c, Value::Int(_))) => {
+            Some(Cuts::Int(cuts.iter().map(|c| if let Value::Int(i) = c { *i } else { 0 }).collect()))
+        }
+        Type::Int | Type::Float => cuts
+            .iter()
+            .map(|c| match c {
+                Value::Int(i) => Some(*i as f64),
+                Value::Float(f) => Some(*f),
+                _ => None,
+            })
+            .collect::<Option<Vec<f64>>>()
+            .map(Cuts::Float),
+        Type::Date => cuts.iter().map(|c| if let Value::Date(d) = c { Some(*d) } else { None }).collect::<Option<Vec<i32>>>().map(Cuts::Date),
+        _ => None,
+    }
+}
+
+enum How {
+    Bins { cuts: Cuts, closed_right: bool },
+    Label,
+}
+
+#[derive(Default)]
+struct Cache {
+    short: HashMap<u128, i64>,
+    long: HashMap<Vec<u8>, i64>,
+    null: Option<i64>,
+}
+
+struct Inner {
+    name: String,
+    n: usize,
+    labels: Vec<String>,
+    how: How,
+    /// The dimension's label expression, over the `inputs` columns.
+    label: Expr,
+    inputs: Vec<String>,
+    phys: OnceLock<std::result::Result<Arc<dyn PhysicalExpr>, String>>,
+    cache: Mutex<Cache>,
+    by_value_off: AtomicBool,
+}
+
+#[derive(Debug)]
+struct CodeUdf {
+    inner: Arc<Inner>,
+    signature: Signature,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegCode").field("name", &self.name).field("labels", &self.labels).finish()
+    }
+}
+
+// Two code UDFs are the same function only if they are the same dimension of the
+// same compiled spec: identity, not name.
+impl PartialEq for CodeUdf {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+impl Eq for CodeUdf {}
+impl Hash for CodeUdf {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.inner) as usize).hash(state)
+    }
+}
+
+impl ScalarUDFImpl for CodeUdf {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let codes = self.inner.codes(&arrays, args.number_rows)?;
+        Ok(ColumnarValue::Array(Arc::new(codes)))
+    }
+}
+
+fn internal(msg: String) -> DataFusionError {
+    DataFusionError::Internal(msg)
+}
+
+/// Packs a value of at most 12 bytes exactly as Arrow lays out an inline string
+/// view (length, then bytes), so a view can be used as its own key.
+fn pack(bytes: &[u8]) -> Option<u128> {
+    if bytes.len() > 12 {
+        return None;
+    }
+    let mut b = [0u8; 16];
+    b[..4].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+    b[4..4 + bytes.len()].copy_from_slice(bytes);
+    Some(u128::from_le_bytes(b))
+}
+
+/// A per-batch open-addressing table from packed values to codes: a handful of
+/// distinct values looked up millions of times, where std's SipHash would dominate.
+struct SmallTable {
+    keys: Vec<u128>,
+    vals: Vec<i64>,
+    mask: usize,
+    len: usize,
+}
+
+const EMPTY: u128 = u128::MAX;
+
+impl SmallTable {
+    fn new() -> Self {
+        SmallTable { keys: vec![EMPTY; 64], vals: vec![0; 64], mask: 63, len: 0 }
+    }
+    #[inline]
+    fn slot(&self, k: u128) -> usize {
+        let h = ((k as u64) ^ ((k >> 64) as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> 40) as usize & self.mask
+    }
+    #[inline]
+    fn get(&self, k: u128) -> Option<i64> {
+        let mut i = self.slot(k);
+        loop {
+            let key = self.keys[i];
+            if key == k {
+                return Some(self.vals[i]);
+            }
+            if key == EMPTY {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+    fn insert(&mut self, k: u128, v: i64) {
+        if (self.len + 1) * 2 > self.keys.len() {
+            let old: Vec<(u128, i64)> = self.keys.iter().zip(&self.vals).filter(|(k, _)| **k != EMPTY).map(|(k, v)| (*k, *v)).collect();
+            let cap = self.keys.len() * 2;
+            *self = SmallTable { keys: vec![EMPTY; cap], vals: vec![0; cap], mask: cap - 1, len: 0 };
+            for (k, v) in old {
+                self.insert(k, v);
+            }
+        }
+        let mut i = self.slot(k);
+        while self.keys[i] != EMPTY && self.keys[i] != k {
+            i = (i + 1) & self.mask;
+        }
+        if self.keys[i] == EMPTY {
+            self.len += 1;
+        }
+        self.keys[i] = k;
+        self.vals[i] = v;
+    }
+}
+
+/// How one value of a by-value column is keyed.
+enum Key<'a> {
+    Null,
+    Short(u128),
+    Long(&'a [u8]),
+}
+
+impl Inner {
+    fn codes(&self, arrays: &[ArrayRef], rows: usize) -> Result<Int64Array> {
+        if let How::Bins { cuts, closed_right } = &self.how {
+            return self.bin_codes(&arrays[0], cuts, *closed_right);
+        }
+        if arrays.len() == 1 && !self.by_value_off.load(Ordering::Relaxed) {
+            let a = &arrays[0];
+            if matches!(a.data_type(), DataType::Utf8View | DataType::Utf8 | DataType::LargeUtf8 | DataType::Int64 | DataType::Int32 | DataType::Boolean | DataType::Date32) {
+                if let Some(codes) = self.value_codes(a)? {
+                    return Ok(codes);
+                }
+            }
+        }
+        self.batch_codes(arrays, rows)
+    }
+
+    /// Binary search over the cut points, comparing as Arrow's kernels do (floats by
+    /// total order, so NaN sorts above every cut, like `x < cut` in the CASE form).
+    fn bin_codes(&self, a: &ArrayRef, cuts: &Cuts, closed_right: bool) -> Result<Int64Array> {
+        let unassigned = self.n as i64;
+        macro_rules! search {
+            ($arr:expr, $cuts:expr, $cmp:expr) => {{
+                let arr = $arr;
+                let cuts = $cuts;
+                let pos = |x| {
+                    if closed_right {
+                        cuts.partition_point(|c| $cmp(c, &x) == std::cmp::Ordering::Less) as i64
+                    } else {
+                        cuts.partition_point(|c| $cmp(c, &x) != std::cmp::Ordering::Greater) as i64
+                    }
+                };
+                if arr.null_count() == 0 {
+                    Int64Array::from_iter_values(arr.values().iter().map(|&x| pos(x)))
+                } else {
+                    Int64Array::from_iter_values(arr.iter().map(|x| x.map_or(unassigned, pos)))
+                }
+            }};
+        }
+        Ok(match cuts {
+            Cuts::Int(c) => {
+                let a = arrow::compute::cast(a, &DataType::Int64)?;
+                search!(a.as_primitive::<Int64Type>(), c, |c: &i64, x: &i64| c.cmp(x))
+            }
+            Cuts::Float(c) => {
+                let a = arrow::compute::cast(a, &DataType::Float64)?;
+                search!(a.as_primitive::<Float64Type>(), c, |c: &f64, x: &f64| c.total_cmp(x))
+            }
+            Cuts::Date(c) => {
+                let a = arrow::compute::cast(a, &DataType::Date32)?;
+                search!(a.as_primitive::<Date32Type>(), c, |c: &i32, x: &i32| c.cmp(x))
+            }
+        })
+    }
+
+    /// The label expression, compiled for the argument types actually arriving
+    /// (Parquet text comes as views, CSV text as plain strings).
+    fn physical(&self, types: &[DataType]) -> Result<Arc<dyn PhysicalExpr>> {
+        self.phys
+            .get_or_init(|| {
+                let fields: Vec<Field> = self.inputs.iter().zip(types).map(|(n, t)| Field::new(n, t.clone(), true)).collect();
+                let schema = Arc::new(DFSchema::try_from(Schema::new(fields)).map_err(|e| e.to_string())?);
+                // The same rewrites a plan's expressions get before they run: some
+                // functions (coalesce) only exist in their simplified form.
+                let simplifier = ExprSimplifier::new(SimplifyContext::builder().with_schema(schema.clone()).build());
+                let e = simplifier.coerce(self.label.clone(), &schema).and_then(|e| simplifier.simplify(e)).map_err(|e| e.to_string())?;
+                let ctx = datafusion::prelude::SessionContext::new();
+                ctx.create_physical_expr(e, &schema).map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(|e| internal(format!("{}: {e}", self.name)))
+    }
+
+    /// Evaluates the label expression over `arrays` and turns each label into its code.
+    fn evaluate(&self, arrays: &[ArrayRef]) -> Result<Vec<i64>> {
+        let types: Vec<DataType> = arrays.iter().map(|a| a.data_type().clone()).collect();
+        let phys = self.physical(&types)?;
+        let fields: Vec<Field> = self.inputs.iter().zip(&types).map(|(n, t)| Field::new(n, t.clone(), true)).collect();
+        let rows = arrays.first().map_or(0, |a| a.len());
+        let batch = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays.to_vec(), &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)))?;
+        let labels = phys.evaluate(&batch)?.into_array(rows)?;
+        let labels = arrow::compute::cast(&labels, &DataType::Utf8)?;
+        let labels = labels.as_string::<i32>();
+        let mut table = SmallTable::new();
+        let mut long: HashMap<&str, i64> = HashMap::new();
+        for (i, l) in self.labels.iter().enumerate() {
+            match pack(l.as_bytes()) {
+                Some(k) => table.insert(k, i as i64),
+                None => {
+                    long.insert(l.as_str(), i as i64);
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(rows);
+        for l in labels.iter() {
+            let code = match l {
+                None => Some(self.n as i64),
+                Some(s) => match pack(s.as_bytes()) {
+                    Some(k) => table.get(k),
+                    None => long.get(s).copied(),
+                },
+            };
+            out.push(code.ok_or_else(|| internal(format!("{}: label {l:?} is not declared", self.name)))?);
+        }
+        Ok(out)
+    }
+
+    fn batch_codes(&self, arrays: &[ArrayRef], rows: usize) -> Result<Int64Array> {
+        if arrays.is_empty() {
+            // A dimension reading no column (constant rules): one label for every row.
+            let one = self.evaluate_constant()?;
+            return Ok(Int64Array::from(vec![one; rows]));
+        }
+        Ok(Int64Array::from(self.evaluate(arrays)?))
+    }
+
+    fn evaluate_constant(&self) -> Result<i64> {
+        let phys = self.physical(&[])?;
+        let batch = RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(1)))?;
+        let l = phys.evaluate(&batch)?.into_array(1)?;
+        let l = arrow::compute::cast(&l, &DataType::Utf8)?;
+        let l = l.as_string::<i32>();
+        if l.is_null(0) {
+            return Ok(self.n as i64);
+        }
+        self.labels.iter().position(|x| x == l.value(0)).map(|i| i as i64).ok_or_else(|| internal(format!("{}: undeclared label", self.name)))
+    }
+
+    /// One column of few distinct values: each value is labelled once and
+    /// remembered across batches. `None` when the column has too many values for
+    /// that to pay.
+    fn value_codes(&self, a: &ArrayRef) -> Result<Option<Int64Array>> {
+        let n = a.len();
+        let mut keys: Vec<Key> = Vec::with_capacity(n);
+        match a.data_type() {
+            DataType::Utf8View => {
+                let s = a.as_string_view();
+                let views = s.views();
+                for i in 0..n {
+                    keys.push(if s.is_null(i) {
+                        Key::Null
+                    } else if (views[i] as u32) <= 12 {
+                        Key::Short(views[i])
+                    } else {
+                        Key::Long(s.value(i).as_bytes())
+                    });
+                }
+            }
+            DataType::Utf8 => {
+                let s = a.as_string::<i32>();
+                for i in 0..n {
+                    keys.push(if s.is_null(i) { Key::Null } else { let b = s.value(i).as_bytes(); pack(b).map_or(Key::Long(b), Key::Short) });
+                }
+            }
+            DataType::LargeUtf8 => {
+                let s = a.as_string::<i64>();
+                for i in 0..n {
+                    keys.push(if s.is_null(i) { Key::Null } else { let b = s.value(i).as_bytes(); pack(b).map_or(Key::Long(b), Key::Short) });
+                }
+            }
+            _ => {
+                // Fixed-width values: their bytes, tagged with a length no string
+                // key has, so the two never collide.
+                let data = a.to_data();
+                let width = a.data_type().primitive_width();
+                let bools = a.as_boolean_opt();
+                for i in 0..n {
+                    if a.is_null(i) {
+                        keys.push(Key::Null);
+                        continue;
+                    }
+                    let mut b = [0u8; 16];
+                    b[..4].copy_from_slice(&13u32.to_le_bytes());
+                    match (bools, width) {
+                        (Some(bs), _) => b[4] = bs.value(i) as u8,
+                        (None, Some(w)) => {
+                            let off = (data.offset() + i) * w;
+                            b[4..4 + w].copy_from_slice(&data.buffers()[0].as_slice()[off..off + w]);
+                        }
+                        (None, None) => return Ok(None),
+                    }
+                    keys.push(Key::Short(u128::from_le_bytes(b)));
+                }
+            }
+        }
+
+        // Known values from earlier batches first; then the new ones, labelled
+        // together in one evaluation.
+        let mut table = SmallTable::new();
+        let mut long: HashMap<&[u8], i64> = HashMap::new();
+        let mut null_code;
+        {
+            let cache = self.cache.lock().map_err(|_| internal("label cache poisoned".into()))?;
+            for (k, v) in &cache.short {
+                table.insert(*k, *v);
+            }
+            null_code = cache.null;
+        }
+        let mut missing: Vec<u32> = Vec::new();
+        let mut seen_missing = SmallTable::new();
+        let mut seen_long: HashMap<&[u8], ()> = HashMap::new();
+        let long_cache: HashMap<Vec<u8>, i64> = {
+            let has_long = keys.iter().any(|k| matches!(k, Key::Long(_)));
+            if has_long {
+                self.cache.lock().map_err(|_| internal("label cache poisoned".into()))?.long.clone()
+            } else {
+                HashMap::new()
+            }
+        };
+        for (i, k) in keys.iter().enumerate() {
+            match k {
+                Key::Null => {
+                    if null_code.is_none() && seen_missing.get(EMPTY - 1).is_none() {
+                        seen_missing.insert(EMPTY - 1, 0);
+                        missing.push(i as u32);
+                    }
+                }
+                Key::Short(v) => {
+                    if table.get(*v).is_none() && seen_missing.get(*v).is_none() {
+                        seen_missing.insert(*v, 0);
+                        missing.push(i as u32);
+                    }
+                }
+                Key::Long(b) => {
+                    if let Some(c) = long_cache.get(*b) {
+                        long.insert(b, *c);
+                    } else if !long.contains_key(b) && seen_long.insert(b, ()).is_none() {
+                        missing.push(i as u32);
+                    }
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let cached = { self.cache.lock().map_err(|_| internal("label cache poisoned".into()))?.short.len() + long_cache.len() };
+            if cached + missing.len() > MAX_CACHED_VALUES {
+                self.by_value_off.store(true, Ordering::Relaxed);
+                return Ok(None);
+            }
+            let idx = UInt32Array::from(missing.clone());
+            let distinct = arrow::compute::take(a.as_ref(), &idx, None)?;
+            let codes = self.evaluate(&[distinct])?;
+            let mut cache = self.cache.lock().map_err(|_| internal("label cache poisoned".into()))?;
+            for (&i, &c) in missing.iter().zip(&codes) {
+                match &keys[i as usize] {
+                    Key::Null => {
+                        null_code = Some(c);
+                        cache.null = Some(c);
+                    }
+                    Key::Short(v) => {
+                        table.insert(*v, c);
+                        cache.short.insert(*v, c);
+                    }
+                    Key::Long(b) => {
+                        long.insert(b, c);
+                        cache.long.insert(b.to_vec(), c);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(n);
+        for k in &keys {
+            out.push(match k {
+                Key::Null => null_code.ok_or_else(|| internal("null label missing".into()))?,
+                Key::Short(v) => table.get(*v).ok_or_else(|| internal("label missing".into()))?,
+                Key::Long(b) => *long.get(b).ok_or_else(|| internal("label missing".into()))?,
+            });
+        }
+        Ok(Some(Int64Array::from(out)))
+    }
+}
+
+struct DecodeInner {
+    name: String,
+    labels: Vec<String>,
+    stride: i64,
+    slots: i64,
+}
+
+#[derive(Debug)]
+struct DecodeUdf {
+    inner: Arc<DecodeInner>,
+    signature: Signature,
+}
+
+impl std::fmt::Debug for DecodeInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegLabel").field("name", &self.name).finish()
+    }
+}
+impl PartialEq for DecodeUdf {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+impl Eq for DecodeUdf {}
+impl Hash for DecodeUdf {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.inner) as usize).hash(state)
+    }
+}
+
+impl ScalarUDFImpl for DecodeUdf {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let cells = ColumnarValue::values_to_arrays(&args.args)?;
+        let cells = cells[0].as_primitive::<Int64Type>();
+        let d = &self.inner;
+        let out: StringArray = cells
+            .iter()
+            .map(|c| {
+                let slot = (c? / d.stride).rem_euclid(d.slots) as usize;
+                d.labels.get(slot).map(String::as_str)
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
