@@ -133,7 +133,7 @@ fn describe_row(b: &[RecordBatch], cols: &[String]) -> Option<String> {
             let a = batch.column(i);
             let v = if a.is_null(0) { "null".into() } else {
                 let s = arrow::util::display::array_value_to_string(a, 0).unwrap_or_default();
-                if matches!(a.data_type(), DataType::Utf8) { format!("{s:?}") } else { s }
+                if matches!(a.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) { format!("{s:?}") } else { s }
             };
             format!("{c} = {v}")
         })

@@ -139,6 +139,10 @@ impl Session {
             .build()
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         let mut config = SessionConfig::new().with_target_partitions(threads);
+        // Every join seg plans has its small side (entity table, top-N ranking, label
+        // grid) on the left: collecting it beats hashing and shuffling the market
+        // rows, which is what DataFusion does when it cannot size the sides.
+        config.options_mut().optimizer.repartition_joins = false;
         if let Some(b) = opts.batch_size {
             config = config.with_batch_size(b.max(1));
         }

@@ -33,8 +33,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// saves; the UDF switches to evaluating the expression over whole batches.
 const MAX_CACHED_VALUES: usize = 4096;
 
-/// Whether a dimension can be grouped by code: its labels are static and computed
-/// from its market's own row (no ranking, window or entity join).
+/// Whether a dimension's code can be computed straight from the row it labels
+/// (no ranking, window or entity join before it).
 pub fn codable(d: &DimDef) -> bool {
     matches!(d.kind, DimKind::Map { .. } | DimKind::Rules { .. } | DimKind::Bins { .. }) && !d.labels.is_empty()
 }
@@ -63,6 +63,10 @@ pub fn code_expr(d: &DimDef, label: Expr) -> Expr {
             (How::Label, cols.iter().map(|c| col(c)).collect(), cols)
         }
     };
+    new_code(d, how, label, args, inputs)
+}
+
+fn new_code(d: &DimDef, how: How, label: Expr, args: Vec<Expr>, inputs: Vec<String>) -> Expr {
     let inner = Inner {
         name: format!("seg_code_{}", d.name),
         n: d.labels.len(),
@@ -76,6 +80,13 @@ pub fn code_expr(d: &DimDef, label: Expr) -> Expr {
     };
     let signature = if args.is_empty() { Signature::nullary(Volatility::Immutable) } else { Signature::any(args.len(), Volatility::Immutable) };
     ScalarUDF::new_from_impl(CodeUdf { inner: Arc::new(inner), signature }).call(args)
+}
+
+/// `seg_code_<name>(label)`: the position of an already computed label, for
+/// dimensions whose labels are static but computed by windows or on an entity
+/// (quantiles, entity rules). Labels repeat, so the per-value route makes it cheap.
+pub fn label_position(d: &DimDef, label: Expr) -> Expr {
+    new_code(d, How::Label, col("__label"), vec![label], vec!["__label".to_string()])
 }
 
 /// `seg_label_<name>(cell)`: one dimension's label from a combined cell code.

@@ -62,6 +62,9 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
     let text = |e: Expr| cast(e, DataType::Utf8);
     let null_text = || lit(ScalarValue::Utf8(None));
     Ok(match &d.kind {
+        // Text labels keep the source's string type (Parquet's views) through the
+        // grouping; `segment_plan` and `assign_plan` cast them on the way out.
+        DimKind::Column(e) if e.ty == Type::Text => row(e),
         DimKind::Column(e) => text(row(e)),
         DimKind::Top { other, .. } => {
             when(col(&format!("__tr{i}")).is_not_null(), text(col(&format!("__tv{i}")))).otherwise(lit(other.as_str()))?
@@ -154,7 +157,9 @@ fn prepare_dim(
                 .build()?;
             let mut cols: Vec<Expr> = b.schema().columns().into_iter().map(Expr::Column).collect();
             cols.push(cast(row(e), arrow_type(e.ty)).alias(&key));
-            b.project(cols)?.join_detailed(ranking, JoinType::Left, (vec![key.as_str()], vec![v.as_str()]), None, NullEquality::NullEqualsNothing)
+            // The ranking (N rows) is the join's build side, the market rows probe it.
+            let rows = b.project(cols)?.build()?;
+            LogicalPlanBuilder::from(ranking).join_detailed(rows, JoinType::Right, (vec![v.as_str()], vec![key.as_str()]), None, NullEquality::NullEqualsNothing)
         }
         DimKind::Quantiles { expr: e, .. } => {
             // Dimensions cutting the same value share one pair of windows: DataFusion
@@ -183,7 +188,7 @@ fn quantile_cols(e: &TExpr) -> (String, String) {
 
 /// An entity's rows: one per key (nulls excluded), with features and the labels of
 /// `dims`, keyed by `__k{e}`.
-fn entity_labels(p: &Checked, e: usize, dims: &[usize], scans: &dyn Scans) -> DfResult<LogicalPlan> {
+fn entity_labels(p: &Checked, e: usize, dims: &[usize], coded: &[usize], scans: &dyn Scans) -> DfResult<LogicalPlan> {
     let ent = &p.entities[e];
     let rows = || -> DfResult<LogicalPlanBuilder> {
         let mut set = AggSet::new("__f");
@@ -202,6 +207,11 @@ fn entity_labels(p: &Checked, e: usize, dims: &[usize], scans: &dyn Scans) -> Df
     }
     let mut out = vec![col(&ent.key.name).alias(format!("__k{e}"))];
     for &d in dims {
+        if coded.contains(&d) {
+            // Coded once per entity row; the market rows then group by integers.
+            out.push(codes::label_position(&p.dims[d], label_expr(&p.dims[d], d)?).alias(code_col(d)));
+            continue;
+        }
         out.push(label_expr(&p.dims[d], d)?.alias(label_col(d)));
         if matches!(p.dims[d].kind, DimKind::Top { .. }) {
             out.push(top_ord(&p.dims[d], d).alias(ord_col(d)));
@@ -239,10 +249,12 @@ pub fn labelled(
         }
     }
     for (e, ds) in &by_entity {
-        let ent = entity_labels(p, *e, ds, scans)?;
+        let ent = entity_labels(p, *e, ds, coded, scans)?;
         let key = p.entities[*e].key.name.clone();
         let k = format!("__k{e}");
-        b = b.join_detailed(ent, JoinType::Left, (vec![key.as_str()], vec![k.as_str()]), None, NullEquality::NullEqualsNothing)?;
+        // The entity table (one row per key) is the build side; the market rows
+        // probe it instead of being hashed themselves.
+        b = LogicalPlanBuilder::from(ent).join_detailed(b.build()?, JoinType::Right, (vec![k.as_str()], vec![key.as_str()]), None, NullEquality::NullEqualsNothing)?;
     }
     let market_dims: Vec<usize> = dims.iter().copied().filter(|&d| p.dims[d].owner == Owner::Market(m)).collect();
     let rows = || market_rows(p, m, scans);
@@ -256,8 +268,15 @@ pub fn labelled(
     }
     let mut out: Vec<Expr> = keep.iter().map(|c| col(c)).collect();
     for &d in dims {
-        if coded.contains(&d) {
-            out.push(codes::code_expr(&p.dims[d], label_expr(&p.dims[d], d)?).alias(code_col(d)));
+        if coded.contains(&d) && p.dims[d].owner == Owner::Market(m) {
+            let label = label_expr(&p.dims[d], d)?;
+            let code = if codes::codable(&p.dims[d]) { codes::code_expr(&p.dims[d], label) } else { codes::label_position(&p.dims[d], label) };
+            out.push(code.alias(code_col(d)));
+        } else if let (true, Owner::Entity(e)) = (coded.contains(&d), p.dims[d].owner) {
+            // Rows without an entity row are unassigned (the last slot); re-derived
+            // from the key for the reason given below.
+            let unmatched = col(&format!("__k{e}")).is_null();
+            out.push(when(unmatched, lit(codes::slots(&p.dims[d]) - 1)).otherwise(col(&code_col(d)))?.alias(code_col(d)));
         } else if p.dims[d].owner == Owner::Market(m) {
             out.push(label_expr(&p.dims[d], d)?.alias(label_col(d)));
             if matches!(p.dims[d].kind, DimKind::Top { .. }) {
@@ -278,14 +297,16 @@ pub fn labelled(
     b.project(out)
 }
 
-/// The dimensions of a segmentation that group by label code: static labels,
-/// computed from the market's own row, while the combined code stays small.
+/// The dimensions of a segmentation that group by label code: those with static
+/// labels, while the combined code stays small.
 fn coded_dims(p: &Checked, m: usize, dims: &[usize]) -> Vec<usize> {
     let mut out = Vec::new();
     let mut cells = 1i64;
     for &d in dims {
         let dd = &p.dims[d];
-        if dd.owner == Owner::Market(m) && codes::codable(dd) {
+        let own_row = dd.owner == Owner::Market(m) && codes::codable(dd);
+        let static_labels = !matches!(dd.kind, DimKind::Top { .. } | DimKind::Column(_)) && !dd.labels.is_empty();
+        if own_row || static_labels {
             if let Some(c) = cells.checked_mul(codes::slots(dd)).filter(|c| *c < (1 << 40)) {
                 cells = c;
                 out.push(d);
@@ -549,7 +570,7 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
         }
         sort.push(label.sort(true, false));
     }
-    let mut out: Vec<Expr> = dims.iter().map(|&d| col(&label_col(d)).alias(&p.dims[d].name)).collect();
+    let mut out: Vec<Expr> = dims.iter().map(|&d| cast(col(&label_col(d)), DataType::Utf8).alias(&p.dims[d].name)).collect();
     if level.is_some() {
         out.push(col("__level").alias("level"));
     }
@@ -580,7 +601,7 @@ pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPl
         for &d in &dims {
             let name = &p.dims[d].name;
             let shown = if keep.contains(name) { format!("{name}_label") } else { name.clone() };
-            out.push(col(&label_col(d)).alias(shown));
+            out.push(cast(col(&label_col(d)), DataType::Utf8).alias(shown));
         }
         lab.project(out)?.build()
     };
