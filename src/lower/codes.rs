@@ -261,9 +261,8 @@ impl SmallTable {
     }
 }
 
-/// How one value of a by-value column is keyed.
+/// How one non-null value of a by-value column is keyed.
 enum Key<'a> {
-    Null,
     Short(u128),
     Long(&'a [u8]),
 }
@@ -399,143 +398,147 @@ impl Inner {
     /// remembered across batches. `None` when the column has too many values for
     /// that to pay.
     fn value_codes(&self, a: &ArrayRef) -> Result<Option<Int64Array>> {
-        let n = a.len();
-        let mut keys: Vec<Key> = Vec::with_capacity(n);
         match a.data_type() {
             DataType::Utf8View => {
                 let s = a.as_string_view();
                 let views = s.views();
-                for i in 0..n {
-                    keys.push(if s.is_null(i) {
-                        Key::Null
-                    } else if (views[i] as u32) <= 12 {
-                        Key::Short(views[i])
-                    } else {
-                        Key::Long(s.value(i).as_bytes())
-                    });
-                }
+                // An inline view (at most 12 bytes) is its own key: no hashing of bytes.
+                self.lookup(a, |i| if (views[i] as u32) <= 12 { Key::Short(views[i]) } else { Key::Long(s.value(i).as_bytes()) })
             }
             DataType::Utf8 => {
                 let s = a.as_string::<i32>();
-                for i in 0..n {
-                    keys.push(if s.is_null(i) { Key::Null } else { let b = s.value(i).as_bytes(); pack(b).map_or(Key::Long(b), Key::Short) });
-                }
+                self.lookup(a, |i| {
+                    let b = s.value(i).as_bytes();
+                    pack(b).map_or(Key::Long(b), Key::Short)
+                })
             }
             DataType::LargeUtf8 => {
                 let s = a.as_string::<i64>();
-                for i in 0..n {
-                    keys.push(if s.is_null(i) { Key::Null } else { let b = s.value(i).as_bytes(); pack(b).map_or(Key::Long(b), Key::Short) });
-                }
+                self.lookup(a, |i| {
+                    let b = s.value(i).as_bytes();
+                    pack(b).map_or(Key::Long(b), Key::Short)
+                })
             }
-            _ => {
-                // Fixed-width values: their bytes, tagged with a length no string
-                // key has, so the two never collide.
+            DataType::Boolean => {
+                let bs = a.as_boolean();
+                self.lookup(a, |i| Key::Short(fixed_key(&[bs.value(i) as u8])))
+            }
+            dt => {
+                // Fixed-width values: their bytes, tagged with a length no string key
+                // has, so the two never collide.
+                let Some(w) = dt.primitive_width().filter(|w| *w <= 12) else { return Ok(None) };
                 let data = a.to_data();
-                let width = a.data_type().primitive_width();
-                let bools = a.as_boolean_opt();
-                for i in 0..n {
-                    if a.is_null(i) {
-                        keys.push(Key::Null);
-                        continue;
-                    }
-                    let mut b = [0u8; 16];
-                    b[..4].copy_from_slice(&13u32.to_le_bytes());
-                    match (bools, width) {
-                        (Some(bs), _) => b[4] = bs.value(i) as u8,
-                        (None, Some(w)) => {
-                            let off = (data.offset() + i) * w;
-                            b[4..4 + w].copy_from_slice(&data.buffers()[0].as_slice()[off..off + w]);
-                        }
-                        (None, None) => return Ok(None),
-                    }
-                    keys.push(Key::Short(u128::from_le_bytes(b)));
-                }
+                let bytes = data.buffers()[0].as_slice();
+                let offset = data.offset();
+                self.lookup(a, |i| Key::Short(fixed_key(&bytes[(offset + i) * w..(offset + i + 1) * w])))
             }
         }
+    }
 
-        // Known values from earlier batches first; then the new ones, labelled
-        // together in one evaluation.
-        let mut table = SmallTable::new();
-        let mut long: HashMap<&[u8], i64> = HashMap::new();
-        let mut null_code;
-        {
-            let cache = self.cache.lock().map_err(|_| internal("label cache poisoned".into()))?;
+    /// Codes for every row of `a` from the per-value cache, labelling the values it
+    /// has not seen yet in one evaluation.
+    fn lookup<'a>(&self, a: &'a ArrayRef, key: impl Fn(usize) -> Key<'a>) -> Result<Option<Int64Array>> {
+        let n = a.len();
+        let poisoned = || internal("label cache poisoned".into());
+        let (mut table, mut long, mut null_code) = {
+            let cache = self.cache.lock().map_err(|_| poisoned())?;
+            let mut t = SmallTable::new();
             for (k, v) in &cache.short {
-                table.insert(*k, *v);
+                t.insert(*k, *v);
             }
-            null_code = cache.null;
-        }
-        let mut missing: Vec<u32> = Vec::new();
-        let mut seen_missing = SmallTable::new();
-        let mut seen_long: HashMap<&[u8], ()> = HashMap::new();
-        let long_cache: HashMap<Vec<u8>, i64> = {
-            let has_long = keys.iter().any(|k| matches!(k, Key::Long(_)));
-            if has_long {
-                self.cache.lock().map_err(|_| internal("label cache poisoned".into()))?.long.clone()
-            } else {
-                HashMap::new()
-            }
+            (t, cache.long.clone(), cache.null)
         };
-        for (i, k) in keys.iter().enumerate() {
-            match k {
-                Key::Null => {
-                    if null_code.is_none() && seen_missing.get(EMPTY - 1).is_none() {
-                        seen_missing.insert(EMPTY - 1, 0);
-                        missing.push(i as u32);
-                    }
+        let nulls = a.logical_nulls();
+        let mut out = vec![0i64; n];
+        let mut missing: Vec<u32> = Vec::new();
+        for (i, slot) in out.iter_mut().enumerate() {
+            let found = if nulls.as_ref().is_some_and(|b| b.is_null(i)) {
+                null_code
+            } else {
+                match key(i) {
+                    Key::Short(v) => table.get(v),
+                    Key::Long(b) => long.get(b).copied(),
                 }
-                Key::Short(v) => {
-                    if table.get(*v).is_none() && seen_missing.get(*v).is_none() {
-                        seen_missing.insert(*v, 0);
-                        missing.push(i as u32);
-                    }
-                }
-                Key::Long(b) => {
-                    if let Some(c) = long_cache.get(*b) {
-                        long.insert(b, *c);
-                    } else if !long.contains_key(b) && seen_long.insert(b, ()).is_none() {
-                        missing.push(i as u32);
-                    }
-                }
+            };
+            match found {
+                Some(c) => *slot = c,
+                None => missing.push(i as u32),
             }
         }
-        if !missing.is_empty() {
-            let cached = { self.cache.lock().map_err(|_| internal("label cache poisoned".into()))?.short.len() + long_cache.len() };
-            if cached + missing.len() > MAX_CACHED_VALUES {
-                self.by_value_off.store(true, Ordering::Relaxed);
-                return Ok(None);
+        if missing.is_empty() {
+            return Ok(Some(Int64Array::from(out)));
+        }
+        // One row per value not seen before.
+        let mut firsts: Vec<u32> = Vec::new();
+        let mut seen = SmallTable::new();
+        let mut seen_long: HashMap<&[u8], ()> = HashMap::new();
+        let mut seen_null = false;
+        for &i in &missing {
+            let new = if nulls.as_ref().is_some_and(|b| b.is_null(i as usize)) {
+                !std::mem::replace(&mut seen_null, true)
+            } else {
+                match key(i as usize) {
+                    Key::Short(v) => seen.get(v).is_none() && {
+                        seen.insert(v, 0);
+                        true
+                    },
+                    Key::Long(b) => seen_long.insert(b, ()).is_none(),
+                }
+            };
+            if new {
+                firsts.push(i);
             }
-            let idx = UInt32Array::from(missing.clone());
-            let distinct = arrow::compute::take(a.as_ref(), &idx, None)?;
-            let codes = self.evaluate(&[distinct])?;
-            let mut cache = self.cache.lock().map_err(|_| internal("label cache poisoned".into()))?;
-            for (&i, &c) in missing.iter().zip(&codes) {
-                match &keys[i as usize] {
-                    Key::Null => {
-                        null_code = Some(c);
-                        cache.null = Some(c);
-                    }
+        }
+        let known = table.len + long.len();
+        if known + firsts.len() > MAX_CACHED_VALUES {
+            self.by_value_off.store(true, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let distinct = arrow::compute::take(a.as_ref(), &UInt32Array::from(firsts.clone()), None)?;
+        let codes = self.evaluate(&[distinct])?;
+        {
+            let mut cache = self.cache.lock().map_err(|_| poisoned())?;
+            for (&i, &c) in firsts.iter().zip(&codes) {
+                if nulls.as_ref().is_some_and(|b| b.is_null(i as usize)) {
+                    null_code = Some(c);
+                    cache.null = Some(c);
+                    continue;
+                }
+                match key(i as usize) {
                     Key::Short(v) => {
-                        table.insert(*v, c);
-                        cache.short.insert(*v, c);
+                        table.insert(v, c);
+                        cache.short.insert(v, c);
                     }
                     Key::Long(b) => {
-                        long.insert(b, c);
+                        long.insert(b.to_vec(), c);
                         cache.long.insert(b.to_vec(), c);
                     }
                 }
             }
         }
-        let mut out = Vec::with_capacity(n);
-        for k in &keys {
-            out.push(match k {
-                Key::Null => null_code.ok_or_else(|| internal("null label missing".into()))?,
-                Key::Short(v) => table.get(*v).ok_or_else(|| internal("label missing".into()))?,
-                Key::Long(b) => *long.get(b).ok_or_else(|| internal("label missing".into()))?,
-            });
+        for &i in &missing {
+            let i = i as usize;
+            out[i] = if nulls.as_ref().is_some_and(|b| b.is_null(i)) {
+                null_code
+            } else {
+                match key(i) {
+                    Key::Short(v) => table.get(v),
+                    Key::Long(b) => long.get(b).copied(),
+                }
+            }
+            .ok_or_else(|| internal(format!("{}: a value was not labelled", self.name)))?;
         }
         Ok(Some(Int64Array::from(out)))
     }
+}
+
+/// The key of a fixed-width value (at most 12 bytes; wider types are not keyed).
+fn fixed_key(bytes: &[u8]) -> u128 {
+    let mut b = [0u8; 16];
+    b[..4].copy_from_slice(&13u32.to_le_bytes());
+    let w = bytes.len().min(12);
+    b[4..4 + w].copy_from_slice(&bytes[..w]);
+    u128::from_le_bytes(b)
 }
 
 struct DecodeInner {
