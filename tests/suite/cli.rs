@@ -216,3 +216,20 @@ fn usage_errors_exit_2_and_panics_exit_70() {
     assert_eq!(o.status.code(), Some(70));
     assert!(String::from_utf8_lossy(&o.stderr).contains("this is a bug"));
 }
+
+/// `--source` replaces a market's data for the whole run, the checker's schema
+/// reading included: the spec's own path need not exist.
+#[test]
+fn source_replaces_the_data_for_check_and_run() {
+    let p = project();
+    std::fs::rename(p.path().join("data/mini.csv"), p.path().join("elsewhere.csv")).unwrap();
+    write(p.path(), "s.seg", &SPEC.replace("  columns { id int, customer_type text, age int, region text, revenue float, kg float, day date }\n", ""));
+    let o = seg(&["run", "s.seg", "--segment", "by_band", "--format", "csv"], p.path());
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let o = seg(&["run", "s.seg", "--segment", "by_band", "--format", "csv", "--source", "m=elsewhere.csv"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("band,rows,value,share\n< 30,"), "{}", text(&o));
+    std::fs::copy(p.path().join("elsewhere.csv"), p.path().join("data/mini.csv")).unwrap();
+    let o = seg(&["run", "s.seg", "--source", "nope=elsewhere.csv"], p.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
