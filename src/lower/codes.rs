@@ -127,10 +127,12 @@ enum How {
     Label,
 }
 
+/// Labels already computed, by value. Batches take a snapshot (two `Arc` clones)
+/// and look up without holding the lock; the rare new values are added copy-on-write.
 #[derive(Default)]
 struct Cache {
-    short: HashMap<u128, i64>,
-    long: HashMap<Vec<u8>, i64>,
+    short: Arc<SmallTable>,
+    long: Arc<HashMap<Vec<u8>, i64>>,
     null: Option<i64>,
 }
 
@@ -206,8 +208,9 @@ fn pack(bytes: &[u8]) -> Option<u128> {
     Some(u128::from_le_bytes(b))
 }
 
-/// A per-batch open-addressing table from packed values to codes: a handful of
-/// distinct values looked up millions of times, where std's SipHash would dominate.
+/// An open-addressing table from packed values to codes: a handful of distinct
+/// values looked up millions of times, where std's SipHash would dominate.
+#[derive(Clone)]
 struct SmallTable {
     keys: Vec<u128>,
     vals: Vec<i64>,
@@ -216,6 +219,12 @@ struct SmallTable {
 }
 
 const EMPTY: u128 = u128::MAX;
+
+impl Default for SmallTable {
+    fn default() -> Self {
+        SmallTable::new()
+    }
+}
 
 impl SmallTable {
     fn new() -> Self {
@@ -440,23 +449,20 @@ impl Inner {
     fn lookup<'a>(&self, a: &'a ArrayRef, key: impl Fn(usize) -> Key<'a>) -> Result<Option<Int64Array>> {
         let n = a.len();
         let poisoned = || internal("label cache poisoned".into());
-        let (mut table, mut long, mut null_code) = {
+        let (short, long, mut null_code) = {
             let cache = self.cache.lock().map_err(|_| poisoned())?;
-            let mut t = SmallTable::new();
-            for (k, v) in &cache.short {
-                t.insert(*k, *v);
-            }
-            (t, cache.long.clone(), cache.null)
+            (cache.short.clone(), cache.long.clone(), cache.null)
         };
         let nulls = a.logical_nulls();
+        let is_null = |i: usize| nulls.as_ref().is_some_and(|b| b.is_null(i));
         let mut out = vec![0i64; n];
         let mut missing: Vec<u32> = Vec::new();
         for (i, slot) in out.iter_mut().enumerate() {
-            let found = if nulls.as_ref().is_some_and(|b| b.is_null(i)) {
+            let found = if is_null(i) {
                 null_code
             } else {
                 match key(i) {
-                    Key::Short(v) => table.get(v),
+                    Key::Short(v) => short.get(v),
                     Key::Long(b) => long.get(b).copied(),
                 }
             };
@@ -468,29 +474,29 @@ impl Inner {
         if missing.is_empty() {
             return Ok(Some(Int64Array::from(out)));
         }
-        // One row per value not seen before.
+        // One row per value not seen before; after labelling them, `new_*` hold
+        // the code of every missing row's value.
         let mut firsts: Vec<u32> = Vec::new();
-        let mut seen = SmallTable::new();
-        let mut seen_long: HashMap<&[u8], ()> = HashMap::new();
-        let mut seen_null = false;
+        let mut new_short = SmallTable::new();
+        let mut new_long: HashMap<&[u8], i64> = HashMap::new();
+        let mut null_first = false;
         for &i in &missing {
-            let new = if nulls.as_ref().is_some_and(|b| b.is_null(i as usize)) {
-                !std::mem::replace(&mut seen_null, true)
+            let fresh = if is_null(i as usize) {
+                !std::mem::replace(&mut null_first, true)
             } else {
                 match key(i as usize) {
-                    Key::Short(v) => seen.get(v).is_none() && {
-                        seen.insert(v, 0);
+                    Key::Short(v) => new_short.get(v).is_none() && {
+                        new_short.insert(v, 0);
                         true
                     },
-                    Key::Long(b) => seen_long.insert(b, ()).is_none(),
+                    Key::Long(b) => new_long.insert(b, 0).is_none(),
                 }
             };
-            if new {
+            if fresh {
                 firsts.push(i);
             }
         }
-        let known = table.len + long.len();
-        if known + firsts.len() > MAX_CACHED_VALUES {
+        if short.len + long.len() + firsts.len() > MAX_CACHED_VALUES {
             self.by_value_off.store(true, Ordering::Relaxed);
             return Ok(None);
         }
@@ -499,31 +505,31 @@ impl Inner {
         {
             let mut cache = self.cache.lock().map_err(|_| poisoned())?;
             for (&i, &c) in firsts.iter().zip(&codes) {
-                if nulls.as_ref().is_some_and(|b| b.is_null(i as usize)) {
+                if is_null(i as usize) {
                     null_code = Some(c);
                     cache.null = Some(c);
                     continue;
                 }
                 match key(i as usize) {
                     Key::Short(v) => {
-                        table.insert(v, c);
-                        cache.short.insert(v, c);
+                        new_short.insert(v, c);
+                        Arc::make_mut(&mut cache.short).insert(v, c);
                     }
                     Key::Long(b) => {
-                        long.insert(b.to_vec(), c);
-                        cache.long.insert(b.to_vec(), c);
+                        new_long.insert(b, c);
+                        Arc::make_mut(&mut cache.long).insert(b.to_vec(), c);
                     }
                 }
             }
         }
         for &i in &missing {
             let i = i as usize;
-            out[i] = if nulls.as_ref().is_some_and(|b| b.is_null(i)) {
+            out[i] = if is_null(i) {
                 null_code
             } else {
                 match key(i) {
-                    Key::Short(v) => table.get(v),
-                    Key::Long(b) => long.get(b).copied(),
+                    Key::Short(v) => new_short.get(v),
+                    Key::Long(b) => new_long.get(b).copied(),
                 }
             }
             .ok_or_else(|| internal(format!("{}: a value was not labelled", self.name)))?;

@@ -10,7 +10,9 @@ use seg::engine::{load_bytes, LoadOptions};
 use seg::reference::segment::{diff, rows_from_values, run_segment, Table};
 use std::sync::Arc;
 
-const TEXTS: [&str; 9] = ["", "a", "b", "B", "é", "日本", "x y", "cafe", "cafe "];
+// Strings of more than 12 bytes take another route through the label codes than
+// short ones (which are keyed by their inline string view).
+const TEXTS: [&str; 10] = ["", "a", "b", "B", "é", "日本", "x y", "cafe", "cafe ", "a text longer than twelve bytes"];
 const CUTS: [i64; 6] = [0, 10, 25, 26, 50, 75];
 
 #[derive(Clone, Debug)]
@@ -245,10 +247,10 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
 /// with the reference.
 #[test]
 fn label_codes_agree_past_the_distinct_value_cache() {
-    let rows: Vec<_> = (0..12_000i64).map(|i| (Some(i), Some((i % 97) as f64), Some(format!("t{}", i % 5000)), Some(i % 7), Some(i % 3 == 0))).collect();
+    let rows: Vec<_> = (0..12_000i64).map(|i| (Some(i), Some((i % 97) as f64), Some(if i % 2 == 0 { format!("t{}", i % 5000) } else { format!("a longer text value {}", i % 5000) }), Some(i % 7), Some(i % 3 == 0))).collect();
     let spec = "market m from \"data.parquet\" {\n  columns { a int, b float, t text, k int, flag bool }\n  measure s = sum(b)\n}\n\
                 dimension lo on m = rules {\n  a < 4000 => \"low\"\n  a < 9000 => \"mid\"\n  else => \"high\"\n}\n\
-                dimension tt on m = t {\n  \"t1\", \"t2\" => \"one-two\"\n  else => \"rest\"\n}\n\
+                dimension tt on m = t {\n  \"t2\", \"a longer text value 1\" => \"picked\"\n  else => \"rest\"\n}\n\
                 dimension both on m = rules {\n  a < 9000 and flag => \"yes\"\n  else => \"no\"\n}\n\
                 segment s0 = m by lo then tt then both\n";
     for batch in [1024, 8192] {
