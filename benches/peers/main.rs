@@ -46,7 +46,7 @@ struct Case {
     what: String,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Fmt {
     Parquet,
     Csv,
@@ -394,6 +394,13 @@ struct Stats {
 }
 
 impl Stats {
+    /// Every run counts for peak memory; only timed runs count for time.
+    fn add(&mut self, o: &Outcome, timed: bool) {
+        self.rss_kb = self.rss_kb.max(o.max_rss_kb);
+        if timed {
+            self.times.push(o.seconds);
+        }
+    }
     fn median(&self) -> f64 {
         let mut t = self.times.clone();
         t.sort_by(f64::total_cmp);
@@ -434,12 +441,15 @@ fn run(opts: &Opts) -> Result<(), String> {
         let label = format!("{} {} {}", case.name, human_rows(job.rows), job.fmt.ext());
         eprintln!("peers: [{}/{}] {label}", j + 1, jobs.len());
 
+        let run_engine = |e: Engine| {
+            let (mut cmd, inside) = command(e, case, &p, opts.threads, &py);
+            measure(&mut cmd, inside).map_err(|err| format!("{label}, {}: {err}", e.name()))
+        };
         // A first run of each engine checks the numbers (and warms the page cache).
         let mut stats: BTreeMap<&'static str, Stats> = BTreeMap::new();
         let mut reference: Option<Table> = None;
         for e in ENGINES {
-            let (mut cmd, inside) = command(e, case, &p, opts.threads, &py);
-            let o = measure(&mut cmd, inside).map_err(|err| format!("{label}, {}: {err}", e.name()))?;
+            let o = run_engine(e)?;
             let t = parse_csv(&o.csv);
             if t.1.is_empty() {
                 return Err(format!("{label}, {}: no rows", e.name()));
@@ -448,21 +458,14 @@ fn run(opts: &Opts) -> Result<(), String> {
                 None => reference = Some(t),
                 Some(r) => same_numbers(r, &t).map_err(|err| format!("{label}: {} and seg disagree: {err}", e.name()))?,
             }
-            let s = stats.entry(e.name()).or_default();
-            s.rss_kb = s.rss_kb.max(o.max_rss_kb);
-            if opts.smoke {
-                s.times.push(o.seconds);
-            }
+            stats.entry(e.name()).or_default().add(&o, false);
         }
         eprintln!("peers:   same numbers from all {} engines ({} rows of output)", ENGINES.len(), reference.map_or(0, |r| r.1.len()));
         // Rounds interleave the engines, so a noisy moment hits all of them.
         for _ in 0..opts.runs {
             for e in ENGINES {
-                let (mut cmd, inside) = command(e, case, &p, opts.threads, &py);
-                let o = measure(&mut cmd, inside).map_err(|err| format!("{label}, {}: {err}", e.name()))?;
-                let s = stats.entry(e.name()).or_default();
-                s.times.push(o.seconds);
-                s.rss_kb = s.rss_kb.max(o.max_rss_kb);
+                let o = run_engine(e)?;
+                stats.entry(e.name()).or_default().add(&o, true);
             }
         }
         if opts.smoke {
@@ -524,46 +527,35 @@ fn report(opts: &Opts, cases: &[Case], jobs: &[Job], results: &[(usize, BTreeMap
          from opening the file to the result in memory, without interpreter or library start-up.\n\n",
         opts.runs
     ));
-    s.push_str("| case | rows | file | seg | DataFusion SQL | DuckDB | Polars | seg/DF SQL | seg/DuckDB | seg/Polars |\n");
-    s.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
-    for (j, stats) in results {
-        let job = &jobs[*j];
-        let cell = |e: Engine| {
+    // One row per job: its case, size and file, then one cell per engine.
+    let table = |s: &mut String, header: &str, cell: &dyn Fn(&BTreeMap<&'static str, Stats>, Engine) -> String, extra: &dyn Fn(&BTreeMap<&'static str, Stats>) -> String| {
+        s.push_str(header);
+        for (j, stats) in results {
+            let job = &jobs[*j];
+            let cells: Vec<String> = ENGINES.iter().map(|&e| cell(stats, e)).collect();
+            s.push_str(&format!("| {} | {} | {} | {} |{}\n", cases[job.case].what, human_rows(job.rows), job.fmt.ext(), cells.join(" | "), extra(stats)));
+        }
+    };
+    table(
+        &mut s,
+        "| case | rows | file | seg | DataFusion SQL | DuckDB | Polars | seg/DF SQL | seg/DuckDB | seg/Polars |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        &|stats, e| {
             let st = &stats[e.name()];
             format!("{:.3} ({:.3}-{:.3})", st.median(), st.min(), st.max())
-        };
-        let seg = stats["seg"].median();
-        let ratio = |e: Engine| format!("{:.2}", seg / stats[e.name()].median());
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            cases[job.case].what,
-            human_rows(job.rows),
-            job.fmt.ext(),
-            cell(Engine::Seg),
-            cell(Engine::DfSql),
-            cell(Engine::DuckDb),
-            cell(Engine::Polars),
-            ratio(Engine::DfSql),
-            ratio(Engine::DuckDb),
-            ratio(Engine::Polars)
-        ));
-    }
+        },
+        &|stats| {
+            let seg = stats["seg"].median();
+            let ratios: Vec<String> = ENGINES[1..].iter().map(|e| format!(" {:.2} |", seg / stats[e.name()].median())).collect();
+            ratios.concat()
+        },
+    );
     s.push_str("\nPeak memory (maxrss of the process, MiB; the Python peers include the interpreter):\n\n");
-    s.push_str("| case | rows | file | seg | DataFusion SQL | DuckDB | Polars |\n|---|---|---|---|---|---|---|\n");
-    for (j, stats) in results {
-        let job = &jobs[*j];
-        let m = |e: Engine| format!("{:.0}", stats[e.name()].rss_kb as f64 / 1024.0);
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
-            cases[job.case].what,
-            human_rows(job.rows),
-            job.fmt.ext(),
-            m(Engine::Seg),
-            m(Engine::DfSql),
-            m(Engine::DuckDb),
-            m(Engine::Polars)
-        ));
-    }
+    table(
+        &mut s,
+        "| case | rows | file | seg | DataFusion SQL | DuckDB | Polars |\n|---|---|---|---|---|---|---|\n",
+        &|stats, e| format!("{:.0}", stats[e.name()].rss_kb as f64 / 1024.0),
+        &|_| String::new(),
+    );
     s
 }
 

@@ -47,30 +47,37 @@ pub fn slots(d: &DimDef) -> i64 {
 /// `seg_code_<name>(...)`: the row's label position as Int64. Bins get the binned
 /// value; everything else gets the columns its `label` expression reads.
 pub fn code_expr(d: &DimDef, label: Expr) -> Expr {
-    let (how, args, inputs) = match &d.kind {
-        DimKind::Bins { expr, cuts, closed_right, .. } if bin_cuts(expr.ty, cuts).is_some() => {
-            let cuts = bin_cuts(expr.ty, cuts).expect("checked above");
-            (How::Bins { cuts, closed_right: *closed_right }, vec![row(expr)], vec!["__x".to_string()])
+    if let DimKind::Bins { expr, cuts, closed_right, .. } = &d.kind {
+        if let Some(cuts) = bin_cuts(expr.ty, cuts) {
+            return new_code(d, How::Bins { cuts, closed_right: *closed_right }, label, vec![row(expr)], vec!["__x".to_string()]);
         }
-        kind => {
-            let mut cols = Vec::new();
-            match kind {
-                DimKind::Map { expr, .. } | DimKind::Bins { expr, .. } | DimKind::Column(expr) | DimKind::Top { expr, .. } | DimKind::Quantiles { expr, .. } => {
-                    expr.columns(&mut cols)
-                }
-                DimKind::Rules { arms, .. } => arms.iter().for_each(|a| a.cond.columns(&mut cols)),
-            }
-            (How::Label, cols.iter().map(|c| col(c)).collect(), cols)
+    }
+    let mut cols = Vec::new();
+    match &d.kind {
+        DimKind::Rules { arms, .. } => arms.iter().for_each(|a| a.cond.columns(&mut cols)),
+        DimKind::Map { expr, .. } | DimKind::Bins { expr, .. } | DimKind::Column(expr) | DimKind::Top { expr, .. } | DimKind::Quantiles { expr, .. } => {
+            expr.columns(&mut cols)
         }
-    };
-    new_code(d, how, label, args, inputs)
+    }
+    new_code(d, How::Label, label, cols.iter().map(|c| col(c)).collect(), cols)
 }
 
 fn new_code(d: &DimDef, how: How, label: Expr, args: Vec<Expr>, inputs: Vec<String>) -> Expr {
+    let mut short_labels = SmallTable::new();
+    let mut long_labels = HashMap::new();
+    for (i, l) in d.labels.iter().enumerate() {
+        match pack(l.as_bytes()) {
+            Some(k) => short_labels.insert(k, i as i64),
+            None => {
+                long_labels.insert(l.clone(), i as i64);
+            }
+        }
+    }
     let inner = Inner {
         name: format!("seg_code_{}", d.name),
         n: d.labels.len(),
-        labels: d.labels.clone(),
+        short_labels,
+        long_labels,
         how,
         label,
         inputs,
@@ -79,7 +86,7 @@ fn new_code(d: &DimDef, how: How, label: Expr, args: Vec<Expr>, inputs: Vec<Stri
         by_value_off: AtomicBool::new(false),
     };
     let signature = if args.is_empty() { Signature::nullary(Volatility::Immutable) } else { Signature::any(args.len(), Volatility::Immutable) };
-    ScalarUDF::new_from_impl(CodeUdf { inner: Arc::new(inner), signature }).call(args)
+    ScalarUDF::new_from_impl(Udf { kind: Arc::new(inner), signature }).call(args)
 }
 
 /// `seg_code_<name>(label)`: the position of an already computed label, for
@@ -91,8 +98,8 @@ pub fn label_position(d: &DimDef, label: Expr) -> Expr {
 
 /// `seg_label_<name>(cell)`: one dimension's label from a combined cell code.
 pub fn label_of_cell(d: &DimDef, stride: i64, cell: Expr) -> Expr {
-    let inner = DecodeInner { name: format!("seg_label_{}", d.name), labels: d.labels.clone(), stride, slots: slots(d) };
-    ScalarUDF::new_from_impl(DecodeUdf { inner: Arc::new(inner), signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable) }).call(vec![cell])
+    let inner = Decode { name: format!("seg_label_{}", d.name), labels: d.labels.clone(), stride, slots: slots(d) };
+    ScalarUDF::new_from_impl(Udf { kind: Arc::new(inner), signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable) }).call(vec![cell])
 }
 
 enum Cuts {
@@ -138,8 +145,11 @@ struct Cache {
 
 struct Inner {
     name: String,
+    /// The number of labels, which is also the code of "unassigned".
     n: usize,
-    labels: Vec<String>,
+    /// Declared labels to their positions: short ones packed, long ones by text.
+    short_labels: SmallTable,
+    long_labels: HashMap<String, i64>,
     how: How,
     /// The dimension's label expression, over the `inputs` columns.
     label: Expr,
@@ -149,46 +159,62 @@ struct Inner {
     by_value_off: AtomicBool,
 }
 
-#[derive(Debug)]
-struct CodeUdf {
-    inner: Arc<Inner>,
+/// What a seg UDF computes; `Udf` gives it DataFusion's trait.
+trait Kind: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    fn returns(&self) -> DataType;
+    fn invoke(&self, args: &[ArrayRef], rows: usize) -> Result<ArrayRef>;
+}
+
+/// A seg UDF. Two are the same function only if they are the same dimension of the
+/// same compiled spec: identity, not name.
+struct Udf<K> {
+    kind: Arc<K>,
     signature: Signature,
 }
 
-impl std::fmt::Debug for Inner {
+impl<K: Kind> std::fmt::Debug for Udf<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SegCode").field("name", &self.name).field("labels", &self.labels).finish()
+        f.write_str(self.kind.name())
     }
 }
-
-// Two code UDFs are the same function only if they are the same dimension of the
-// same compiled spec: identity, not name.
-impl PartialEq for CodeUdf {
+impl<K> PartialEq for Udf<K> {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+        Arc::ptr_eq(&self.kind, &other.kind)
     }
 }
-impl Eq for CodeUdf {}
-impl Hash for CodeUdf {
+impl<K> Eq for Udf<K> {}
+impl<K> Hash for Udf<K> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        (Arc::as_ptr(&self.inner) as usize).hash(state)
+        (Arc::as_ptr(&self.kind) as usize).hash(state)
     }
 }
 
-impl ScalarUDFImpl for CodeUdf {
+impl<K: Kind> ScalarUDFImpl for Udf<K> {
     fn name(&self) -> &str {
-        &self.inner.name
+        self.kind.name()
     }
     fn signature(&self) -> &Signature {
         &self.signature
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Int64)
+        Ok(self.kind.returns())
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let codes = self.inner.codes(&arrays, args.number_rows)?;
-        Ok(ColumnarValue::Array(Arc::new(codes)))
+        Ok(ColumnarValue::Array(self.kind.invoke(&arrays, args.number_rows)?))
+    }
+}
+
+impl Kind for Inner {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn returns(&self) -> DataType {
+        DataType::Int64
+    }
+    fn invoke(&self, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+        Ok(Arc::new(self.codes(args, rows)?))
     }
 }
 
@@ -289,7 +315,7 @@ impl Inner {
                 }
             }
         }
-        self.batch_codes(arrays, rows)
+        Ok(Int64Array::from(self.evaluate(arrays, rows)?))
     }
 
     /// Binary search over the cut points, comparing as Arrow's kernels do (floats by
@@ -349,58 +375,28 @@ impl Inner {
     }
 
     /// Evaluates the label expression over `arrays` and turns each label into its code.
-    fn evaluate(&self, arrays: &[ArrayRef]) -> Result<Vec<i64>> {
+    /// `rows` matters only without arrays (a dimension that reads no column).
+    fn evaluate(&self, arrays: &[ArrayRef], rows: usize) -> Result<Vec<i64>> {
         let types: Vec<DataType> = arrays.iter().map(|a| a.data_type().clone()).collect();
         let phys = self.physical(&types)?;
         let fields: Vec<Field> = self.inputs.iter().zip(&types).map(|(n, t)| Field::new(n, t.clone(), true)).collect();
-        let rows = arrays.first().map_or(0, |a| a.len());
+        let rows = arrays.first().map_or(rows, |a| a.len());
         let batch = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays.to_vec(), &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)))?;
         let labels = phys.evaluate(&batch)?.into_array(rows)?;
         let labels = arrow::compute::cast(&labels, &DataType::Utf8)?;
         let labels = labels.as_string::<i32>();
-        let mut table = SmallTable::new();
-        let mut long: HashMap<&str, i64> = HashMap::new();
-        for (i, l) in self.labels.iter().enumerate() {
-            match pack(l.as_bytes()) {
-                Some(k) => table.insert(k, i as i64),
-                None => {
-                    long.insert(l.as_str(), i as i64);
-                }
-            }
-        }
         let mut out = Vec::with_capacity(rows);
         for l in labels.iter() {
             let code = match l {
                 None => Some(self.n as i64),
                 Some(s) => match pack(s.as_bytes()) {
-                    Some(k) => table.get(k),
-                    None => long.get(s).copied(),
+                    Some(k) => self.short_labels.get(k),
+                    None => self.long_labels.get(s).copied(),
                 },
             };
             out.push(code.ok_or_else(|| internal(format!("{}: label {l:?} is not declared", self.name)))?);
         }
         Ok(out)
-    }
-
-    fn batch_codes(&self, arrays: &[ArrayRef], rows: usize) -> Result<Int64Array> {
-        if arrays.is_empty() {
-            // A dimension reading no column (constant rules): one label for every row.
-            let one = self.evaluate_constant()?;
-            return Ok(Int64Array::from(vec![one; rows]));
-        }
-        Ok(Int64Array::from(self.evaluate(arrays)?))
-    }
-
-    fn evaluate_constant(&self) -> Result<i64> {
-        let phys = self.physical(&[])?;
-        let batch = RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(1)))?;
-        let l = phys.evaluate(&batch)?.into_array(1)?;
-        let l = arrow::compute::cast(&l, &DataType::Utf8)?;
-        let l = l.as_string::<i32>();
-        if l.is_null(0) {
-            return Ok(self.n as i64);
-        }
-        self.labels.iter().position(|x| x == l.value(0)).map(|i| i as i64).ok_or_else(|| internal(format!("{}: undeclared label", self.name)))
     }
 
     /// One column of few distinct values: each value is labelled once and
@@ -500,8 +496,8 @@ impl Inner {
             self.by_value_off.store(true, Ordering::Relaxed);
             return Ok(None);
         }
-        let distinct = arrow::compute::take(a.as_ref(), &UInt32Array::from(firsts.clone()), None)?;
-        let codes = self.evaluate(&[distinct])?;
+        let distinct = arrow::compute::take(a.as_ref(), &UInt32Array::from_iter_values(firsts.iter().copied()), None)?;
+        let codes = self.evaluate(&[distinct], firsts.len())?;
         {
             let mut cache = self.cache.lock().map_err(|_| poisoned())?;
             for (&i, &c) in firsts.iter().zip(&codes) {
@@ -547,57 +543,29 @@ fn fixed_key(bytes: &[u8]) -> u128 {
     u128::from_le_bytes(b)
 }
 
-struct DecodeInner {
+struct Decode {
     name: String,
     labels: Vec<String>,
     stride: i64,
     slots: i64,
 }
 
-#[derive(Debug)]
-struct DecodeUdf {
-    inner: Arc<DecodeInner>,
-    signature: Signature,
-}
-
-impl std::fmt::Debug for DecodeInner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SegLabel").field("name", &self.name).finish()
-    }
-}
-impl PartialEq for DecodeUdf {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
-    }
-}
-impl Eq for DecodeUdf {}
-impl Hash for DecodeUdf {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        (Arc::as_ptr(&self.inner) as usize).hash(state)
-    }
-}
-
-impl ScalarUDFImpl for DecodeUdf {
+impl Kind for Decode {
     fn name(&self) -> &str {
-        &self.inner.name
+        &self.name
     }
-    fn signature(&self) -> &Signature {
-        &self.signature
+    fn returns(&self) -> DataType {
+        DataType::Utf8
     }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let cells = ColumnarValue::values_to_arrays(&args.args)?;
-        let cells = cells[0].as_primitive::<Int64Type>();
-        let d = &self.inner;
-        let out: StringArray = cells
+    fn invoke(&self, args: &[ArrayRef], _: usize) -> Result<ArrayRef> {
+        let out: StringArray = args[0]
+            .as_primitive::<Int64Type>()
             .iter()
             .map(|c| {
-                let slot = (c? / d.stride).rem_euclid(d.slots) as usize;
-                d.labels.get(slot).map(String::as_str)
+                let slot = (c? / self.stride).rem_euclid(self.slots) as usize;
+                self.labels.get(slot).map(String::as_str)
             })
             .collect();
-        Ok(ColumnarValue::Array(Arc::new(out)))
+        Ok(Arc::new(out))
     }
 }

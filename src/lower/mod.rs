@@ -299,14 +299,12 @@ pub fn labelled(
 
 /// The dimensions of a segmentation that group by label code: those with static
 /// labels, while the combined code stays small.
-fn coded_dims(p: &Checked, m: usize, dims: &[usize]) -> Vec<usize> {
+fn coded_dims(p: &Checked, dims: &[usize]) -> Vec<usize> {
     let mut out = Vec::new();
     let mut cells = 1i64;
     for &d in dims {
         let dd = &p.dims[d];
-        let own_row = dd.owner == Owner::Market(m) && codes::codable(dd);
-        let static_labels = !matches!(dd.kind, DimKind::Top { .. } | DimKind::Column(_)) && !dd.labels.is_empty();
-        if own_row || static_labels {
+        if dd.has_static_labels() && !dd.labels.is_empty() {
             if let Some(c) = cells.checked_mul(codes::slots(dd)).filter(|c| *c < (1 << 40)) {
                 cells = c;
                 out.push(d);
@@ -389,7 +387,7 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
     // Static-label dimensions group by one integer cell code. Subtotals are then
     // rolled up from the leaf cells, which needs aggregates that combine.
     let decomposable = set.aggs.iter().all(|a| matches!(a.func, AggFunc::Min | AggFunc::Max) || (matches!(a.func, AggFunc::Count | AggFunc::Sum) && !a.distinct));
-    let coded = if subtotals && !decomposable { Vec::new() } else { coded_dims(p, m, dims) };
+    let coded = if subtotals && !decomposable { Vec::new() } else { coded_dims(p, dims) };
     let lab = labelled(p, m, dims, sd.filter.as_ref(), &keep, &coded, scans)?;
     let group_cols: Vec<Expr> = dims.iter().map(|&d| col(&label_col(d))).collect();
     let grouping_sets = |aggs: &mut Vec<Expr>| {

@@ -22,6 +22,15 @@ fn ready(s: &mut expectrl::session::OsSession, prompt: &str) {
     s.expect(prompt).unwrap();
 }
 
+/// Types a line, waits for each of `replies` in order, then for the next prompt.
+fn say(s: &mut expectrl::session::OsSession, line: &str, replies: &[&str], prompt: &str) {
+    s.send_line(line).unwrap();
+    for r in replies {
+        s.expect(*r).unwrap();
+    }
+    ready(s, prompt);
+}
+
 #[test]
 fn repl_in_a_terminal() {
     let tmp = tempfile::tempdir().unwrap();
@@ -29,21 +38,11 @@ fn repl_in_a_terminal() {
     let mut s = repl(&["specs/coffee.seg"], &root(), &history);
     let p = "seg (coffee.seg)> ";
     ready(&mut s, p);
-    s.send_line("dimension bulk on coffee = rules { kg >= 10 => \"bulk\"; else => \"small\" }").unwrap();
-    s.expect("defined dimension bulk").unwrap();
-    ready(&mut s, p);
-    s.send_line("coffee by bulk then buyer").unwrap();
-    s.expect("share_of_parent").unwrap();
-    s.expect("small").unwrap();
-    ready(&mut s, p);
-    s.send_line("dimension bulk on coffee = rules { kg >= 20 => \"bulk\"; else => \"small\" }").unwrap();
-    s.expect("redefined dimension bulk").unwrap();
-    ready(&mut s, p);
+    say(&mut s, "dimension bulk on coffee = rules { kg >= 10 => \"bulk\"; else => \"small\" }", &["defined dimension bulk"], p);
+    say(&mut s, "coffee by bulk then buyer", &["share_of_parent", "small"], p);
+    say(&mut s, "dimension bulk on coffee = rules { kg >= 20 => \"bulk\"; else => \"small\" }", &["redefined dimension bulk"], p);
     // An unknown column: the diagnostic points into the typed line, with help.
-    s.send_line("coffee by buyer where revenu > 0").unwrap();
-    s.expect("E0201").unwrap();
-    s.expect("did you mean `revenue`?").unwrap();
-    ready(&mut s, p);
+    say(&mut s, "coffee by buyer where revenu > 0", &["E0201", "did you mean `revenue`?"], p);
     // Tab completes a dimension name, and a column name.
     s.send("coffee by venue_gr").unwrap();
     s.send("\t").unwrap();
@@ -57,12 +56,8 @@ fn repl_in_a_terminal() {
     // Multi-line input while braces are open.
     s.send_line("dimension tier on coffee = rules {").unwrap();
     s.send_line("  revenue >= 100 => \"big\"").unwrap();
-    s.send_line("  else => \"small\" }").unwrap();
-    s.expect("defined dimension tier").unwrap();
-    ready(&mut s, p);
-    s.send_line(":dims").unwrap();
-    s.expect("tier on coffee: rules: big, small").unwrap();
-    ready(&mut s, p);
+    say(&mut s, "  else => \"small\" }", &["defined dimension tier"], p);
+    say(&mut s, ":dims", &["tier on coffee: rules: big, small"], p);
     s.send(ControlCode::EndOfTransmission).unwrap();
     s.expect(Eof).unwrap();
     let saved = std::fs::read_to_string(&history).unwrap();
@@ -87,27 +82,19 @@ fn ctrl_c_cancels_a_long_query_and_the_session_goes_on() {
     let mut s = repl(&["big.seg"], dir.path(), &dir.path().join("h.txt"));
     let p = "seg (big.seg)> ";
     ready(&mut s, p);
-    s.send_line(":time on").unwrap();
-    s.expect("timing on").unwrap();
-    ready(&mut s, p);
+    say(&mut s, ":time on", &["timing on"], p);
     // Seconds of work in a debug build: a sort for the quantiles, an entity join.
     s.send_line("coffee by tier then venue then value").unwrap();
     std::thread::sleep(Duration::from_millis(800));
     s.send(ControlCode::EndOfText).unwrap();
     s.expect("cancelled").unwrap();
     ready(&mut s, p);
-    s.send_line(":schema coffee").unwrap();
-    s.expect("customer_type").unwrap();
-    ready(&mut s, p);
+    say(&mut s, ":schema coffee", &["customer_type"], p);
     s.send("this line is abandoned").unwrap();
     s.send(ControlCode::EndOfText).unwrap(); // at the prompt: clears the line, keeps the session
     ready(&mut s, p);
-    s.send_line(":help").unwrap();
-    s.expect(":sample MARKET").unwrap();
-    ready(&mut s, p);
-    s.send_line("coffee by tier").unwrap();
-    s.expect("Q10").unwrap();
-    ready(&mut s, p);
+    say(&mut s, ":help", &[":sample MARKET"], p);
+    say(&mut s, "coffee by tier", &["Q10"], p);
     s.send_line(":quit").unwrap();
     s.expect(Eof).unwrap();
 }
