@@ -205,6 +205,15 @@ impl Renderer {
         for l in &mut clamped.labels {
             l.span = l.span.clamp_to(src);
         }
+        // miette lays lines out with format widths, which panic past 65,535 columns;
+        // a line that long is unreadable anyway, so say where instead of drawing it.
+        if clamped.labels.iter().any(|l| longest_line(src, l.span) > MAX_DRAWN_LINE) {
+            let index = LineIndex::new(src);
+            for l in std::mem::take(&mut clamped.labels) {
+                let (line, col) = index.line_col(l.span.start);
+                clamped.notes.insert(0, format!("at {file}:{line}:{col}: {} (the line is too long to show)", l.message.as_deref().unwrap_or("here")));
+            }
+        }
         let theme = if self.color {
             miette::GraphicalTheme::unicode()
         } else {
@@ -223,6 +232,16 @@ impl Renderer {
         }
         out
     }
+}
+
+/// Longest source line, in bytes, that a report draws.
+const MAX_DRAWN_LINE: usize = 1_000;
+
+/// The length of the longest line that `span` touches.
+fn longest_line(src: &str, span: Span) -> usize {
+    let start = src[..span.start as usize].rfind('\n').map_or(0, |i| i + 1);
+    let end = src[span.end as usize..].find('\n').map_or(src.len(), |i| span.end as usize + i);
+    src[start..end].split('\n').map(str::len).max().unwrap_or(0)
 }
 
 struct DiagWithSource<'a> {

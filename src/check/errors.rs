@@ -93,6 +93,23 @@ pub fn unknown_label(span: Span, label: &str, dim: &str, candidates: Vec<&str>) 
     did_you_mean(d, "label", label, candidates)
 }
 
+/// The columns `seg run` adds to every result; a dimension or measure of the same
+/// name would make two output columns with one name.
+pub const OUTPUT_COLUMNS: [&str; 4] = ["rows", "share", "level", "share_of_parent"];
+
+pub fn reserved_name(span: Span, what: &str, name: &str) -> Diagnostic {
+    Diagnostic::error("E0211", format!("{what} `{name}` has the name of an output column"))
+        .with_label(span, format!("`{name}` is a column of every result"))
+        .with_help(format!("results have the columns {}; rename the {what}, e.g. `{name}_{}`", OUTPUT_COLUMNS.join(", "), if what == "dimension" { "band" } else { "value" }))
+}
+
+pub fn measure_named_like_dimension(dim_ref: Span, measure: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0211", format!("measure `{name}` has the name of a dimension of this segmentation"))
+        .with_label(dim_ref, format!("this dimension's column is named `{name}`"))
+        .with_label(measure, "and so is this measure's")
+        .with_help("rename the measure or the dimension, or leave the measure out with `measures (...)`")
+}
+
 pub fn mismatch(span: Span, expected: &str, found: Type, help: &str) -> Diagnostic {
     Diagnostic::error("E0301", format!("expected {expected}, found {found}"))
         .with_label(span, format!("this is {found}"))
@@ -256,9 +273,10 @@ pub fn unknown_extension(span: Span, path: &str) -> Diagnostic {
         .with_help("name the format: `market m from \"data.txt\" as csv` (csv, parquet, json, arrow)")
 }
 
-pub fn unverified(span: Span, path: &str, why: &str) -> Diagnostic {
-    Diagnostic::warning("W0506", format!("declared columns of `{path}` are not verified: the file cannot be read"))
+/// A data file `check` must read (to verify declared columns) cannot be read: the
+/// run would fail the same way, so this is an error, not a warning.
+pub fn unreadable_declared(span: Span, path: &str, why: &str) -> Diagnostic {
+    Diagnostic::error("E0502", format!("cannot read `{path}` to verify its declared columns: {why}"))
         .with_label(span, "this data file")
-        .with_note(why.to_string())
-        .with_help("fix the path (it is relative to the spec's folder), or pass --no-data to check without data")
+        .with_help("fix the path (it is relative to the spec's folder), or pass --no-data to check the spec alone")
 }

@@ -17,6 +17,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Past this many boxes in one set the analysis gives up on that dimension.
 const MAX_BOXES: usize = 20_000;
 
+/// Box operations one dimension may cost before the analysis gives up (N0429). The
+/// box count alone does not bound the work: 14 two-way disjunctions stay under
+/// `MAX_BOXES` yet took minutes to complement. About 100 ms in a release build.
+const MAX_STEPS: u64 = 2_000_000;
+
 #[derive(Debug)]
 struct Unknown;
 
@@ -227,9 +232,26 @@ struct Var {
 
 struct Space {
     vars: Vec<Var>,
+    /// Box operations so far, against `MAX_STEPS`.
+    steps: std::cell::Cell<u64>,
 }
 
 impl Space {
+    fn new() -> Space {
+        Space { vars: Vec::new(), steps: std::cell::Cell::new(0) }
+    }
+
+    /// Charges `n` box operations; past the budget every further operation fails.
+    fn tick(&self, n: usize) -> R<()> {
+        let s = self.steps.get() + n as u64;
+        self.steps.set(s);
+        if s > MAX_STEPS {
+            Err(Unknown)
+        } else {
+            Ok(())
+        }
+    }
+
     fn var(&mut self, name: &str, kind: Kind, opaque: bool, _span: Span) -> usize {
         if let Some(i) = self.vars.iter().position(|v| v.name == name && v.opaque == opaque) {
             return i;
@@ -283,6 +305,7 @@ impl Space {
     fn intersect(&self, a: &Set, b: &Set) -> R<Set> {
         let mut out = Vec::new();
         for x in &a.boxes {
+            self.tick(b.boxes.len())?;
             for y in &b.boxes {
                 if let Some(z) = self.box_intersect(x, y) {
                     out.push(z);
@@ -297,6 +320,7 @@ impl Space {
 
     /// `a ∪= b` in place (no copy of `a`: the rule loops grow a union rule by rule).
     fn extend(&self, a: &mut Set, b: &Set) -> R<()> {
+        self.tick(b.boxes.len())?;
         a.boxes.extend(b.boxes.iter().cloned());
         if a.boxes.len() > MAX_BOXES {
             return Err(Unknown);
@@ -305,6 +329,7 @@ impl Space {
     }
 
     fn union(&self, a: &Set, b: &Set) -> R<Set> {
+        self.tick(a.boxes.len() + b.boxes.len())?;
         let mut boxes = a.boxes.clone();
         boxes.extend(b.boxes.iter().cloned());
         if boxes.len() > MAX_BOXES {
@@ -340,6 +365,7 @@ impl Space {
     fn minus(&self, a: &Set, b: &Set) -> R<Set> {
         let mut cur = a.boxes.clone();
         for bb in &b.boxes {
+            self.tick(cur.len())?;
             let mut next = Vec::new();
             for ab in &cur {
                 self.box_minus(ab, bb, &mut next);
@@ -657,7 +683,7 @@ struct DimResult {
 }
 
 fn analyse_rules(p: &Checked, d: &DimDef, arms: &[RuleArm], has_else: bool, partition: bool, extra: Option<&TExpr>) -> R<DimResult> {
-    let mut space = Space { vars: Vec::new() };
+    let mut space = Space::new();
     let pre = preconditions(&mut space, p, d.owner, extra)?;
     let mut trues = Vec::new();
     for a in arms {
@@ -862,7 +888,7 @@ fn adjacent_ranges(space: &mut Space, d: &DimDef, arms: &[RuleArm], partition: b
 fn non_null(p: &Checked, d: &DimDef, e: &TExpr, extra: Option<&TExpr>) -> R<bool> {
     let Some(c) = column_of(e) else { return Ok(false) };
     let Some(kind) = Space::kind_of(e.ty) else { return Ok(false) };
-    let mut space = Space { vars: Vec::new() };
+    let mut space = Space::new();
     let pre = preconditions(&mut space, p, d.owner, extra)?;
     let v = space.var(c, kind, false, e.span);
     let nulls = space.single(v, ColSet { null: true, vals: ColSet::no_values(kind) });
@@ -877,7 +903,7 @@ fn analyse_dim(p: &Checked, d: &DimDef, extra: Option<&TExpr>) -> R<DimResult> {
             // Total only if the preconditions pin the value to the listed ones.
             let listed: Vec<TExpr> = arms.iter().flat_map(|a| a.values.iter().map(|(v, s)| TExpr { kind: TKind::Lit(v.clone()), ty: expr.ty, span: *s })).collect();
             let as_rule = TExpr { kind: TKind::InList { expr: Box::new(expr.clone()), list: listed, negated: false }, ty: Type::Bool, span: expr.span };
-            let mut space = Space { vars: Vec::new() };
+            let mut space = Space::new();
             let pre = preconditions(&mut space, p, d.owner, extra)?;
             let (t, _) = space.cond(&as_rule)?;
             Ok(DimResult { diags: Vec::new(), proven: space.minus(&pre, &t)?.boxes.is_empty() })

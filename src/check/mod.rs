@@ -19,15 +19,17 @@ use std::collections::HashMap;
 /// about paths and file formats; the checker only asks.
 pub trait SchemaSource {
     /// `Ok(None)`: data may not be read (`--no-data`). `market` lets a run replace a
-    /// market's data (`--source`).
-    fn schema(&self, market: &str, path: &str, format: Format, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic>;
+    /// market's data (`--source`). `declared`: the spec declares the columns, so
+    /// types read from the data only cross-check them and may come from a sample;
+    /// otherwise they must hold for every row.
+    fn schema(&self, market: &str, path: &str, format: Format, declared: bool, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic>;
 }
 
 /// A source that never reads data.
 pub struct NoData;
 
 impl SchemaSource for NoData {
-    fn schema(&self, _: &str, _: &str, _: Format, _: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
+    fn schema(&self, _: &str, _: &str, _: Format, _: bool, _: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
         Ok(None)
     }
 }
@@ -265,7 +267,7 @@ impl Checker {
         let mut columns: Vec<Column> = declared.as_ref().map(|d| d.iter().map(|(c, _)| c.clone()).collect()).unwrap_or_default();
         let mut schema_known = declared.is_some();
         if let Some(format) = format {
-            match schemas.schema(&m.name.name, &m.source.value, format, m.source.span) {
+            match schemas.schema(&m.name.name, &m.source.value, format, declared.is_some(), m.source.span) {
                 Ok(None) => {
                     if declared.is_none() {
                         self.diags.push(errors::no_schema(m.name.span, &m.name.name));
@@ -296,8 +298,11 @@ impl Checker {
                     }
                 },
                 Err(d) if d.code == "E0502" && declared.is_some() => {
-                    // The declared schema still stands; only the cross-check is lost.
-                    self.diags.push(errors::unverified(m.source.span, &m.source.value, &d.message));
+                    // The declared schema still stands for later statements (no
+                    // cascade), but the data cannot be what it promises.
+                    let prefix = format!("cannot read the schema of `{}`: ", m.source.value);
+                    let why = d.message.strip_prefix(&prefix).unwrap_or(&d.message);
+                    self.diags.push(errors::unreadable_declared(m.source.span, &m.source.value, why));
                 }
                 Err(d) => self.diags.push(d),
             }
@@ -309,6 +314,8 @@ impl Checker {
         for md in &m.measures {
             if md.name.name == "rows" {
                 self.diags.push(errors::builtin_rows(md.name.span));
+            } else if errors::OUTPUT_COLUMNS.contains(&md.name.name.as_str()) {
+                self.diags.push(errors::reserved_name(md.name.span, "measure", &md.name.name));
             } else if let Some(first) = seen.get(md.name.name.as_str()) {
                 self.diags.push(errors::duplicate(md.name.span, *first, "measure", &md.name.name));
             }
@@ -410,6 +417,9 @@ impl Checker {
     }
 
     fn dimension(&mut self, d: &ast::Dimension) {
+        if errors::OUTPUT_COLUMNS.contains(&d.name.name.as_str()) {
+            self.diags.push(errors::reserved_name(d.name.span, "dimension", &d.name.name));
+        }
         let owner = match self.tables.get(&d.owner.name) {
             Some((Table::Market(i), _)) => Some(Owner::Market(*i)),
             Some((Table::Entity(i), _)) => Some(Owner::Entity(*i)),
@@ -682,6 +692,12 @@ impl Checker {
             }
             if let Some(id) = &s.share_of {
                 share_of = lookup(id, &mut self.diags).flatten();
+            }
+            for &m in &measures {
+                let md = &self.out.markets[mi].measures[m];
+                if let Some(&(_, span)) = dims.iter().find(|(d, _)| self.out.dims[*d].name == md.name) {
+                    self.diags.push(errors::measure_named_like_dimension(span, md.span, &md.name));
+                }
             }
         }
         let index = if !broken {

@@ -66,17 +66,17 @@ pub fn print_diagnostics(spec: &SpecFile, format: DiagFormat) {
         DiagFormat::Human => {
             let r = Renderer { color: super::color_enabled(), width: 100 };
             for d in &spec.diagnostics {
-                eprint!("{}", r.render(d, &spec.display, &spec.text));
+                err!("{}", r.render(d, &spec.display, &spec.text));
             }
         }
         DiagFormat::Json => {
             for d in &spec.diagnostics {
-                println!("{}", d.to_json(&spec.display, &spec.text));
+                outln!("{}", d.to_json(&spec.display, &spec.text));
             }
         }
         DiagFormat::Github => {
             for d in &spec.diagnostics {
-                println!("{}", d.to_github(&spec.display, &spec.text));
+                outln!("{}", d.to_github(&spec.display, &spec.text));
             }
         }
     }
@@ -86,19 +86,21 @@ pub fn run(paths: &[PathBuf], format: DiagFormat, deny_warnings: bool, no_data: 
     let specs = match collect_specs(paths) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return exit::USAGE;
         }
     };
     let opts = LoadOptions { no_data, policy: PathPolicy { allow_outside: data.allow_outside }, sources: Default::default() };
     let mut all = Vec::new();
     let mut code = exit::OK;
+    let mut unreadable = 0;
     for (path, shown) in &specs {
         let spec = match engine::load_spec(path, shown, &opts) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: cannot read {shown}: {e}");
-                code = code.max(exit::DATA);
+                errln!("error: cannot read {shown}: {e}");
+                code = worst(code, exit::DATA);
+                unreadable += 1;
                 continue;
             }
         };
@@ -106,7 +108,7 @@ pub fn run(paths: &[PathBuf], format: DiagFormat, deny_warnings: bool, no_data: 
         if format == DiagFormat::Human {
             if let Some(p) = &spec.program {
                 for note in crate::check::mece::partition_notes(p) {
-                    eprintln!("{shown}: {note}");
+                    errln!("{shown}: {note}");
                 }
             }
         }
@@ -114,14 +116,14 @@ pub fn run(paths: &[PathBuf], format: DiagFormat, deny_warnings: bool, no_data: 
         code = worst(code, c);
         all.extend(spec.diagnostics);
     }
-    let errors = all.iter().filter(|d| d.is_error()).count();
+    let errors = all.iter().filter(|d| d.is_error()).count() + unreadable;
     let warnings = all.iter().filter(|d| d.severity == Severity::Warning).count();
     if format == DiagFormat::Human {
         let files = specs.len();
         if errors + warnings == 0 {
-            eprintln!("ok: {files} spec{} checked, no problems", plural(files));
+            errln!("ok: {files} spec{} checked, no problems", plural(files));
         } else {
-            eprintln!("{errors} error{}, {warnings} warning{} in {files} spec{}", plural(errors), plural(warnings), plural(files));
+            errln!("{errors} error{}, {warnings} warning{} in {files} spec{}", plural(errors), plural(warnings), plural(files));
         }
     }
     code

@@ -1,5 +1,21 @@
 //! The command line: the only place that prints or picks an exit code.
 
+/// `println!` that ends the process quietly on a closed pipe (see `write_stream`).
+macro_rules! outln {
+    () => { $crate::cli::write_stream(false, format_args!("\n")) };
+    ($($t:tt)*) => { $crate::cli::write_stream(false, format_args!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::write_stream(false, format_args!($($t)*)) };
+}
+macro_rules! errln {
+    () => { $crate::cli::write_stream(true, format_args!("\n")) };
+    ($($t:tt)*) => { $crate::cli::write_stream(true, format_args!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! err {
+    ($($t:tt)*) => { $crate::cli::write_stream(true, format_args!($($t)*)) };
+}
+
 mod check_cmd;
 mod repl_cmd;
 mod run_cmd;
@@ -168,6 +184,9 @@ pub enum Command {
         /// .parquet or .csv
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
+        /// Replace an existing output file
+        #[arg(long)]
+        force: bool,
     },
     /// Run `expect` and `example` statements
     #[command(after_help = "Example:\n  seg test specs/")]
@@ -180,6 +199,41 @@ pub enum Command {
     },
 }
 
+/// Writes to standard output or error. A reader that went away (`seg check | head`)
+/// ends the process the way a broken pipe ends any Unix tool, by SIGPIPE, after
+/// removing temporary outputs; a stream closed outright (`2>&-`) is skipped, since
+/// nobody is there to read it. Never a panic: `println!` would be one.
+pub fn write_stream(to_err: bool, args: std::fmt::Arguments) {
+    write_bytes(to_err, args.to_string().as_bytes());
+}
+
+pub fn write_bytes(to_err: bool, bytes: &[u8]) {
+    use std::io::Write;
+    let r = if to_err {
+        let mut e = std::io::stderr().lock();
+        e.write_all(bytes).and_then(|_| e.flush())
+    } else {
+        let mut o = std::io::stdout().lock();
+        o.write_all(bytes).and_then(|_| o.flush())
+    };
+    if let Err(e) = r {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            broken_pipe();
+        }
+    }
+}
+
+fn broken_pipe() -> ! {
+    crate::engine::files::remove_live_temps();
+    // Rust ignores SIGPIPE so that writes fail instead; restore the default and
+    // raise it, so the shell sees the usual status of a broken pipe (141).
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(128 + libc::SIGPIPE)
+}
+
 pub fn color_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
 }
@@ -187,8 +241,9 @@ pub fn color_enabled() -> bool {
 /// Runs the CLI; a panic anywhere becomes exit 70 with "this is a bug".
 pub fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("error: internal error, this is a bug in seg: {info}");
-        eprintln!("please report it with the spec and command that caused it");
+        // Not `eprintln!`: a panic inside the hook (stderr closed) would abort.
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "error: internal error, this is a bug in seg: {info}\nplease report it with the spec and command that caused it");
     }));
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -206,10 +261,39 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// More worker threads than this only cost memory (each has its own stack and
+/// buffers); far more exhausts the machine.
+pub fn max_threads() -> usize {
+    4 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
+
+fn check_threads(threads: Option<usize>) -> Result<(), u8> {
+    match threads {
+        Some(n) if n == 0 || n > max_threads() => {
+            errln!("error: --threads takes a number from 1 to {} (4 per core), found {n}", max_threads());
+            Err(exit::USAGE)
+        }
+        _ => Ok(()),
+    }
+}
+
 fn dispatch(cli: Cli) -> u8 {
     // Lets the test suite prove that a panic anywhere becomes exit 70.
     if std::env::var_os("SEG_INTERNAL_PANIC").is_some() {
         panic!("SEG_INTERNAL_PANIC is set");
+    }
+    let threads = match &cli.command {
+        Command::Run { engine, .. } | Command::Assign { engine, .. } | Command::Explain { engine, .. } | Command::Test { engine, .. } => engine.threads,
+        Command::Repl { threads, .. } => *threads,
+        _ => None,
+    };
+    if let Err(code) = check_threads(threads) {
+        return code;
+    }
+    // Commands that write files clean up their temporary outputs on a signal; the
+    // REPL keeps Ctrl-C for cancelling a query.
+    if matches!(cli.command, Command::Run { .. } | Command::Assign { .. } | Command::Gen { .. }) {
+        crate::engine::files::install_signal_cleanup();
     }
     match cli.command {
         Command::Check { paths, format, deny_warnings, no_data, data } => {
@@ -225,10 +309,10 @@ fn dispatch(cli: Cli) -> u8 {
         }
         Command::Explain { spec, segments, physical, data, engine } => run_cmd::explain(&spec, &segments, physical, &data, &engine),
         Command::Test { paths, data, engine } => test_cmd::run(&paths, &data, &engine),
-        Command::Gen { rows, seed, output } => match crate::engine::gen::write_coffee(&output, rows, seed) {
+        Command::Gen { rows, seed, output, force } => match crate::engine::gen::write_coffee_checked(&output, rows, seed, force) {
             Ok(()) => exit::OK,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 exit::DATA
             }
         },

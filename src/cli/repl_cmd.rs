@@ -10,11 +10,11 @@ use std::time::Duration;
 
 fn show(r: &Reply) {
     if !r.out.is_empty() {
-        print!("{}", r.out);
+        out!("{}", r.out);
         let _ = std::io::stdout().flush();
     }
     if !r.err.is_empty() {
-        eprint!("{}", r.err);
+        err!("{}", r.err);
     }
 }
 
@@ -91,7 +91,7 @@ pub fn run(spec: Option<&Path>, data: &DataArgs, threads: Option<usize>) -> u8 {
     let (mut repl, first) = match Repl::new(spec, data.allow_outside, threads, color) {
         Ok(x) => x,
         Err(e) => {
-            eprint!("{e}");
+            err!("{e}");
             return exit::INVALID;
         }
     };
@@ -99,7 +99,7 @@ pub fn run(spec: Option<&Path>, data: &DataArgs, threads: Option<usize>) -> u8 {
     if !interactive {
         return piped(&mut repl);
     }
-    println!("seg repl: :help for commands, Ctrl-D to quit");
+    outln!("seg repl: :help for commands, Ctrl-D to quit");
     let names = Arc::new(Mutex::new(repl.names()));
     let mut ed = editor::editor(names.clone(), color);
     loop {
@@ -119,7 +119,7 @@ pub fn run(spec: Option<&Path>, data: &DataArgs, threads: Option<usize>) -> u8 {
             Ok(reedline::Signal::CtrlD) => break,
             Ok(_) => continue,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return exit::DATA;
             }
         }

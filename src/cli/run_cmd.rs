@@ -2,6 +2,7 @@
 
 use super::check_cmd::{exit_code, print_diagnostics};
 use super::{exit, DataArgs, DiagFormat, EngineArgs};
+use crate::engine::files;
 use crate::engine::output::{self, OutFormat};
 use crate::engine::paths::PathPolicy;
 use crate::engine::session::{EngineError, Session, SessionOptions};
@@ -21,8 +22,8 @@ pub fn engine_exit(e: &EngineError) -> u8 {
 
 pub fn report(e: &EngineError) -> u8 {
     match e {
-        EngineError::Internal(s) => eprintln!("error: internal error, this is a bug in seg: {s}"),
-        other => eprintln!("error: {other}"),
+        EngineError::Internal(s) => errln!("error: internal error, this is a bug in seg: {s}"),
+        other => errln!("error: {other}"),
     }
     engine_exit(e)
 }
@@ -30,22 +31,38 @@ pub fn report(e: &EngineError) -> u8 {
 /// Loads and checks a spec and opens a session on its data; on failure, prints why
 /// and returns the exit code.
 pub fn open(spec: &Path, data: &DataArgs, eng: &EngineArgs) -> Result<(SpecFile, Session), u8> {
+    open_with(spec, data, eng, false)
+}
+
+/// `open`; `ordered_scans` reads every file in order, as one stream (`assign`).
+pub fn open_with(spec: &Path, data: &DataArgs, eng: &EngineArgs, ordered_scans: bool) -> Result<(SpecFile, Session), u8> {
     let policy = PathPolicy { allow_outside: data.allow_outside };
     let shown = spec.display().to_string();
     // Replaced data is also where the checker reads the market's schema from.
     let mut sources = std::collections::HashMap::new();
+    let spec_dir = match spec.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     for s in &eng.source {
         let Some((m, p)) = s.split_once('=') else {
-            eprintln!("error: --source takes MARKET=PATH, found `{s}`");
+            errln!("error: --source takes MARKET=PATH, found `{s}`");
             return Err(exit::USAGE);
         };
-        sources.insert(m.to_string(), PathBuf::from(p));
+        match crate::engine::paths::resolve_source(&spec_dir, p, &policy) {
+            Ok(path) => sources.insert(m.to_string(), path),
+            Err(why) => {
+                errln!("error: --source path `{p}` is refused: {why}");
+                errln!("help: keep data inside the project (the folder with seg.toml or .git), or pass --allow-outside");
+                return Err(exit::POLICY);
+            }
+        };
     }
     let opts = LoadOptions { no_data: false, policy: policy.clone(), sources: sources.clone() };
     let file = match engine::load_spec(spec, &shown, &opts) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: cannot read {shown}: {e}");
+            errln!("error: cannot read {shown}: {e}");
             return Err(exit::USAGE);
         }
     };
@@ -55,7 +72,7 @@ pub fn open(spec: &Path, data: &DataArgs, eng: &EngineArgs) -> Result<(SpecFile,
     };
     for m in sources.keys() {
         if !program.markets.iter().any(|x| &x.name == m) {
-            eprintln!("error: --source names market `{m}`, which {shown} does not define");
+            errln!("error: --source names market `{m}`, which {shown} does not define");
             return Err(exit::USAGE);
         }
     }
@@ -63,13 +80,13 @@ pub fn open(spec: &Path, data: &DataArgs, eng: &EngineArgs) -> Result<(SpecFile,
         Some(s) => match crate::engine::session::parse_size(s) {
             Some(n) => Some(n),
             None => {
-                eprintln!("error: --memory-limit takes a size such as 2GiB or 512MB, found `{s}`");
+                errln!("error: --memory-limit takes a size such as 2GiB or 512MB, found `{s}`");
                 return Err(exit::USAGE);
             }
         },
         None => None,
     };
-    let sopts = SessionOptions { threads: eng.threads, memory_limit, batch_size: None, policy: Some(policy), sources };
+    let sopts = SessionOptions { threads: eng.threads, memory_limit, batch_size: None, policy: Some(policy), sources, ordered_scans };
     match Session::new(program, &file.dir(), &sopts) {
         Ok(s) => Ok((file, s)),
         Err(e) => Err(report(&e)),
@@ -88,7 +105,7 @@ fn select_segments(session: &Session, names: &[String]) -> Result<Vec<usize>, u8
             None => {
                 let cands: Vec<&str> = segs.iter().map(|s| s.name.as_str()).collect();
                 let hint = crate::check::errors::suggest(n, cands.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-                eprintln!("error: no segmentation named `{n}`{hint} (there are: {})", cands.join(", "));
+                errln!("error: no segmentation named `{n}`{hint} (there are: {})", cands.join(", "));
                 return Err(exit::USAGE);
             }
         }
@@ -108,7 +125,7 @@ pub struct RunArgs<'a> {
 pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     let format = a.format.unwrap_or(if a.output.is_none() && std::io::stdout().is_terminal() { OutFormat::Table } else { OutFormat::Csv });
     if format == OutFormat::Parquet && a.output.is_none() {
-        eprintln!("error: --format parquet needs -o FILE (or -o DIR/)");
+        errln!("error: --format parquet needs -o FILE (or -o DIR/)");
         return exit::USAGE;
     }
     let (_file, session) = match open(a.spec, data, eng) {
@@ -137,11 +154,11 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     let many = results.len() > 1;
     let to_dir = a.output.is_some_and(|o| o.is_dir() || o.to_string_lossy().ends_with('/'));
     if to_dir && a.output.is_some_and(|o| !o.is_dir()) {
-        eprintln!("error: output folder `{}` does not exist", a.output.map(|o| o.display().to_string()).unwrap_or_default());
+        errln!("error: output folder `{}` does not exist", a.output.map(|o| o.display().to_string()).unwrap_or_default());
         return exit::USAGE;
     }
     if format == OutFormat::Parquet && many && !to_dir {
-        eprintln!("error: parquet output of several segmentations needs -o DIR/ (one file each) or --segment NAME");
+        errln!("error: parquet output of several segmentations needs -o DIR/ (one file each) or --segment NAME");
         return exit::USAGE;
     }
     let render = |s: usize, batches: &[arrow::record_batch::RecordBatch]| -> Result<Vec<u8>, EngineError> {
@@ -202,27 +219,22 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     }
     if let (Some(report), false) = (&audits, format == OutFormat::Table) {
         for r in report {
-            eprint!("{}", r.render(&session.program));
+            err!("{}", r.render(&session.program));
         }
     }
     match a.output {
-        None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            if out.write_all(&combined).and_then(|_| out.flush()).is_err() {
-                return exit::OK; // a closed pipe (e.g. `| head`) is not an error
-            }
-        }
+        None => super::write_bytes(false, &combined),
         Some(dest) if !to_dir => files.push((dest.to_path_buf(), combined)),
         Some(_) => {}
     }
+    let inputs = files::run_inputs(a.spec, &session.inputs);
     for (dest, _) in &files {
-        if let Err(e) = output::check_destination(dest, a.force, &session.inputs) {
+        if let Err(e) = files::check_output(dest, a.force, &inputs) {
             return report(&e);
         }
     }
     for (dest, body) in &files {
-        if let Err(e) = output::write_atomic(dest, body, a.force, &session.inputs) {
+        if let Err(e) = files::write_atomic(dest, body, a.force, &inputs) {
             return report(&e);
         }
     }
@@ -239,22 +251,24 @@ pub fn assign(spec: &Path, market: &str, dest: &Path, format: Option<OutFormat>,
         _ => OutFormat::Parquet,
     });
     if format == OutFormat::Table {
-        eprintln!("error: seg assign writes csv, json or parquet");
+        errln!("error: seg assign writes csv, json or parquet");
         return exit::USAGE;
     }
-    if let Err(e) = output::check_destination(dest, force, &[]) {
+    // Refused before any work, and again once the data files are known.
+    if let Err(e) = files::check_output(dest, force, &files::run_inputs(spec, &[])) {
         return report(&e);
     }
-    let (_file, session) = match open(spec, data, eng) {
+    let (_file, session) = match open_with(spec, data, eng, true) {
         Ok(x) => x,
         Err(c) => return c,
     };
-    if let Err(e) = output::check_destination(dest, force, &session.inputs) {
+    let inputs = files::run_inputs(spec, &session.inputs);
+    if let Err(e) = files::check_output(dest, force, &inputs) {
         return report(&e);
     }
     let Some(m) = session.program.markets.iter().position(|x| x.name == market) else {
         let names: Vec<&str> = session.program.markets.iter().map(|m| m.name.as_str()).collect();
-        eprintln!("error: no market named `{market}` (there are: {})", names.join(", "));
+        errln!("error: no market named `{market}` (there are: {})", names.join(", "));
         return exit::USAGE;
     };
     let plan = match crate::lower::assign_plan(&session.program, m, &session) {
@@ -275,11 +289,11 @@ pub fn assign(spec: &Path, market: &str, dest: &Path, format: Option<OutFormat>,
         Ok(b) => b,
         Err(e) => return report(&e),
     };
-    if let Err(e) = output::write_atomic(dest, &body, force, &session.inputs) {
+    if let Err(e) = files::write_atomic(dest, &body, force, &inputs) {
         return report(&e);
     }
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    eprintln!("wrote {rows} rows of market `{market}` to {}", dest.display());
+    errln!("wrote {rows} rows of market `{market}` to {}", dest.display());
     exit::OK
 }
 
@@ -302,10 +316,10 @@ pub fn explain(spec: &Path, segments: &[String], physical: bool, data: &DataArgs
             Err(e) => return report(&e),
         };
         if i > 0 {
-            println!();
+            outln!();
         }
-        println!("-- segment {} ({} plan)", session.program.segments[s].name, if physical { "physical" } else { "logical" });
-        println!("{}", text.trim_end());
+        outln!("-- segment {} ({} plan)", session.program.segments[s].name, if physical { "physical" } else { "logical" });
+        outln!("{}", text.trim_end());
     }
     exit::OK
 }

@@ -20,12 +20,12 @@ impl Tally {
     fn record(&mut self, ok: bool, what: &str, detail: &str) {
         if ok {
             self.passed += 1;
-            println!("ok    {what}");
+            outln!("ok    {what}");
         } else {
             self.failed += 1;
-            println!("FAIL  {what}");
+            outln!("FAIL  {what}");
             if !detail.is_empty() {
-                println!("      {detail}");
+                outln!("      {detail}");
             }
         }
     }
@@ -35,7 +35,7 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
     let specs = match collect_specs(paths) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return exit::USAGE;
         }
     };
@@ -46,7 +46,7 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
         let file = match engine::load_spec(path, shown, &opts) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("error: cannot read {shown}: {e}");
+                errln!("error: cannot read {shown}: {e}");
                 code = code.max(exit::DATA);
                 continue;
             }
@@ -107,7 +107,7 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
             }
         }
     }
-    println!("{} passed, {} failed", tally.passed, tally.failed);
+    outln!("{} passed, {} failed", tally.passed, tally.failed);
     if tally.failed > 0 {
         return code.max(exit::INVALID);
     }

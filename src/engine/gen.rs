@@ -117,21 +117,31 @@ pub fn coffee_batch(seed: u64, from: u64, to: u64) -> RecordBatch {
     RecordBatch::try_new(coffee_schema(), cols).expect("coffee columns match the schema")
 }
 
-/// Writes `rows` coffee rows as Parquet or CSV (by extension), in chunks.
+/// Writes `rows` coffee rows as Parquet or CSV (by extension), in chunks, replacing
+/// any file at `path`.
 pub fn write_coffee(path: &Path, rows: u64, seed: u64) -> Result<(), String> {
-    let chunk = 131_072u64;
-    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    write_coffee_checked(path, rows, seed, true)
+}
+
+/// `write_coffee` through the output checks: an existing file needs `force`.
+pub fn write_coffee_checked(path: &Path, rows: u64, seed: u64, force: bool) -> Result<(), String> {
     let csv = path.extension().is_some_and(|e| e == "csv");
+    super::files::write_atomic_with(path, force, &[], |file| write_rows(file, csv, rows, seed)).map_err(|e| e.to_string())
+}
+
+fn write_rows(file: &mut std::fs::File, csv: bool, rows: u64, seed: u64) -> Result<(), String> {
+    let chunk = 131_072u64;
     if csv {
-        let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(std::io::BufWriter::new(file));
+        let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(std::io::BufWriter::new(&mut *file));
         let mut from = 0;
         while from < rows {
             let to = (from + chunk).min(rows);
             w.write(&coffee_batch(seed, from, to)).map_err(|e| e.to_string())?;
             from = to;
         }
+        std::io::Write::flush(&mut w.into_inner()).map_err(|e| e.to_string())?;
     } else {
-        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(file, coffee_schema(), None).map_err(|e| e.to_string())?;
+        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut *file, coffee_schema(), None).map_err(|e| e.to_string())?;
         let mut from = 0;
         while from < rows {
             let to = (from + chunk).min(rows);

@@ -1,6 +1,7 @@
 //! Sessions, sources, execution and output: everything that touches data files.
 
 pub mod audit;
+pub mod files;
 pub mod gen;
 pub mod output;
 pub mod paths;
@@ -41,7 +42,7 @@ pub struct LoadOptions {
 }
 
 pub fn load_spec(path: &Path, display: &str, opts: &LoadOptions) -> Result<SpecFile, std::io::Error> {
-    let bytes = std::fs::read(path)?;
+    let bytes = files::read_limited(path, syntax::errors::MAX_SPEC_BYTES)?;
     Ok(load_bytes(path, display, &bytes, opts))
 }
 

@@ -1,12 +1,10 @@
-//! Result formats (table, csv, json, parquet) and safe output files: written to a
-//! temporary file beside the target and renamed into place, never half-written.
+//! Result formats: a table for people; CSV, JSON and Parquet for machines. Files are
+//! written by `engine::files`.
 
 use super::session::EngineError;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use arrow::record_batch::RecordBatch;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutFormat {
@@ -174,47 +172,4 @@ pub fn to_table(batches: &[RecordBatch], dims: usize) -> String {
         line(&mut out, &r, false);
     }
     out
-}
-
-/// Writes `bytes` to `dest` atomically: a temporary file in the same folder, then a
-/// rename. Refuses an existing file without `force` and any file that is an input.
-pub fn write_atomic(dest: &Path, bytes: &[u8], force: bool, inputs: &[PathBuf]) -> Result<(), EngineError> {
-    check_destination(dest, force, inputs)?;
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".seg-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| EngineError::Data(format!("cannot write in `{}`: {e}", dir.display())))?;
-    tmp.write_all(bytes).map_err(|e| EngineError::Data(format!("cannot write `{}`: {e}", dest.display())))?;
-    tmp.as_file().sync_all().map_err(|e| EngineError::Data(e.to_string()))?;
-    tmp.persist(dest).map_err(|e| EngineError::Data(format!("cannot write `{}`: {}", dest.display(), e.error)))?;
-    Ok(())
-}
-
-pub fn check_destination(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<(), EngineError> {
-    let dest_abs = absolute(dest);
-    for i in inputs {
-        if absolute(i) == dest_abs {
-            return Err(EngineError::Policy(format!("refusing to overwrite `{}`: it is an input of this run", dest.display())));
-        }
-    }
-    if dest.exists() && !force {
-        return Err(EngineError::Policy(format!("`{}` exists; pass --force to replace it", dest.display())));
-    }
-    Ok(())
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    if let Ok(c) = p.canonicalize() {
-        return c;
-    }
-    let joined = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()) };
-    match (joined.parent().and_then(|d| d.canonicalize().ok()), joined.file_name()) {
-        (Some(d), Some(n)) => d.join(n),
-        _ => joined,
-    }
 }

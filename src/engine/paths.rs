@@ -40,8 +40,20 @@ fn normalize(p: &Path) -> PathBuf {
 /// Resolves a data path written in a spec. `Err` says why it is refused; nothing
 /// is opened before this returns.
 pub fn resolve(spec_dir: &Path, raw: &str, policy: &PathPolicy) -> Result<PathBuf, String> {
+    resolve_from(spec_dir, spec_dir, raw, policy)
+}
+
+/// Resolves a `--source MARKET=PATH` path: relative to the current folder, as
+/// given, but held to the spec's project root like a path in the spec.
+pub fn resolve_source(spec_dir: &Path, raw: &str, policy: &PathPolicy) -> Result<PathBuf, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("the current folder is unreadable: {e}"))?;
+    resolve_from(&cwd, spec_dir, raw, policy)
+}
+
+/// `raw` relative to `base`, refused if it leaves the project root of `spec_dir`.
+fn resolve_from(base: &Path, spec_dir: &Path, raw: &str, policy: &PathPolicy) -> Result<PathBuf, String> {
     let raw_path = Path::new(raw);
-    let dir = spec_dir.canonicalize().unwrap_or_else(|_| spec_dir.to_path_buf());
+    let dir = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
     if raw_path.is_absolute() {
         if policy.allow_outside {
             return Ok(raw_path.to_path_buf());
@@ -52,7 +64,7 @@ pub fn resolve(spec_dir: &Path, raw: &str, policy: &PathPolicy) -> Result<PathBu
     if policy.allow_outside {
         return Ok(joined);
     }
-    let root = project_root(&dir);
+    let root = project_root(spec_dir);
     if !joined.starts_with(&root) {
         return Err(format!("it leaves the project root `{}`", root.display()));
     }

@@ -7,14 +7,14 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::paths::{resolve, PathPolicy};
 use crate::span::Span;
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use std::fs::File;
 use std::io::{BufReader, Seek};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// CSV and JSON carry no types; seg infers them from this many leading records, and
-/// uses the same inferred schema when it runs so check and run agree.
-pub const INFER_RECORDS: usize = 1000;
+/// CSV and JSON carry no types. Declared columns are only cross-checked against
+/// this many leading records; undeclared ones are inferred from every record (a
+/// float at row 5,001 must not make an `int` column fail at run time).
+pub const SAMPLE_RECORDS: usize = 1000;
 
 pub fn seg_type(dt: &DataType) -> Option<Type> {
     Some(match dt {
@@ -44,17 +44,27 @@ pub fn arrow_type(t: Type) -> DataType {
     }
 }
 
-/// Reads the schema of a file without reading its data (CSV/JSON: a bounded sample).
-pub fn read_schema(path: &Path, format: Format) -> Result<Schema, String> {
-    let file = File::open(path).map_err(|e| e.to_string())?;
+/// The column names of a CSV file, from its header alone.
+pub fn read_csv_header(path: &Path) -> Result<Vec<String>, String> {
+    let file = super::files::open_regular(path).map_err(|e| e.to_string())?;
+    let fmt = arrow::csv::reader::Format::default().with_header(true);
+    let (schema, _) = fmt.infer_schema(BufReader::new(file), Some(0)).map_err(|e| e.to_string())?;
+    Ok(schema.fields().iter().map(|f| f.name().clone()).collect())
+}
+
+/// Reads the schema of a file: Parquet and Arrow from their metadata; CSV and JSON
+/// by inference over every record, or over `SAMPLE_RECORDS` when `sample`.
+pub fn read_schema(path: &Path, format: Format, sample: bool) -> Result<Schema, String> {
+    let file = super::files::open_regular(path).map_err(|e| e.to_string())?;
+    let records = sample.then_some(SAMPLE_RECORDS);
     match format {
         Format::Csv => {
             let fmt = arrow::csv::reader::Format::default().with_header(true);
-            let (schema, _) = fmt.infer_schema(BufReader::new(file), Some(INFER_RECORDS)).map_err(|e| e.to_string())?;
+            let (schema, _) = fmt.infer_schema(BufReader::new(file), records).map_err(|e| e.to_string())?;
             Ok(normalize_inferred(schema))
         }
         Format::Json => {
-            let (schema, _) = arrow::json::reader::infer_json_schema(BufReader::new(file), Some(INFER_RECORDS)).map_err(|e| e.to_string())?;
+            let (schema, _) = arrow::json::reader::infer_json_schema(BufReader::new(file), records).map_err(|e| e.to_string())?;
             Ok(normalize_inferred(schema))
         }
         Format::Parquet => {
@@ -99,15 +109,16 @@ pub struct FileSchemas {
 }
 
 impl SchemaSource for FileSchemas {
-    fn schema(&self, market: &str, raw: &str, format: Format, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
-        if self.no_data {
-            return Ok(None);
-        }
+    fn schema(&self, market: &str, raw: &str, format: Format, declared: bool, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
+        // The policy needs no data, so `--no-data` reports a refused path too.
         let path = match self.sources.get(market) {
             Some(p) => p.clone(),
             None => resolve(&self.spec_dir, raw, &self.policy).map_err(|why| errors::path_refused(span, raw, &why))?,
         };
-        let schema = read_schema(&path, format).map_err(|e| errors::unreadable(span, raw, &e))?;
+        if self.no_data {
+            return Ok(None);
+        }
+        let schema = read_schema(&path, format, declared).map_err(|e| errors::unreadable(span, raw, &e))?;
         Ok(Some(
             schema
                 .fields()

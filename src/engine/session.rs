@@ -2,7 +2,7 @@
 //! lowered on demand, results collected as Arrow batches.
 
 use super::paths::{resolve, PathPolicy};
-use super::schema::{arrow_type, INFER_RECORDS};
+use super::schema::arrow_type;
 use crate::check::program::{Checked, Format, Type};
 use crate::lower::{self, Scans};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -48,6 +48,9 @@ pub struct SessionOptions {
     pub policy: Option<PathPolicy>,
     /// `--source MARKET=PATH`: replaces a market's data (path as given, relative to cwd).
     pub sources: HashMap<String, PathBuf>,
+    /// Read each file as one stream, in file order (for `assign`, whose rows keep
+    /// the order they were read in); otherwise files are split across threads.
+    pub ordered_scans: bool,
 }
 
 pub struct Session {
@@ -57,8 +60,11 @@ pub struct Session {
     scans: Vec<LogicalPlan>,
     /// The data file each market reads.
     pub inputs: Vec<PathBuf>,
-    /// The schema each CSV market is read with, to locate a bad row after an error.
-    csv_schemas: Vec<Option<Arc<Schema>>>,
+    /// The schema each CSV or NDJSON market is read with, to locate a bad row after
+    /// an error.
+    read_schemas: Vec<Option<Arc<Schema>>>,
+    /// Each market's file as the spec (or `--source`) wrote it, for messages.
+    shown: Vec<String>,
 }
 
 impl Scans for Session {
@@ -143,6 +149,9 @@ impl Session {
         // grid) on the left: collecting it beats hashing and shuffling the market
         // rows, which is what DataFusion does when it cannot size the sides.
         config.options_mut().optimizer.repartition_joins = false;
+        if opts.ordered_scans {
+            config.options_mut().optimizer.repartition_file_scans = false;
+        }
         if let Some(b) = opts.batch_size {
             config = config.with_batch_size(b.max(1));
         }
@@ -155,52 +164,67 @@ impl Session {
         let policy = opts.policy.clone().unwrap_or(PathPolicy { allow_outside: false });
         let mut scans = Vec::new();
         let mut inputs = Vec::new();
-        let mut csv_schemas = Vec::new();
+        let mut read_schemas = Vec::new();
+        let mut shown_paths = Vec::new();
         for m in &program.markets {
+            // Messages name the file as the spec (or `--source`) wrote it.
+            let shown = opts.sources.get(&m.name).map_or(m.path.clone(), |p| p.display().to_string());
             let path = match opts.sources.get(&m.name) {
                 Some(p) => p.clone(),
                 None => resolve(spec_dir, &m.path, &policy).map_err(|why| EngineError::Policy(format!("data path `{}` of market `{}` is refused: {why}", m.path, m.name)))?,
             };
-            if !path.is_file() {
-                return Err(EngineError::Data(format!("market `{}`: cannot open `{}`: no such file", m.name, path.display())));
+            if let Err(e) = super::files::ensure_regular(&path) {
+                return Err(EngineError::Data(format!("market `{}`: cannot open `{shown}`: {e}", m.name)));
             }
-            let (plan, csv_schema) = runtime.block_on(Self::scan_plan(&ctx, &path, m.format, m))?;
+            let (plan, read_schema) = match runtime.block_on(Self::scan_plan(&ctx, &path, &shown, m.format, m)) {
+                Ok(x) => x,
+                // A file that cannot even be opened as its format (a truncated Arrow
+                // file) is a data error in that file, never an internal one.
+                Err(EngineError::Internal(msg)) => {
+                    let why = locate(&path, m.format, None).map(|(at, e)| format!("{at}: {e}")).unwrap_or(msg);
+                    return Err(EngineError::Data(format!("market `{}`: {}: {why}", m.name, shown)));
+                }
+                Err(e) => return Err(e),
+            };
             scans.push(plan);
             inputs.push(path);
-            csv_schemas.push(csv_schema);
+            read_schemas.push(read_schema);
+            shown_paths.push(shown);
         }
-        Ok(Session { program, ctx, runtime, scans, inputs, csv_schemas })
+        Ok(Session { program, ctx, runtime, scans, inputs, read_schemas, shown: shown_paths })
     }
 
-    async fn scan_plan(ctx: &SessionContext, path: &Path, format: Format, m: &crate::check::program::MarketDef) -> Result<(LogicalPlan, Option<Arc<Schema>>), EngineError> {
+    async fn scan_plan(ctx: &SessionContext, path: &Path, shown: &str, format: Format, m: &crate::check::program::MarketDef) -> Result<(LogicalPlan, Option<Arc<Schema>>), EngineError> {
         let p = path.to_string_lossy().to_string();
         let ext = extension(path);
-        let mut csv_schema = None;
+        let mut read_schema = None;
         let df = match format {
             Format::Csv => {
                 // The reader maps fields by position: build the schema in the file's
-                // header order, with seg's types where known.
-                let header = super::schema::read_schema(path, Format::Csv).map_err(|e| EngineError::Data(format!("{}: {e}", path.display())))?;
+                // header order, with seg's types (the checker's, inferred from every
+                // record when not declared). Other columns are read as text, which
+                // cannot fail: the spec makes no promise about them.
+                let header = super::schema::read_csv_header(path).map_err(|e| EngineError::Data(format!("market `{}`: {shown}: {e}", m.name)))?;
                 let fields: Vec<Field> = header
-                    .fields()
                     .iter()
-                    .map(|f| {
-                        let ty = m.column(f.name()).map(|c| arrow_type(c.ty)).unwrap_or(f.data_type().clone());
-                        Field::new(f.name(), ty, true)
+                    .map(|name| {
+                        let ty = m.column(name).map(|c| arrow_type(c.ty)).unwrap_or(DataType::Utf8);
+                        Field::new(name, ty, true)
                     })
                     .collect();
                 let schema = Schema::new(fields);
-                csv_schema = Some(Arc::new(schema.clone()));
+                read_schema = Some(Arc::new(schema.clone()));
                 for c in &m.columns {
                     if schema.field_with_name(&c.name).is_err() {
-                        return Err(EngineError::Data(format!("market `{}`: column `{}` is declared but `{}` has no such column", m.name, c.name, path.display())));
+                        return Err(EngineError::Data(format!("market `{}`: column `{}` is declared but `{}` has no such column", m.name, c.name, shown)));
                     }
                 }
-                ctx.read_csv(p, CsvReadOptions::new().has_header(true).schema(&schema).file_extension(&ext).schema_infer_max_records(INFER_RECORDS)).await
+                ctx.read_csv(p, CsvReadOptions::new().has_header(true).schema(&schema).file_extension(&ext)).await
             }
             Format::Json => {
                 let fields: Vec<Field> = m.columns.iter().map(|c| Field::new(&c.name, arrow_type(c.ty), true)).collect();
                 let schema = Schema::new(fields);
+                read_schema = Some(Arc::new(schema.clone()));
                 ctx.read_json(p, JsonReadOptions::default().schema(&schema).file_extension(&ext)).await
             }
             Format::Parquet => ctx.read_parquet(p, ParquetReadOptions::default().file_extension(&ext)).await,
@@ -214,13 +238,13 @@ impl Session {
         let mut cols = Vec::new();
         for c in &m.columns {
             let Some((q, field)) = file_schema.qualified_field_with_unqualified_name(&c.name).ok() else {
-                return Err(EngineError::Data(format!("market `{}`: `{}` has no column `{}`", m.name, path.display(), c.name)));
+                return Err(EngineError::Data(format!("market `{}`: `{}` has no column `{}`", m.name, shown, c.name)));
             };
             let want = arrow_type(c.ty);
             if c.ty != Type::Text && super::schema::seg_type(field.data_type()).is_some_and(|t| t != c.ty && !(c.ty == Type::Float && t == Type::Int)) {
                 return Err(EngineError::Data(format!(
                     "market `{}`: column `{}` is declared {} but `{}` has {}",
-                    m.name, c.name, c.ty, path.display(), field.data_type()
+                    m.name, c.name, c.ty, shown, field.data_type()
                 )));
             }
             let e = datafusion::logical_expr::Expr::Column(datafusion::common::Column::new(q.cloned(), c.name.clone()));
@@ -234,43 +258,18 @@ impl Session {
             cols.push(cast(e, want).alias(&c.name));
         }
         let plan = LogicalPlanBuilder::from(plan).project(cols).and_then(|b| b.build()).map_err(|e| EngineError::Internal(e.to_string()))?;
-        Ok((plan, csv_schema))
+        Ok((plan, read_schema))
     }
 
-    /// After a CSV read error, finds the exact file line and column by reading the
-    /// files sequentially (parallel scans only know offsets within their ranges).
-    fn locate_csv_error(&self) -> Option<String> {
-        for (m, schema) in self.csv_schemas.iter().enumerate() {
-            let Some(schema) = schema else { continue };
+    /// After a data error, the first market whose file has a problem, and where:
+    /// parallel scans only know offsets within their own ranges, so the files are
+    /// read again in order (only on this error path).
+    fn locate_data_error(&self) -> Option<String> {
+        self.program.markets.iter().enumerate().find_map(|(m, mk)| {
             let path = &self.inputs[m];
-            let file = std::fs::File::open(path).ok()?;
-            let reader = arrow::csv::ReaderBuilder::new(schema.clone()).with_header(true).with_batch_size(8192).build(file).ok()?;
-            for batch in reader {
-                if let Err(e) = batch {
-                    let msg = e.to_string();
-                    let number_after = |key: &str| -> Option<usize> {
-                        let at = msg.find(key)? + key.len();
-                        msg[at..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
-                    };
-                    // arrow counts data records from 1; the header is file line 1.
-                    let line = number_after("line ").map(|l| l + 1);
-                    let col = number_after("column ").or_else(|| number_after("field ").map(|f| f.saturating_sub(1)));
-                    let col_name = col.and_then(|c| schema.fields().get(c)).map(|f| format!(" (`{}`)", f.name())).unwrap_or_default();
-                    let place = match (line, col) {
-                        (Some(l), Some(c)) => format!("line {l}, column {}{col_name}", c + 1),
-                        (Some(l), None) => format!("line {l}"),
-                        _ => "a row".to_string(),
-                    };
-                    // arrow's own record number would contradict the file line.
-                    let msg = match line {
-                        Some(l) => msg.replace(&format!(" at line {}", l - 1), "").replace(&format!(" for line {}", l - 1), ""),
-                        None => msg,
-                    };
-                    return Some(format!("{}: {place}: {msg}", path.display()));
-                }
-            }
-        }
-        None
+            let (at, why) = locate(path, mk.format, self.read_schemas[m].clone())?;
+            Some(format!("market `{}`: {}: {at}: {why}", mk.name, self.shown[m]))
+        })
     }
 
     pub fn execute(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
@@ -289,7 +288,8 @@ impl Session {
             }
         });
         match result {
-            Err(EngineError::Data(msg)) if self.csv_schemas.iter().any(|s| s.is_some()) => Err(EngineError::Data(self.locate_csv_error().unwrap_or(msg))),
+            // An engine message alone names neither the file nor the row.
+            Err(e @ (EngineError::Data(_) | EngineError::Internal(_))) => Err(self.locate_data_error().map(EngineError::Data).unwrap_or(e)),
             other => other,
         }
     }
@@ -312,4 +312,104 @@ impl Session {
         let text = datafusion::physical_plan::displayable(phys.as_ref()).indent(true).to_string();
         Ok(text)
     }
+}
+
+/// Where `path` fails to read as `format` with `schema` (CSV and NDJSON): the file
+/// line, the Parquet row group or the Arrow record batch, and the reader's message.
+fn locate(path: &Path, format: Format, schema: Option<Arc<Schema>>) -> Option<(String, String)> {
+    let open = || super::files::open_regular(path).ok();
+    match format {
+        Format::Csv => locate_csv(open()?, schema?),
+        Format::Json => locate_json(open()?, schema?),
+        Format::Parquet => {
+            use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+            let groups = match ParquetRecordBatchReaderBuilder::try_new(open()?) {
+                Ok(b) => b.metadata().num_row_groups(),
+                Err(e) => return Some(("footer".into(), e.to_string())),
+            };
+            for g in 0..groups {
+                let reader = match ParquetRecordBatchReaderBuilder::try_new(open()?).and_then(|b| b.with_row_groups(vec![g]).build()) {
+                    Ok(r) => r,
+                    Err(e) => return Some((format!("row group {g}"), e.to_string())),
+                };
+                for batch in reader {
+                    if let Err(e) = batch {
+                        return Some((format!("row group {g}"), e.to_string()));
+                    }
+                }
+            }
+            None
+        }
+        Format::Arrow => {
+            let reader = match arrow::ipc::reader::FileReader::try_new(open()?, None) {
+                Ok(r) => r,
+                Err(file_err) => {
+                    // Not the file format: perhaps the stream format, else say why.
+                    let stream = match arrow::ipc::reader::StreamReader::try_new(std::io::BufReader::new(open()?), None) {
+                        Ok(r) => r,
+                        Err(_) => return Some(("header".into(), file_err.to_string())),
+                    };
+                    for (i, batch) in stream.enumerate() {
+                        if let Err(e) = batch {
+                            return Some((format!("record batch {i}"), e.to_string()));
+                        }
+                    }
+                    return None;
+                }
+            };
+            for (i, batch) in reader.enumerate() {
+                if let Err(e) = batch {
+                    return Some((format!("record batch {i}"), e.to_string()));
+                }
+            }
+            None
+        }
+    }
+}
+
+fn locate_csv(file: std::fs::File, schema: Arc<Schema>) -> Option<(String, String)> {
+    let reader = arrow::csv::ReaderBuilder::new(schema.clone()).with_header(true).with_batch_size(8192).build(file).ok()?;
+    for batch in reader {
+        let Err(e) = batch else { continue };
+        let msg = e.to_string();
+        let number_after = |key: &str| -> Option<usize> {
+            let at = msg.find(key)? + key.len();
+            msg[at..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().ok()
+        };
+        // arrow counts data records from 1; the header is file line 1.
+        let line = number_after("line ").map(|l| l + 1);
+        let col = number_after("column ").or_else(|| number_after("field ").map(|f| f.saturating_sub(1)));
+        let col_name = col.and_then(|c| schema.fields().get(c)).map(|f| format!(" (`{}`)", f.name())).unwrap_or_default();
+        let place = match (line, col) {
+            (Some(l), Some(c)) => format!("line {l}, column {}{col_name}", c + 1),
+            (Some(l), None) => format!("line {l}"),
+            _ => "a row".to_string(),
+        };
+        // arrow's own record number would contradict the file line.
+        let msg = match line {
+            Some(l) => msg.replace(&format!(" at line {}", l - 1), "").replace(&format!(" for line {}", l - 1), ""),
+            None => msg,
+        };
+        return Some((place, msg));
+    }
+    None
+}
+
+/// NDJSON: decodes line by line, so the first bad line is named exactly.
+fn locate_json(file: std::fs::File, schema: Arc<Schema>) -> Option<(String, String)> {
+    use std::io::BufRead;
+    let mut decoder = arrow::json::ReaderBuilder::new(schema).with_batch_size(1).build_decoder().ok()?;
+    for (i, line) in std::io::BufReader::new(file).split(b'\n').enumerate() {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => return Some((format!("line {}", i + 1), e.to_string())),
+        };
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        if let Err(e) = decoder.decode(&line).and_then(|_| decoder.flush()) {
+            return Some((format!("line {}", i + 1), e.to_string()));
+        }
+    }
+    None
 }

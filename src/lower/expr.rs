@@ -53,6 +53,7 @@ pub fn row(e: &TExpr) -> Expr {
     match &e.kind {
         TKind::Col(c) => col(c),
         TKind::Lit(v) => lit(scalar(v, e.ty)),
+        TKind::Neg(x) if e.ty == Type::Int => super::checked::neg(row(x)),
         TKind::Neg(x) => Expr::Negative(Box::new(row(x))),
         TKind::Not(x) => not(row(x)),
         TKind::Bin(op, a, b) => {
@@ -74,6 +75,7 @@ pub fn row(e: &TExpr) -> Expr {
                     }
                 }
                 BinOp::Div => div(la, lb),
+                BinOp::Add | BinOp::Sub | BinOp::Mul if e.ty == Type::Int && a.ty == Type::Int && b.ty == Type::Int => int_arith(*op, la, lb),
                 BinOp::Add => widen(la, a.ty) + widen(lb, b.ty),
                 BinOp::Sub => widen(la, a.ty) - widen(lb, b.ty),
                 BinOp::Mul => widen(la, a.ty) * widen(lb, b.ty),
@@ -120,6 +122,15 @@ pub fn row(e: &TExpr) -> Expr {
     }
 }
 
+/// `+`, `-`, `*` on integers, failing on overflow.
+fn int_arith(op: BinOp, a: Expr, b: Expr) -> Expr {
+    match op {
+        BinOp::Add => super::checked::add(a, b),
+        BinOp::Sub => super::checked::sub(a, b),
+        _ => super::checked::mul(a, b),
+    }
+}
+
 fn widen_pair(a: Expr, ta: Type, b: Expr, tb: Type) -> (Expr, Expr) {
     match (ta, tb) {
         (Type::Int, Type::Float) => (float(a), b),
@@ -135,8 +146,9 @@ pub fn aggregate(a: &Agg) -> Expr {
         (AggFunc::Count, None) => datafusion::functions_aggregate::count::count_all(),
         (AggFunc::Count, Some(x)) if a.distinct => agg::count_distinct(x),
         (AggFunc::Count, Some(x)) => agg::count(x),
-        (AggFunc::Sum, Some(x)) => agg::sum(x),
-        (AggFunc::Avg, Some(x)) => agg::avg(float(x)),
+        (AggFunc::Sum, Some(x)) if a.ty == Type::Float => super::exact::float_sum(float(x)),
+        (AggFunc::Sum, Some(x)) => super::exact::int_sum(x),
+        (AggFunc::Avg, Some(x)) => super::exact::float_avg(float(x)),
         (AggFunc::Min, Some(x)) => agg::min(x),
         (AggFunc::Max, Some(x)) => agg::max(x),
         (AggFunc::Median, Some(x)) => agg::median(float(x)),
@@ -189,6 +201,7 @@ impl AggSet {
             }
             MExpr::Ref(i) => self.measure(&siblings[*i].expr, siblings),
             MExpr::Lit(v) => lit(scalar(v, if matches!(v, Value::Int(_)) { Type::Int } else { Type::Float })),
+            MExpr::Neg(x) if mexpr_type(x, siblings) == Type::Int => super::checked::neg(self.measure(x, siblings)),
             MExpr::Neg(x) => Expr::Negative(Box::new(self.measure(x, siblings))),
             MExpr::Bin(op, a, b) => {
                 let ta = mexpr_type(a, siblings);
@@ -198,6 +211,7 @@ impl AggSet {
                 let w = |e: Expr, t: Type| if float_result && t == Type::Int { float(e) } else { e };
                 match op {
                     BinOp::Div => div(x, y),
+                    _ if !float_result => int_arith(*op, x, y),
                     BinOp::Add => w(x, ta) + w(y, tb),
                     BinOp::Sub => w(x, ta) - w(y, tb),
                     _ => w(x, ta) * w(y, tb),

@@ -2,7 +2,9 @@
 //! Everything is built with `Expr` builders and `LogicalPlanBuilder`; no user text
 //! ever becomes SQL.
 
+pub mod checked;
 pub mod codes;
+pub mod exact;
 pub mod expr;
 
 use crate::check::program::*;
@@ -237,7 +239,21 @@ pub fn labelled(
     coded: &[usize],
     scans: &dyn Scans,
 ) -> DfResult<LogicalPlanBuilder> {
-    let mut b = market_rows(p, m, scans)?;
+    labelled_from(market_rows(p, m, scans)?, p, m, dims, filter, keep, coded, scans)
+}
+
+/// `labelled` over given market rows (which may carry extra columns to `keep`).
+#[allow(clippy::too_many_arguments)]
+fn labelled_from(
+    mut b: LogicalPlanBuilder,
+    p: &Checked,
+    m: usize,
+    dims: &[usize],
+    filter: Option<&TExpr>,
+    keep: &[String],
+    coded: &[usize],
+    scans: &dyn Scans,
+) -> DfResult<LogicalPlanBuilder> {
     // Entity dimensions: aggregate per key, label, join back.
     let mut by_entity: Vec<(usize, Vec<usize>)> = Vec::new();
     for &d in dims {
@@ -352,8 +368,11 @@ fn static_ord(d: &DimDef, label: Expr) -> DfResult<Option<Expr>> {
     Ok(Some(case.otherwise(lit(ScalarValue::Int64(None)))?))
 }
 
-fn window_sum(x: Expr, partition: Vec<Expr>) -> DfResult<Expr> {
-    Expr::from(WindowFunction::new(sum_udaf(), vec![x])).partition_by(partition).build()
+/// A total over a window. Float totals are exact, like the sums they add up, so a
+/// share does not change with the order the segments' rows arrive in.
+fn window_sum(x: Expr, float: bool, partition: Vec<Expr>) -> DfResult<Expr> {
+    let f = if float { exact::float_sum_udaf() } else { sum_udaf() };
+    Expr::from(WindowFunction::new(f, vec![x])).partition_by(partition).build()
 }
 
 /// One plan per segmentation: read, label, group, fill the grid, add shares, sort.
@@ -437,7 +456,9 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
                     match a.func {
                         AggFunc::Min => agg::min(col(n)),
                         AggFunc::Max => agg::max(col(n)),
-                        _ => agg::sum(col(n)),
+                        // Rolled up like the leaves were summed: exactly.
+                        AggFunc::Sum if a.ty == Type::Float => exact::float_sum(col(n)),
+                        _ => exact::int_sum(col(n)),
                     }
                     .alias(n),
                 );
@@ -522,21 +543,21 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
         proj.push(col(&ord_col(d)));
     }
     b = b.project(proj)?;
-    let q = match sd.share_of {
-        Some(i) => col(&format!("__m{i}")),
-        None => col("__rows"),
+    let (q, q_float) = match sd.share_of {
+        Some(i) => (col(&format!("__m{i}")), mk.measures[i].ty == Type::Float),
+        None => (col("__rows"), false),
     };
     let mut windows = Vec::new();
     match level {
         Some(_) => {
-            windows.push(window_sum(q.clone(), vec![col("__level")])?.alias("__tot"));
+            windows.push(window_sum(q.clone(), q_float, vec![col("__level")])?.alias("__tot"));
             for lv in 2..=k {
                 let mut part = vec![col("__level")];
                 part.extend(dims[..lv - 1].iter().map(|&d| col(&label_col(d))));
-                windows.push(window_sum(q.clone(), part)?.alias(format!("__par{lv}")));
+                windows.push(window_sum(q.clone(), q_float, part)?.alias(format!("__par{lv}")));
             }
         }
-        None => windows.push(window_sum(q.clone(), vec![])?.alias("__tot")),
+        None => windows.push(window_sum(q.clone(), q_float, vec![])?.alias("__tot")),
     }
     // Grid cells no row reached have no rank for a `top` label; every cell of that
     // label shares its rank.
@@ -588,12 +609,21 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
 }
 
 /// Every market row with one label column per dimension on it (`seg assign`).
+/// The read order of a row in `assign_plan`.
+const ASSIGN_ROW: &str = "__row";
+
 pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
     let mk = &p.markets[m];
     let inner = || -> DfResult<LogicalPlan> {
         let dims: Vec<usize> = (0..p.dims.len()).filter(|&d| p.dims[d].market == m).collect();
-        let keep: Vec<String> = mk.columns.iter().map(|c| c.name.clone()).collect();
-        let lab = labelled(p, m, &dims, None, &keep, &[], scans)?;
+        let mut keep: Vec<String> = mk.columns.iter().map(|c| c.name.clone()).collect();
+        // Rows leave in the order they were read: numbered on the way in (the
+        // session reads each file as one ordered stream for this), sorted on the way
+        // out, since joins and windows in between may reorder them.
+        let numbered = market_rows(p, m, scans)?.window(vec![row_number().alias(ASSIGN_ROW)])?;
+        keep.push(ASSIGN_ROW.to_string());
+        let lab = labelled_from(numbered, p, m, &dims, None, &keep, &[], scans)?.sort(vec![col(ASSIGN_ROW).sort(true, false)])?;
+        keep.pop();
         // Columns leave with seg's types whatever the source carried (string views).
         let mut out: Vec<Expr> = mk.columns.iter().map(|c| cast(col(&c.name), arrow_type(c.ty)).alias(&c.name)).collect();
         for &d in &dims {

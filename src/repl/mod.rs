@@ -7,7 +7,7 @@ pub mod editor;
 use crate::check::program::{Checked, DimKind, Owner};
 use crate::check::{self, program::Format, SchemaSource};
 use crate::diagnostic::{Diagnostic, Renderer};
-use crate::engine::output;
+use crate::engine::{files, output};
 use crate::engine::paths::PathPolicy;
 use crate::engine::schema::FileSchemas;
 use crate::engine::session::{EngineError, Session, SessionOptions};
@@ -55,8 +55,8 @@ struct CachedSchemas {
 }
 
 impl SchemaSource for CachedSchemas {
-    fn schema(&self, market: &str, path: &str, format: Format, span: Span) -> Result<Option<Vec<(String, check::program::Type, bool, String)>>, Diagnostic> {
-        let key = format!("{path}\u{0}{format:?}");
+    fn schema(&self, market: &str, path: &str, format: Format, declared: bool, span: Span) -> Result<Option<Vec<(String, check::program::Type, bool, String)>>, Diagnostic> {
+        let key = format!("{path}\u{0}{format:?}\u{0}{declared}");
         if let Some(r) = self.cache.borrow().get(&key) {
             // Spans differ between inputs; re-anchor a cached error on this use.
             return r.clone().map_err(|mut d| {
@@ -66,7 +66,7 @@ impl SchemaSource for CachedSchemas {
                 d
             });
         }
-        let r = self.inner.schema(market, path, format, span);
+        let r = self.inner.schema(market, path, format, declared, span);
         self.cache.borrow_mut().insert(key, r.clone());
         r
     }
@@ -265,7 +265,7 @@ impl Repl {
     }
 
     pub fn load(&mut self, path: &Path) -> Reply {
-        let bytes = match std::fs::read(path) {
+        let bytes = match files::read_limited(path, syntax::errors::MAX_SPEC_BYTES) {
             Ok(b) => b,
             Err(e) => return Reply::err(format!("error: cannot read {}: {e}\n", path.display())),
         };
@@ -561,7 +561,14 @@ impl Repl {
             text.push_str(&self.relocate(d, &target_dir));
             text.push('\n');
         }
-        match output::write_atomic(path, text.as_bytes(), true, &[]) {
+        // `:save` may replace a spec (saving back to the loaded one is the point) but
+        // never a data file, a lock file or any other existing file.
+        let mut inputs: Vec<PathBuf> = self.session.as_ref().map(|s| s.inputs.clone()).unwrap_or_default();
+        inputs.extend(self.spec.as_deref().map(files::lock_file));
+        if path.exists() && path.extension().is_none_or(|e| e != "seg") {
+            return Reply::err(format!("error: refusing to write `{}`: it exists and is not a spec (*.seg)\n", path.display()));
+        }
+        match files::write_atomic(path, text.as_bytes(), true, &inputs) {
             Ok(()) => Reply::out(format!("saved {} definitions to {}\n", self.defs.len(), path.display())),
             Err(e) => Reply::err(format!("error: {e}\n")),
         }

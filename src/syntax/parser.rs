@@ -159,29 +159,28 @@ fn help_for(rule: Rule) -> Option<&'static str> {
     })
 }
 
-fn describe_found(text: &str, pos: usize) -> String {
+/// The token at `pos` as the user sees it: a whole word or number (`3.5`,
+/// `x.csv`), else one character. Message and span both come from it, so they agree.
+fn found_token(text: &str, pos: usize) -> &str {
     let rest = &text[pos.min(text.len())..];
-    let Some(c) = rest.chars().next() else { return "end of file".into() };
-    if c == '\n' {
-        return "end of line".into();
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    match rest.chars().next() {
+        None => "",
+        Some(c) if c.is_alphanumeric() || c == '_' => &rest[..rest.char_indices().find(|(_, c)| !word(*c)).map_or(rest.len(), |(i, _)| i)],
+        Some(c) => &rest[..c.len_utf8()],
     }
-    let word: String = if c.is_alphanumeric() || c == '_' {
-        rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.').take(40).collect()
-    } else {
-        c.to_string()
-    };
-    format!("`{word}`")
+}
+
+fn describe_found(text: &str, pos: usize) -> String {
+    match found_token(text, pos) {
+        "" => "end of file".into(),
+        "\n" => "end of line".into(),
+        t => format!("`{}`", t.chars().take(40).collect::<String>()),
+    }
 }
 
 fn found_len(text: &str, pos: usize) -> usize {
-    let rest = &text[pos.min(text.len())..];
-    match rest.chars().next() {
-        None => 0,
-        Some(c) if c.is_alphanumeric() || c == '_' => {
-            rest.char_indices().find(|(_, c)| !(c.is_alphanumeric() || *c == '_')).map(|(i, _)| i).unwrap_or(rest.len())
-        }
-        Some(c) => c.len_utf8(),
-    }
+    found_token(text, pos).len()
 }
 
 /// `full` is the whole spec; the error's position is relative to byte `base` of it.

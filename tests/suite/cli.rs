@@ -84,9 +84,16 @@ fn check_no_data_needs_columns_and_deny_warnings_fails_on_warnings() {
     assert!(text(&o).contains("E0501"));
     let o = seg(&["check", "a.seg"], p.path());
     assert!(o.status.success(), "{}", text(&o));
+    // A data file `check` must read is a data error (exit 3), declared columns or not.
     write(p.path(), "w.seg", "market m from \"data/nothere.csv\" { columns { a int } }\n");
-    assert!(seg(&["check", "w.seg"], p.path()).status.success());
-    assert_eq!(seg(&["check", "--deny-warnings", "w.seg"], p.path()).status.code(), Some(1));
+    let o = seg(&["check", "w.seg"], p.path());
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("E0502"), "{}", text(&o));
+    assert!(seg(&["check", "--no-data", "w.seg"], p.path()).status.success());
+    write(p.path(), "warn.seg", "market m from \"data/mini.csv\"\ndimension d on m = rules { age < 30 => \"young\" }\n");
+    let o = seg(&["check", "warn.seg"], p.path());
+    assert!(o.status.success() && text(&o).contains("warning"), "{}", text(&o));
+    assert_eq!(seg(&["check", "--deny-warnings", "warn.seg"], p.path()).status.code(), Some(1));
 }
 
 #[test]

@@ -209,3 +209,23 @@ fn spans_are_sane() {
     }
     finish(all_errors);
 }
+
+#[test]
+fn float_sums_are_exact_in_any_order() {
+    use seg::lower::exact::sum_chunks;
+    let xs = [0.1, 1e16, 0.2, -1e16, 0.3, 1e-300, 17.25, 3.0e10, -0.7, 16.82, 4.4];
+    let want = sum_chunks(&[&xs]);
+    let mut r = xs.to_vec();
+    for k in 0..200 {
+        let n = r.len();
+        r.rotate_left(k % n);
+        r.swap(0, (k * 7) % n);
+        let cut = k % n;
+        let (a, b) = r.split_at(cut);
+        assert_eq!(sum_chunks(&[a, b]).to_bits(), want.to_bits(), "order {r:?} cut at {cut}");
+    }
+    assert_eq!(sum_chunks(&[&[0.1; 10]]), 1.0);
+    assert_eq!(sum_chunks(&[&[1e100, 1.0, -1e100]]), 1.0);
+    assert_eq!(sum_chunks(&[&[f64::MAX], &[f64::MAX]]), f64::INFINITY);
+    assert!(sum_chunks(&[&[f64::INFINITY, f64::NEG_INFINITY]]).is_nan());
+}
