@@ -89,8 +89,8 @@ fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
                 v.splice(at..end, std::iter::once(b));
             }
         }
-        if v.len() > 64 * 1024 {
-            v.truncate(64 * 1024);
+        if v.len() > 16 * 1024 {
+            v.truncate(16 * 1024);
         }
     }
     v
@@ -100,7 +100,7 @@ fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
 /// a summary of what it reached (the diagnostic codes), the fuzzer's notion of
 /// coverage.
 fn target(bytes: &[u8]) -> u64 {
-    let parsed = seg::syntax::parse_bytes(bytes);
+    let parsed = seg::syntax::parse_bytes_here(bytes);
     let checked = seg::check::check(&parsed.program, &seg::check::NoData);
     let r = Renderer { color: false, width: 100 };
     let mut codes: Vec<&str> = Vec::new();
@@ -205,7 +205,7 @@ fn main() {
             let (corpus, seen, runs, crashes, slow, stop, slowest) = (corpus.clone(), seen.clone(), runs.clone(), crashes.clone(), slow.clone(), stop.clone(), slowest.clone());
             let (limit, out, total, seed) = (a.limit, a.out.clone(), a.runs, a.seed);
             std::thread::Builder::new()
-                .stack_size(64 << 20)
+                .stack_size(seg::syntax::PARSE_STACK)
                 .spawn(move || {
                     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(t as u64 + 1) | 1);
                     while !stop.load(Ordering::Relaxed) {

@@ -23,6 +23,10 @@ pub fn engine_exit(e: &EngineError) -> u8 {
 pub fn report(e: &EngineError) -> u8 {
     match e {
         EngineError::Internal(s) => errln!("error: internal error, this is a bug in seg: {s}"),
+        EngineError::Resource(s) => {
+            errln!("error: {s}");
+            errln!("help: raise --memory-limit, or lower --threads (each thread gets an equal share of the limit)");
+        }
         other => errln!("error: {other}"),
     }
     engine_exit(e)
@@ -276,23 +280,16 @@ pub fn assign(spec: &Path, market: &str, dest: &Path, format: Option<OutFormat>,
         Err(d) => return report(&EngineError::Internal(d.message)),
     };
     let schema = std::sync::Arc::new(plan.schema().as_arrow().clone());
-    let batches = match session.execute(plan) {
-        Ok(b) => b,
-        Err(e) => return report(&e),
-    };
-    let body = match format {
-        OutFormat::Csv => output::to_csv(&batches),
-        OutFormat::Json => output::to_json(&batches),
-        _ => output::to_parquet(&batches, schema),
-    };
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return report(&e),
-    };
-    if let Err(e) = files::write_atomic(dest, &body, force, &inputs) {
+    // Streamed into the temporary file: every row of a market need not fit in memory.
+    let mut rows = 0;
+    let written = files::write_atomic_with(dest, force, &inputs, |file| {
+        let mut w = output::BatchWriter::new(format, file, schema)?;
+        rows = session.execute_each(plan, |b| w.write(b))?;
+        w.finish()
+    });
+    if let Err(e) = written {
         return report(&e);
     }
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     errln!("wrote {rows} rows of market `{market}` to {}", dest.display());
     exit::OK
 }

@@ -180,14 +180,14 @@ fn folder_of(dest: &Path) -> PathBuf {
 
 /// Writes `bytes` to `dest` atomically after `check_output` (see `write_atomic_with`).
 pub fn write_atomic(dest: &Path, bytes: &[u8], force: bool, inputs: &[PathBuf]) -> Result<(), EngineError> {
-    write_atomic_with(dest, force, inputs, |f| f.write_all(bytes).map_err(|e| e.to_string()))
+    write_atomic_with(dest, force, inputs, |f| f.write_all(bytes).map_err(|e| EngineError::Data(format!("cannot write `{}`: {e}", dest.display()))))
 }
 
 /// Checks `dest` with `check_output`, lets `fill` write a temporary file in the same
 /// folder, flushes it and renames it into place: readers see the old file or the
 /// whole new one. The new file gets the mode a plain create would (0666 less the
 /// umask), or the mode of the file it replaces.
-pub fn write_atomic_with(dest: &Path, force: bool, inputs: &[PathBuf], fill: impl FnOnce(&mut File) -> Result<(), String>) -> Result<(), EngineError> {
+pub fn write_atomic_with(dest: &Path, force: bool, inputs: &[PathBuf], fill: impl FnOnce(&mut File) -> Result<(), EngineError>) -> Result<(), EngineError> {
     use std::os::unix::fs::PermissionsExt;
     check_output(dest, force, inputs)?;
     let dir = folder_of(dest);
@@ -203,7 +203,7 @@ pub fn write_atomic_with(dest: &Path, force: bool, inputs: &[PathBuf], fill: imp
     live().push(path.clone());
     let result = (|| {
         let cannot = |e: String| EngineError::Data(format!("cannot write `{}`: {e}", dest.display()));
-        fill(tmp.as_file_mut()).map_err(cannot)?;
+        fill(tmp.as_file_mut())?;
         tmp.as_file().sync_all().map_err(|e| cannot(e.to_string()))?;
         tmp.persist(dest).map_err(|e| cannot(e.error.to_string()))?;
         Ok(())

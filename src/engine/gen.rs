@@ -126,7 +126,7 @@ pub fn write_coffee(path: &Path, rows: u64, seed: u64) -> Result<(), String> {
 /// `write_coffee` through the output checks: an existing file needs `force`.
 pub fn write_coffee_checked(path: &Path, rows: u64, seed: u64, force: bool) -> Result<(), String> {
     let csv = path.extension().is_some_and(|e| e == "csv");
-    super::files::write_atomic_with(path, force, &[], |file| write_rows(file, csv, rows, seed)).map_err(|e| e.to_string())
+    super::files::write_atomic_with(path, force, &[], |file| write_rows(file, csv, rows, seed).map_err(super::session::EngineError::Data)).map_err(|e| e.to_string())
 }
 
 fn write_rows(file: &mut std::fs::File, csv: bool, rows: u64, seed: u64) -> Result<(), String> {

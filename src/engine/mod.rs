@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod files;
 pub mod gen;
+pub mod memory;
 pub mod output;
 pub mod paths;
 pub mod schema;

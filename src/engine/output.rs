@@ -173,3 +173,61 @@ pub fn to_table(batches: &[RecordBatch], dims: usize) -> String {
     }
     out
 }
+
+/// Writes result batches to a file as they arrive, so an output larger than memory
+/// (every row of a market, from `assign`) never has to be held whole.
+pub enum BatchWriter<'a> {
+    Csv(arrow::csv::Writer<std::io::BufWriter<&'a mut std::fs::File>>),
+    /// The writer, and whether any row went through it (no row: `[]`).
+    Json(arrow::json::Writer<std::io::BufWriter<&'a mut std::fs::File>, arrow::json::writer::JsonArray>, bool),
+    Parquet(datafusion::parquet::arrow::ArrowWriter<&'a mut std::fs::File>),
+}
+
+fn write_error(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Data(format!("cannot write the output: {e}"))
+}
+
+impl<'a> BatchWriter<'a> {
+    pub fn new(format: OutFormat, file: &'a mut std::fs::File, schema: arrow::datatypes::SchemaRef) -> Result<Self, EngineError> {
+        if format == OutFormat::Parquet {
+            return Ok(BatchWriter::Parquet(datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None).map_err(write_error)?));
+        }
+        let buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+        Ok(match format {
+            OutFormat::Csv | OutFormat::Table => {
+                // The header is written even when no row follows.
+                let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(buffered);
+                w.write(&RecordBatch::new_empty(schema)).map_err(write_error)?;
+                BatchWriter::Csv(w)
+            }
+            _ => BatchWriter::Json(arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(buffered), false),
+        })
+    }
+
+    pub fn write(&mut self, b: &RecordBatch) -> Result<(), EngineError> {
+        match self {
+            BatchWriter::Csv(w) => w.write(b).map_err(write_error),
+            BatchWriter::Json(w, any) => {
+                *any |= b.num_rows() > 0;
+                w.write(b).map_err(write_error)
+            }
+            BatchWriter::Parquet(w) => w.write(b).map_err(write_error),
+        }
+    }
+
+    pub fn finish(self) -> Result<(), EngineError> {
+        use std::io::Write;
+        match self {
+            BatchWriter::Csv(w) => w.into_inner().flush().map_err(write_error),
+            BatchWriter::Json(mut w, any) => {
+                w.finish().map_err(write_error)?;
+                let mut inner = w.into_inner();
+                if !any {
+                    inner.write_all(b"[]").map_err(write_error)?;
+                }
+                inner.flush().map_err(write_error)
+            }
+            BatchWriter::Parquet(w) => w.close().map(|_| ()).map_err(write_error),
+        }
+    }
+}

@@ -7,7 +7,6 @@ use crate::check::program::{Checked, Format, Type};
 use crate::lower::{self, Scans};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{cast, LogicalPlan, LogicalPlanBuilder};
 use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOptions};
@@ -65,12 +64,26 @@ pub struct Session {
     read_schemas: Vec<Option<Arc<Schema>>>,
     /// Each market's file as the spec (or `--source`) wrote it, for messages.
     shown: Vec<String>,
+    /// The pool behind `--memory-limit`, watched for stalls.
+    pool: Option<Arc<super::memory::WatchedPool>>,
 }
 
 impl Scans for Session {
     fn scan(&self, market: usize) -> lower::DfResult<LogicalPlan> {
         Ok(self.scans[market].clone())
     }
+}
+
+/// `1048576` as `1 MiB`.
+pub fn human_size(n: usize) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if v.fract() == 0.0 { format!("{v:.0} {}", units[u]) } else { format!("{v:.1} {}", units[u]) }
 }
 
 /// Parses `2GiB`, `512MB`, `100k`, `1000`.
@@ -94,33 +107,77 @@ pub fn parse_size(s: &str) -> Option<usize> {
     Some((n * mult) as usize)
 }
 
+/// Whether an engine message is about memory, however DataFusion wrapped it.
+fn about_memory(s: &str) -> bool {
+    s.contains("Resources exhausted") || s.contains("Not enough memory") || s.contains("after spilling") || s.contains("memory_limit")
+}
+
+/// A memory error in the user's terms: which part of the query ran out, not
+/// DataFusion's operator names and settings.
+fn memory_error(s: &str) -> EngineError {
+    let part = [
+        ("Aggregate", "grouping"),
+        ("HashJoin", "a join"),
+        ("Sort", "sorting"),
+        ("sort", "sorting"),
+        ("Window", "a ranking (quantiles, top)"),
+        ("Repartition", "moving rows between threads"),
+    ]
+    .iter()
+    .find(|(k, _)| s.contains(k))
+    .map_or("the query", |(_, v)| v);
+    let needed = s.split("Failed to allocate additional ").nth(1).and_then(|r| r.split(" for ").next()).map(|n| format!(" ({n} more was needed)")).unwrap_or_default();
+    EngineError::Resource(format!("the memory limit is too small for this run: {part} ran out of memory{needed}"))
+}
+
 pub fn classify(e: datafusion::error::DataFusionError) -> EngineError {
+    match classify_inner(e) {
+        EngineError::Data(s) => EngineError::Data(overflow_words(s)),
+        other => other,
+    }
+}
+
+/// Integer overflow in words, wherever DataFusion wrapped Arrow's message: the
+/// checked kernels (`v + 1`) and the cast back from an exact integer sum.
+fn overflow_words(s: String) -> String {
+    if let Some(at) = s.find("Overflow happened on: ") {
+        let what = s[at + "Overflow happened on: ".len()..].lines().next().unwrap_or("").trim();
+        return format!("integer overflow: {what} does not fit a 64-bit integer (declare the column `float` to compute with it approximately)");
+    }
+    if s.contains("out of range Int64") || s.contains("Overflowing on") {
+        return "integer overflow: a sum does not fit a 64-bit integer (declare the column `float` to sum it approximately)".to_string();
+    }
+    s
+}
+
+fn classify_inner(e: datafusion::error::DataFusionError) -> EngineError {
     use datafusion::error::DataFusionError as E;
     match e {
-        E::ResourcesExhausted(s) => EngineError::Resource(format!("memory limit reached: {s}")),
+        E::ResourcesExhausted(s) => memory_error(&s),
         E::ArrowError(a, _) => EngineError::Data(a.to_string()),
         E::ParquetError(p) => EngineError::Data(p.to_string()),
         E::IoError(io) => EngineError::Data(io.to_string()),
         E::ObjectStore(o) => EngineError::Data(o.to_string()),
-        E::Context(c, inner) => match classify(*inner) {
+        E::Context(c, inner) => match classify_inner(*inner) {
             EngineError::Data(s) => EngineError::Data(format!("{c}: {s}")),
+            EngineError::Internal(s) if about_memory(&c) || about_memory(&s) => memory_error(&format!("{c}: {s}")),
             other => other,
         },
-        E::Shared(s) => classify(E::External(Box::new(std::io::Error::other(s.to_string())))),
+        E::Shared(s) => classify_inner(E::External(Box::new(std::io::Error::other(s.to_string())))),
         E::External(x) => {
             let s = x.to_string();
-            if s.contains("Resources exhausted") {
-                EngineError::Resource(s)
+            if about_memory(&s) {
+                memory_error(&s)
             } else {
                 EngineError::Data(s)
             }
         }
-        E::Execution(s) if s.contains("Resources exhausted") => EngineError::Resource(s),
+        E::Execution(s) if about_memory(&s) => memory_error(&s),
         E::Execution(s) if s.contains("Parser error") || s.contains("Csv error") || s.contains("Json error") => EngineError::Data(s),
         other => {
             let s = other.to_string();
-            if s.contains("Resources exhausted") {
-                EngineError::Resource(s)
+            if about_memory(&s) {
+                memory_error(&s)
             } else if s.contains("Parser error") || s.contains("Csv error") || s.contains("Json error") || s.contains("Parquet error") || s.contains("No such file") {
                 EngineError::Data(s)
             } else {
@@ -156,8 +213,20 @@ impl Session {
             config = config.with_batch_size(b.max(1));
         }
         let mut rt = RuntimeEnvBuilder::new();
+        let mut pool = None;
         if let Some(limit) = opts.memory_limit {
-            rt = rt.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+            // A sort reserves this much up front to merge its spill files; the 10 MB
+            // default alone exceeds a small limit, so a sort that could have spilled
+            // failed instead. Smaller batches make every buffered batch smaller too.
+            let exec = &mut config.options_mut().execution;
+            exec.sort_spill_reservation_bytes = (limit / 8).clamp(64 << 10, exec.sort_spill_reservation_bytes);
+            exec.sort_in_place_threshold_bytes = (limit / 8).clamp(64 << 10, exec.sort_in_place_threshold_bytes);
+            if opts.batch_size.is_none() && limit < (256 << 20) {
+                config = config.with_batch_size(2048);
+            }
+            let p = Arc::new(super::memory::WatchedPool::new(limit));
+            pool = Some(p.clone());
+            rt = rt.with_memory_pool(p);
         }
         let rt = rt.build_arc().map_err(|e| EngineError::Internal(e.to_string()))?;
         let ctx = SessionContext::new_with_config_rt(config, rt);
@@ -191,7 +260,7 @@ impl Session {
             read_schemas.push(read_schema);
             shown_paths.push(shown);
         }
-        Ok(Session { program, ctx, runtime, scans, inputs, read_schemas, shown: shown_paths })
+        Ok(Session { program, ctx, runtime, scans, inputs, read_schemas, shown: shown_paths, pool })
     }
 
     async fn scan_plan(ctx: &SessionContext, path: &Path, shown: &str, format: Format, m: &crate::check::program::MarketDef) -> Result<(LogicalPlan, Option<Arc<Schema>>), EngineError> {
@@ -278,20 +347,67 @@ impl Session {
 
     /// Like `execute`, but stops (dropping the running streams) when `cancel` resolves.
     pub fn execute_cancellable(&self, plan: LogicalPlan, cancel: impl std::future::Future<Output = ()>) -> Result<Vec<RecordBatch>, EngineError> {
-        let result = self.runtime.block_on(async {
-            tokio::select! {
-                r = async {
-                    let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
-                    df.collect().await.map_err(classify)
-                } => r,
-                _ = cancel => Err(EngineError::Cancelled),
-            }
-        });
+        let result = self.guarded(
+            async {
+                let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
+                df.collect().await.map_err(classify)
+            },
+            cancel,
+        );
         match result {
             // An engine message alone names neither the file nor the row.
             Err(e @ (EngineError::Data(_) | EngineError::Internal(_))) => Err(self.locate_data_error().map(EngineError::Data).unwrap_or(e)),
             other => other,
         }
+    }
+
+    /// Runs `plan` and hands each batch to `each` as it arrives (nothing collected);
+    /// returns the number of rows.
+    pub fn execute_each(&self, plan: LogicalPlan, mut each: impl FnMut(&RecordBatch) -> Result<(), EngineError>) -> Result<usize, EngineError> {
+        use futures::StreamExt;
+        let result = self.guarded(
+            async {
+                let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
+                let mut stream = df.execute_stream().await.map_err(classify)?;
+                let mut rows = 0;
+                while let Some(b) = stream.next().await {
+                    let b = b.map_err(classify)?;
+                    rows += b.num_rows();
+                    each(&b)?;
+                }
+                Ok(rows)
+            },
+            std::future::pending(),
+        );
+        match result {
+            Err(e @ (EngineError::Data(_) | EngineError::Internal(_))) => Err(self.locate_data_error().map(EngineError::Data).unwrap_or(e)),
+            other => other,
+        }
+    }
+
+    /// Runs a query to its end, unless `cancel` resolves first or the memory pool
+    /// reports a stall (see `engine::memory`); either drops the running streams.
+    fn guarded<T>(&self, query: impl std::future::Future<Output = Result<T, EngineError>>, cancel: impl std::future::Future<Output = ()>) -> Result<T, EngineError> {
+        let pool = self.pool.clone();
+        let watchdog = async move {
+            let Some(pool) = pool else { return std::future::pending().await };
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                if pool.stalled(super::memory::STALL) {
+                    return pool.limit();
+                }
+            }
+        };
+        self.runtime.block_on(async {
+            tokio::select! {
+                r = query => r,
+                _ = cancel => Err(EngineError::Cancelled),
+                limit = watchdog => Err(EngineError::Resource(format!(
+                    "the memory limit of {} is too small for this run: an operator could not get memory and the query stopped making progress",
+                    human_size(limit)
+                ))),
+            }
+        })
     }
 
     pub fn segment_plan(&self, s: usize) -> Result<LogicalPlan, EngineError> {

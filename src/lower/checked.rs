@@ -48,10 +48,8 @@ impl ScalarUDFImpl for CheckedInt {
             Op::Mul => numeric::mul(&a[0], &a[1]),
             Op::Neg => numeric::neg(&a[0]),
         };
-        out.map(ColumnarValue::Array).map_err(|e| match e {
-            ArrowError::ArithmeticOverflow(m) => DataFusionError::ArrowError(Box::new(ArrowError::ArithmeticOverflow(format!("integer overflow: {m}"))), None),
-            other => DataFusionError::ArrowError(Box::new(other), None),
-        })
+        // An ArrowError, so the engine reports a data error (exit 3), not a bug.
+        out.map(ColumnarValue::Array).map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
     }
 }
 

@@ -19,15 +19,27 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-const PARSE_STACK: usize = 256 << 20;
+/// The stack the parser runs on. Callers of `parse_bytes_here` provide it.
+pub const PARSE_STACK: usize = 256 << 20;
 
 pub fn parse_bytes(bytes: &[u8]) -> Parsed {
+    parse_bytes_with(bytes, false)
+}
+
+/// `parse_bytes` on the calling thread, which must have a `PARSE_STACK` stack: for
+/// callers that parse millions of inputs (the fuzzer), where a thread per parse
+/// would be most of the cost.
+pub fn parse_bytes_here(bytes: &[u8]) -> Parsed {
+    parse_bytes_with(bytes, true)
+}
+
+fn parse_bytes_with(bytes: &[u8], here: bool) -> Parsed {
     if bytes.len() > errors::MAX_SPEC_BYTES {
         // Nothing of the text is kept: rendering a 2 MiB source would be the slow part.
         return Parsed { text: String::new(), program: Program::default(), diagnostics: vec![errors::too_large(bytes.len())] };
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) => parse_str(text),
+        Ok(text) => parse_str_with(text, here),
         Err(e) => Parsed {
             text: String::from_utf8_lossy(bytes).into_owned(),
             program: Program::default(),
@@ -37,12 +49,20 @@ pub fn parse_bytes(bytes: &[u8]) -> Parsed {
 }
 
 pub fn parse_str(text: &str) -> Parsed {
+    parse_str_with(text, false)
+}
+
+fn parse_str_with(text: &str, here: bool) -> Parsed {
     if text.len() > errors::MAX_SPEC_BYTES {
         return Parsed { text: String::new(), program: Program::default(), diagnostics: vec![errors::too_large(text.len())] };
     }
     let screened = limits::scan(text);
     if !screened.is_empty() {
         return Parsed { text: text.to_string(), program: Program::default(), diagnostics: screened };
+    }
+    if here {
+        let (program, diagnostics) = parser::parse_program(text);
+        return Parsed { text: text.to_string(), program, diagnostics };
     }
     // pest and the conversion recurse once per nesting level and operator; a thread
     // with a known, generous stack keeps the limits above safe in any caller.

@@ -1,27 +1,10 @@
 //! The `seg` binary as users and CI drive it: exit codes, formats, safe outputs.
 
 use super::support::*;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn seg(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seg")).args(args).current_dir(cwd).env("NO_COLOR", "1").output().expect("run seg")
-}
+use std::process::Command;
 
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-/// A scratch project (it has a `.git` marker, so it is its own project root).
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    std::fs::create_dir(dir.path().join("data")).unwrap();
-    std::fs::copy(root().join("tests/cases/data/mini.csv"), dir.path().join("data/mini.csv")).unwrap();
-    dir
-}
-
-const SPEC: &str = r#"market m from "data/mini.csv" {
+pub const SPEC: &str = r#"market m from "data/mini.csv" {
   columns { id int, customer_type text, age int, region text, revenue float, kg float, day date }
   measure value = sum(revenue)
 }
@@ -32,11 +15,6 @@ segment nested = m by band then r
 expect rows(by_band, "< 30") >= 1
 "#;
 
-fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, body).unwrap();
-    p
-}
 
 #[test]
 fn check_specs_folder_passes() {

@@ -6,5 +6,6 @@ mod cli;
 mod golden;
 mod hostile;
 mod props;
+mod reliability;
 mod repl;
 mod support;

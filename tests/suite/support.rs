@@ -1,6 +1,7 @@
 //! Shared helpers: paths, golden comparison with `SEG_BLESS=1` to rewrite, fixtures.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -100,4 +101,27 @@ pub fn ensure_fixtures() {
             std::fs::write(&nd, out).unwrap();
         }
     });
+}
+
+pub fn seg(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_seg")).args(args).current_dir(cwd).env("NO_COLOR", "1").output().expect("run seg")
+}
+
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A scratch project (it has a `.git` marker, so it is its own project root).
+pub fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::copy(root().join("tests/cases/data/mini.csv"), dir.path().join("data/mini.csv")).unwrap();
+    dir
+}
+
+pub fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
 }
