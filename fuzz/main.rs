@@ -7,7 +7,9 @@
 //!
 //! `cargo run --release --bin seg-fuzz -- --runs 10000000 --threads 2`
 
-use seg::diagnostic::Renderer;
+mod target;
+
+use target::target;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -94,31 +96,6 @@ fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
         }
     }
     v
-}
-
-/// Everything a spec from a pull request reaches before any data is read. Returns
-/// a summary of what it reached (the diagnostic codes), the fuzzer's notion of
-/// coverage.
-fn target(bytes: &[u8]) -> u64 {
-    let parsed = seg::syntax::parse_bytes_here(bytes);
-    let checked = seg::check::check(&parsed.program, &seg::check::NoData);
-    let r = Renderer { color: false, width: 100 };
-    let mut codes: Vec<&str> = Vec::new();
-    for d in parsed.diagnostics.iter().chain(&checked.diagnostics) {
-        std::hint::black_box(r.render(d, "fuzz.seg", &parsed.text));
-        std::hint::black_box(d.to_json("fuzz.seg", &parsed.text));
-        std::hint::black_box(d.to_github("fuzz.seg", &parsed.text));
-        codes.push(d.code);
-    }
-    if let Some(p) = &checked.program {
-        std::hint::black_box(seg::check::mece::partition_notes(p));
-    }
-    codes.sort();
-    codes.dedup();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    codes.hash(&mut h);
-    (parsed.program.items.len().min(8)).hash(&mut h);
-    h.finish()
 }
 
 fn seeds(dirs: &[PathBuf]) -> Vec<Vec<u8>> {

@@ -229,3 +229,25 @@ fn float_sums_are_exact_in_any_order() {
     assert_eq!(sum_chunks(&[&[f64::MAX], &[f64::MAX]]), f64::INFINITY);
     assert!(sum_chunks(&[&[f64::INFINITY, f64::NEG_INFINITY]]).is_nan());
 }
+
+#[path = "../../fuzz/target.rs"]
+mod fuzz_target;
+
+/// Every input the fuzzer (or the hostile-input campaign) found that once crashed or
+/// hung seg, replayed through the fuzz target itself.
+#[test]
+fn fuzz_corpus_replays_cleanly() {
+    let corpus = files_with_ext(&root().join("fuzz/corpus"), "seg");
+    assert!(corpus.len() >= 5, "the committed corpus is missing");
+    let worker = std::thread::Builder::new().stack_size(seg::syntax::PARSE_STACK).spawn(move || {
+        for path in corpus {
+            let bytes = std::fs::read(&path).unwrap();
+            let started = std::time::Instant::now();
+            let outcome = std::panic::catch_unwind(|| fuzz_target::target(&bytes));
+            assert!(outcome.is_ok(), "{} panics", path.display());
+            // Generous for a debug build: only a hang or an exponential blow-up fails.
+            assert!(started.elapsed().as_secs() < 30, "{} took {:?}", path.display(), started.elapsed());
+        }
+    });
+    worker.unwrap().join().unwrap();
+}
