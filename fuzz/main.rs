@@ -229,6 +229,15 @@ fn main() {
                 .expect("spawn a fuzz worker")
         })
         .collect();
+    // Progress every half minute, on standard error, for runs of hours.
+    let (r, c, sl, st) = (runs.clone(), crashes.clone(), slow.clone(), stop.clone());
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(30));
+        if st.load(Ordering::Relaxed) {
+            break;
+        }
+        eprintln!("seg-fuzz: {} executions, {} crashes, {} slow", r.load(Ordering::Relaxed), c.load(Ordering::Relaxed), sl.load(Ordering::Relaxed));
+    });
     for w in workers {
         let _ = w.join();
     }
