@@ -314,7 +314,8 @@ fn command(engine: Engine, case: &Case, p: &Prepared, threads: usize, py: &Path)
         Engine::Seg => {
             let mut c = Command::new(env!("CARGO_BIN_EXE_seg"));
             c.arg("run").arg(&p.spec).args(["--segment", case.segment, "--format", "csv", "--threads", &threads.to_string()]);
-            c.arg("--source").arg(format!("coffee={}", p.data.display()));
+            // The generated data lives under the target folder, outside the project.
+            c.arg("--allow-outside").arg("--source").arg(format!("coffee={}", p.data.display()));
             // The whole process counts for seg: start-up, parse, check, plan, run, print.
             (c, false)
         }
