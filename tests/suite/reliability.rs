@@ -301,7 +301,7 @@ fn memory_limits_complete_or_exit_4() {
     let free = seg(&["run", "t.seg", "--format", "csv"], p.path());
     assert!(free.status.success(), "{}", text(&free));
     for limit in ["1MiB", "2MiB", "8MiB", "64MiB"] {
-        for threads in ["1", "2"] {
+        for threads in ["1", "2", "4"] {
             let o = seg_within(&["run", "t.seg", "--format", "csv", "--memory-limit", limit, "--threads", threads], p.path(), 120)
                 .unwrap_or_else(|| panic!("--memory-limit {limit} --threads {threads} hung"));
             match o.status.code() {
@@ -311,6 +311,26 @@ fn memory_limits_complete_or_exit_4() {
             }
         }
     }
+}
+
+/// The watchdog behind the stall fix: DataFusion parked a query forever after a
+/// refused allocation (1 MiB, 4 threads, 4M rows, in a release build; too timing-
+/// dependent to reproduce in a debug test run), so seg ends a query whose memory pool
+/// has refused and then gone quiet.
+#[test]
+fn a_refusal_then_silence_is_a_stall() {
+    use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool};
+    let pool = std::sync::Arc::new(seg::engine::memory::WatchedPool::new(1 << 20));
+    let shared: std::sync::Arc<dyn MemoryPool> = pool.clone();
+    let r = MemoryConsumer::new("test").register(&shared);
+    r.try_grow(512 << 10).unwrap();
+    assert!(!pool.stalled(Duration::ZERO), "nothing was refused yet");
+    assert!(r.try_grow(4 << 20).is_err());
+    assert!(!pool.stalled(Duration::from_secs(60)), "the pool was just used");
+    std::thread::sleep(Duration::from_millis(60));
+    assert!(pool.stalled(Duration::from_millis(50)));
+    r.shrink(1024);
+    assert!(!pool.stalled(Duration::from_millis(50)), "activity is progress");
 }
 
 // -------------------------------------------------------------------- 6. policy gaps
