@@ -9,6 +9,7 @@
 
 mod target;
 
+use seg::engine::gen::Rng;
 use target::target;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -28,25 +29,6 @@ const TOKENS: &[&str] = &[
     "rows", "share", "level", "share_of_parent", "0", "1", "-1", "2.5", "3.5", "1e308", "9223372036854775807", "9223372036854775808",
     "20%", "2024-01-01", "2024-02-30", "`a b`", "é", "\u{202E}", "\u{FEFF}", "\t", "\\", "\\q", "x.csv", "\"x.parquet\"", "age", "kg",
 ];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*: fast, and good enough to choose mutations.
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
 
 /// One to eight mutations of `seed`, sometimes spliced with `other`.
 fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {

@@ -300,9 +300,10 @@ impl Checker {
                 Err(d) if d.code == "E0502" && declared.is_some() => {
                     // The declared schema still stands for later statements (no
                     // cascade), but the data cannot be what it promises.
-                    let prefix = format!("cannot read the schema of `{}`: ", m.source.value);
-                    let why = d.message.strip_prefix(&prefix).unwrap_or(&d.message);
-                    self.diags.push(errors::unreadable_declared(m.source.span, &m.source.value, why));
+                    // The file and the reason, as the schema reader worded them (the
+                    // file may be a `--source` replacement).
+                    let (path, why) = d.message.strip_prefix("cannot read the schema of `").and_then(|r| r.split_once("`: ")).unwrap_or((&m.source.value, &d.message));
+                    self.diags.push(errors::unreadable_declared(m.source.span, path, why));
                 }
                 Err(d) => self.diags.push(d),
             }

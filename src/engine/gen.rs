@@ -7,11 +7,11 @@ use arrow::record_batch::RecordBatch;
 use std::path::Path;
 use std::sync::Arc;
 
-/// xorshift64*: small, fast and reproducible everywhere.
-struct Rng(u64);
+/// xorshift64*: small, fast and reproducible everywhere (also the fuzzer's).
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -19,6 +19,14 @@ impl Rng {
     }
     fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
     fn pick<'a>(&mut self, w: &[(&'a str, f64)]) -> &'a str {
         let total: f64 = w.iter().map(|x| x.1).sum();

@@ -118,7 +118,12 @@ impl SchemaSource for FileSchemas {
         if self.no_data {
             return Ok(None);
         }
-        let schema = read_schema(&path, format, declared).map_err(|e| errors::unreadable(span, raw, &e))?;
+        // A replaced market's problem is with the replacement: name that file.
+        let shown = match self.sources.get(market) {
+            Some(p) => format!("{} (from --source)", p.display()),
+            None => raw.to_string(),
+        };
+        let schema = read_schema(&path, format, declared).map_err(|e| errors::unreadable(span, &shown, &e))?;
         Ok(Some(
             schema
                 .fields()

@@ -9,8 +9,11 @@ pub const MAX_NESTING: usize = 64;
 /// Operands in one chain of `and`, `or`, `+` ... (each adds a level to the tree).
 pub const MAX_OPERANDS: usize = 1000;
 
+/// `len` is what was read: a file is read only up to one byte past the limit, so
+/// its true size may be larger.
 pub fn too_large(len: usize) -> Diagnostic {
-    Diagnostic::error("E0001", format!("spec is {len} bytes, over the limit of 1 MiB"))
+    let size = if len > MAX_SPEC_BYTES + 1 { format!("{len} bytes") } else { "more than 1 MiB".to_string() };
+    Diagnostic::error("E0001", format!("spec is {size}, over the limit of 1 MiB"))
         .with_help("split the spec into several files; seg reads every `*.seg` in a folder")
 }
 
