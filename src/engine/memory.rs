@@ -3,11 +3,14 @@
 //! leave the operators waiting on it parked forever (seen at 1 MiB with 4 threads:
 //! every worker idle, the query never ending). seg cannot fix that inside
 //! DataFusion, so it notices it: once an allocation has been refused, a query that
-//! touches the pool no more for `STALL` is ended with a resource error (exit 4).
+//! neither touches the pool nor uses the CPU for `STALL` is ended with a resource
+//! error (exit 4). Both, because a long phase that needs no new memory (a join
+//! probing a built table) is silent in the pool but busy on the CPU.
 
 use datafusion::common::Result;
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How long a query may go without any memory activity after a refusal.
@@ -82,5 +85,39 @@ impl MemoryPool for WatchedPool {
     }
     fn memory_limit(&self) -> MemoryLimit {
         self.inner.memory_limit()
+    }
+}
+
+/// CPU time used by this process so far (all threads).
+fn process_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Samples the pool and the CPU clock; says when a query has stalled.
+#[derive(Default)]
+pub struct StallWatch {
+    samples: VecDeque<(Instant, Duration)>,
+}
+
+/// CPU time under which a `STALL`-long window counts as idle (the watchdog's own
+/// sampling and a parked runtime use far less).
+const IDLE_CPU: Duration = Duration::from_millis(100);
+
+impl StallWatch {
+    /// Call every few hundred milliseconds; true once the pool has refused, and the
+    /// pool and the CPU have both been idle for `STALL`.
+    pub fn sample(&mut self, pool: &WatchedPool) -> bool {
+        let now = (Instant::now(), process_cpu());
+        self.samples.push_back(now);
+        while self.samples.len() > 2 && now.0.duration_since(self.samples[1].0) >= STALL {
+            self.samples.pop_front();
+        }
+        let (t0, c0) = self.samples[0];
+        now.0.duration_since(t0) >= STALL && now.1.saturating_sub(c0) < IDLE_CPU && pool.stalled(STALL)
     }
 }

@@ -391,9 +391,10 @@ impl Session {
         let pool = self.pool.clone();
         let watchdog = async move {
             let Some(pool) = pool else { return std::future::pending().await };
+            let mut watch = super::memory::StallWatch::default();
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                if pool.stalled(super::memory::STALL) {
+                if watch.sample(&pool) {
                     return pool.limit();
                 }
             }
