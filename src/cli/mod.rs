@@ -238,8 +238,23 @@ pub fn color_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
 }
 
+/// Opens `/dev/null` on any of the standard descriptors that is closed (`2>&-`).
+/// Otherwise the next file seg opens would get that number, and a message meant
+/// for standard error could land in an output file.
+fn fill_closed_std_fds() {
+    for fd in 0..=2 {
+        // SAFETY: F_GETFD only reads descriptor flags; open() is given a valid C string.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1 {
+                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            }
+        }
+    }
+}
+
 /// Runs the CLI; a panic anywhere becomes exit 70 with "this is a bug".
 pub fn main() -> ExitCode {
+    fill_closed_std_fds();
     std::panic::set_hook(Box::new(|info| {
         // Not `eprintln!`: a panic inside the hook (stderr closed) would abort.
         use std::io::Write;
