@@ -217,7 +217,7 @@ impl AggregateUDFImpl for ExactFloat {
         true
     }
     fn create_groups_accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(Groups { sums: Vec::new(), avg: self.avg }))
+        Ok(Box::new(Groups { sums: Vec::new(), avg: self.avg, with_partials: 0 }))
     }
 }
 
@@ -259,10 +259,20 @@ impl Accumulator for One {
 struct Groups {
     sums: Vec<ExactSum>,
     avg: bool,
+    /// Groups holding partials, counted as they switch: `size` is asked after every
+    /// batch and must not walk a million groups each time.
+    with_partials: usize,
 }
 
-fn take(sums: &mut Vec<ExactSum>, emit: EmitTo) -> Vec<ExactSum> {
-    emit.take_needed(sums)
+/// What a group's partials cost, roughly (a few words and the vector's header).
+const PARTIALS_BYTES: usize = 64;
+
+impl Groups {
+    fn take(&mut self, emit: EmitTo) -> Vec<ExactSum> {
+        let taken = emit.take_needed(&mut self.sums);
+        self.with_partials -= taken.iter().filter(|s| s.partials.is_some()).count().min(self.with_partials);
+        taken
+    }
 }
 
 fn selected(filter: Option<&BooleanArray>, i: usize) -> bool {
@@ -274,31 +284,43 @@ impl GroupsAccumulator for Groups {
         self.sums.resize_with(total, ExactSum::default);
         let v = values[0].as_primitive::<Float64Type>();
         let data = v.values();
+        let mut switched = 0;
+        let mut add = |s: &mut ExactSum, x: f64| {
+            let before = s.partials.is_none();
+            s.add(x);
+            switched += usize::from(before && s.partials.is_some());
+        };
         if v.null_count() == 0 && filter.is_none() {
             for (g, x) in groups.iter().zip(data.iter()) {
-                self.sums[*g].add(*x);
+                add(&mut self.sums[*g], *x);
             }
         } else {
             for (i, g) in groups.iter().enumerate() {
                 if v.is_valid(i) && selected(filter, i) {
-                    self.sums[*g].add(data[i]);
+                    add(&mut self.sums[*g], data[i]);
                 }
             }
         }
+        self.with_partials += switched;
         Ok(())
     }
     fn evaluate(&mut self, emit: EmitTo) -> Result<ArrayRef> {
-        Ok(result_array(&take(&mut self.sums, emit), self.avg))
+        let taken = self.take(emit);
+        Ok(result_array(&taken, self.avg))
     }
     fn state(&mut self, emit: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(state_arrays(&take(&mut self.sums, emit)))
+        let taken = self.take(emit);
+        Ok(state_arrays(&taken))
     }
     fn merge_batch(&mut self, values: &[ArrayRef], groups: &[usize], total: usize) -> Result<()> {
         self.sums.resize_with(total, ExactSum::default);
         let words: &ListArray = values[0].as_list::<i32>();
         let counts = values[1].as_primitive::<UInt64Type>();
         for (i, g) in groups.iter().enumerate() {
-            self.sums[*g].merge(words.is_valid(i).then(|| words.value(i)), counts.value(i));
+            let s = &mut self.sums[*g];
+            let before = s.partials.is_none();
+            s.merge(words.is_valid(i).then(|| words.value(i)), counts.value(i));
+            self.with_partials += usize::from(before && s.partials.is_some());
         }
         Ok(())
     }
@@ -316,7 +338,7 @@ impl GroupsAccumulator for Groups {
         Ok(state_arrays(&sums))
     }
     fn size(&self) -> usize {
-        self.sums.capacity() * std::mem::size_of::<ExactSum>() + self.sums.iter().filter_map(|s| s.partials.as_ref()).map(|p| p.capacity() * 8).sum::<usize>()
+        self.sums.capacity() * std::mem::size_of::<ExactSum>() + self.with_partials * PARTIALS_BYTES
     }
 }
 
