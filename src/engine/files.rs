@@ -117,18 +117,31 @@ pub fn check_output(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<(), 
     }
 }
 
-/// Temporary files being written now; a signal removes them before the process ends.
+/// Folders this process is writing a temporary output in. A folder is registered
+/// before its temporary file exists, so a signal at any moment finds the file.
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     LIVE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+fn own_temp_prefix() -> String {
+    format!("{TEMP_PREFIX}{}-", std::process::id())
+}
+
 /// Removes every temporary output this process is writing. Safe to call from the
 /// signal thread at any moment: a file already renamed into place is not touched.
 pub fn remove_live_temps() {
-    for p in live().drain(..) {
-        let _ = std::fs::remove_file(p);
+    let mine = own_temp_prefix();
+    for dir in live().drain(..) {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&mine) && name.ends_with(TEMP_SUFFIX) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }
 
@@ -193,22 +206,27 @@ pub fn write_atomic_with(dest: &Path, force: bool, inputs: &[PathBuf], fill: imp
     let dir = folder_of(dest);
     remove_stale_temps(&dir);
     let mode = std::fs::metadata(dest).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o666);
+    live().push(dir.clone());
+    let result = write_temp_then_rename(dest, &dir, mode, fill);
+    // Renamed into place, or removed when its guard dropped on an error.
+    let mut folders = live();
+    if let Some(i) = folders.iter().position(|d| d == &dir) {
+        folders.remove(i);
+    }
+    result
+}
+
+fn write_temp_then_rename(dest: &Path, dir: &Path, mode: u32, fill: impl FnOnce(&mut File) -> Result<(), EngineError>) -> Result<(), EngineError> {
+    use std::os::unix::fs::PermissionsExt;
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
+        .prefix(&own_temp_prefix())
         .suffix(TEMP_SUFFIX)
         .permissions(std::fs::Permissions::from_mode(mode))
-        .tempfile_in(&dir)
+        .tempfile_in(dir)
         .map_err(|e| EngineError::Data(format!("cannot write in `{}`: {e}", dir.display())))?;
-    let path = tmp.path().to_path_buf();
-    live().push(path.clone());
-    let result = (|| {
-        let cannot = |e: String| EngineError::Data(format!("cannot write `{}`: {e}", dest.display()));
-        fill(tmp.as_file_mut())?;
-        tmp.as_file().sync_all().map_err(|e| cannot(e.to_string()))?;
-        tmp.persist(dest).map_err(|e| cannot(e.error.to_string()))?;
-        Ok(())
-    })();
-    // Renamed into place, or removed when its guard dropped on an error.
-    live().retain(|p| p != &path);
-    result
+    let cannot = |e: String| EngineError::Data(format!("cannot write `{}`: {e}", dest.display()));
+    fill(tmp.as_file_mut())?;
+    tmp.as_file().sync_all().map_err(|e| cannot(e.to_string()))?;
+    tmp.persist(dest).map_err(|e| cannot(e.error.to_string()))?;
+    Ok(())
 }
