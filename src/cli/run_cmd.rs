@@ -44,10 +44,7 @@ pub fn open_with(spec: &Path, data: &DataArgs, eng: &EngineArgs, ordered_scans: 
     let shown = spec.display().to_string();
     // Replaced data is also where the checker reads the market's schema from.
     let mut sources = std::collections::HashMap::new();
-    let spec_dir = match spec.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let spec_dir = files::folder_of(spec);
     for s in &eng.source {
         let Some((m, p)) = s.split_once('=') else {
             errln!("error: --source takes MARKET=PATH, found `{s}`");

@@ -184,7 +184,8 @@ pub fn remove_stale_temps(dir: &Path) {
     }
 }
 
-fn folder_of(dest: &Path) -> PathBuf {
+/// The folder a file is in (`.` for a bare name).
+pub fn folder_of(dest: &Path) -> PathBuf {
     match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -27,10 +27,7 @@ pub struct SpecFile {
 
 impl SpecFile {
     pub fn dir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
+        files::folder_of(&self.path)
     }
 }
 

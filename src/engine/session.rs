@@ -139,13 +139,15 @@ pub fn classify(e: datafusion::error::DataFusionError) -> EngineError {
 
 /// Integer overflow in words, wherever DataFusion wrapped Arrow's message: the
 /// checked kernels (`v + 1`) and the cast back from an exact integer sum.
+const OVERFLOW: &str = "integer overflow:";
+
 fn overflow_words(s: String) -> String {
     if let Some(at) = s.find("Overflow happened on: ") {
         let what = s[at + "Overflow happened on: ".len()..].lines().next().unwrap_or("").trim();
-        return format!("integer overflow: {what} does not fit a 64-bit integer (declare the column `float` to compute with it approximately)");
+        return format!("{OVERFLOW} {what} does not fit a 64-bit integer (declare the column `float` to compute with it approximately)");
     }
     if s.contains("out of range Int64") || s.contains("Overflowing on") {
-        return "integer overflow: a sum does not fit a 64-bit integer (declare the column `float` to sum it approximately)".to_string();
+        return format!("{OVERFLOW} a sum does not fit a 64-bit integer (declare the column `float` to sum it approximately)");
     }
     s
 }
@@ -237,10 +239,12 @@ impl Session {
         let mut shown_paths = Vec::new();
         for m in &program.markets {
             // Messages name the file as the spec (or `--source`) wrote it.
-            let shown = opts.sources.get(&m.name).map_or(m.path.clone(), |p| p.display().to_string());
-            let path = match opts.sources.get(&m.name) {
-                Some(p) => p.clone(),
-                None => resolve(spec_dir, &m.path, &policy).map_err(|why| EngineError::Policy(format!("data path `{}` of market `{}` is refused: {why}", m.path, m.name)))?,
+            let (path, shown) = match opts.sources.get(&m.name) {
+                Some(p) => (p.clone(), p.display().to_string()),
+                None => (
+                    resolve(spec_dir, &m.path, &policy).map_err(|why| EngineError::Policy(format!("data path `{}` of market `{}` is refused: {why}", m.path, m.name)))?,
+                    m.path.clone(),
+                ),
             };
             if let Err(e) = super::files::ensure_regular(&path) {
                 return Err(EngineError::Data(format!("market `{}`: cannot open `{shown}`: {e}", m.name)));
@@ -347,25 +351,20 @@ impl Session {
 
     /// Like `execute`, but stops (dropping the running streams) when `cancel` resolves.
     pub fn execute_cancellable(&self, plan: LogicalPlan, cancel: impl std::future::Future<Output = ()>) -> Result<Vec<RecordBatch>, EngineError> {
-        let result = self.guarded(
+        self.guarded(
             async {
                 let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
                 df.collect().await.map_err(classify)
             },
             cancel,
-        );
-        match result {
-            // An engine message alone names neither the file nor the row.
-            Err(e @ (EngineError::Data(_) | EngineError::Internal(_))) => Err(self.locate_data_error().map(EngineError::Data).unwrap_or(e)),
-            other => other,
-        }
+        )
     }
 
     /// Runs `plan` and hands each batch to `each` as it arrives (nothing collected);
     /// returns the number of rows.
     pub fn execute_each(&self, plan: LogicalPlan, mut each: impl FnMut(&RecordBatch) -> Result<(), EngineError>) -> Result<usize, EngineError> {
         use futures::StreamExt;
-        let result = self.guarded(
+        self.guarded(
             async {
                 let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
                 let mut stream = df.execute_stream().await.map_err(classify)?;
@@ -378,15 +377,12 @@ impl Session {
                 Ok(rows)
             },
             std::future::pending(),
-        );
-        match result {
-            Err(e @ (EngineError::Data(_) | EngineError::Internal(_))) => Err(self.locate_data_error().map(EngineError::Data).unwrap_or(e)),
-            other => other,
-        }
+        )
     }
 
     /// Runs a query to its end, unless `cancel` resolves first or the memory pool
-    /// reports a stall (see `engine::memory`); either drops the running streams.
+    /// reports a stall (see `engine::memory`); either drops the running streams. A
+    /// failure that may come from reading data is located in the files.
     fn guarded<T>(&self, query: impl std::future::Future<Output = Result<T, EngineError>>, cancel: impl std::future::Future<Output = ()>) -> Result<T, EngineError> {
         let pool = self.pool.clone();
         let watchdog = async move {
@@ -399,7 +395,7 @@ impl Session {
                 }
             }
         };
-        self.runtime.block_on(async {
+        let result = self.runtime.block_on(async {
             tokio::select! {
                 r = query => r,
                 _ = cancel => Err(EngineError::Cancelled),
@@ -408,7 +404,14 @@ impl Session {
                     human_size(limit)
                 ))),
             }
-        })
+        });
+        match result {
+            // An engine message alone names neither the file nor the row. Overflow
+            // comes from computing, not reading: no file is read again for it.
+            Err(EngineError::Data(s)) if s.starts_with(OVERFLOW) => Err(EngineError::Data(s)),
+            Err(e @ (EngineError::Data(_) | EngineError::Internal(_))) => Err(self.locate_data_error().map(EngineError::Data).unwrap_or(e)),
+            other => other,
+        }
     }
 
     pub fn segment_plan(&self, s: usize) -> Result<LogicalPlan, EngineError> {
@@ -458,28 +461,16 @@ fn locate(path: &Path, format: Format, schema: Option<Arc<Schema>>) -> Option<(S
             None
         }
         Format::Arrow => {
-            let reader = match arrow::ipc::reader::FileReader::try_new(open()?, None) {
-                Ok(r) => r,
-                Err(file_err) => {
-                    // Not the file format: perhaps the stream format, else say why.
-                    let stream = match arrow::ipc::reader::StreamReader::try_new(std::io::BufReader::new(open()?), None) {
-                        Ok(r) => r,
-                        Err(_) => return Some(("header".into(), file_err.to_string())),
-                    };
-                    for (i, batch) in stream.enumerate() {
-                        if let Err(e) = batch {
-                            return Some((format!("record batch {i}"), e.to_string()));
-                        }
-                    }
-                    return None;
-                }
+            type Batches = Box<dyn Iterator<Item = Result<RecordBatch, arrow::error::ArrowError>>>;
+            let batches: Batches = match arrow::ipc::reader::FileReader::try_new(open()?, None) {
+                Ok(r) => Box::new(r),
+                // Not the file format: perhaps the stream format, else say why.
+                Err(file_err) => match arrow::ipc::reader::StreamReader::try_new(std::io::BufReader::new(open()?), None) {
+                    Ok(r) => Box::new(r),
+                    Err(_) => return Some(("header".into(), file_err.to_string())),
+                },
             };
-            for (i, batch) in reader.enumerate() {
-                if let Err(e) = batch {
-                    return Some((format!("record batch {i}"), e.to_string()));
-                }
-            }
-            None
+            batches.enumerate().find_map(|(i, b)| b.err().map(|e| (format!("record batch {i}"), e.to_string())))
         }
     }
 }

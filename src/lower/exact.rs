@@ -130,17 +130,17 @@ impl ExactSum {
         }
     }
 
-    /// The words whose exact sum this is, to hand to another accumulator.
-    fn words(&self) -> Vec<f64> {
-        let mut w = match &self.partials {
-            Some(p) => p.clone(),
-            None => vec![self.lo, self.hi],
+    /// Appends the words whose exact sum this is, to hand to another accumulator
+    /// (no vector per group: states of a million groups are built at once).
+    fn push_words(&self, out: &mut Float64Builder) {
+        let words: &[f64] = match &self.partials {
+            Some(p) => p,
+            None => &[self.lo, self.hi],
         };
-        w.retain(|v| *v != 0.0);
+        words.iter().filter(|v| **v != 0.0).for_each(|v| out.append_value(*v));
         if self.special != 0.0 || self.special.is_nan() {
-            w.push(self.special);
+            out.append_value(self.special);
         }
-        w
     }
 
     fn merge(&mut self, words: Option<ArrayRef>, count: u64) {
@@ -182,7 +182,7 @@ fn state_fields(name: &str) -> Vec<FieldRef> {
 fn state_arrays(sums: &[ExactSum]) -> Vec<ArrayRef> {
     let mut words = ListBuilder::new(Float64Builder::new());
     for s in sums {
-        words.values().append_slice(&s.words());
+        s.push_words(words.values());
         words.append(true);
     }
     let counts: UInt64Array = sums.iter().map(|s| Some(s.count)).collect();
@@ -381,8 +381,9 @@ pub fn sum_chunks(chunks: &[&[f64]]) -> f64 {
     for c in chunks {
         let mut s = ExactSum::default();
         c.iter().for_each(|x| s.add(*x));
-        let words: ArrayRef = Arc::new(Float64Array::from(s.words()));
-        total.merge(Some(words), s.count);
+        let mut words = Float64Builder::new();
+        s.push_words(&mut words);
+        total.merge(Some(Arc::new(words.finish())), s.count);
     }
     total.sum()
 }

@@ -279,10 +279,7 @@ impl Repl {
                 Def { text: parsed.text[s.start as usize..s.end as usize].to_string(), key: item_key(i), interactive: false }
             })
             .collect();
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let dir = files::folder_of(path);
         let old_dir = std::mem::replace(&mut self.dir, dir.clone());
         self.schemas = CachedSchemas { inner: FileSchemas { spec_dir: dir, policy: self.policy.clone(), no_data: false, sources: HashMap::new() }, cache: RefCell::new(HashMap::new()) };
         if !parsed.diagnostics.is_empty() {
@@ -553,10 +550,7 @@ impl Repl {
 
     fn save(&self, path: &Path) -> Reply {
         let mut text = String::from("# saved from seg repl\n");
-        let target_dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let target_dir = files::folder_of(path);
         for d in &self.defs {
             text.push_str(&self.relocate(d, &target_dir));
             text.push('\n');
