@@ -42,16 +42,24 @@ fn benches(c: &mut Criterion) {
     c.bench_function("parse+check 200 KB spec", |b| b.iter(|| black_box(check(&big))));
 
     let specs: Vec<String> = (0..1000).map(|i| large_spec(600 + (i % 7) * 150)).collect();
-    c.bench_function("check 1,000 specs", |b| b.iter(|| black_box(specs.iter().map(|s| check(s)).sum::<usize>())));
+    c.bench_function("check 1,000 specs", |b| {
+        b.iter(|| black_box(specs.iter().map(|s| check(s)).sum::<usize>()))
+    });
 
     let rules = ranges(1000, "rules");
     let partition = ranges(1000, "partition");
     // Only the analysis, on an already checked program.
-    for (name, src) in [("MECE: 1,000-rule rules", &rules), ("MECE: 1,000-rule partition", &partition)] {
+    for (name, src) in
+        [("MECE: 1,000-rule rules", &rules), ("MECE: 1,000-rule partition", &partition)]
+    {
         let parsed = seg::syntax::parse_str(src);
-        let program = seg::check::check(&parsed.program, &seg::check::NoData).program.expect("the generated spec checks");
+        let program = seg::check::check(&parsed.program, &seg::check::NoData)
+            .program
+            .expect("the generated spec checks");
         assert!(seg::check::mece::claims(&program, 0).expect("rules").proven);
-        c.bench_function(name, |b| b.iter(|| black_box(seg::check::mece::claims(&program, 0).map(|c| c.proven))));
+        c.bench_function(name, |b| {
+            b.iter(|| black_box(seg::check::mece::claims(&program, 0).map(|c| c.proven)))
+        });
     }
 }
 

@@ -5,10 +5,12 @@
 use std::time::Instant;
 
 fn main() {
-    let rows: u64 = std::env::var("SEG_BENCH_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let rows: u64 =
+        std::env::var("SEG_BENCH_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(dir.path().join(".git")).unwrap();
-    seg::engine::gen::write_coffee(&dir.path().join("coffee.parquet"), rows, 42).expect("generate data");
+    seg::engine::gen::write_coffee(&dir.path().join("coffee.parquet"), rows, 42)
+        .expect("generate data");
     let spec = dir.path().join("coffee.seg");
     std::fs::write(
         &spec,
@@ -26,7 +28,8 @@ dimension venue on coffee = customer_type
     )
     .unwrap();
     let started = Instant::now();
-    let (mut repl, _) = seg::repl::Repl::new(Some(&spec), false, Some(2), false).expect("load spec");
+    let (mut repl, _) =
+        seg::repl::Repl::new(Some(&spec), false, Some(2), false).expect("load spec");
     let load = started.elapsed().as_secs_f64();
     let query = "coffee by buyer then venue";
     let never = || -> seg::repl::Cancel { Box::pin(std::future::pending::<()>()) };
@@ -45,5 +48,8 @@ dimension venue on coffee = customer_type
     println!("seg repl over {rows} rows (Parquet, 2 threads), `{query}`:");
     println!("  load spec and register data: {load:.3} s");
     println!("  first query:                 {first_s:.3} s");
-    println!("  repeated (median of 10):     {:.3} s (min {:.3}, max {:.3})", times[5], times[0], times[9]);
+    println!(
+        "  repeated (median of 10):     {:.3} s (min {:.3}, max {:.3})",
+        times[5], times[0], times[9]
+    );
 }

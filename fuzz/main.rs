@@ -10,24 +10,118 @@
 mod target;
 
 use seg::engine::gen::Rng;
-use target::target;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use target::target;
 
 /// Fragments a mutation splices in: the language's keywords and punctuation, and
 /// the values that stress its edges (big numbers, odd text, hostile bytes).
 const TOKENS: &[&str] = &[
-    "market ", "dimension ", "segment ", "entity ", "expect ", "example ", " by ", " then ", " x ", " on ", " from ", " as ", " where ",
-    " and ", " or ", " not ", " in ", " between ", " is ", " null", " partition", " rules ", " bins ", " top ", " quantiles ", " labels ",
-    " else ", " columns ", " measure ", " measures ", " share of ", " closed left", " closed right", "{", "}", "(", ")", "[", "]", ",",
-    "=>", "=", "<", "<=", ">", ">=", "!=", "+", "-", "*", "/", "\"", "\"b2b\"", "\"\"", "#", "\n", ";", "_", "int", "float", "text",
-    "bool", "date", "timestamp", "sum(", "count(", "avg(", "min(", "max(", "median(", "distinct ", "abs(", "lower(", "coalesce(", "year(",
-    "rows", "share", "level", "share_of_parent", "0", "1", "-1", "2.5", "3.5", "1e308", "9223372036854775807", "9223372036854775808",
-    "20%", "2024-01-01", "2024-02-30", "`a b`", "é", "\u{202E}", "\u{FEFF}", "\t", "\\", "\\q", "x.csv", "\"x.parquet\"", "age", "kg",
+    "market ",
+    "dimension ",
+    "segment ",
+    "entity ",
+    "expect ",
+    "example ",
+    " by ",
+    " then ",
+    " x ",
+    " on ",
+    " from ",
+    " as ",
+    " where ",
+    " and ",
+    " or ",
+    " not ",
+    " in ",
+    " between ",
+    " is ",
+    " null",
+    " partition",
+    " rules ",
+    " bins ",
+    " top ",
+    " quantiles ",
+    " labels ",
+    " else ",
+    " columns ",
+    " measure ",
+    " measures ",
+    " share of ",
+    " closed left",
+    " closed right",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "=>",
+    "=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "!=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "\"",
+    "\"b2b\"",
+    "\"\"",
+    "#",
+    "\n",
+    ";",
+    "_",
+    "int",
+    "float",
+    "text",
+    "bool",
+    "date",
+    "timestamp",
+    "sum(",
+    "count(",
+    "avg(",
+    "min(",
+    "max(",
+    "median(",
+    "distinct ",
+    "abs(",
+    "lower(",
+    "coalesce(",
+    "year(",
+    "rows",
+    "share",
+    "level",
+    "share_of_parent",
+    "0",
+    "1",
+    "-1",
+    "2.5",
+    "3.5",
+    "1e308",
+    "9223372036854775807",
+    "9223372036854775808",
+    "20%",
+    "2024-01-01",
+    "2024-02-30",
+    "`a b`",
+    "é",
+    "\u{202E}",
+    "\u{FEFF}",
+    "\t",
+    "\\",
+    "\\q",
+    "x.csv",
+    "\"x.parquet\"",
+    "age",
+    "kg",
 ];
 
 /// One to eight mutations of `seed`, sometimes spliced with `other`.
@@ -121,7 +215,14 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { runs: u64::MAX, seconds: u64::MAX, threads: 2, limit: Duration::from_secs(1), out: PathBuf::from("fuzz/found"), seed: 1 };
+    let mut a = Args {
+        runs: u64::MAX,
+        seconds: u64::MAX,
+        threads: 2,
+        limit: Duration::from_secs(1),
+        out: PathBuf::from("fuzz/found"),
+        seed: 1,
+    };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < v.len() {
@@ -147,7 +248,12 @@ fn args() -> Args {
 fn main() {
     let a = args();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let corpus = Arc::new(Mutex::new(seeds(&[root.join("specs"), root.join("tests/cases"), root.join("fuzz/corpus"), root.join("benches")])));
+    let corpus = Arc::new(Mutex::new(seeds(&[
+        root.join("specs"),
+        root.join("tests/cases"),
+        root.join("fuzz/corpus"),
+        root.join("benches"),
+    ])));
     let seen = Arc::new(Mutex::new(HashSet::new()));
     let runs = Arc::new(AtomicU64::new(0));
     let crashes = Arc::new(AtomicU64::new(0));
@@ -161,12 +267,23 @@ fn main() {
     std::fs::create_dir_all(&a.out).ok();
     let workers: Vec<_> = (0..a.threads)
         .map(|t| {
-            let (corpus, seen, runs, crashes, slow, stop, slowest) = (corpus.clone(), seen.clone(), runs.clone(), crashes.clone(), slow.clone(), stop.clone(), slowest.clone());
+            let (corpus, seen, runs, crashes, slow, stop, slowest) = (
+                corpus.clone(),
+                seen.clone(),
+                runs.clone(),
+                crashes.clone(),
+                slow.clone(),
+                stop.clone(),
+                slowest.clone(),
+            );
             let (limit, out, total, seed) = (a.limit, a.out.clone(), a.runs, a.seed);
             std::thread::Builder::new()
                 .stack_size(seg::syntax::PARSE_STACK)
                 .spawn(move || {
-                    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(t as u64 + 1) | 1);
+                    let mut rng = Rng(seed
+                        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                        .wrapping_add(t as u64 + 1)
+                        | 1);
                     while !stop.load(Ordering::Relaxed) {
                         let n = runs.fetch_add(1, Ordering::Relaxed);
                         if n >= total || (n % 256 == 0 && Instant::now() > deadline) {
@@ -191,11 +308,17 @@ fn main() {
                         match result {
                             Err(_) => {
                                 crashes.fetch_add(1, Ordering::Relaxed);
-                                let _ = std::fs::write(out.join(format!("crash-{}.seg", name_of(&input))), &input);
+                                let _ = std::fs::write(
+                                    out.join(format!("crash-{}.seg", name_of(&input))),
+                                    &input,
+                                );
                             }
                             Ok(_) if took > limit => {
                                 slow.fetch_add(1, Ordering::Relaxed);
-                                let _ = std::fs::write(out.join(format!("slow-{}.seg", name_of(&input))), &input);
+                                let _ = std::fs::write(
+                                    out.join(format!("slow-{}.seg", name_of(&input))),
+                                    &input,
+                                );
                             }
                             Ok(sig) => {
                                 if seen.lock().unwrap().insert(sig) {
@@ -218,7 +341,12 @@ fn main() {
         if st.load(Ordering::Relaxed) {
             break;
         }
-        eprintln!("seg-fuzz: {} executions, {} crashes, {} slow", r.load(Ordering::Relaxed), c.load(Ordering::Relaxed), sl.load(Ordering::Relaxed));
+        eprintln!(
+            "seg-fuzz: {} executions, {} crashes, {} slow",
+            r.load(Ordering::Relaxed),
+            c.load(Ordering::Relaxed),
+            sl.load(Ordering::Relaxed)
+        );
     });
     for w in workers {
         let _ = w.join();

@@ -30,4 +30,3 @@ pub fn target(bytes: &[u8]) -> u64 {
     (parsed.program.items.len().min(8)).hash(&mut h);
     h.finish()
 }
-

@@ -211,7 +211,13 @@ impl Renderer {
             let index = LineIndex::new(src);
             for l in std::mem::take(&mut clamped.labels) {
                 let (line, col) = index.line_col(l.span.start);
-                clamped.notes.insert(0, format!("at {file}:{line}:{col}: {} (the line is too long to show)", l.message.as_deref().unwrap_or("here")));
+                clamped.notes.insert(
+                    0,
+                    format!(
+                        "at {file}:{line}:{col}: {} (the line is too long to show)",
+                        l.message.as_deref().unwrap_or("here")
+                    ),
+                );
             }
         }
         let theme = if self.color {
@@ -222,10 +228,8 @@ impl Renderer {
         let handler = miette::GraphicalReportHandler::new_themed(theme)
             .with_width(self.width)
             .with_links(false);
-        let report = DiagWithSource {
-            diag: &clamped,
-            src: miette::NamedSource::new(file, src.to_string()),
-        };
+        let report =
+            DiagWithSource { diag: &clamped, src: miette::NamedSource::new(file, src.to_string()) };
         let mut out = String::new();
         if handler.render_report(&mut out, &report).is_err() {
             out = format!("{}[{}]: {}\n", diag.severity.as_str(), diag.code, diag.message);

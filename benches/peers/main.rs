@@ -88,7 +88,8 @@ fn main() {
 }
 
 fn parse_opts(args: &[String]) -> Opts {
-    let mut o = Opts { smoke: false, runs: 5, threads: 2, rows: None, cases: None, write_doc: true };
+    let mut o =
+        Opts { smoke: false, runs: 5, threads: 2, rows: None, cases: None, write_doc: true };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().cloned().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -141,12 +142,16 @@ fn work_dir() -> PathBuf {
     }
     // target/<profile>/deps/peers-<hash>
     let exe = std::env::current_exe().expect("own path");
-    exe.ancestors().nth(3).map(|t| t.join("seg-bench")).unwrap_or_else(|| repo().join("target/seg-bench"))
+    exe.ancestors()
+        .nth(3)
+        .map(|t| t.join("seg-bench"))
+        .unwrap_or_else(|| repo().join("target/seg-bench"))
 }
 
 fn cases() -> Vec<Case> {
     let dir = repo().join("benches/peers/cases");
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let read =
+        |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
     let common = read("common.seg");
     let fixed = [
         ("segmentation", "sizing", "3-dimension segmentation (rules x bins x mapping)"),
@@ -196,7 +201,14 @@ fn bins_case(common: &str, n: usize) -> Case {
          FROM (SELECT {case} AS rev_band, COUNT(*) AS rows, SUM(kg) AS volume, SUM(revenue) AS value\n\
          FROM coffee GROUP BY 1) t\n"
     );
-    Case { name: format!("bins{n}"), segment: "bands", spec, sql, cuts: Some(cuts), what: format!("bins on revenue, {n} cut points") }
+    Case {
+        name: format!("bins{n}"),
+        segment: "bands",
+        spec,
+        sql,
+        cuts: Some(cuts),
+        what: format!("bins on revenue, {n} cut points"),
+    }
 }
 
 fn jobs(opts: &Opts, cases: &[Case]) -> Vec<Job> {
@@ -235,14 +247,36 @@ fn python_env(work: &Path) -> Result<PathBuf, String> {
     let venv = work.join("venv");
     let py = venv.join("bin/python");
     let probe = format!("import duckdb, polars; assert duckdb.__version__ == '{DUCKDB}' and polars.__version__ == '{POLARS}'");
-    if py.exists() && Command::new(&py).args(["-c", &probe]).stderr(Stdio::null()).status().is_ok_and(|s| s.success()) {
+    if py.exists()
+        && Command::new(&py)
+            .args(["-c", &probe])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    {
         return Ok(py);
     }
     eprintln!("peers: installing duckdb {DUCKDB} and polars {POLARS} into {}", venv.display());
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = |c: &mut Command| c.status().map_err(|e| format!("{c:?}: {e}")).and_then(|s| if s.success() { Ok(()) } else { Err(format!("{c:?} failed")) });
+    let ok = |c: &mut Command| {
+        c.status().map_err(|e| format!("{c:?}: {e}")).and_then(|s| {
+            if s.success() {
+                Ok(())
+            } else {
+                Err(format!("{c:?} failed"))
+            }
+        })
+    };
     ok(Command::new(&python).args(["-m", "venv"]).arg(&venv))?;
-    ok(Command::new(&py).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", &format!("duckdb=={DUCKDB}"), &format!("polars=={POLARS}")]))?;
+    ok(Command::new(&py).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("duckdb=={DUCKDB}"),
+        &format!("polars=={POLARS}"),
+    ]))?;
     Ok(py)
 }
 
@@ -269,7 +303,11 @@ struct Outcome {
 /// Runs a child to the end, collecting its output and its own peak memory.
 fn measure(cmd: &mut Command, timed_inside: bool) -> Result<Outcome, String> {
     let started = Instant::now();
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| format!("{cmd:?}: {e}"))?;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{cmd:?}: {e}"))?;
     let mut out = child.stdout.take().expect("piped");
     let mut err = child.stderr.take().expect("piped");
     let t_out = std::thread::spawn(move || {
@@ -309,11 +347,24 @@ struct Prepared {
     data: PathBuf,
 }
 
-fn command(engine: Engine, case: &Case, p: &Prepared, threads: usize, py: &Path) -> (Command, bool) {
+fn command(
+    engine: Engine,
+    case: &Case,
+    p: &Prepared,
+    threads: usize,
+    py: &Path,
+) -> (Command, bool) {
     match engine {
         Engine::Seg => {
             let mut c = Command::new(env!("CARGO_BIN_EXE_seg"));
-            c.arg("run").arg(&p.spec).args(["--segment", case.segment, "--format", "csv", "--threads", &threads.to_string()]);
+            c.arg("run").arg(&p.spec).args([
+                "--segment",
+                case.segment,
+                "--format",
+                "csv",
+                "--threads",
+                &threads.to_string(),
+            ]);
             // The generated data lives under the target folder, outside the project.
             c.arg("--allow-outside").arg("--source").arg(format!("coffee={}", p.data.display()));
             // The whole process counts for seg: start-up, parse, check, plan, run, print.
@@ -327,9 +378,16 @@ fn command(engine: Engine, case: &Case, p: &Prepared, threads: usize, py: &Path)
         Engine::DuckDb | Engine::Polars => {
             let mut c = Command::new(py);
             c.arg(repo().join("benches/peers/peer.py"));
-            c.arg(if engine == Engine::DuckDb { "duckdb" } else { "polars" }).arg(&case.name).arg(&p.data).arg(threads.to_string()).arg(&p.sql);
+            c.arg(if engine == Engine::DuckDb { "duckdb" } else { "polars" })
+                .arg(&case.name)
+                .arg(&p.data)
+                .arg(threads.to_string())
+                .arg(&p.sql);
             if let Some(cuts) = &case.cuts {
-                c.arg(format!("[{}]", cuts.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")));
+                c.arg(format!(
+                    "[{}]",
+                    cuts.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
+                ));
             }
             (c, true)
         }
@@ -435,7 +493,11 @@ fn run(opts: &Opts) -> Result<(), String> {
         let dir = work.join("cases");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let spec = dir.join(format!("{}.{}.seg", case.name, job.fmt.ext()));
-        std::fs::write(&spec, case.spec.replace("\"coffee.parquet\"", &format!("\"coffee.{}\"", job.fmt.ext()))).map_err(|e| e.to_string())?;
+        std::fs::write(
+            &spec,
+            case.spec.replace("\"coffee.parquet\"", &format!("\"coffee.{}\"", job.fmt.ext())),
+        )
+        .map_err(|e| e.to_string())?;
         let sql = dir.join(format!("{}.sql", case.name));
         std::fs::write(&sql, &case.sql).map_err(|e| e.to_string())?;
         let p = Prepared { spec, sql, data };
@@ -457,11 +519,16 @@ fn run(opts: &Opts) -> Result<(), String> {
             }
             match &reference {
                 None => reference = Some(t),
-                Some(r) => same_numbers(r, &t).map_err(|err| format!("{label}: {} and seg disagree: {err}", e.name()))?,
+                Some(r) => same_numbers(r, &t)
+                    .map_err(|err| format!("{label}: {} and seg disagree: {err}", e.name()))?,
             }
             stats.entry(e.name()).or_default().add(&o, false);
         }
-        eprintln!("peers:   same numbers from all {} engines ({} rows of output)", ENGINES.len(), reference.map_or(0, |r| r.1.len()));
+        eprintln!(
+            "peers:   same numbers from all {} engines ({} rows of output)",
+            ENGINES.len(),
+            reference.map_or(0, |r| r.1.len())
+        );
         // Rounds interleave the engines, so a noisy moment hits all of them.
         for _ in 0..opts.runs {
             for e in ENGINES {
@@ -475,7 +542,10 @@ fn run(opts: &Opts) -> Result<(), String> {
             continue;
         }
         let seg = stats["seg"].median();
-        let line: Vec<String> = ENGINES.iter().map(|e| format!("{} {:.3}s", e.name(), stats[e.name()].median())).collect();
+        let line: Vec<String> = ENGINES
+            .iter()
+            .map(|e| format!("{} {:.3}s", e.name(), stats[e.name()].median()))
+            .collect();
         eprintln!(
             "peers:   {} | seg/DataFusion {:.2} seg/DuckDB {:.2}",
             line.join(", "),
@@ -485,7 +555,10 @@ fn run(opts: &Opts) -> Result<(), String> {
         results.push((j, stats));
     }
     if opts.smoke {
-        eprintln!("peers: smoke run passed: {} cases, every engine returned the same numbers", results.len());
+        eprintln!(
+            "peers: smoke run passed: {} cases, every engine returned the same numbers",
+            results.len()
+        );
         return Ok(());
     }
     let report = report(opts, &cases, &jobs, &results, &py);
@@ -498,20 +571,42 @@ fn run(opts: &Opts) -> Result<(), String> {
 }
 
 fn sh(cmd: &str, args: &[&str]) -> String {
-    Command::new(cmd).args(args).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
-fn report(opts: &Opts, cases: &[Case], jobs: &[Job], results: &[(usize, BTreeMap<&'static str, Stats>)], py: &Path) -> String {
+fn report(
+    opts: &Opts,
+    cases: &[Case],
+    jobs: &[Job],
+    results: &[(usize, BTreeMap<&'static str, Stats>)],
+    py: &Path,
+) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let mem_gib = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let py_version = sh(&py.to_string_lossy(), &["-c", "import sys; print(sys.version.split()[0])"]);
+    let py_version =
+        sh(&py.to_string_lossy(), &["-c", "import sys; print(sys.version.split()[0])"]);
     let mut s = String::new();
     s.push_str(&format!(
         "Produced by `cargo bench --bench peers` on {} ({cores} cores, {mem_gib:.0} GiB), {}.\n\
@@ -529,12 +624,22 @@ fn report(opts: &Opts, cases: &[Case], jobs: &[Job], results: &[(usize, BTreeMap
         opts.runs
     ));
     // One row per job: its case, size and file, then one cell per engine.
-    let table = |s: &mut String, header: &str, cell: &dyn Fn(&BTreeMap<&'static str, Stats>, Engine) -> String, extra: &dyn Fn(&BTreeMap<&'static str, Stats>) -> String| {
+    let table = |s: &mut String,
+                 header: &str,
+                 cell: &dyn Fn(&BTreeMap<&'static str, Stats>, Engine) -> String,
+                 extra: &dyn Fn(&BTreeMap<&'static str, Stats>) -> String| {
         s.push_str(header);
         for (j, stats) in results {
             let job = &jobs[*j];
             let cells: Vec<String> = ENGINES.iter().map(|&e| cell(stats, e)).collect();
-            s.push_str(&format!("| {} | {} | {} | {} |{}\n", cases[job.case].what, human_rows(job.rows), job.fmt.ext(), cells.join(" | "), extra(stats)));
+            s.push_str(&format!(
+                "| {} | {} | {} | {} |{}\n",
+                cases[job.case].what,
+                human_rows(job.rows),
+                job.fmt.ext(),
+                cells.join(" | "),
+                extra(stats)
+            ));
         }
     };
     table(
@@ -550,7 +655,9 @@ fn report(opts: &Opts, cases: &[Case], jobs: &[Job], results: &[(usize, BTreeMap
             ratios.concat()
         },
     );
-    s.push_str("\nPeak memory (maxrss of the process, MiB; the Python peers include the interpreter):\n\n");
+    s.push_str(
+        "\nPeak memory (maxrss of the process, MiB; the Python peers include the interpreter):\n\n",
+    );
     table(
         &mut s,
         "| case | rows | file | seg | DataFusion SQL | DuckDB | Polars |\n|---|---|---|---|---|---|---|\n",
@@ -586,14 +693,24 @@ mod df_sql {
         let [sql, data, threads] = args else { panic!("--df-sql SQL_FILE DATA THREADS") };
         let threads: usize = threads.parse().expect("threads");
         let sql = std::fs::read_to_string(sql).expect("sql file");
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+            .expect("runtime");
         let (batches, seconds) = rt.block_on(async {
             let started = Instant::now();
-            let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(threads));
+            let ctx = SessionContext::new_with_config(
+                SessionConfig::new().with_target_partitions(threads),
+            );
             if data.ends_with(".csv") {
-                ctx.register_csv("coffee", data, CsvReadOptions::new()).await.expect("register csv");
+                ctx.register_csv("coffee", data, CsvReadOptions::new())
+                    .await
+                    .expect("register csv");
             } else {
-                ctx.register_parquet("coffee", data, ParquetReadOptions::default()).await.expect("register parquet");
+                ctx.register_parquet("coffee", data, ParquetReadOptions::default())
+                    .await
+                    .expect("register parquet");
             }
             let df = ctx.sql(&sql).await.expect("plan");
             let batches = df.collect().await.expect("run");

@@ -36,12 +36,14 @@ pub fn unknown_column(span: Span, name: &str, scope: &str, candidates: Vec<&str>
 }
 
 pub fn unknown_market(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0202", format!("unknown market `{name}`")).with_label(span, "no market has this name");
+    let d = Diagnostic::error("E0202", format!("unknown market `{name}`"))
+        .with_label(span, "no market has this name");
     did_you_mean(d, "market", name, candidates)
 }
 
 pub fn unknown_dimension(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0203", format!("unknown dimension `{name}`")).with_label(span, "no dimension has this name");
+    let d = Diagnostic::error("E0203", format!("unknown dimension `{name}`"))
+        .with_label(span, "no dimension has this name");
     did_you_mean(d, "dimension", name, candidates)
 }
 
@@ -52,7 +54,8 @@ pub fn unknown_measure(span: Span, name: &str, market: &str, candidates: Vec<&st
 }
 
 pub fn unknown_segment(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0205", format!("unknown segmentation `{name}`")).with_label(span, "no segmentation has this name");
+    let d = Diagnostic::error("E0205", format!("unknown segmentation `{name}`"))
+        .with_label(span, "no segmentation has this name");
     did_you_mean(d, "segmentation", name, candidates)
 }
 
@@ -77,14 +80,16 @@ pub fn cycle(span: Span, path: &[String]) -> Diagnostic {
 }
 
 pub fn unknown_function(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0208", format!("unknown function `{name}`")).with_label(span, "not a function");
+    let d = Diagnostic::error("E0208", format!("unknown function `{name}`"))
+        .with_label(span, "not a function");
     did_you_mean(d, "function", name, candidates)
 }
 
 pub fn unknown_owner(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
     let d = Diagnostic::error("E0209", format!("unknown market or entity `{name}`"))
         .with_label(span, "no market or entity has this name");
-    did_you_mean(d, "market or entitie", name, candidates).with_note("a dimension labels the rows of a market or of an entity")
+    did_you_mean(d, "market or entitie", name, candidates)
+        .with_note("a dimension labels the rows of a market or of an entity")
 }
 
 pub fn unknown_label(span: Span, label: &str, dim: &str, candidates: Vec<&str>) -> Diagnostic {
@@ -100,14 +105,23 @@ pub const OUTPUT_COLUMNS: [&str; 4] = ["rows", "share", "level", "share_of_paren
 pub fn reserved_name(span: Span, what: &str, name: &str) -> Diagnostic {
     Diagnostic::error("E0211", format!("{what} `{name}` has the name of an output column"))
         .with_label(span, format!("`{name}` is a column of every result"))
-        .with_help(format!("results have the columns {}; rename the {what}, e.g. `{name}_{}`", OUTPUT_COLUMNS.join(", "), if what == "dimension" { "band" } else { "value" }))
+        .with_help(format!(
+            "results have the columns {}; rename the {what}, e.g. `{name}_{}`",
+            OUTPUT_COLUMNS.join(", "),
+            if what == "dimension" { "band" } else { "value" }
+        ))
 }
 
 pub fn measure_named_like_dimension(dim_ref: Span, measure: Span, name: &str) -> Diagnostic {
-    Diagnostic::error("E0211", format!("measure `{name}` has the name of a dimension of this segmentation"))
-        .with_label(dim_ref, format!("this dimension's column is named `{name}`"))
-        .with_label(measure, "and so is this measure's")
-        .with_help("rename the measure or the dimension, or leave the measure out with `measures (...)`")
+    Diagnostic::error(
+        "E0211",
+        format!("measure `{name}` has the name of a dimension of this segmentation"),
+    )
+    .with_label(dim_ref, format!("this dimension's column is named `{name}`"))
+    .with_label(measure, "and so is this measure's")
+    .with_help(
+        "rename the measure or the dimension, or leave the measure out with `measures (...)`",
+    )
 }
 
 pub fn mismatch(span: Span, expected: &str, found: Type, help: &str) -> Diagnostic {
@@ -116,7 +130,13 @@ pub fn mismatch(span: Span, expected: &str, found: Type, help: &str) -> Diagnost
         .with_help(help.to_string())
 }
 
-pub fn operands(op_span: Span, op: &str, lhs: (Span, Type), rhs: (Span, Type), help: &str) -> Diagnostic {
+pub fn operands(
+    op_span: Span,
+    op: &str,
+    lhs: (Span, Type),
+    rhs: (Span, Type),
+    help: &str,
+) -> Diagnostic {
     Diagnostic::error("E0301", format!("`{op}` cannot compare or combine {} with {}", lhs.1, rhs.1))
         .with_label(op_span, "these operands do not fit")
         .with_label(lhs.0, format!("{}", lhs.1))
@@ -167,7 +187,13 @@ pub fn bins_not_ascending(span: Span, prev: Span, value: &str, previous: &str) -
         .with_help("list cut points from low to high, each once: `bins age [18, 25, 35]`")
 }
 
-pub fn duplicate_mapping(span: Span, first: Span, value: &str, label: &str, first_label: &str) -> Diagnostic {
+pub fn duplicate_mapping(
+    span: Span,
+    first: Span,
+    value: &str,
+    label: &str,
+    first_label: &str,
+) -> Diagnostic {
     let msg = if label == first_label {
         format!("value {value} is listed twice under \"{label}\"")
     } else {
@@ -182,10 +208,18 @@ pub fn duplicate_mapping(span: Span, first: Span, value: &str, label: &str, firs
 pub fn label_count(span: Span, expected: usize, found: usize) -> Diagnostic {
     Diagnostic::error("E0403", format!("{expected} bins need {expected} labels, found {found}"))
         .with_label(span, format!("{found} labels"))
-        .with_help(format!("n cut points make n + 1 bins: give {expected} labels, lowest bin first"))
+        .with_help(format!(
+            "n cut points make n + 1 bins: give {expected} labels, lowest bin first"
+        ))
 }
 
-pub fn foreign_dimension(span: Span, dim: &str, dim_market: &str, market: &str, def: Span) -> Diagnostic {
+pub fn foreign_dimension(
+    span: Span,
+    dim: &str,
+    dim_market: &str,
+    market: &str,
+    def: Span,
+) -> Diagnostic {
     Diagnostic::error("E0404", format!("dimension `{dim}` labels market `{dim_market}`, not `{market}`"))
         .with_label(span, format!("used on `{market}` here"))
         .with_label(def, format!("defined on `{dim_market}`"))
@@ -232,15 +266,21 @@ pub fn entity_dim_in_example(span: Span, dim: &str, entity: &str) -> Diagnostic 
 }
 
 pub fn data_dependent_in_example(span: Span, dim: &str, kind: &str) -> Diagnostic {
-    Diagnostic::error("E0411", format!("dimension `{dim}` is a {kind}, which depends on the whole data set"))
-        .with_label(span, "an example row cannot decide this")
-        .with_help("check it on data with `expect` instead")
+    Diagnostic::error(
+        "E0411",
+        format!("dimension `{dim}` is a {kind}, which depends on the whole data set"),
+    )
+    .with_label(span, "an example row cannot decide this")
+    .with_help("check it on data with `expect` instead")
 }
 
 pub fn no_schema(span: Span, market: &str) -> Diagnostic {
-    Diagnostic::error("E0501", format!("market `{market}` has no `columns` and data may not be read"))
-        .with_label(span, "its schema is unknown without the data file")
-        .with_help("declare the columns (`columns { id int, region text }`), or run without --no-data")
+    Diagnostic::error(
+        "E0501",
+        format!("market `{market}` has no `columns` and data may not be read"),
+    )
+    .with_label(span, "its schema is unknown without the data file")
+    .with_help("declare the columns (`columns { id int, region text }`), or run without --no-data")
 }
 
 pub fn unreadable(span: Span, path: &str, why: &str) -> Diagnostic {
@@ -249,15 +289,27 @@ pub fn unreadable(span: Span, path: &str, why: &str) -> Diagnostic {
         .with_help("check the path (it is relative to the spec's folder) and the file's format")
 }
 
-pub fn schema_mismatch(decl: Span, column: &str, declared: Type, found: &str, path: &str) -> Diagnostic {
-    Diagnostic::error("E0503", format!("column `{column}` is declared {declared} but `{path}` has {found}"))
-        .with_label(decl, format!("declared {declared} here"))
-        .with_help(format!("declare `{column}` with the file's type, or fix the data"))
+pub fn schema_mismatch(
+    decl: Span,
+    column: &str,
+    declared: Type,
+    found: &str,
+    path: &str,
+) -> Diagnostic {
+    Diagnostic::error(
+        "E0503",
+        format!("column `{column}` is declared {declared} but `{path}` has {found}"),
+    )
+    .with_label(decl, format!("declared {declared} here"))
+    .with_help(format!("declare `{column}` with the file's type, or fix the data"))
 }
 
 pub fn missing_in_data(decl: Span, column: &str, path: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0503", format!("column `{column}` is declared but `{path}` has no such column"))
-        .with_label(decl, "declared here");
+    let d = Diagnostic::error(
+        "E0503",
+        format!("column `{column}` is declared but `{path}` has no such column"),
+    )
+    .with_label(decl, "declared here");
     did_you_mean(d, "column", column, candidates)
 }
 
@@ -270,7 +322,9 @@ pub fn path_refused(span: Span, path: &str, why: &str) -> Diagnostic {
 pub fn unknown_extension(span: Span, path: &str) -> Diagnostic {
     Diagnostic::error("E0505", format!("cannot tell the format of `{path}`"))
         .with_label(span, "no known extension")
-        .with_help("name the format: `market m from \"data.txt\" as csv` (csv, parquet, json, arrow)")
+        .with_help(
+            "name the format: `market m from \"data.txt\" as csv` (csv, parquet, json, arrow)",
+        )
 }
 
 /// A data file `check` must read (to verify declared columns) cannot be read: the

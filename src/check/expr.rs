@@ -7,7 +7,8 @@ use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::syntax::ast::{self, ExprKind, Lit};
 
-pub const FUNCTIONS: [&str; 9] = ["lower", "upper", "trim", "length", "year", "month", "abs", "round", "coalesce"];
+pub const FUNCTIONS: [&str; 9] =
+    ["lower", "upper", "trim", "length", "year", "month", "abs", "round", "coalesce"];
 pub const AGGREGATES: [&str; 6] = ["count", "sum", "avg", "min", "max", "median"];
 
 pub fn lit_value(lit: &Lit) -> (Value, Type) {
@@ -107,7 +108,12 @@ impl RowTyper<'_> {
                 let x = self.expr(inner);
                 let ty = match x.ty {
                     Type::Int | Type::Float | Type::Error | Type::Null => x.ty,
-                    t => self.err(errors::mismatch(x.span, "a number", t, "only numbers can be negated")),
+                    t => self.err(errors::mismatch(
+                        x.span,
+                        "a number",
+                        t,
+                        "only numbers can be negated",
+                    )),
                 };
                 (TKind::Neg(Box::new(x)), ty)
             }
@@ -129,7 +135,12 @@ impl RowTyper<'_> {
                     self.comparable(span, "between", &x, bound, true);
                 }
                 (
-                    TKind::Between { expr: Box::new(x), low: Box::new(lo), high: Box::new(hi), negated: *negated },
+                    TKind::Between {
+                        expr: Box::new(x),
+                        low: Box::new(lo),
+                        high: Box::new(hi),
+                        negated: *negated,
+                    },
                     Type::Bool,
                 )
             }
@@ -199,22 +210,43 @@ impl RowTyper<'_> {
         };
         let ty = match func {
             Func::Lower | Func::Upper | Func::Trim => {
-                if want(first == Type::Text, "text", self) { Type::Text } else { Type::Error }
+                if want(first == Type::Text, "text", self) {
+                    Type::Text
+                } else {
+                    Type::Error
+                }
             }
             Func::Length => {
-                if want(first == Type::Text, "text", self) { Type::Int } else { Type::Error }
+                if want(first == Type::Text, "text", self) {
+                    Type::Int
+                } else {
+                    Type::Error
+                }
             }
             Func::Year | Func::Month => {
-                if want(matches!(first, Type::Date | Type::Timestamp), "a date", self) { Type::Int } else { Type::Error }
+                if want(matches!(first, Type::Date | Type::Timestamp), "a date", self) {
+                    Type::Int
+                } else {
+                    Type::Error
+                }
             }
             Func::Abs => {
-                if want(first.is_numeric(), "a number", self) { first } else { Type::Error }
+                if want(first.is_numeric(), "a number", self) {
+                    first
+                } else {
+                    Type::Error
+                }
             }
             Func::Round => {
                 if want(first.is_numeric(), "a number", self) {
                     if let Some(d) = args.get(1) {
                         if !matches!(d.ty, Type::Int | Type::Error) {
-                            self.diags.push(errors::mismatch(d.span, "a whole number of digits", d.ty, "write `round(x, 2)`"));
+                            self.diags.push(errors::mismatch(
+                                d.span,
+                                "a whole number of digits",
+                                d.ty,
+                                "write `round(x, 2)`",
+                            ));
                         }
                     }
                     first
@@ -267,11 +299,21 @@ impl RowTyper<'_> {
                     (Type::Date, Type::Text) | (Type::Text, Type::Date) => {
                         "write dates without quotes: `order_date >= 2024-01-01`".to_string()
                     }
-                    (x, Type::Text) if x.is_numeric() => "write numbers without quotes: `age > 30`".to_string(),
-                    (Type::Text, y) if y.is_numeric() => "write numbers without quotes: `age > 30`".to_string(),
+                    (x, Type::Text) if x.is_numeric() => {
+                        "write numbers without quotes: `age > 30`".to_string()
+                    }
+                    (Type::Text, y) if y.is_numeric() => {
+                        "write numbers without quotes: `age > 30`".to_string()
+                    }
                     (x, y) => format!("compare values of one type; {x} and {y} do not mix"),
                 };
-                self.diags.push(errors::operands(op_span, op, (a.span, a.ty), (b.span, b.ty), &help));
+                self.diags.push(errors::operands(
+                    op_span,
+                    op,
+                    (a.span, a.ty),
+                    (b.span, b.ty),
+                    &help,
+                ));
                 false
             }
         }
@@ -290,7 +332,10 @@ impl RowTyper<'_> {
                             x.span,
                             "a condition (bool)",
                             x.ty,
-                            &format!("both sides of `{}` must be conditions, e.g. `age > 30`", op.symbol()),
+                            &format!(
+                                "both sides of `{}` must be conditions, e.g. `age > 30`",
+                                op.symbol()
+                            ),
                         ));
                     }
                 }
@@ -343,7 +388,12 @@ impl AggTyper<'_> {
             ExprKind::Lit(l) => {
                 let (v, t) = lit_value(l);
                 if !matches!(t, Type::Int | Type::Float) {
-                    self.diags.push(errors::mismatch(e.span, "a number", t, "a measure combines numbers"));
+                    self.diags.push(errors::mismatch(
+                        e.span,
+                        "a number",
+                        t,
+                        "a measure combines numbers",
+                    ));
                     return (MExpr::Lit(v), Type::Error);
                 }
                 (MExpr::Lit(v), t)
@@ -353,7 +403,15 @@ impl AggTyper<'_> {
                     return (MExpr::Ref(i), t);
                 }
                 if id.name == "rows" {
-                    return (MExpr::Agg(Agg { func: AggFunc::Count, distinct: false, arg: None, ty: Type::Int }), Type::Int);
+                    return (
+                        MExpr::Agg(Agg {
+                            func: AggFunc::Count,
+                            distinct: false,
+                            arg: None,
+                            ty: Type::Int,
+                        }),
+                        Type::Int,
+                    );
                 }
                 if self.cols.iter().any(|c| c.name == id.name) {
                     self.diags.push(errors::column_in_aggregate_scope(id.span, &id.name));
@@ -375,7 +433,13 @@ impl AggTyper<'_> {
                 let ty = if ta == Type::Error || tb == Type::Error {
                     Type::Error
                 } else if !ta.is_numeric() || !tb.is_numeric() {
-                    self.diags.push(errors::operands(*op_span, op.symbol(), (lhs.span, ta), (rhs.span, tb), "arithmetic works on numbers only"));
+                    self.diags.push(errors::operands(
+                        *op_span,
+                        op.symbol(),
+                        (lhs.span, ta),
+                        (rhs.span, tb),
+                        "arithmetic works on numbers only",
+                    ));
                     Type::Error
                 } else if *op == ast::BinOp::Div || ta == Type::Float || tb == Type::Float {
                     Type::Float
@@ -394,11 +458,18 @@ impl AggTyper<'_> {
                     (AggFunc::Count, 0) if !*distinct => None,
                     (_, 1) => {
                         let mut row_diags = Vec::new();
-                        let t = RowTyper { cols: self.cols, scope: self.scope.clone(), diags: &mut row_diags }.expr(&args[0]);
+                        let t = RowTyper {
+                            cols: self.cols,
+                            scope: self.scope.clone(),
+                            diags: &mut row_diags,
+                        }
+                        .expr(&args[0]);
                         // A nested aggregate reads better as E0306 than as "aggregate in row".
                         for d in row_diags {
                             if d.code == "E0303" {
-                                self.diags.push(errors::nested_aggregate(d.primary_span().unwrap_or(e.span)));
+                                self.diags.push(errors::nested_aggregate(
+                                    d.primary_span().unwrap_or(e.span),
+                                ));
                             } else {
                                 self.diags.push(d);
                             }
@@ -406,7 +477,11 @@ impl AggTyper<'_> {
                         Some(t)
                     }
                     (_, n) => {
-                        let expected = if func == AggFunc::Count { "zero or one argument" } else { "one argument" };
+                        let expected = if func == AggFunc::Count {
+                            "zero or one argument"
+                        } else {
+                            "one argument"
+                        };
                         self.diags.push(errors::arity(e.span, &f.name, expected, n));
                         return (MExpr::Lit(Value::Null), Type::Error);
                     }
@@ -424,7 +499,10 @@ impl AggTyper<'_> {
                             span,
                             "a number",
                             at,
-                            &format!("`{}` adds up numbers; to count values use `count(...)`", f.name),
+                            &format!(
+                                "`{}` adds up numbers; to count values use `count(...)`",
+                                f.name
+                            ),
                         ));
                         Type::Error
                     }

@@ -71,8 +71,20 @@ fn iv_empty(i: &Iv) -> bool {
 
 /// Integer normalisation: closed bounds at whole numbers.
 fn int_iv(i: Iv) -> Option<Iv> {
-    let lo = if i.lo.is_infinite() { i.lo } else if i.lo_in { i.lo.ceil() } else { i.lo.floor() + 1.0 };
-    let hi = if i.hi.is_infinite() { i.hi } else if i.hi_in { i.hi.floor() } else { i.hi.ceil() - 1.0 };
+    let lo = if i.lo.is_infinite() {
+        i.lo
+    } else if i.lo_in {
+        i.lo.ceil()
+    } else {
+        i.lo.floor() + 1.0
+    };
+    let hi = if i.hi.is_infinite() {
+        i.hi
+    } else if i.hi_in {
+        i.hi.floor()
+    } else {
+        i.hi.ceil() - 1.0
+    };
     let r = Iv { lo, lo_in: lo.is_finite(), hi, hi_in: hi.is_finite() };
     (!iv_empty(&r)).then_some(r)
 }
@@ -109,8 +121,20 @@ fn iv_intersect(a: &[Iv], b: &[Iv], kind: Kind) -> Vec<Iv> {
     let mut out = Vec::new();
     for x in a {
         for y in b {
-            let (lo, lo_in) = if x.lo > y.lo { (x.lo, x.lo_in) } else if y.lo > x.lo { (y.lo, y.lo_in) } else { (x.lo, x.lo_in && y.lo_in) };
-            let (hi, hi_in) = if x.hi < y.hi { (x.hi, x.hi_in) } else if y.hi < x.hi { (y.hi, y.hi_in) } else { (x.hi, x.hi_in && y.hi_in) };
+            let (lo, lo_in) = if x.lo > y.lo {
+                (x.lo, x.lo_in)
+            } else if y.lo > x.lo {
+                (y.lo, y.lo_in)
+            } else {
+                (x.lo, x.lo_in && y.lo_in)
+            };
+            let (hi, hi_in) = if x.hi < y.hi {
+                (x.hi, x.hi_in)
+            } else if y.hi < x.hi {
+                (y.hi, y.hi_in)
+            } else {
+                (x.hi, x.hi_in && y.hi_in)
+            };
             out.push(Iv { lo, lo_in, hi, hi_in });
         }
     }
@@ -172,12 +196,22 @@ impl ColSet {
     fn intersect(&self, o: &ColSet, kind: Kind) -> ColSet {
         let vals = match (&self.vals, &o.vals) {
             (Vals::Num(a), Vals::Num(b)) => Vals::Num(iv_intersect(a, b, kind)),
-            (Vals::Text { finite: fa, set: a }, Vals::Text { finite: fb, set: b }) => match (fa, fb) {
-                (true, true) => Vals::Text { finite: true, set: a.intersection(b).cloned().collect() },
-                (true, false) => Vals::Text { finite: true, set: a.difference(b).cloned().collect() },
-                (false, true) => Vals::Text { finite: true, set: b.difference(a).cloned().collect() },
-                (false, false) => Vals::Text { finite: false, set: a.union(b).cloned().collect() },
-            },
+            (Vals::Text { finite: fa, set: a }, Vals::Text { finite: fb, set: b }) => {
+                match (fa, fb) {
+                    (true, true) => {
+                        Vals::Text { finite: true, set: a.intersection(b).cloned().collect() }
+                    }
+                    (true, false) => {
+                        Vals::Text { finite: true, set: a.difference(b).cloned().collect() }
+                    }
+                    (false, true) => {
+                        Vals::Text { finite: true, set: b.difference(a).cloned().collect() }
+                    }
+                    (false, false) => {
+                        Vals::Text { finite: false, set: a.union(b).cloned().collect() }
+                    }
+                }
+            }
             (Vals::Bool(a), Vals::Bool(b)) => Vals::Bool(a & b),
             _ => ColSet::no_values(kind),
         };
@@ -201,10 +235,26 @@ fn col_meets(x: &ColSet, y: &ColSet, kind: Kind) -> bool {
     match (&x.vals, &y.vals) {
         (Vals::Num(a), Vals::Num(b)) => a.iter().any(|i| {
             b.iter().any(|j| {
-                let (lo, lo_in) = if i.lo > j.lo { (i.lo, i.lo_in) } else if j.lo > i.lo { (j.lo, j.lo_in) } else { (i.lo, i.lo_in && j.lo_in) };
-                let (hi, hi_in) = if i.hi < j.hi { (i.hi, i.hi_in) } else if j.hi < i.hi { (j.hi, j.hi_in) } else { (i.hi, i.hi_in && j.hi_in) };
+                let (lo, lo_in) = if i.lo > j.lo {
+                    (i.lo, i.lo_in)
+                } else if j.lo > i.lo {
+                    (j.lo, j.lo_in)
+                } else {
+                    (i.lo, i.lo_in && j.lo_in)
+                };
+                let (hi, hi_in) = if i.hi < j.hi {
+                    (i.hi, i.hi_in)
+                } else if j.hi < i.hi {
+                    (j.hi, j.hi_in)
+                } else {
+                    (i.hi, i.hi_in && j.hi_in)
+                };
                 let iv = Iv { lo, lo_in, hi, hi_in };
-                if kind == Kind::Int { int_iv(iv).is_some() } else { !iv_empty(&iv) }
+                if kind == Kind::Int {
+                    int_iv(iv).is_some()
+                } else {
+                    !iv_empty(&iv)
+                }
             })
         }),
         (Vals::Text { finite: fa, set: a }, Vals::Text { finite: fb, set: b }) => match (fa, fb) {
@@ -402,7 +452,10 @@ impl Space {
 
     fn opaque(&mut self, e: &TExpr) -> (Set, Set) {
         let v = self.var(&format!("{:?}", e.kind), Kind::Bool, true, e.span);
-        (self.single(v, ColSet { null: false, vals: Vals::Bool(2) }), self.single(v, ColSet { null: false, vals: Vals::Bool(1) }))
+        (
+            self.single(v, ColSet { null: false, vals: Vals::Bool(2) }),
+            self.single(v, ColSet { null: false, vals: Vals::Bool(1) }),
+        )
     }
 
     /// The sets where `e` is true and where it is false.
@@ -413,7 +466,10 @@ impl Space {
             TKind::Lit(_) => (Set::default(), Set::default()),
             TKind::Col(c) if e.ty == Type::Bool => {
                 let v = self.var(c, Kind::Bool, false, e.span);
-                (self.single(v, ColSet { null: false, vals: Vals::Bool(2) }), self.single(v, ColSet { null: false, vals: Vals::Bool(1) }))
+                (
+                    self.single(v, ColSet { null: false, vals: Vals::Bool(2) }),
+                    self.single(v, ColSet { null: false, vals: Vals::Bool(1) }),
+                )
             }
             TKind::Not(x) => {
                 let (t, f) = self.cond(x)?;
@@ -429,21 +485,29 @@ impl Space {
                 let (tb, fb) = self.cond(b)?;
                 (self.union(&ta, &tb)?, self.intersect(&fa, &fb)?)
             }
-            TKind::Bin(op, a, b) if op.is_comparison() => match (column_of(a), constant_of(b), column_of(b), constant_of(a)) {
-                (Some(c), Some(k), _, _) => self.atom(e, c, a.ty, *op, &k),
-                (_, _, Some(c), Some(k)) => self.atom(e, c, b.ty, flip(*op), &k),
-                _ => self.opaque(e),
-            },
-            TKind::Between { expr, low, high, negated } => match (column_of(expr), constant_of(low), constant_of(high)) {
-                (Some(c), Some(lo), Some(hi)) => {
-                    let (t1, f1) = self.atom(e, c, expr.ty, BinOp::GtEq, &lo);
-                    let (t2, f2) = self.atom(e, c, expr.ty, BinOp::LtEq, &hi);
-                    let t = self.intersect(&t1, &t2)?;
-                    let f = self.union(&f1, &f2)?;
-                    if *negated { (f, t) } else { (t, f) }
+            TKind::Bin(op, a, b) if op.is_comparison() => {
+                match (column_of(a), constant_of(b), column_of(b), constant_of(a)) {
+                    (Some(c), Some(k), _, _) => self.atom(e, c, a.ty, *op, &k),
+                    (_, _, Some(c), Some(k)) => self.atom(e, c, b.ty, flip(*op), &k),
+                    _ => self.opaque(e),
                 }
-                _ => self.opaque(e),
-            },
+            }
+            TKind::Between { expr, low, high, negated } => {
+                match (column_of(expr), constant_of(low), constant_of(high)) {
+                    (Some(c), Some(lo), Some(hi)) => {
+                        let (t1, f1) = self.atom(e, c, expr.ty, BinOp::GtEq, &lo);
+                        let (t2, f2) = self.atom(e, c, expr.ty, BinOp::LtEq, &hi);
+                        let t = self.intersect(&t1, &t2)?;
+                        let f = self.union(&f1, &f2)?;
+                        if *negated {
+                            (f, t)
+                        } else {
+                            (t, f)
+                        }
+                    }
+                    _ => self.opaque(e),
+                }
+            }
             TKind::InList { expr, list, negated } => {
                 let Some(c) = column_of(expr) else { return Ok(self.opaque(e)) };
                 let consts: Option<Vec<Value>> = list.iter().map(constant_of).collect();
@@ -468,14 +532,24 @@ impl Space {
                     // `x in (.., null)` is never false.
                     f = Set::default();
                 }
-                if *negated { (f, t) } else { (t, f) }
+                if *negated {
+                    (f, t)
+                } else {
+                    (t, f)
+                }
             }
             TKind::IsNull { expr, negated } => match (column_of(expr), Self::kind_of(expr.ty)) {
                 (Some(c), Some(kind)) => {
                     let v = self.var(c, kind, false, e.span);
-                    let is_null = self.single(v, ColSet { null: true, vals: ColSet::no_values(kind) });
-                    let not_null = self.single(v, ColSet { null: false, vals: ColSet::all_values(kind) });
-                    if *negated { (not_null, is_null) } else { (is_null, not_null) }
+                    let is_null =
+                        self.single(v, ColSet { null: true, vals: ColSet::no_values(kind) });
+                    let not_null =
+                        self.single(v, ColSet { null: false, vals: ColSet::all_values(kind) });
+                    if *negated {
+                        (not_null, is_null)
+                    } else {
+                        (is_null, not_null)
+                    }
                 }
                 _ => self.opaque(e),
             },
@@ -494,7 +568,10 @@ impl Space {
                 let Some(x) = Self::number(k) else { return self.opaque(e) };
                 let ivs = match op {
                     BinOp::Eq => vec![Iv { lo: x, lo_in: true, hi: x, hi_in: true }],
-                    BinOp::NotEq => vec![Iv { hi: x, hi_in: false, ..full_iv() }, Iv { lo: x, lo_in: false, ..full_iv() }],
+                    BinOp::NotEq => vec![
+                        Iv { hi: x, hi_in: false, ..full_iv() },
+                        Iv { lo: x, lo_in: false, ..full_iv() },
+                    ],
                     BinOp::Lt => vec![Iv { hi: x, hi_in: false, ..full_iv() }],
                     BinOp::LtEq => vec![Iv { hi: x, hi_in: true, ..full_iv() }],
                     BinOp::Gt => vec![Iv { lo: x, lo_in: false, ..full_iv() }],
@@ -549,9 +626,17 @@ impl Space {
                         } else if i.lo.is_infinite() && i.hi.is_infinite() {
                             0.0
                         } else if i.lo.is_infinite() {
-                            if var.kind == Kind::Int { i.hi - 1.0 } else { (i.hi - 1.0).min(i.hi.floor()) }
+                            if var.kind == Kind::Int {
+                                i.hi - 1.0
+                            } else {
+                                (i.hi - 1.0).min(i.hi.floor())
+                            }
                         } else if i.hi.is_infinite() {
-                            if var.kind == Kind::Int { i.lo + 1.0 } else { i.lo.floor() + 1.0 }
+                            if var.kind == Kind::Int {
+                                i.lo + 1.0
+                            } else {
+                                i.lo.floor() + 1.0
+                            }
                         } else if var.kind == Kind::Int {
                             i.lo + 1.0
                         } else {
@@ -563,7 +648,8 @@ impl Space {
                     Vals::Text { finite: false, set } => {
                         let mut n = 0;
                         loop {
-                            let cand = if n == 0 { "other".to_string() } else { format!("other{n}") };
+                            let cand =
+                                if n == 0 { "other".to_string() } else { format!("other{n}") };
                             if !set.contains(&cand) {
                                 break format!("{cand:?}");
                             }
@@ -582,7 +668,11 @@ impl Space {
 }
 
 fn fmt_num(x: f64) -> String {
-    if x == x.trunc() && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x}") }
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
 }
 
 fn flip(op: BinOp) -> BinOp {
@@ -634,7 +724,8 @@ fn preconditions(space: &mut Space, p: &Checked, owner: Owner, extra: Option<&TE
             for c in mk.columns.iter().filter(|c| !c.nullable) {
                 if let Some(kind) = Space::kind_of(c.ty) {
                     let v = space.var(&c.name, kind, false, Span::default());
-                    let nn = space.single(v, ColSet { null: false, vals: ColSet::all_values(kind) });
+                    let nn =
+                        space.single(v, ColSet { null: false, vals: ColSet::all_values(kind) });
                     pre = space.intersect(&pre, &nn)?;
                 }
             }
@@ -651,7 +742,8 @@ fn preconditions(space: &mut Space, p: &Checked, owner: Owner, extra: Option<&TE
             for c in nonnull {
                 if let Some(kind) = Space::kind_of(c.ty) {
                     let v = space.var(&c.name, kind, false, Span::default());
-                    let nn = space.single(v, ColSet { null: false, vals: ColSet::all_values(kind) });
+                    let nn =
+                        space.single(v, ColSet { null: false, vals: ColSet::all_values(kind) });
                     pre = space.intersect(&pre, &nn)?;
                 }
             }
@@ -686,7 +778,14 @@ struct DimResult {
     proven: bool,
 }
 
-fn analyse_rules(p: &Checked, d: &DimDef, arms: &[RuleArm], has_else: bool, partition: bool, extra: Option<&TExpr>) -> R<DimResult> {
+fn analyse_rules(
+    p: &Checked,
+    d: &DimDef,
+    arms: &[RuleArm],
+    has_else: bool,
+    partition: bool,
+    extra: Option<&TExpr>,
+) -> R<DimResult> {
     let mut space = Space::new();
     let pre = preconditions(&mut space, p, d.owner, extra)?;
     let mut trues = Vec::new();
@@ -724,17 +823,29 @@ fn analyse_rules(p: &Checked, d: &DimDef, arms: &[RuleArm], has_else: bool, part
         for (i, t) in trues.iter().enumerate() {
             if t.boxes.is_empty() {
                 diags.push(
-                    Diagnostic::warning("W0420", format!("{} of `{}` can never match", ordinal(i), d.name))
-                        .with_label(arms[i].span, "no row satisfies this condition")
-                        .with_help("fix the condition, or remove the rule"),
+                    Diagnostic::warning(
+                        "W0420",
+                        format!("{} of `{}` can never match", ordinal(i), d.name),
+                    )
+                    .with_label(arms[i].span, "no row satisfies this condition")
+                    .with_help("fix the condition, or remove the rule"),
                 );
             } else if i > 0 && space.minus(t, &before)?.boxes.is_empty() {
                 let shadows = minimal_cover(&space, t, &trues[..i])?;
                 let names: Vec<String> = shadows.iter().map(|&k| ordinal(k)).collect();
-                let mut diag = Diagnostic::warning("W0420", format!("{} of `{}` can never match: shadowed by {}", ordinal(i), d.name, join_and(&names)))
-                    .with_label(arms[i].span, "every row it matches is taken earlier");
+                let mut diag = Diagnostic::warning(
+                    "W0420",
+                    format!(
+                        "{} of `{}` can never match: shadowed by {}",
+                        ordinal(i),
+                        d.name,
+                        join_and(&names)
+                    ),
+                )
+                .with_label(arms[i].span, "every row it matches is taken earlier");
                 for &k in &shadows {
-                    diag = diag.with_label(arms[k].span, format!("{} takes them first", ordinal(k)));
+                    diag =
+                        diag.with_label(arms[k].span, format!("{} takes them first", ordinal(k)));
                 }
                 diags.push(diag.with_help("rules match first to last: move this rule up, narrow the earlier ones, or remove it"));
             }
@@ -752,13 +863,26 @@ fn analyse_rules(p: &Checked, d: &DimDef, arms: &[RuleArm], has_else: bool, part
             if let Some(w) = space.witness(&gap, &shown) {
                 let around = rules_around(&w, arms, &mut space);
                 if partition {
-                    let mut diag = Diagnostic::error("E0422", format!("partition `{}` leaves rows without a label, e.g. {}", d.name, show(&w)));
+                    let mut diag = Diagnostic::error(
+                        "E0422",
+                        format!(
+                            "partition `{}` leaves rows without a label, e.g. {}",
+                            d.name,
+                            show(&w)
+                        ),
+                    );
                     diag = match around.as_slice() {
                         [] => diag.with_label(d.span, format!("no rule matches {}", show(&w))),
                         list => {
-                            let mut dd = diag.with_label(arms[list[0]].span, format!("{} stops short of {}", ordinal(list[0]), show(&w)));
+                            let mut dd = diag.with_label(
+                                arms[list[0]].span,
+                                format!("{} stops short of {}", ordinal(list[0]), show(&w)),
+                            );
                             for &k in &list[1..] {
-                                dd = dd.with_label(arms[k].span, format!("{} starts after it", ordinal(k)));
+                                dd = dd.with_label(
+                                    arms[k].span,
+                                    format!("{} starts after it", ordinal(k)),
+                                );
                             }
                             dd.with_label(d.span, "in this partition")
                         }
@@ -766,9 +890,14 @@ fn analyse_rules(p: &Checked, d: &DimDef, arms: &[RuleArm], has_else: bool, part
                     diags.push(diag.with_help("a partition must cover every row: widen a rule to include the witness, or add `else => \"label\"`"));
                 } else {
                     diags.push(
-                        Diagnostic::warning("W0423", format!("rules `{}` leave rows unassigned, e.g. {}", d.name, show(&w)))
-                            .with_label(d.span, format!("no rule matches {}", show(&w)))
-                            .with_help("add `else => \"label\"` so every row gets a label, or widen the rules"),
+                        Diagnostic::warning(
+                            "W0423",
+                            format!("rules `{}` leave rows unassigned, e.g. {}", d.name, show(&w)),
+                        )
+                        .with_label(d.span, format!("no rule matches {}", show(&w)))
+                        .with_help(
+                            "add `else => \"label\"` so every row gets a label, or widen the rules",
+                        ),
                     );
                 }
             }
@@ -788,7 +917,9 @@ fn join_and(names: &[String]) -> String {
 
 /// A small set of earlier rules that together cover `t`.
 fn minimal_cover(space: &Space, t: &Set, earlier: &[Set]) -> R<Vec<usize>> {
-    let mut chosen: Vec<usize> = (0..earlier.len()).filter(|&k| space.intersect(t, &earlier[k]).map(|x| !x.boxes.is_empty()).unwrap_or(true)).collect();
+    let mut chosen: Vec<usize> = (0..earlier.len())
+        .filter(|&k| space.intersect(t, &earlier[k]).map(|x| !x.boxes.is_empty()).unwrap_or(true))
+        .collect();
     let mut i = 0;
     while i < chosen.len() {
         let without: Vec<usize> = chosen.iter().copied().filter(|&k| k != chosen[i]).collect();
@@ -812,7 +943,11 @@ fn rules_around(w: &[(String, String)], arms: &[RuleArm], space: &mut Space) -> 
         if let Some((col, Some(iv))) = single_range(space, &a.cond) {
             if let Some((_, val)) = w.iter().find(|(c, _)| *c == col) {
                 let hits = |x: f64| fmt_num(x) == *val;
-                if hits(iv.lo) || hits(iv.hi) || (iv.hi.is_finite() && hits(iv.hi + 1.0)) || (iv.lo.is_finite() && hits(iv.lo - 1.0)) {
+                if hits(iv.lo)
+                    || hits(iv.hi)
+                    || (iv.hi.is_finite() && hits(iv.hi + 1.0))
+                    || (iv.lo.is_finite() && hits(iv.lo - 1.0))
+                {
                     out.push(i);
                 }
             }
@@ -840,11 +975,21 @@ fn single_range(space: &mut Space, e: &TExpr) -> Option<(String, Option<Iv>)> {
 }
 
 /// Ranges that meet at a boundary both include (double count) or both exclude (hole).
-fn adjacent_ranges(space: &mut Space, d: &DimDef, arms: &[RuleArm], partition: bool) -> Vec<Diagnostic> {
-    let ranges: Vec<Option<(String, Option<Iv>)>> = arms.iter().map(|a| single_range(space, &a.cond)).collect();
+fn adjacent_ranges(
+    space: &mut Space,
+    d: &DimDef,
+    arms: &[RuleArm],
+    partition: bool,
+) -> Vec<Diagnostic> {
+    let ranges: Vec<Option<(String, Option<Iv>)>> =
+        arms.iter().map(|a| single_range(space, &a.cond)).collect();
     let kinds: Vec<Option<Kind>> = ranges
         .iter()
-        .map(|r| r.as_ref().and_then(|(c, _)| space.vars.iter().find(|v| &v.name == c && !v.opaque).map(|v| v.kind)))
+        .map(|r| {
+            r.as_ref().and_then(|(c, _)| {
+                space.vars.iter().find(|v| &v.name == c && !v.opaque).map(|v| v.kind)
+            })
+        })
         .collect();
     let mut out = Vec::new();
     for i in 0..arms.len() {
@@ -852,7 +997,9 @@ fn adjacent_ranges(space: &mut Space, d: &DimDef, arms: &[RuleArm], partition: b
             if i == j {
                 continue;
             }
-            let (Some((ci, Some(a))), Some((cj, Some(b)))) = (&ranges[i], &ranges[j]) else { continue };
+            let (Some((ci, Some(a))), Some((cj, Some(b)))) = (&ranges[i], &ranges[j]) else {
+                continue;
+            };
             if ci != cj || a.hi.is_infinite() || b.lo.is_infinite() {
                 continue;
             }
@@ -877,10 +1024,21 @@ fn adjacent_ranges(space: &mut Space, d: &DimDef, arms: &[RuleArm], partition: b
                 );
             } else if hole {
                 out.push(
-                    Diagnostic::warning("W0424", format!("rules {} and {} of `{}` leave a hole at {ci} = {}", i + 1, j + 1, d.name, fmt_num(at)))
-                        .with_label(arms[i].span, format!("ends before {}", fmt_num(at)))
-                        .with_label(arms[j].span, format!("starts after {}", fmt_num(at)))
-                        .with_help("adjacent ranges should meet: make one side inclusive (`<=` or `>=`)"),
+                    Diagnostic::warning(
+                        "W0424",
+                        format!(
+                            "rules {} and {} of `{}` leave a hole at {ci} = {}",
+                            i + 1,
+                            j + 1,
+                            d.name,
+                            fmt_num(at)
+                        ),
+                    )
+                    .with_label(arms[i].span, format!("ends before {}", fmt_num(at)))
+                    .with_label(arms[j].span, format!("starts after {}", fmt_num(at)))
+                    .with_help(
+                        "adjacent ranges should meet: make one side inclusive (`<=` or `>=`)",
+                    ),
                 );
             }
         }
@@ -901,12 +1059,29 @@ fn non_null(p: &Checked, d: &DimDef, e: &TExpr, extra: Option<&TExpr>) -> R<bool
 
 fn analyse_dim(p: &Checked, d: &DimDef, extra: Option<&TExpr>) -> R<DimResult> {
     match &d.kind {
-        DimKind::Rules { arms, else_label, partition } => analyse_rules(p, d, arms, else_label.is_some(), *partition, extra),
-        DimKind::Map { else_label: Some(_), .. } | DimKind::Top { .. } => Ok(DimResult { diags: Vec::new(), proven: true }),
+        DimKind::Rules { arms, else_label, partition } => {
+            analyse_rules(p, d, arms, else_label.is_some(), *partition, extra)
+        }
+        DimKind::Map { else_label: Some(_), .. } | DimKind::Top { .. } => {
+            Ok(DimResult { diags: Vec::new(), proven: true })
+        }
         DimKind::Map { expr, arms, else_label: None } => {
             // Total only if the preconditions pin the value to the listed ones.
-            let listed: Vec<TExpr> = arms.iter().flat_map(|a| a.values.iter().map(|(v, s)| TExpr { kind: TKind::Lit(v.clone()), ty: expr.ty, span: *s })).collect();
-            let as_rule = TExpr { kind: TKind::InList { expr: Box::new(expr.clone()), list: listed, negated: false }, ty: Type::Bool, span: expr.span };
+            let listed: Vec<TExpr> = arms
+                .iter()
+                .flat_map(|a| {
+                    a.values.iter().map(|(v, s)| TExpr {
+                        kind: TKind::Lit(v.clone()),
+                        ty: expr.ty,
+                        span: *s,
+                    })
+                })
+                .collect();
+            let as_rule = TExpr {
+                kind: TKind::InList { expr: Box::new(expr.clone()), list: listed, negated: false },
+                ty: Type::Bool,
+                span: expr.span,
+            };
             let mut space = Space::new();
             let pre = preconditions(&mut space, p, d.owner, extra)?;
             let (t, _) = space.cond(&as_rule)?;
@@ -919,9 +1094,14 @@ fn analyse_dim(p: &Checked, d: &DimDef, extra: Option<&TExpr>) -> R<DimResult> {
 }
 
 fn gave_up(d: &DimDef) -> Diagnostic {
-    Diagnostic::note_severity("N0429", format!("the rules of `{}` are too complex to analyse; MECE is not proven", d.name))
-        .with_label(d.span, "analysis stopped here")
-        .with_help("split the dimension, or rely on `expect ... is partition`, which is then checked on data")
+    Diagnostic::note_severity(
+        "N0429",
+        format!("the rules of `{}` are too complex to analyse; MECE is not proven", d.name),
+    )
+    .with_label(d.span, "analysis stopped here")
+    .with_help(
+        "split the dimension, or rely on `expect ... is partition`, which is then checked on data",
+    )
 }
 
 /// Diagnostics for every dimension, and the static verdict on `expect ... is partition`.
@@ -1000,7 +1180,8 @@ pub fn claims(p: &Checked, dim: usize) -> Option<Claims> {
     let d = &p.dims[dim];
     let DimKind::Rules { arms, else_label, partition } = &d.kind else { return None };
     let r = analyse_rules(p, d, arms, else_label.is_some(), *partition, None).ok()?;
-    let mut c = Claims { never_match: Vec::new(), overlaps: Vec::new(), gap: None, proven: r.proven };
+    let mut c =
+        Claims { never_match: Vec::new(), overlaps: Vec::new(), gap: None, proven: r.proven };
     for diag in &r.diags {
         let rule_of = |s: Span| arms.iter().position(|a| a.span == s);
         match diag.code {
@@ -1020,9 +1201,15 @@ pub fn claims(p: &Checked, dim: usize) -> Option<Claims> {
 }
 
 fn parse_witness(msg: &str) -> Vec<(String, String)> {
-    let tail = msg.rsplit_once("e.g. ").map(|x| x.1).or_else(|| msg.rsplit_once("match ").map(|x| x.1)).unwrap_or("");
+    let tail = msg
+        .rsplit_once("e.g. ")
+        .map(|x| x.1)
+        .or_else(|| msg.rsplit_once("match ").map(|x| x.1))
+        .unwrap_or("");
     if tail == "any row" {
         return Vec::new();
     }
-    tail.split(", ").filter_map(|kv| kv.split_once(" = ").map(|(k, v)| (k.to_string(), v.to_string()))).collect()
+    tail.split(", ")
+        .filter_map(|kv| kv.split_once(" = ").map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
 }

@@ -22,14 +22,28 @@ pub trait SchemaSource {
     /// market's data (`--source`). `declared`: the spec declares the columns, so
     /// types read from the data only cross-check them and may come from a sample;
     /// otherwise they must hold for every row.
-    fn schema(&self, market: &str, path: &str, format: Format, declared: bool, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic>;
+    fn schema(
+        &self,
+        market: &str,
+        path: &str,
+        format: Format,
+        declared: bool,
+        span: Span,
+    ) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic>;
 }
 
 /// A source that never reads data.
 pub struct NoData;
 
 impl SchemaSource for NoData {
-    fn schema(&self, _: &str, _: &str, _: Format, _: bool, _: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
+    fn schema(
+        &self,
+        _: &str,
+        _: &str,
+        _: Format,
+        _: bool,
+        _: Span,
+    ) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
         Ok(None)
     }
 }
@@ -41,7 +55,14 @@ pub struct CheckResult {
 }
 
 pub fn check(ast: &ast::Program, schemas: &dyn SchemaSource) -> CheckResult {
-    let mut c = Checker { diags: Vec::new(), out: Checked::default(), tables: HashMap::new(), dims: HashMap::new(), segs: HashMap::new(), poisoned_dims: Vec::new() };
+    let mut c = Checker {
+        diags: Vec::new(),
+        out: Checked::default(),
+        tables: HashMap::new(),
+        dims: HashMap::new(),
+        segs: HashMap::new(),
+        poisoned_dims: Vec::new(),
+    };
     c.run(ast, schemas);
     let Checker { diags, mut out, .. } = c;
     let mut diags = merge_repeats(diags);
@@ -58,11 +79,16 @@ pub fn check(ast: &ast::Program, schemas: &dyn SchemaSource) -> CheckResult {
 fn merge_repeats(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::new();
     for d in diags {
-        let mergeable = matches!(d.code, "E0201" | "E0202" | "E0203" | "E0204" | "E0205" | "E0208" | "E0209");
+        let mergeable =
+            matches!(d.code, "E0201" | "E0202" | "E0203" | "E0204" | "E0205" | "E0208" | "E0209");
         if mergeable {
-            if let Some(first) = out.iter_mut().find(|x| x.code == d.code && x.message == d.message) {
+            if let Some(first) = out.iter_mut().find(|x| x.code == d.code && x.message == d.message)
+            {
                 if let Some(span) = d.primary_span() {
-                    first.labels.push(crate::diagnostic::Label { span, message: Some("also used here".into()) });
+                    first.labels.push(crate::diagnostic::Label {
+                        span,
+                        message: Some("also used here".into()),
+                    });
                 }
                 continue;
             }
@@ -135,14 +161,20 @@ impl MeasureResolver<'_> {
         let def = &self.defs[i];
         let mut diags = Vec::new();
         let (expr, ty) = {
-            let mut typer = AggTyper { cols: self.cols, scope: self.scope.clone(), owner: self.owner.clone(), diags: &mut diags };
+            let mut typer = AggTyper {
+                cols: self.cols,
+                scope: self.scope.clone(),
+                owner: self.owner.clone(),
+                diags: &mut diags,
+            };
             typer.expr(&def.expr, self)
         };
         self.diags.extend(diags);
         let ty = if ty == Type::Null { Type::Float } else { ty };
         self.stack.pop();
         self.state[i] = State::Done(ty);
-        self.done[i] = Some(MeasureDef { name: def.name.name.clone(), span: def.name.span, expr, ty });
+        self.done[i] =
+            Some(MeasureDef { name: def.name.name.clone(), span: def.name.span, expr, ty });
         ty
     }
 }
@@ -153,7 +185,8 @@ impl AggNames for MeasureResolver<'_> {
         let i = self.defs.iter().position(|d| d.name.name == name)?;
         if self.state[i] == State::Busy {
             let start = self.stack.iter().position(|&s| s == i).unwrap_or(0);
-            let mut path: Vec<String> = self.stack[start..].iter().map(|&s| self.defs[s].name.name.clone()).collect();
+            let mut path: Vec<String> =
+                self.stack[start..].iter().map(|&s| self.defs[s].name.name.clone()).collect();
             path.push(name.to_string());
             self.diags.push(errors::cycle(span, &path));
             return Some((i, Type::Error));
@@ -166,8 +199,23 @@ impl AggNames for MeasureResolver<'_> {
     }
 }
 
-fn resolve_measures(defs: &[ast::MeasureDef], cols: &[Column], scope: String, owner: String, diags: &mut Vec<Diagnostic>) -> (Vec<MeasureDef>, bool) {
-    let mut r = MeasureResolver { defs, cols, scope, owner, state: vec![State::Todo; defs.len()], stack: Vec::new(), done: vec![None; defs.len()], diags: Vec::new() };
+fn resolve_measures(
+    defs: &[ast::MeasureDef],
+    cols: &[Column],
+    scope: String,
+    owner: String,
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<MeasureDef>, bool) {
+    let mut r = MeasureResolver {
+        defs,
+        cols,
+        scope,
+        owner,
+        state: vec![State::Todo; defs.len()],
+        stack: Vec::new(),
+        done: vec![None; defs.len()],
+        diags: Vec::new(),
+    };
     for i in 0..defs.len() {
         r.resolve(i);
     }
@@ -216,15 +264,26 @@ impl Checker {
     }
 
     /// Types several `where`s and joins them with `and`.
-    fn conditions(&mut self, filters: &[ast::Expr], cols: &[Column], scope: &str, what: &str) -> Option<TExpr> {
+    fn conditions(
+        &mut self,
+        filters: &[ast::Expr],
+        cols: &[Column],
+        scope: &str,
+        what: &str,
+    ) -> Option<TExpr> {
         let mut out: Option<TExpr> = None;
         for f in filters {
-            let t = RowTyper { cols, scope: scope.to_string(), diags: &mut self.diags }.expect_bool(f, what);
+            let t = RowTyper { cols, scope: scope.to_string(), diags: &mut self.diags }
+                .expect_bool(f, what);
             out = Some(match out {
                 None => t,
                 Some(prev) => {
                     let span = prev.span.to(t.span);
-                    TExpr { kind: TKind::Bin(BinOp::And, Box::new(prev), Box::new(t)), ty: Type::Bool, span }
+                    TExpr {
+                        kind: TKind::Bin(BinOp::And, Box::new(prev), Box::new(t)),
+                        ty: Type::Bool,
+                        span,
+                    }
                 }
             });
         }
@@ -260,14 +319,26 @@ impl Checker {
                     continue;
                 }
                 seen.insert(&c.name.name, c.name.span);
-                cols.push((Column { name: c.name.name.clone(), ty: type_of_kw(c.ty.kw), nullable: true }, c.span));
+                cols.push((
+                    Column { name: c.name.name.clone(), ty: type_of_kw(c.ty.kw), nullable: true },
+                    c.span,
+                ));
             }
             cols
         });
-        let mut columns: Vec<Column> = declared.as_ref().map(|d| d.iter().map(|(c, _)| c.clone()).collect()).unwrap_or_default();
+        let mut columns: Vec<Column> = declared
+            .as_ref()
+            .map(|d| d.iter().map(|(c, _)| c.clone()).collect())
+            .unwrap_or_default();
         let mut schema_known = declared.is_some();
         if let Some(format) = format {
-            match schemas.schema(&m.name.name, &m.source.value, format, declared.is_some(), m.source.span) {
+            match schemas.schema(
+                &m.name.name,
+                &m.source.value,
+                format,
+                declared.is_some(),
+                m.source.span,
+            ) {
                 Ok(None) => {
                     if declared.is_none() {
                         self.diags.push(errors::no_schema(m.name.span, &m.name.name));
@@ -275,21 +346,41 @@ impl Checker {
                 }
                 Ok(Some(file_cols)) => match &declared {
                     None => {
-                        columns = file_cols.iter().map(|(n, t, nullable, _)| Column { name: n.clone(), ty: *t, nullable: *nullable }).collect();
+                        columns = file_cols
+                            .iter()
+                            .map(|(n, t, nullable, _)| Column {
+                                name: n.clone(),
+                                ty: *t,
+                                nullable: *nullable,
+                            })
+                            .collect();
                         schema_known = true;
                     }
                     Some(decl) => {
                         for (c, span) in decl {
                             match file_cols.iter().find(|(n, ..)| n == &c.name) {
                                 None => {
-                                    let cands: Vec<&str> = file_cols.iter().map(|(n, ..)| n.as_str()).collect();
-                                    self.diags.push(errors::missing_in_data(*span, &c.name, &m.source.value, cands));
+                                    let cands: Vec<&str> =
+                                        file_cols.iter().map(|(n, ..)| n.as_str()).collect();
+                                    self.diags.push(errors::missing_in_data(
+                                        *span,
+                                        &c.name,
+                                        &m.source.value,
+                                        cands,
+                                    ));
                                 }
                                 Some((_, t, nullable, shown)) => {
                                     if !compatible_with_file(c.ty, *t, format) {
-                                        self.diags.push(errors::schema_mismatch(*span, &c.name, c.ty, shown, &m.source.value));
+                                        self.diags.push(errors::schema_mismatch(
+                                            *span,
+                                            &c.name,
+                                            c.ty,
+                                            shown,
+                                            &m.source.value,
+                                        ));
                                     }
-                                    if let Some(col) = columns.iter_mut().find(|x| x.name == c.name) {
+                                    if let Some(col) = columns.iter_mut().find(|x| x.name == c.name)
+                                    {
                                         col.nullable = *nullable;
                                     }
                                 }
@@ -302,14 +393,22 @@ impl Checker {
                     // cascade), but the data cannot be what it promises.
                     // The file and the reason, as the schema reader worded them (the
                     // file may be a `--source` replacement).
-                    let (path, why) = d.message.strip_prefix("cannot read the schema of `").and_then(|r| r.split_once("`: ")).unwrap_or((&m.source.value, &d.message));
+                    let (path, why) = d
+                        .message
+                        .strip_prefix("cannot read the schema of `")
+                        .and_then(|r| r.split_once("`: "))
+                        .unwrap_or((&m.source.value, &d.message));
                     self.diags.push(errors::unreadable_declared(m.source.span, path, why));
                 }
                 Err(d) => self.diags.push(d),
             }
         }
         let scope = format!("market `{}`", m.name.name);
-        let filter = if schema_known { self.conditions(&m.filters, &columns, &scope, "a market's `where`") } else { None };
+        let filter = if schema_known {
+            self.conditions(&m.filters, &columns, &scope, "a market's `where`")
+        } else {
+            None
+        };
         let mut measures = Vec::new();
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for md in &m.measures {
@@ -323,7 +422,13 @@ impl Checker {
             seen.insert(&md.name.name, md.name.span);
         }
         if schema_known {
-            let (ms, _) = resolve_measures(&m.measures, &columns, scope, format!("`{}`", m.name.name), &mut self.diags);
+            let (ms, _) = resolve_measures(
+                &m.measures,
+                &columns,
+                scope,
+                format!("`{}`", m.name.name),
+                &mut self.diags,
+            );
             measures = ms;
         }
         let ok = schema_known && format.is_some();
@@ -356,24 +461,51 @@ impl Checker {
                     Some(k) => Some(k.clone()),
                     None => {
                         let cands: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
-                        self.diags.push(errors::unknown_column(e.key.span, &e.key.name, &format!("market `{}`", mk.name), cands));
+                        self.diags.push(errors::unknown_column(
+                            e.key.span,
+                            &e.key.name,
+                            &format!("market `{}`", mk.name),
+                            cands,
+                        ));
                         None
                     }
                 };
                 let mut seen: HashMap<&str, Span> = HashMap::new();
                 for f in &e.features {
                     if let Some(first) = seen.get(f.name.name.as_str()) {
-                        self.diags.push(errors::duplicate(f.name.span, *first, "feature", &f.name.name));
+                        self.diags.push(errors::duplicate(
+                            f.name.span,
+                            *first,
+                            "feature",
+                            &f.name.name,
+                        ));
                     } else if f.name.name == e.key.name {
-                        self.diags.push(errors::duplicate(f.name.span, e.key.span, "feature", &f.name.name));
+                        self.diags.push(errors::duplicate(
+                            f.name.span,
+                            e.key.span,
+                            "feature",
+                            &f.name.name,
+                        ));
                     }
                     seen.insert(&f.name.name, f.name.span);
                 }
                 let scope = format!("market `{}`", mk.name);
-                let (features, _) = resolve_measures(&e.features, &cols, scope, format!("entity `{}`", e.name.name), &mut self.diags);
+                let (features, _) = resolve_measures(
+                    &e.features,
+                    &cols,
+                    scope,
+                    format!("entity `{}`", e.name.name),
+                    &mut self.diags,
+                );
                 match key {
                     Some(key) => {
-                        self.out.entities.push(EntityDef { name: e.name.name.clone(), span: e.name.span, market: mi, key, features });
+                        self.out.entities.push(EntityDef {
+                            name: e.name.name.clone(),
+                            span: e.name.span,
+                            market: mi,
+                            key,
+                            features,
+                        });
                         Table::Entity(self.out.entities.len() - 1)
                     }
                     _ => Table::Poisoned,
@@ -390,14 +522,18 @@ impl Checker {
             Some((Table::Market(i), _)) => Some(*i),
             Some((Table::Poisoned, _)) => None,
             Some((Table::Entity(_), _)) => {
-                self.diags.push(
-                    errors::unknown_market(id.span, &id.name, vec![])
-                        .with_help(format!("`{}` is an entity; segment the market it is `of`", id.name)),
-                );
+                self.diags.push(errors::unknown_market(id.span, &id.name, vec![]).with_help(
+                    format!("`{}` is an entity; segment the market it is `of`", id.name),
+                ));
                 None
             }
             None => {
-                let cands: Vec<&str> = self.tables.iter().filter(|(_, (t, _))| !matches!(t, Table::Entity(_))).map(|(k, _)| k.as_str()).collect();
+                let cands: Vec<&str> = self
+                    .tables
+                    .iter()
+                    .filter(|(_, (t, _))| !matches!(t, Table::Entity(_)))
+                    .map(|(k, _)| k.as_str())
+                    .collect();
                 self.diags.push(errors::unknown_market(id.span, &id.name, cands));
                 None
             }
@@ -407,11 +543,19 @@ impl Checker {
     /// The columns a dimension on `owner` sees, and how to describe them.
     fn owner_scope(&self, owner: Owner) -> (Vec<Column>, String, usize) {
         match owner {
-            Owner::Market(i) => (self.out.markets[i].columns.clone(), format!("market `{}`", self.out.markets[i].name), i),
+            Owner::Market(i) => (
+                self.out.markets[i].columns.clone(),
+                format!("market `{}`", self.out.markets[i].name),
+                i,
+            ),
             Owner::Entity(i) => {
                 let e = &self.out.entities[i];
                 let mut cols = vec![e.key.clone()];
-                cols.extend(e.features.iter().map(|f| Column { name: f.name.clone(), ty: f.ty, nullable: true }));
+                cols.extend(e.features.iter().map(|f| Column {
+                    name: f.name.clone(),
+                    ty: f.ty,
+                    nullable: true,
+                }));
                 (cols, format!("entity `{}`", e.name), e.market)
             }
         }
@@ -434,7 +578,14 @@ impl Checker {
         let def = owner.and_then(|owner| {
             let (cols, scope, market) = self.owner_scope(owner);
             let (kind, labels) = self.dim_body(&d.body, &cols, &scope)?;
-            Some(DimDef { name: d.name.name.clone(), span: d.name.span, owner, market, kind, labels })
+            Some(DimDef {
+                name: d.name.name.clone(),
+                span: d.name.span,
+                owner,
+                market,
+                kind,
+                labels,
+            })
         });
         let index = match def {
             Some(def) => {
@@ -453,7 +604,12 @@ impl Checker {
         self.dims.insert(d.name.name.clone(), (index, d.name.span));
     }
 
-    fn dim_body(&mut self, body: &ast::DimBody, cols: &[Column], scope: &str) -> Option<(DimKind, Vec<String>)> {
+    fn dim_body(
+        &mut self,
+        body: &ast::DimBody,
+        cols: &[Column],
+        scope: &str,
+    ) -> Option<(DimKind, Vec<String>)> {
         let mut typer = RowTyper { cols, scope: scope.to_string(), diags: &mut self.diags };
         fn push_label(labels: &mut Vec<String>, l: &str) {
             if !labels.iter().any(|x| x == l) {
@@ -470,7 +626,8 @@ impl Checker {
                 if *n == 0 || *n > 10_000 {
                     self.diags.push(errors::bad_count(*n_span, "`top` N", 1, 10_000));
                 }
-                let other = else_label.as_ref().map(|l| l.value.clone()).unwrap_or_else(|| "other".into());
+                let other =
+                    else_label.as_ref().map(|l| l.value.clone()).unwrap_or_else(|| "other".into());
                 (DimKind::Top { n: *n, expr: t, other }, Vec::new())
             }
             ast::DimBody::Mapping { expr, arms, else_label, .. } => {
@@ -487,25 +644,45 @@ impl Checker {
                                 c.span,
                                 &format!("a {} value", t.ty),
                                 vt,
-                                &format!("the mapped expression is {}; list values of that type", t.ty),
+                                &format!(
+                                    "the mapped expression is {}; list values of that type",
+                                    t.ty
+                                ),
                             ));
                             continue;
                         }
                         let v = coerce(v, t.ty);
                         if let Some((_, first, first_label)) = seen.iter().find(|(x, ..)| x == &v) {
-                            self.diags.push(errors::duplicate_mapping(c.span, *first, &v.to_string(), &arm.label.value, first_label));
+                            self.diags.push(errors::duplicate_mapping(
+                                c.span,
+                                *first,
+                                &v.to_string(),
+                                &arm.label.value,
+                                first_label,
+                            ));
                             continue;
                         }
                         seen.push((v.clone(), c.span, arm.label.value.clone()));
                         values.push((v, c.span));
                     }
                     push_label(&mut labels, &arm.label.value);
-                    out_arms.push(MapArm { values, label: arm.label.value.clone(), span: arm.span });
+                    out_arms.push(MapArm {
+                        values,
+                        label: arm.label.value.clone(),
+                        span: arm.span,
+                    });
                 }
                 if let Some(l) = else_label {
                     push_label(&mut labels, &l.value);
                 }
-                (DimKind::Map { expr: t, arms: out_arms, else_label: else_label.as_ref().map(|l| l.value.clone()) }, labels)
+                (
+                    DimKind::Map {
+                        expr: t,
+                        arms: out_arms,
+                        else_label: else_label.as_ref().map(|l| l.value.clone()),
+                    },
+                    labels,
+                )
             }
             ast::DimBody::Rules { arms, else_label, partition, .. } => {
                 let mut out_arms = Vec::new();
@@ -519,11 +696,17 @@ impl Checker {
                     push_label(&mut labels, &l.value);
                 }
                 (
-                    DimKind::Rules { arms: out_arms, else_label: else_label.as_ref().map(|l| l.value.clone()), partition: *partition },
+                    DimKind::Rules {
+                        arms: out_arms,
+                        else_label: else_label.as_ref().map(|l| l.value.clone()),
+                        partition: *partition,
+                    },
                     labels,
                 )
             }
-            ast::DimBody::Bins { expr, cuts, cuts_span, closed_right, labels, labels_span, .. } => {
+            ast::DimBody::Bins {
+                expr, cuts, cuts_span, closed_right, labels, labels_span, ..
+            } => {
                 let t = typer.expr(expr);
                 if !t.ty.is_ordered() && t.ty != Type::Error {
                     self.diags.push(errors::not_orderable(t.span, "`bins`", t.ty));
@@ -536,22 +719,35 @@ impl Checker {
                 for c in cuts {
                     let (v, vt) = lit_value(&c.value);
                     if t.ty != Type::Error && (unify(t.ty, vt).is_none() || vt == Type::Null) {
-                        self.diags.push(errors::mismatch(c.span, &format!("a {} cut point", t.ty), vt, "cut points have the type of the binned value"));
+                        self.diags.push(errors::mismatch(
+                            c.span,
+                            &format!("a {} cut point", t.ty),
+                            vt,
+                            "cut points have the type of the binned value",
+                        ));
                         continue;
                     }
                     written.push(v.clone());
                     values.push((coerce(v, t.ty), c.span));
                 }
                 if cuts.is_empty() {
-                    self.diags.push(
-                        errors::mismatch(*cuts_span, "at least one cut point", Type::Null, "write the cut points in ascending order, e.g. `[18, 25, 35]`"),
-                    );
+                    self.diags.push(errors::mismatch(
+                        *cuts_span,
+                        "at least one cut point",
+                        Type::Null,
+                        "write the cut points in ascending order, e.g. `[18, 25, 35]`",
+                    ));
                 }
                 for w in values.windows(2) {
                     let (a, b) = (w[0].0.as_f64(), w[1].0.as_f64());
                     if let (Some(a), Some(b)) = (a, b) {
                         if b <= a {
-                            self.diags.push(errors::bins_not_ascending(w[1].1, w[0].1, &w[1].0.to_string(), &w[0].0.to_string()));
+                            self.diags.push(errors::bins_not_ascending(
+                                w[1].1,
+                                w[0].1,
+                                &w[1].0.to_string(),
+                                &w[0].0.to_string(),
+                            ));
                         }
                     }
                 }
@@ -564,7 +760,12 @@ impl Checker {
                         let mut seen: Vec<&ast::StrLit> = Vec::new();
                         for l in ls {
                             if let Some(first) = seen.iter().find(|x| x.value == l.value) {
-                                self.diags.push(errors::duplicate(l.span, first.span, "bin label", &l.value));
+                                self.diags.push(errors::duplicate(
+                                    l.span,
+                                    first.span,
+                                    "bin label",
+                                    &l.value,
+                                ));
                             }
                             seen.push(l);
                         }
@@ -573,7 +774,15 @@ impl Checker {
                     None => default_bin_labels(&written, *closed_right),
                 };
                 let cuts: Vec<Value> = values.into_iter().map(|v| v.0).collect();
-                (DimKind::Bins { expr: t, cuts, closed_right: *closed_right, labels: labels_out.clone() }, labels_out)
+                (
+                    DimKind::Bins {
+                        expr: t,
+                        cuts,
+                        closed_right: *closed_right,
+                        labels: labels_out.clone(),
+                    },
+                    labels_out,
+                )
             }
             ast::DimBody::Quantiles { expr, n, n_span, .. } => {
                 let t = typer.expr(expr);
@@ -644,9 +853,12 @@ impl Checker {
         let mut share_of = None;
         if let Some(mi) = market {
             // Dimensions must label this market; name the mismatch precisely.
-            let foreign: Vec<&(usize, Span)> = dims.iter().filter(|(d, _)| self.out.dims[*d].market != mi).collect();
+            let foreign: Vec<&(usize, Span)> =
+                dims.iter().filter(|(d, _)| self.out.dims[*d].market != mi).collect();
             if let Some(&&(d, span)) = foreign.first() {
-                let other = foreign.iter().find(|(o, _)| self.out.dims[*o].market != self.out.dims[d].market);
+                let other = foreign
+                    .iter()
+                    .find(|(o, _)| self.out.dims[*o].market != self.out.dims[d].market);
                 let dm = &self.out.markets[self.out.dims[d].market].name;
                 match other {
                     Some(&&(o, ospan)) => {
@@ -655,7 +867,13 @@ impl Checker {
                     }
                     None => {
                         let def = self.out.dims[d].span;
-                        self.diags.push(errors::foreign_dimension(span, &self.out.dims[d].name, dm, &self.out.markets[mi].name, def));
+                        self.diags.push(errors::foreign_dimension(
+                            span,
+                            &self.out.dims[d].name,
+                            dm,
+                            &self.out.markets[mi].name,
+                            def,
+                        ));
                     }
                 }
             }
@@ -696,7 +914,9 @@ impl Checker {
             }
             for &m in &measures {
                 let md = &self.out.markets[mi].measures[m];
-                if let Some(&(_, span)) = dims.iter().find(|(d, _)| self.out.dims[*d].name == md.name) {
+                if let Some(&(_, span)) =
+                    dims.iter().find(|(d, _)| self.out.dims[*d].name == md.name)
+                {
                     self.diags.push(errors::measure_named_like_dimension(span, md.span, &md.name));
                 }
             }
@@ -745,7 +965,12 @@ impl Checker {
                 let before = self.diags.len();
                 let t = self.assertion(expr);
                 if t.ty != Type::Error && t.ty != Type::Bool {
-                    self.diags.push(errors::mismatch(t.span, "a condition (bool)", t.ty, "an expect states a condition, e.g. `expect rows(s, \"b2b\") >= 1`"));
+                    self.diags.push(errors::mismatch(
+                        t.span,
+                        "a condition (bool)",
+                        t.ty,
+                        "an expect states a condition, e.g. `expect rows(s, \"b2b\") >= 1`",
+                    ));
                 }
                 if self.diags.len() == before {
                     self.out.expects.push(ExpectDef::Assert { expr: t, span });
@@ -761,14 +986,24 @@ impl Checker {
         // ordinary row typer over a scope whose "columns" are those queries.
         let mut queries: Vec<(String, SegQuery, Type)> = Vec::new();
         let rewritten = self.rewrite_queries(e, &mut queries);
-        let cols: Vec<Column> = queries.iter().map(|(n, _, t)| Column { name: n.clone(), ty: *t, nullable: true }).collect();
-        let typed = RowTyper { cols: &cols, scope: "an expect".into(), diags: &mut self.diags }.expr(&rewritten);
+        let cols: Vec<Column> = queries
+            .iter()
+            .map(|(n, _, t)| Column { name: n.clone(), ty: *t, nullable: true })
+            .collect();
+        let typed = RowTyper { cols: &cols, scope: "an expect".into(), diags: &mut self.diags }
+            .expr(&rewritten);
         substitute(typed, &queries)
     }
 
-    fn rewrite_queries(&mut self, e: &ast::Expr, out: &mut Vec<(String, SegQuery, Type)>) -> ast::Expr {
+    fn rewrite_queries(
+        &mut self,
+        e: &ast::Expr,
+        out: &mut Vec<(String, SegQuery, Type)>,
+    ) -> ast::Expr {
         use ast::ExprKind as K;
-        let b = |x: &ast::Expr, s: &mut Self, out: &mut Vec<(String, SegQuery, Type)>| Box::new(s.rewrite_queries(x, out));
+        let b = |x: &ast::Expr, s: &mut Self, out: &mut Vec<(String, SegQuery, Type)>| {
+            Box::new(s.rewrite_queries(x, out))
+        };
         let kind = match &e.kind {
             K::Call { func, args, .. } => {
                 let ty = self.query(func, args, e.span, out);
@@ -790,25 +1025,48 @@ impl Checker {
             K::Lit(l) => K::Lit(l.clone()),
             K::Neg(x) => K::Neg(b(x, self, out)),
             K::Not(x) => K::Not(b(x, self, out)),
-            K::Binary { op, op_span, lhs, rhs } => K::Binary { op: *op, op_span: *op_span, lhs: b(lhs, self, out), rhs: b(rhs, self, out) },
-            K::Between { expr, low, high, negated } => {
-                K::Between { expr: b(expr, self, out), low: b(low, self, out), high: b(high, self, out), negated: *negated }
+            K::Binary { op, op_span, lhs, rhs } => K::Binary {
+                op: *op,
+                op_span: *op_span,
+                lhs: b(lhs, self, out),
+                rhs: b(rhs, self, out),
+            },
+            K::Between { expr, low, high, negated } => K::Between {
+                expr: b(expr, self, out),
+                low: b(low, self, out),
+                high: b(high, self, out),
+                negated: *negated,
+            },
+            K::InList { expr, list, negated } => K::InList {
+                expr: b(expr, self, out),
+                list: list.iter().map(|x| self.rewrite_queries(x, out)).collect(),
+                negated: *negated,
+            },
+            K::IsNull { expr, negated } => {
+                K::IsNull { expr: b(expr, self, out), negated: *negated }
             }
-            K::InList { expr, list, negated } => {
-                K::InList { expr: b(expr, self, out), list: list.iter().map(|x| self.rewrite_queries(x, out)).collect(), negated: *negated }
-            }
-            K::IsNull { expr, negated } => K::IsNull { expr: b(expr, self, out), negated: *negated },
         };
         ast::Expr { kind, span: e.span }
     }
 
-    fn query(&mut self, func: &ast::Ident, args: &[ast::Expr], span: Span, out: &mut Vec<(String, SegQuery, Type)>) -> Option<Type> {
+    fn query(
+        &mut self,
+        func: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+        out: &mut Vec<(String, SegQuery, Type)>,
+    ) -> Option<Type> {
         let Some(first) = args.first() else {
             self.diags.push(errors::arity(span, &func.name, "a segmentation and labels", 0));
             return None;
         };
         let ast::ExprKind::Name(seg_id) = &first.kind else {
-            self.diags.push(errors::mismatch(first.span, "a segmentation name", Type::Error, "write e.g. `share(customers, \"b2b\")`"));
+            self.diags.push(errors::mismatch(
+                first.span,
+                "a segmentation name",
+                Type::Error,
+                "write e.g. `share(customers, \"b2b\")`",
+            ));
             return None;
         };
         let seg = self.seg_ref(seg_id).ok()??;
@@ -830,7 +1088,12 @@ impl Checker {
         };
         let labels_args = &args[1..];
         if labels_args.len() > sd.dims.len() {
-            self.diags.push(errors::too_many_labels(labels_args[sd.dims.len()].span, &sd.name, sd.dims.len(), labels_args.len()));
+            self.diags.push(errors::too_many_labels(
+                labels_args[sd.dims.len()].span,
+                &sd.name,
+                sd.dims.len(),
+                labels_args.len(),
+            ));
             return None;
         }
         let mut labels = Vec::new();
@@ -847,13 +1110,23 @@ impl Checker {
                 }
                 ast::ExprKind::Lit(ast::Lit::Null) => labels.push(None),
                 _ => {
-                    self.diags.push(errors::mismatch(a.span, "a label in double quotes", Type::Error, "name segments by their labels, e.g. \"b2b\""));
+                    self.diags.push(errors::mismatch(
+                        a.span,
+                        "a label in double quotes",
+                        Type::Error,
+                        "name segments by their labels, e.g. \"b2b\"",
+                    ));
                     return None;
                 }
             }
         }
         if labels.is_empty() && what == QueryWhat::ShareOfParent {
-            self.diags.push(errors::arity(span, "share_of_parent", "a segmentation and at least one label", 1));
+            self.diags.push(errors::arity(
+                span,
+                "share_of_parent",
+                "a segmentation and at least one label",
+                1,
+            ));
             return None;
         }
         out.push((format!("\u{0}q{}", out.len()), SegQuery { what, segment: seg, labels }, ty));
@@ -882,7 +1155,12 @@ impl Checker {
             };
             let (v, vt) = lit_value(&c.value);
             if unify(col.ty, vt).is_none() {
-                self.diags.push(errors::mismatch(c.span, &format!("a {} value", col.ty), vt, &format!("column `{}` is {}", col.name, col.ty)));
+                self.diags.push(errors::mismatch(
+                    c.span,
+                    &format!("a {} value", col.ty),
+                    vt,
+                    &format!("column `{}` is {}", col.name, col.ty),
+                ));
                 continue;
             }
             fields.push((name.name.clone(), coerce(v, col.ty)));
@@ -900,18 +1178,32 @@ impl Checker {
                     _ => {
                         let dm = self.out.markets[dim.market].name.clone();
                         let def = dim.span;
-                        self.diags.push(errors::foreign_dimension(dim_id.span, &dim.name, &dm, &e.owner.name, def));
+                        self.diags.push(errors::foreign_dimension(
+                            dim_id.span,
+                            &dim.name,
+                            &dm,
+                            &e.owner.name,
+                            def,
+                        ));
                     }
                 }
                 continue;
             }
             match &dim.kind {
                 DimKind::Top { .. } => {
-                    self.diags.push(errors::data_dependent_in_example(dim_id.span, &dim.name, "`top` ranking"));
+                    self.diags.push(errors::data_dependent_in_example(
+                        dim_id.span,
+                        &dim.name,
+                        "`top` ranking",
+                    ));
                     continue;
                 }
                 DimKind::Quantiles { .. } => {
-                    self.diags.push(errors::data_dependent_in_example(dim_id.span, &dim.name, "`quantiles` cut"));
+                    self.diags.push(errors::data_dependent_in_example(
+                        dim_id.span,
+                        &dim.name,
+                        "`quantiles` cut",
+                    ));
                     continue;
                 }
                 _ => {}

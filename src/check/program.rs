@@ -348,9 +348,21 @@ pub enum TKind {
     Neg(Box<TExpr>),
     Not(Box<TExpr>),
     Bin(BinOp, Box<TExpr>, Box<TExpr>),
-    Between { expr: Box<TExpr>, low: Box<TExpr>, high: Box<TExpr>, negated: bool },
-    InList { expr: Box<TExpr>, list: Vec<TExpr>, negated: bool },
-    IsNull { expr: Box<TExpr>, negated: bool },
+    Between {
+        expr: Box<TExpr>,
+        low: Box<TExpr>,
+        high: Box<TExpr>,
+        negated: bool,
+    },
+    InList {
+        expr: Box<TExpr>,
+        list: Vec<TExpr>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<TExpr>,
+        negated: bool,
+    },
     Func(Func, Vec<TExpr>),
     /// Only in `expect`: a number read off a segmentation's result.
     Query(SegQuery),
@@ -364,7 +376,9 @@ impl TExpr {
             TKind::Neg(e) | TKind::Not(e) | TKind::IsNull { expr: e, .. } => vec![e],
             TKind::Bin(_, a, b) => vec![a, b],
             TKind::Between { expr, low, high, .. } => vec![expr, low, high],
-            TKind::InList { expr, list, .. } => std::iter::once(&**expr).chain(list.iter()).collect(),
+            TKind::InList { expr, list, .. } => {
+                std::iter::once(&**expr).chain(list.iter()).collect()
+            }
             TKind::Func(_, args) => args.iter().collect(),
         }
     }
@@ -376,7 +390,9 @@ impl TExpr {
             TKind::Neg(e) | TKind::Not(e) | TKind::IsNull { expr: e, .. } => vec![e],
             TKind::Bin(_, a, b) => vec![a, b],
             TKind::Between { expr, low, high, .. } => vec![expr, low, high],
-            TKind::InList { expr, list, .. } => std::iter::once(&mut **expr).chain(list.iter_mut()).collect(),
+            TKind::InList { expr, list, .. } => {
+                std::iter::once(&mut **expr).chain(list.iter_mut()).collect()
+            }
             TKind::Func(_, args) => args.iter_mut().collect(),
         }
     }

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// Every `*.seg` under the paths, in a stable order, with the names users gave.
 pub fn collect_specs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, String> {
-    let roots: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let roots: Vec<PathBuf> =
+        if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
     let mut out = Vec::new();
     for root in roots {
         if root.is_dir() {
@@ -82,7 +83,13 @@ pub fn print_diagnostics(spec: &SpecFile, format: DiagFormat) {
     }
 }
 
-pub fn run(paths: &[PathBuf], format: DiagFormat, deny_warnings: bool, no_data: bool, data: &DataArgs) -> u8 {
+pub fn run(
+    paths: &[PathBuf],
+    format: DiagFormat,
+    deny_warnings: bool,
+    no_data: bool,
+    data: &DataArgs,
+) -> u8 {
     let specs = match collect_specs(paths) {
         Ok(s) => s,
         Err(e) => {
@@ -90,7 +97,11 @@ pub fn run(paths: &[PathBuf], format: DiagFormat, deny_warnings: bool, no_data: 
             return exit::USAGE;
         }
     };
-    let opts = LoadOptions { no_data, policy: PathPolicy { allow_outside: data.allow_outside }, sources: Default::default() };
+    let opts = LoadOptions {
+        no_data,
+        policy: PathPolicy { allow_outside: data.allow_outside },
+        sources: Default::default(),
+    };
     let mut all = Vec::new();
     let mut code = exit::OK;
     let mut unreadable = 0;
@@ -123,14 +134,23 @@ pub fn run(paths: &[PathBuf], format: DiagFormat, deny_warnings: bool, no_data: 
         if errors + warnings == 0 {
             errln!("ok: {files} spec{} checked, no problems", plural(files));
         } else {
-            errln!("{errors} error{}, {warnings} warning{} in {files} spec{}", plural(errors), plural(warnings), plural(files));
+            errln!(
+                "{errors} error{}, {warnings} warning{} in {files} spec{}",
+                plural(errors),
+                plural(warnings),
+                plural(files)
+            );
         }
     }
     code
 }
 
 fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// Combines exit codes across files: the most specific failure wins.
@@ -142,5 +162,9 @@ pub fn worst(a: u8, b: u8) -> u8 {
         exit::POLICY => 3,
         _ => 4,
     };
-    if rank(b) > rank(a) { b } else { a }
+    if rank(b) > rank(a) {
+        b
+    } else {
+        a
+    }
 }

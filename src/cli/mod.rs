@@ -37,7 +37,11 @@ pub mod exit {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "seg", version, about = "Segmentation as code: MECE-checked market segmentations over Arrow data")]
+#[command(
+    name = "seg",
+    version,
+    about = "Segmentation as code: MECE-checked market segmentations over Arrow data"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -94,7 +98,9 @@ impl From<RunFormat> for crate::engine::output::OutFormat {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Parse and type-check specs, including the MECE rule analysis
-    #[command(after_help = "Example:\n  seg check specs/\n  seg check --format github --deny-warnings specs/coffee.seg")]
+    #[command(
+        after_help = "Example:\n  seg check specs/\n  seg check --format github --deny-warnings specs/coffee.seg"
+    )]
     Check {
         /// Spec files or folders (searched recursively for *.seg); default `.`
         paths: Vec<PathBuf>,
@@ -110,7 +116,9 @@ pub enum Command {
         data: DataArgs,
     },
     /// Execute segmentations and print their tables
-    #[command(after_help = "Example:\n  seg run specs/coffee.seg\n  seg run specs/coffee.seg --segment customers --format csv -o customers.csv")]
+    #[command(
+        after_help = "Example:\n  seg run specs/coffee.seg\n  seg run specs/coffee.seg --segment customers --format csv -o customers.csv"
+    )]
     Run {
         spec: PathBuf,
         /// Run only this segmentation (repeatable)
@@ -134,7 +142,9 @@ pub enum Command {
         engine: EngineArgs,
     },
     /// Write every row of a market with one label column per dimension
-    #[command(after_help = "Example:\n  seg assign specs/coffee.seg --market coffee -o coffee_labels.parquet")]
+    #[command(
+        after_help = "Example:\n  seg assign specs/coffee.seg --market coffee -o coffee_labels.parquet"
+    )]
     Assign {
         spec: PathBuf,
         #[arg(long)]
@@ -152,7 +162,9 @@ pub enum Command {
         engine: EngineArgs,
     },
     /// Print the DataFusion plan of segmentations
-    #[command(after_help = "Example:\n  seg explain specs/coffee.seg --segment customers --physical")]
+    #[command(
+        after_help = "Example:\n  seg explain specs/coffee.seg --segment customers --physical"
+    )]
     Explain {
         spec: PathBuf,
         #[arg(long = "segment", value_name = "NAME")]
@@ -166,7 +178,9 @@ pub enum Command {
         engine: EngineArgs,
     },
     /// Try segmentations interactively against real data
-    #[command(after_help = "Example:\n  seg repl specs/coffee.seg\n  seg (coffee.seg)> coffee by buyer then venue\n  echo 'coffee by buyer' | seg repl specs/coffee.seg")]
+    #[command(
+        after_help = "Example:\n  seg repl specs/coffee.seg\n  seg (coffee.seg)> coffee by buyer then venue\n  echo 'coffee by buyer' | seg repl specs/coffee.seg"
+    )]
     Repl {
         spec: Option<PathBuf>,
         #[arg(long)]
@@ -175,7 +189,10 @@ pub enum Command {
         data: DataArgs,
     },
     /// Generate the synthetic coffee-sales data set (for benchmarks)
-    #[command(hide = true, after_help = "Example:\n  seg gen --rows 1000000 -o /tmp/coffee_1m.parquet")]
+    #[command(
+        hide = true,
+        after_help = "Example:\n  seg gen --rows 1000000 -o /tmp/coffee_1m.parquet"
+    )]
     Gen {
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
@@ -269,7 +286,9 @@ pub fn main() -> ExitCode {
         }
     };
     // Checking and lowering recurse over expressions; give them a known stack.
-    let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(move || std::panic::catch_unwind(|| dispatch(cli)));
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || std::panic::catch_unwind(|| dispatch(cli)));
     match worker.map(|h| h.join()) {
         Ok(Ok(Ok(code))) => ExitCode::from(code),
         _ => ExitCode::from(exit::BUG),
@@ -285,7 +304,10 @@ pub fn max_threads() -> usize {
 fn check_threads(threads: Option<usize>) -> Result<(), u8> {
     match threads {
         Some(n) if n == 0 || n > max_threads() => {
-            errln!("error: --threads takes a number from 1 to {} (4 per core), found {n}", max_threads());
+            errln!(
+                "error: --threads takes a number from 1 to {} (4 per core), found {n}",
+                max_threads()
+            );
             Err(exit::USAGE)
         }
         _ => Ok(()),
@@ -298,7 +320,10 @@ fn dispatch(cli: Cli) -> u8 {
         panic!("SEG_INTERNAL_PANIC is set");
     }
     let threads = match &cli.command {
-        Command::Run { engine, .. } | Command::Assign { engine, .. } | Command::Explain { engine, .. } | Command::Test { engine, .. } => engine.threads,
+        Command::Run { engine, .. }
+        | Command::Assign { engine, .. }
+        | Command::Explain { engine, .. }
+        | Command::Test { engine, .. } => engine.threads,
         Command::Repl { threads, .. } => *threads,
         _ => None,
     };
@@ -314,23 +339,36 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Check { paths, format, deny_warnings, no_data, data } => {
             check_cmd::run(&paths, format, deny_warnings, no_data, &data)
         }
-        Command::Run { spec, segments, format, output, force, audit, data, engine } => run_cmd::run(
-            run_cmd::RunArgs { spec: &spec, segments: &segments, format: format.map(Into::into), output: output.as_deref(), force, audit },
-            &data,
-            &engine,
-        ),
+        Command::Run { spec, segments, format, output, force, audit, data, engine } => {
+            run_cmd::run(
+                run_cmd::RunArgs {
+                    spec: &spec,
+                    segments: &segments,
+                    format: format.map(Into::into),
+                    output: output.as_deref(),
+                    force,
+                    audit,
+                },
+                &data,
+                &engine,
+            )
+        }
         Command::Assign { spec, market, output, format, force, data, engine } => {
             run_cmd::assign(&spec, &market, &output, format.map(Into::into), force, &data, &engine)
         }
-        Command::Explain { spec, segments, physical, data, engine } => run_cmd::explain(&spec, &segments, physical, &data, &engine),
+        Command::Explain { spec, segments, physical, data, engine } => {
+            run_cmd::explain(&spec, &segments, physical, &data, &engine)
+        }
         Command::Test { paths, data, engine } => test_cmd::run(&paths, &data, &engine),
-        Command::Gen { rows, seed, output, force } => match crate::engine::gen::write_coffee_checked(&output, rows, seed, force) {
-            Ok(()) => exit::OK,
-            Err(e) => {
-                errln!("error: {e}");
-                exit::DATA
+        Command::Gen { rows, seed, output, force } => {
+            match crate::engine::gen::write_coffee_checked(&output, rows, seed, force) {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    errln!("error: {e}");
+                    exit::DATA
+                }
             }
-        },
+        }
         Command::Repl { spec, threads, data } => repl_cmd::run(spec.as_deref(), &data, threads),
     }
 }

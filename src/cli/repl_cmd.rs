@@ -1,7 +1,7 @@
 //! `seg repl`: the interactive loop on a terminal, or line by line from a pipe.
 
 use super::{exit, DataArgs};
-use crate::repl::{editor, open_brackets, Reply, Repl};
+use crate::repl::{editor, open_brackets, Repl, Reply};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,7 +49,9 @@ fn ctrl_c() -> crate::repl::Cancel {
             while !flag.load(Ordering::Relaxed) {
                 if event::poll(Duration::from_millis(50)).unwrap_or(false) {
                     if let Ok(Event::Key(k)) = event::read() {
-                        if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+                        if k.code == KeyCode::Char('c')
+                            && k.modifiers.contains(KeyModifiers::CONTROL)
+                        {
                             let _ = tx.send(());
                             break;
                         }
@@ -87,7 +89,8 @@ fn ctrl_c_signal() -> crate::repl::Cancel {
 
 pub fn run(spec: Option<&Path>, data: &DataArgs, threads: Option<usize>) -> u8 {
     let interactive = std::io::stdin().is_terminal();
-    let color = interactive && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let color =
+        interactive && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     let (mut repl, first) = match Repl::new(spec, data.allow_outside, threads, color) {
         Ok(x) => x,
         Err(e) => {
@@ -152,5 +155,9 @@ fn piped(repl: &mut Repl) -> u8 {
         show(&r);
         failed |= r.failed;
     }
-    if failed { exit::INVALID } else { exit::OK }
+    if failed {
+        exit::INVALID
+    } else {
+        exit::OK
+    }
 }

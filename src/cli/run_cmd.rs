@@ -39,7 +39,12 @@ pub fn open(spec: &Path, data: &DataArgs, eng: &EngineArgs) -> Result<(SpecFile,
 }
 
 /// `open`; `ordered_scans` reads every file in order, as one stream (`assign`).
-pub fn open_with(spec: &Path, data: &DataArgs, eng: &EngineArgs, ordered_scans: bool) -> Result<(SpecFile, Session), u8> {
+pub fn open_with(
+    spec: &Path,
+    data: &DataArgs,
+    eng: &EngineArgs,
+    ordered_scans: bool,
+) -> Result<(SpecFile, Session), u8> {
     let policy = PathPolicy { allow_outside: data.allow_outside };
     let shown = spec.display().to_string();
     // Replaced data is also where the checker reads the market's schema from.
@@ -87,7 +92,14 @@ pub fn open_with(spec: &Path, data: &DataArgs, eng: &EngineArgs, ordered_scans: 
         },
         None => None,
     };
-    let sopts = SessionOptions { threads: eng.threads, memory_limit, batch_size: None, policy: Some(policy), sources, ordered_scans };
+    let sopts = SessionOptions {
+        threads: eng.threads,
+        memory_limit,
+        batch_size: None,
+        policy: Some(policy),
+        sources,
+        ordered_scans,
+    };
     match Session::new(program, &file.dir(), &sopts) {
         Ok(s) => Ok((file, s)),
         Err(e) => Err(report(&e)),
@@ -105,8 +117,13 @@ fn select_segments(session: &Session, names: &[String]) -> Result<Vec<usize>, u8
             Some(i) => out.push(i),
             None => {
                 let cands: Vec<&str> = segs.iter().map(|s| s.name.as_str()).collect();
-                let hint = crate::check::errors::suggest(n, cands.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-                errln!("error: no segmentation named `{n}`{hint} (there are: {})", cands.join(", "));
+                let hint = crate::check::errors::suggest(n, cands.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                errln!(
+                    "error: no segmentation named `{n}`{hint} (there are: {})",
+                    cands.join(", ")
+                );
                 return Err(exit::USAGE);
             }
         }
@@ -124,7 +141,11 @@ pub struct RunArgs<'a> {
 }
 
 pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
-    let format = a.format.unwrap_or(if a.output.is_none() && std::io::stdout().is_terminal() { OutFormat::Table } else { OutFormat::Csv });
+    let format = a.format.unwrap_or(if a.output.is_none() && std::io::stdout().is_terminal() {
+        OutFormat::Table
+    } else {
+        OutFormat::Csv
+    });
     if format == OutFormat::Parquet && a.output.is_none() {
         errln!("error: --format parquet needs -o FILE (or -o DIR/)");
         return exit::USAGE;
@@ -155,28 +176,34 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     let many = results.len() > 1;
     let to_dir = a.output.is_some_and(|o| o.is_dir() || o.to_string_lossy().ends_with('/'));
     if to_dir && a.output.is_some_and(|o| !o.is_dir()) {
-        errln!("error: output folder `{}` does not exist", a.output.map(|o| o.display().to_string()).unwrap_or_default());
+        errln!(
+            "error: output folder `{}` does not exist",
+            a.output.map(|o| o.display().to_string()).unwrap_or_default()
+        );
         return exit::USAGE;
     }
     if format == OutFormat::Parquet && many && !to_dir {
         errln!("error: parquet output of several segmentations needs -o DIR/ (one file each) or --segment NAME");
         return exit::USAGE;
     }
-    let render = |s: usize, batches: &[arrow::record_batch::RecordBatch]| -> Result<Vec<u8>, EngineError> {
-        let sd = &session.program.segments[s];
-        match format {
-            OutFormat::Table => Ok(output::to_table(batches, sd.dims.len()).into_bytes()),
-            OutFormat::Csv => output::to_csv(batches),
-            OutFormat::Json => output::to_json(batches),
-            OutFormat::Parquet => {
-                let schema = match batches.first() {
-                    Some(b) => b.schema(),
-                    None => std::sync::Arc::new(session.segment_plan(s)?.schema().as_arrow().clone()),
-                };
-                output::to_parquet(batches, schema)
+    let render =
+        |s: usize, batches: &[arrow::record_batch::RecordBatch]| -> Result<Vec<u8>, EngineError> {
+            let sd = &session.program.segments[s];
+            match format {
+                OutFormat::Table => Ok(output::to_table(batches, sd.dims.len()).into_bytes()),
+                OutFormat::Csv => output::to_csv(batches),
+                OutFormat::Json => output::to_json(batches),
+                OutFormat::Parquet => {
+                    let schema = match batches.first() {
+                        Some(b) => b.schema(),
+                        None => std::sync::Arc::new(
+                            session.segment_plan(s)?.schema().as_arrow().clone(),
+                        ),
+                    };
+                    output::to_parquet(batches, schema)
+                }
             }
-        }
-    };
+        };
     // Everything is computed before anything is written, so a failure leaves no
     // partial output behind.
     let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
@@ -239,13 +266,23 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
             return report(&e);
         }
     }
-    if audits.as_ref().is_some_and(|r| r.iter().any(|x| !x.clean())) && std::env::var_os("SEG_AUDIT_STRICT").is_some() {
+    if audits.as_ref().is_some_and(|r| r.iter().any(|x| !x.clean()))
+        && std::env::var_os("SEG_AUDIT_STRICT").is_some()
+    {
         return exit::INVALID;
     }
     exit::OK
 }
 
-pub fn assign(spec: &Path, market: &str, dest: &Path, format: Option<OutFormat>, force: bool, data: &DataArgs, eng: &EngineArgs) -> u8 {
+pub fn assign(
+    spec: &Path,
+    market: &str,
+    dest: &Path,
+    format: Option<OutFormat>,
+    force: bool,
+    data: &DataArgs,
+    eng: &EngineArgs,
+) -> u8 {
     let format = format.unwrap_or_else(|| match dest.extension().and_then(|e| e.to_str()) {
         Some("csv") => OutFormat::Csv,
         Some("json") | Some("ndjson") => OutFormat::Json,
@@ -291,7 +328,13 @@ pub fn assign(spec: &Path, market: &str, dest: &Path, format: Option<OutFormat>,
     exit::OK
 }
 
-pub fn explain(spec: &Path, segments: &[String], physical: bool, data: &DataArgs, eng: &EngineArgs) -> u8 {
+pub fn explain(
+    spec: &Path,
+    segments: &[String],
+    physical: bool,
+    data: &DataArgs,
+    eng: &EngineArgs,
+) -> u8 {
     let (_file, session) = match open(spec, data, eng) {
         Ok(x) => x,
         Err(c) => return c,
@@ -312,7 +355,11 @@ pub fn explain(spec: &Path, segments: &[String], physical: bool, data: &DataArgs
         if i > 0 {
             outln!();
         }
-        outln!("-- segment {} ({} plan)", session.program.segments[s].name, if physical { "physical" } else { "logical" });
+        outln!(
+            "-- segment {} ({} plan)",
+            session.program.segments[s].name,
+            if physical { "physical" } else { "logical" }
+        );
         outln!("{}", text.trim_end());
     }
     exit::OK

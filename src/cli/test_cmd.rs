@@ -42,7 +42,11 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
     let mut tally = Tally { passed: 0, failed: 0 };
     let mut code = exit::OK;
     for (path, shown) in &specs {
-        let opts = LoadOptions { no_data: false, policy: PathPolicy { allow_outside: data.allow_outside }, sources: Default::default() };
+        let opts = LoadOptions {
+            no_data: false,
+            policy: PathPolicy { allow_outside: data.allow_outside },
+            sources: Default::default(),
+        };
         let file = match engine::load_spec(path, shown, &opts) {
             Ok(f) => f,
             Err(e) => {
@@ -53,25 +57,41 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
         };
         let Some(program) = file.program.clone() else {
             print_diagnostics(&file, DiagFormat::Human);
-            tally.record(false, &format!("{shown}: the spec checks"), "fix the diagnostics above first");
+            tally.record(
+                false,
+                &format!("{shown}: the spec checks"),
+                "fix the diagnostics above first",
+            );
             continue;
         };
         let idx = LineIndex::new(&file.text);
         let place = |span: crate::span::Span| {
             let (line, _) = idx.line_col(span.start);
-            let text: String = file.text[span.clamp_to(&file.text).start as usize..span.clamp_to(&file.text).end as usize]
+            let text: String = file.text
+                [span.clamp_to(&file.text).start as usize..span.clamp_to(&file.text).end as usize]
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ");
             format!("{shown}:{line} {text}")
         };
         for ex in &program.examples {
-            let row = |name: &str| ex.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+            let row = |name: &str| {
+                ex.fields
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or(Value::Null)
+            };
             for (d, want, span) in &ex.expected {
                 let got = reference::row_label(&program.dims[*d], &row);
                 let ok = &got == want;
-                let shown_got = got.map(|g| format!("{g:?}")).unwrap_or_else(|| "unassigned".into());
-                tally.record(ok, &place(*span).replacen(' ', " example: ", 1), &format!("{} gives {shown_got}", program.dims[*d].name));
+                let shown_got =
+                    got.map(|g| format!("{g:?}")).unwrap_or_else(|| "unassigned".into());
+                tally.record(
+                    ok,
+                    &place(*span).replacen(' ', " example: ", 1),
+                    &format!("{} gives {shown_got}", program.dims[*d].name),
+                );
             }
         }
         if program.expects.is_empty() {
@@ -93,13 +113,17 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
         let mut cache: HashMap<usize, Vec<OutRow>> = HashMap::new();
         for e in &program.expects {
             match e {
-                ExpectDef::Partition { segment, span, .. } => match partition_check(&session, *segment) {
-                    Ok(problems) => tally.record(problems.is_empty(), &place(*span), &problems.join("; ")),
-                    Err(err) => {
-                        code = code.max(engine_exit(&err));
-                        tally.record(false, &place(*span), &err.to_string());
+                ExpectDef::Partition { segment, span, .. } => {
+                    match partition_check(&session, *segment) {
+                        Ok(problems) => {
+                            tally.record(problems.is_empty(), &place(*span), &problems.join("; "))
+                        }
+                        Err(err) => {
+                            code = code.max(engine_exit(&err));
+                            tally.record(false, &place(*span), &err.to_string());
+                        }
                     }
-                },
+                }
                 ExpectDef::Assert { expr, span } => match assertion(&session, expr, &mut cache) {
                     Ok((ok, values)) => tally.record(ok, &place(*span), &values),
                     Err(err) => tally.record(false, &place(*span), &err),
@@ -120,26 +144,44 @@ fn partition_check(session: &Session, s: usize) -> Result<Vec<String>, EngineErr
     for a in crate::engine::audit::audit_dims(session, s)? {
         let name = &p.dims[a.dim].name;
         if a.unassigned > 0 {
-            problems.push(format!("{name}: {} unassigned rows{}", a.unassigned, a.unassigned_sample.map(|x| format!(" (e.g. {x})")).unwrap_or_default()));
+            problems.push(format!(
+                "{name}: {} unassigned rows{}",
+                a.unassigned,
+                a.unassigned_sample.map(|x| format!(" (e.g. {x})")).unwrap_or_default()
+            ));
         }
         if let Some(o) = a.overlaps.filter(|o| *o > 0) {
-            problems.push(format!("{name}: {o} rows match several rules{}", a.overlap_sample.map(|x| format!(" (e.g. {x})")).unwrap_or_default()));
+            problems.push(format!(
+                "{name}: {o} rows match several rules{}",
+                a.overlap_sample.map(|x| format!(" (e.g. {x})")).unwrap_or_default()
+            ));
         }
     }
     Ok(problems)
 }
 
-fn results<'a>(session: &Session, s: usize, cache: &'a mut HashMap<usize, Vec<OutRow>>) -> Result<&'a Vec<OutRow>, String> {
+fn results<'a>(
+    session: &Session,
+    s: usize,
+    cache: &'a mut HashMap<usize, Vec<OutRow>>,
+) -> Result<&'a Vec<OutRow>, String> {
     if !cache.contains_key(&s) {
         let sd = &session.program.segments[s];
         let batches = session.run_segment(s).map_err(|e| e.to_string())?;
         let values = crate::engine::batches_to_values(&batches);
-        cache.insert(s, reference::segment::rows_from_values(sd.dims.len(), sd.mode == SegMode::Then, &values));
+        cache.insert(
+            s,
+            reference::segment::rows_from_values(sd.dims.len(), sd.mode == SegMode::Then, &values),
+        );
     }
     Ok(&cache[&s])
 }
 
-fn query(session: &Session, q: &SegQuery, cache: &mut HashMap<usize, Vec<OutRow>>) -> Result<Value, String> {
+fn query(
+    session: &Session,
+    q: &SegQuery,
+    cache: &mut HashMap<usize, Vec<OutRow>>,
+) -> Result<Value, String> {
     let p = &session.program;
     let sd = &p.segments[q.segment];
     let k = sd.dims.len();
@@ -148,7 +190,12 @@ fn query(session: &Session, q: &SegQuery, cache: &mut HashMap<usize, Vec<OutRow>
         QueryWhat::Rows => 0,
         QueryWhat::Measure(i) => match sd.measures.iter().position(|&m| m == i) {
             Some(j) => 1 + j,
-            None => return Err(format!("segmentation `{}` does not report measure `{}`", sd.name, p.markets[sd.market].measures[i].name)),
+            None => {
+                return Err(format!(
+                    "segmentation `{}` does not report measure `{}`",
+                    sd.name, p.markets[sd.market].measures[i].name
+                ))
+            }
         },
         QueryWhat::Share => 1 + sd.measures.len(),
         QueryWhat::ShareOfParent => 2 + sd.measures.len(),
@@ -157,7 +204,11 @@ fn query(session: &Session, q: &SegQuery, cache: &mut HashMap<usize, Vec<OutRow>
         if q.what != QueryWhat::Rows {
             return Err("name a segment by its labels".into());
         }
-        let top: i64 = rows.iter().filter(|r| r.level.unwrap_or(1) == 1).filter_map(|r| if let Value::Int(i) = r.values[0] { Some(i) } else { None }).sum();
+        let top: i64 = rows
+            .iter()
+            .filter(|r| r.level.unwrap_or(1) == 1)
+            .filter_map(|r| if let Value::Int(i) = r.values[0] { Some(i) } else { None })
+            .sum();
         return Ok(Value::Int(top));
     }
     let n = q.labels.len();
@@ -188,7 +239,11 @@ fn query(session: &Session, q: &SegQuery, cache: &mut HashMap<usize, Vec<OutRow>
                 _ => {}
             }
         }
-        return Ok(if is_float || q.what == QueryWhat::Share { Value::Float(float_sum + int_sum as f64) } else { Value::Int(int_sum) });
+        return Ok(if is_float || q.what == QueryWhat::Share {
+            Value::Float(float_sum + int_sum as f64)
+        } else {
+            Value::Int(int_sum)
+        });
     }
     let found = rows.iter().find(|r| {
         let level_ok = match r.level {
@@ -219,7 +274,8 @@ fn collect_queries(e: &TExpr, out: &mut Vec<SegQuery>) {
 fn substitute(e: &TExpr, values: &[(SegQuery, Value)]) -> TExpr {
     fn walk(e: &mut TExpr, values: &[(SegQuery, Value)]) {
         if let TKind::Query(q) = &e.kind {
-            let v = values.iter().find(|(x, _)| x == q).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+            let v =
+                values.iter().find(|(x, _)| x == q).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
             e.kind = TKind::Lit(v);
         }
         e.children_mut().into_iter().for_each(|x| walk(x, values));
@@ -237,11 +293,19 @@ fn describe(q: &SegQuery, p: &Checked) -> String {
         QueryWhat::Measure(i) => p.markets[p.segments[q.segment].market].measures[i].name.clone(),
     };
     let mut args = vec![p.segments[q.segment].name.clone()];
-    args.extend(q.labels.iter().map(|l| l.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "null".into())));
+    args.extend(
+        q.labels
+            .iter()
+            .map(|l| l.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "null".into())),
+    );
     format!("{what}({})", args.join(", "))
 }
 
-fn assertion(session: &Session, expr: &TExpr, cache: &mut HashMap<usize, Vec<OutRow>>) -> Result<(bool, String), String> {
+fn assertion(
+    session: &Session,
+    expr: &TExpr,
+    cache: &mut HashMap<usize, Vec<OutRow>>,
+) -> Result<(bool, String), String> {
     let mut qs = Vec::new();
     collect_queries(expr, &mut qs);
     let mut values = Vec::new();
@@ -251,6 +315,7 @@ fn assertion(session: &Session, expr: &TExpr, cache: &mut HashMap<usize, Vec<Out
     }
     let e = substitute(expr, &values);
     let result = reference::eval(&e, &|_: &str| Value::Null);
-    let shown: Vec<String> = values.iter().map(|(q, v)| format!("{} = {v}", describe(q, &session.program))).collect();
+    let shown: Vec<String> =
+        values.iter().map(|(q, v)| format!("{} = {v}", describe(q, &session.program))).collect();
     Ok((result == Value::Bool(true), shown.join(", ")))
 }

@@ -42,7 +42,9 @@ pub struct AuditReport {
 
 impl AuditReport {
     pub fn clean(&self) -> bool {
-        self.dims.iter().all(|d| d.unassigned == 0 && d.overlaps.unwrap_or(0) == 0 && d.unmapped.is_empty())
+        self.dims
+            .iter()
+            .all(|d| d.unassigned == 0 && d.overlaps.unwrap_or(0) == 0 && d.unmapped.is_empty())
             && self.leaves.iter().all(|l| l.adds_up())
     }
 
@@ -51,7 +53,11 @@ impl AuditReport {
         let mut out = format!("\naudit of {}\n", sd.name);
         for d in &self.dims {
             let name = &p.dims[d.dim].name;
-            out.push_str(&format!("  dimension {name}: {} unassigned row{}", d.unassigned, if d.unassigned == 1 { "" } else { "s" }));
+            out.push_str(&format!(
+                "  dimension {name}: {} unassigned row{}",
+                d.unassigned,
+                if d.unassigned == 1 { "" } else { "s" }
+            ));
             if let Some(s) = &d.unassigned_sample {
                 out.push_str(&format!(" (e.g. {s})"));
             }
@@ -66,7 +72,11 @@ impl AuditReport {
             if !d.unmapped.is_empty() {
                 out.push_str("    values no mapping lists:\n");
                 for (v, n) in &d.unmapped {
-                    out.push_str(&format!("      {:<24} {n} row{}\n", format!("{v:?}"), if *n == 1 { "" } else { "s" }));
+                    out.push_str(&format!(
+                        "      {:<24} {n} row{}\n",
+                        format!("{v:?}"),
+                        if *n == 1 { "" } else { "s" }
+                    ));
                 }
             }
         }
@@ -85,7 +95,10 @@ impl AuditReport {
                     trim_num(a),
                     trim_num(b)
                 )),
-                _ => out.push_str(&format!("  leaves add up for {}: not additive (not checked)\n", l.measure)),
+                _ => out.push_str(&format!(
+                    "  leaves add up for {}: not additive (not checked)\n",
+                    l.measure
+                )),
             }
         }
         out
@@ -93,7 +106,11 @@ impl AuditReport {
 }
 
 fn trim_num(x: f64) -> String {
-    if x == x.trunc() && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x:.6}") }
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x:.6}")
+    }
 }
 
 impl LeafCheck {
@@ -108,7 +125,9 @@ impl LeafCheck {
 /// Whether a measure of a group is the sum of the measure over its parts.
 pub fn is_additive(m: &MExpr, all: &[MeasureDef]) -> bool {
     match m {
-        MExpr::Agg(a) => matches!(a.func, AggFunc::Sum) || (a.func == AggFunc::Count && !a.distinct),
+        MExpr::Agg(a) => {
+            matches!(a.func, AggFunc::Sum) || (a.func == AggFunc::Count && !a.distinct)
+        }
         MExpr::Ref(i) => is_additive(&all[*i].expr, all),
         MExpr::Neg(x) => is_additive(x, all),
         MExpr::Bin(BinOp::Add | BinOp::Sub, a, b) => is_additive(a, all) && is_additive(b, all),
@@ -117,10 +136,17 @@ pub fn is_additive(m: &MExpr, all: &[MeasureDef]) -> bool {
 }
 
 fn int_at(b: &[RecordBatch], c: usize) -> i64 {
-    b.first().filter(|b| b.num_rows() > 0).map(|b| {
-        let a = b.column(c);
-        if a.is_null(0) { 0 } else { a.as_primitive::<Int64Type>().value(0) }
-    }).unwrap_or(0)
+    b.first()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| {
+            let a = b.column(c);
+            if a.is_null(0) {
+                0
+            } else {
+                a.as_primitive::<Int64Type>().value(0)
+            }
+        })
+        .unwrap_or(0)
 }
 
 /// A row rendered as `col = value, ...` for samples.
@@ -131,9 +157,18 @@ fn describe_row(b: &[RecordBatch], cols: &[String]) -> Option<String> {
         .enumerate()
         .map(|(i, c)| {
             let a = batch.column(i);
-            let v = if a.is_null(0) { "null".into() } else {
+            let v = if a.is_null(0) {
+                "null".into()
+            } else {
                 let s = arrow::util::display::array_value_to_string(a, 0).unwrap_or_default();
-                if matches!(a.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) { format!("{s:?}") } else { s }
+                if matches!(
+                    a.data_type(),
+                    DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+                ) {
+                    format!("{s:?}")
+                } else {
+                    s
+                }
             };
             format!("{c} = {v}")
         })
@@ -145,7 +180,11 @@ fn columns_of_dim(p: &Checked, d: &DimDef) -> Vec<String> {
     let mut out = Vec::new();
     let mut add = |e: &TExpr| e.columns(&mut out);
     match &d.kind {
-        DimKind::Column(e) | DimKind::Top { expr: e, .. } | DimKind::Map { expr: e, .. } | DimKind::Bins { expr: e, .. } | DimKind::Quantiles { expr: e, .. } => add(e),
+        DimKind::Column(e)
+        | DimKind::Top { expr: e, .. }
+        | DimKind::Map { expr: e, .. }
+        | DimKind::Bins { expr: e, .. }
+        | DimKind::Quantiles { expr: e, .. } => add(e),
         DimKind::Rules { arms, .. } => arms.iter().for_each(|a| add(&a.cond)),
     }
     if let Owner::Entity(e) = d.owner {
@@ -174,25 +213,37 @@ pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineEr
         let dd = &p.dims[d];
         let lab = || labelled(p, m, &[d], sd.filter.as_ref(), &all_cols, &[], session);
         let counted = (|| -> DfResult<_> {
-            let mut aggs = vec![agg::sum(when(col(&label_col(d)).is_null(), lit(1i64)).otherwise(lit(0i64))?).alias("u")];
+            let mut aggs =
+                vec![agg::sum(when(col(&label_col(d)).is_null(), lit(1i64)).otherwise(lit(0i64))?)
+                    .alias("u")];
             let partition_rules = match (&dd.kind, dd.owner) {
                 (DimKind::Rules { arms, partition: true, .. }, Owner::Market(_)) => Some(arms),
                 _ => None,
             };
             if let Some(arms) = partition_rules {
                 let hits = rule_hits(arms)?;
-                aggs.push(agg::sum(when(hits.gt(lit(1i64)), lit(1i64)).otherwise(lit(0i64))?).alias("o"));
+                aggs.push(
+                    agg::sum(when(hits.gt(lit(1i64)), lit(1i64)).otherwise(lit(0i64))?).alias("o"),
+                );
             }
             lab()?.aggregate(Vec::<Expr>::new(), aggs)?.build()
         })()
         .map_err(classify)?;
         let b = session.execute(counted)?;
         let unassigned = int_at(&b, 0);
-        let overlaps = if b.first().is_some_and(|x| x.num_columns() > 1) { Some(int_at(&b, 1)) } else { None };
+        let overlaps =
+            if b.first().is_some_and(|x| x.num_columns() > 1) { Some(int_at(&b, 1)) } else { None };
         let sample_cols = columns_of_dim(p, dd);
         let proj: Vec<Expr> = sample_cols.iter().map(|c| col(c)).collect();
         let unassigned_sample = if unassigned > 0 {
-            let plan = lab().and_then(|l| l.filter(col(&label_col(d)).is_null())?.project(proj.clone())?.limit(0, Some(1))?.build()).map_err(classify)?;
+            let plan = lab()
+                .and_then(|l| {
+                    l.filter(col(&label_col(d)).is_null())?
+                        .project(proj.clone())?
+                        .limit(0, Some(1))?
+                        .build()
+                })
+                .map_err(classify)?;
             describe_row(&session.execute(plan)?, &sample_cols)
         } else {
             None
@@ -201,7 +252,11 @@ pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineEr
             (DimKind::Rules { arms, .. }, Some(n)) if n > 0 => {
                 let plan = (|| -> DfResult<_> {
                     let hits = rule_hits(arms)?;
-                    lab()?.filter(hits.gt(lit(1i64)))?.project(proj.clone())?.limit(0, Some(1))?.build()
+                    lab()?
+                        .filter(hits.gt(lit(1i64)))?
+                        .project(proj.clone())?
+                        .limit(0, Some(1))?
+                        .build()
                 })()
                 .map_err(classify)?;
                 describe_row(&session.execute(plan)?, &sample_cols)
@@ -210,17 +265,25 @@ pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineEr
         };
         let unmapped = match (&dd.kind, dd.owner) {
             (DimKind::Map { expr, arms, .. }, Owner::Market(_)) => {
-                let listed: Vec<Expr> = arms.iter().flat_map(|a| a.values.iter().map(|(v, _)| lit(crate::lower::expr::scalar(v, expr.ty)))).collect();
+                let listed: Vec<Expr> = arms
+                    .iter()
+                    .flat_map(|a| {
+                        a.values.iter().map(|(v, _)| lit(crate::lower::expr::scalar(v, expr.ty)))
+                    })
+                    .collect();
                 let x = row(expr);
                 let plan = (|| -> DfResult<_> {
                     let mut b = lab()?.filter(x.clone().is_not_null())?;
                     if !listed.is_empty() {
                         b = b.filter(x.clone().in_list(listed.clone(), true))?;
                     }
-                    b.aggregate(vec![cast(x.clone(), DataType::Utf8).alias("v")], vec![datafusion::functions_aggregate::count::count_all().alias("n")])?
-                        .sort(vec![col("n").sort(false, true), col("v").sort(true, true)])?
-                        .limit(0, Some(10))?
-                        .build()
+                    b.aggregate(
+                        vec![cast(x.clone(), DataType::Utf8).alias("v")],
+                        vec![datafusion::functions_aggregate::count::count_all().alias("n")],
+                    )?
+                    .sort(vec![col("n").sort(false, true), col("v").sort(true, true)])?
+                    .limit(0, Some(10))?
+                    .build()
                 })()
                 .map_err(classify)?;
                 let mut vals = Vec::new();
@@ -235,7 +298,14 @@ pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineEr
             }
             _ => Vec::new(),
         };
-        out.push(DimAudit { dim: d, unassigned, unassigned_sample, overlaps, overlap_sample, unmapped });
+        out.push(DimAudit {
+            dim: d,
+            unassigned,
+            unassigned_sample,
+            overlaps,
+            overlap_sample,
+            unmapped,
+        });
     }
     Ok(out)
 }
@@ -269,7 +339,11 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
                     let labels: Vec<String> = (0..k)
                         .map(|c| {
                             let a = b.column(c);
-                            if a.is_null(i) { "(unassigned)".into() } else { a.as_string::<i32>().value(i).to_string() }
+                            if a.is_null(i) {
+                                "(unassigned)".into()
+                            } else {
+                                a.as_string::<i32>().value(i).to_string()
+                            }
                         })
                         .collect();
                     empty.push(labels);
@@ -289,7 +363,10 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
         // Market totals over the same rows (the segmentation's `where` applied).
         let mut set = AggSet::new("__a");
         let mut exprs: Vec<Expr> = vec![cast(col("__rows"), DataType::Float64).alias("rows")];
-        exprs.extend(sd.measures.iter().map(|&i| cast(set.measure(&mk.measures[i].expr, &mk.measures), DataType::Float64).alias(format!("m{i}"))));
+        exprs.extend(sd.measures.iter().map(|&i| {
+            cast(set.measure(&mk.measures[i].expr, &mk.measures), DataType::Float64)
+                .alias(format!("m{i}"))
+        }));
         let mut aggs = vec![datafusion::functions_aggregate::count::count_all().alias("__rows")];
         aggs.extend(set.exprs());
         let plan = (|| -> DfResult<_> {
@@ -309,19 +386,19 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
                 }
             }
         }
-        let mut leaves = vec![LeafCheck { measure: "rows".into(), leaves: Some(leaf_rows), total: totals[0].or(Some(0.0)) }];
-        leaves.extend(sd
-            .measures
-            .iter()
-            .enumerate()
-            .map(|(j, &i)| {
-                let add = is_additive(&mk.measures[i].expr, &mk.measures);
-                LeafCheck {
-                    measure: mk.measures[i].name.clone(),
-                    leaves: add.then_some(leaf_sums[j]),
-                    total: if add { totals[j + 1].or(Some(0.0)) } else { None },
-                }
-            }));
+        let mut leaves = vec![LeafCheck {
+            measure: "rows".into(),
+            leaves: Some(leaf_rows),
+            total: totals[0].or(Some(0.0)),
+        }];
+        leaves.extend(sd.measures.iter().enumerate().map(|(j, &i)| {
+            let add = is_additive(&mk.measures[i].expr, &mk.measures);
+            LeafCheck {
+                measure: mk.measures[i].name.clone(),
+                leaves: add.then_some(leaf_sums[j]),
+                total: if add { totals[j + 1].or(Some(0.0)) } else { None },
+            }
+        }));
         reports.push(AuditReport { segment: s, dims, empty, leaves });
     }
     Ok(reports)

@@ -81,7 +81,11 @@ fn absolute(p: &Path) -> PathBuf {
     if let Ok(c) = p.canonicalize() {
         return c;
     }
-    let joined = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()) };
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    };
     match (joined.parent().and_then(|d| d.canonicalize().ok()), joined.file_name()) {
         (Some(d), Some(n)) => d.join(n),
         _ => joined,
@@ -108,11 +112,21 @@ pub fn run_inputs(spec: &Path, data: &[PathBuf]) -> Vec<PathBuf> {
 /// something that is not a regular file.
 pub fn check_output(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<(), EngineError> {
     if inputs.iter().any(|i| same_file(dest, i)) {
-        return Err(EngineError::Policy(format!("refusing to write `{}`: it is an input of this run", dest.display())));
+        return Err(EngineError::Policy(format!(
+            "refusing to write `{}`: it is an input of this run",
+            dest.display()
+        )));
     }
     match std::fs::metadata(dest) {
-        Ok(meta) if !meta.is_file() => Err(EngineError::Policy(format!("refusing to write `{}`: {}", dest.display(), not_regular(&meta)))),
-        Ok(_) if !force => Err(EngineError::Policy(format!("`{}` exists; pass --force to replace it", dest.display()))),
+        Ok(meta) if !meta.is_file() => Err(EngineError::Policy(format!(
+            "refusing to write `{}`: {}",
+            dest.display(),
+            not_regular(&meta)
+        ))),
+        Ok(_) if !force => Err(EngineError::Policy(format!(
+            "`{}` exists; pass --force to replace it",
+            dest.display()
+        ))),
         _ => Ok(()),
     }
 }
@@ -150,7 +164,9 @@ pub fn remove_live_temps() {
 /// allocate. Front ends that handle Ctrl-C themselves (the REPL) do not call this.
 pub fn install_signal_cleanup() {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else { return };
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
     let _ = std::thread::Builder::new().name("seg-signals".into()).spawn(move || {
         if let Some(sig) = signals.forever().next() {
             remove_live_temps();
@@ -177,7 +193,9 @@ pub fn remove_stale_temps(dir: &Path) {
         if !name.ends_with(TEMP_SUFFIX) {
             continue;
         }
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
         if pid != std::process::id() as i32 && !pid_alive(pid) {
             let _ = std::fs::remove_file(e.path());
         }
@@ -193,15 +211,28 @@ pub fn folder_of(dest: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to `dest` atomically after `check_output` (see `write_atomic_with`).
-pub fn write_atomic(dest: &Path, bytes: &[u8], force: bool, inputs: &[PathBuf]) -> Result<(), EngineError> {
-    write_atomic_with(dest, force, inputs, |f| f.write_all(bytes).map_err(|e| EngineError::Data(format!("cannot write `{}`: {e}", dest.display()))))
+pub fn write_atomic(
+    dest: &Path,
+    bytes: &[u8],
+    force: bool,
+    inputs: &[PathBuf],
+) -> Result<(), EngineError> {
+    write_atomic_with(dest, force, inputs, |f| {
+        f.write_all(bytes)
+            .map_err(|e| EngineError::Data(format!("cannot write `{}`: {e}", dest.display())))
+    })
 }
 
 /// Checks `dest` with `check_output`, lets `fill` write a temporary file in the same
 /// folder, flushes it and renames it into place: readers see the old file or the
 /// whole new one. The new file gets the mode a plain create would (0666 less the
 /// umask), or the mode of the file it replaces.
-pub fn write_atomic_with(dest: &Path, force: bool, inputs: &[PathBuf], fill: impl FnOnce(&mut File) -> Result<(), EngineError>) -> Result<(), EngineError> {
+pub fn write_atomic_with(
+    dest: &Path,
+    force: bool,
+    inputs: &[PathBuf],
+    fill: impl FnOnce(&mut File) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
     use std::os::unix::fs::PermissionsExt;
     check_output(dest, force, inputs)?;
     let dir = folder_of(dest);
@@ -217,7 +248,12 @@ pub fn write_atomic_with(dest: &Path, force: bool, inputs: &[PathBuf], fill: imp
     result
 }
 
-fn write_temp_then_rename(dest: &Path, dir: &Path, mode: u32, fill: impl FnOnce(&mut File) -> Result<(), EngineError>) -> Result<(), EngineError> {
+fn write_temp_then_rename(
+    dest: &Path,
+    dir: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut File) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
     use std::os::unix::fs::PermissionsExt;
     let mut tmp = tempfile::Builder::new()
         .prefix(&own_temp_prefix())

@@ -58,14 +58,39 @@ pub fn coffee_schema() -> Arc<Schema> {
 
 /// Rows `[from, to)` of the coffee data set for `seed`.
 pub fn coffee_batch(seed: u64, from: u64, to: u64) -> RecordBatch {
-    const TYPES: [(&str, f64); 7] =
-        [("office", 14.0), ("restaurant", 10.0), ("cafe", 11.0), ("Cafe ", 0.3), ("household", 46.0), ("student", 12.0), ("hotel", 5.0)];
-    const PRODUCTS: [(&str, f64); 5] = [("ground", 30.0), ("beans", 22.0), ("capsules", 28.0), ("cold_brew", 8.0), ("instant", 12.0)];
-    const REGIONS: [(&str, f64); 6] = [("EU", 38.0), ("NA", 30.0), ("APAC", 20.0), ("LATAM", 8.0), ("MEA", 3.0), ("OTHER", 1.0)];
+    const TYPES: [(&str, f64); 7] = [
+        ("office", 14.0),
+        ("restaurant", 10.0),
+        ("cafe", 11.0),
+        ("Cafe ", 0.3),
+        ("household", 46.0),
+        ("student", 12.0),
+        ("hotel", 5.0),
+    ];
+    const PRODUCTS: [(&str, f64); 5] = [
+        ("ground", 30.0),
+        ("beans", 22.0),
+        ("capsules", 28.0),
+        ("cold_brew", 8.0),
+        ("instant", 12.0),
+    ];
+    const REGIONS: [(&str, f64); 6] =
+        [("EU", 38.0), ("NA", 30.0), ("APAC", 20.0), ("LATAM", 8.0), ("MEA", 3.0), ("OTHER", 1.0)];
     const CHANNELS: [(&str, f64); 3] = [("retail", 45.0), ("online", 35.0), ("wholesale", 20.0)];
     let n = (to - from) as usize;
     let customers = 50_000u64;
-    let (mut id, mut cust, mut ct, mut age, mut region, mut product, mut channel, mut kg, mut revenue, mut date) = (
+    let (
+        mut id,
+        mut cust,
+        mut ct,
+        mut age,
+        mut region,
+        mut product,
+        mut channel,
+        mut kg,
+        mut revenue,
+        mut date,
+    ) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -85,7 +110,11 @@ pub fn coffee_batch(seed: u64, from: u64, to: u64) -> RecordBatch {
         let mut cr = Rng(seed ^ c.wrapping_mul(0xA24B_AED4_963E_E407));
         cr.next();
         let t = cr.pick(&TYPES);
-        let a = if cr.unit() < 0.03 { None } else { Some(16 + (cr.unit() * cr.unit() * 64.0) as i64 + (cr.unit() * 10.0) as i64) };
+        let a = if cr.unit() < 0.03 {
+            None
+        } else {
+            Some(16 + (cr.unit() * cr.unit() * 64.0) as i64 + (cr.unit() * 10.0) as i64)
+        };
         let reg = if cr.unit() < 0.01 { None } else { Some(cr.pick(&REGIONS)) };
         let p = r.pick(&PRODUCTS);
         let b2b = matches!(t, "office" | "restaurant" | "cafe" | "Cafe " | "hotel");
@@ -134,13 +163,18 @@ pub fn write_coffee(path: &Path, rows: u64, seed: u64) -> Result<(), String> {
 /// `write_coffee` through the output checks: an existing file needs `force`.
 pub fn write_coffee_checked(path: &Path, rows: u64, seed: u64, force: bool) -> Result<(), String> {
     let csv = path.extension().is_some_and(|e| e == "csv");
-    super::files::write_atomic_with(path, force, &[], |file| write_rows(file, csv, rows, seed).map_err(super::session::EngineError::Data)).map_err(|e| e.to_string())
+    super::files::write_atomic_with(path, force, &[], |file| {
+        write_rows(file, csv, rows, seed).map_err(super::session::EngineError::Data)
+    })
+    .map_err(|e| e.to_string())
 }
 
 fn write_rows(file: &mut std::fs::File, csv: bool, rows: u64, seed: u64) -> Result<(), String> {
     let chunk = 131_072u64;
     if csv {
-        let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(std::io::BufWriter::new(&mut *file));
+        let mut w = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(std::io::BufWriter::new(&mut *file));
         let mut from = 0;
         while from < rows {
             let to = (from + chunk).min(rows);
@@ -149,7 +183,9 @@ fn write_rows(file: &mut std::fs::File, csv: bool, rows: u64, seed: u64) -> Resu
         }
         std::io::Write::flush(&mut w.into_inner()).map_err(|e| e.to_string())?;
     } else {
-        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut *file, coffee_schema(), None).map_err(|e| e.to_string())?;
+        let mut w =
+            datafusion::parquet::arrow::ArrowWriter::try_new(&mut *file, coffee_schema(), None)
+                .map_err(|e| e.to_string())?;
         let mut from = 0;
         while from < rows {
             let to = (from + chunk).min(rows);

@@ -8,9 +8,11 @@
 //! probing a built table) is silent in the pool but busy on the CPU.
 
 use datafusion::common::Result;
-use datafusion::execution::memory_pool::{FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use datafusion::execution::memory_pool::{
+    FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
+};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long a query may go without any memory activity after a refusal.
@@ -28,7 +30,13 @@ pub struct WatchedPool {
 
 impl WatchedPool {
     pub fn new(limit: usize) -> WatchedPool {
-        WatchedPool { inner: FairSpillPool::new(limit), limit, started: Instant::now(), last: AtomicU64::new(0), refused: AtomicBool::new(false) }
+        WatchedPool {
+            inner: FairSpillPool::new(limit),
+            limit,
+            started: Instant::now(),
+            last: AtomicU64::new(0),
+            refused: AtomicBool::new(false),
+        }
     }
 
     fn touch(&self) {
@@ -118,6 +126,8 @@ impl StallWatch {
             self.samples.pop_front();
         }
         let (t0, c0) = self.samples[0];
-        now.0.duration_since(t0) >= STALL && now.1.saturating_sub(c0) < IDLE_CPU && pool.stalled(STALL)
+        now.0.duration_since(t0) >= STALL
+            && now.1.saturating_sub(c0) < IDLE_CPU
+            && pool.stalled(STALL)
     }
 }

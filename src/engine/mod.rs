@@ -39,7 +39,11 @@ pub struct LoadOptions {
     pub sources: std::collections::HashMap<String, std::path::PathBuf>,
 }
 
-pub fn load_spec(path: &Path, display: &str, opts: &LoadOptions) -> Result<SpecFile, std::io::Error> {
+pub fn load_spec(
+    path: &Path,
+    display: &str,
+    opts: &LoadOptions,
+) -> Result<SpecFile, std::io::Error> {
     let bytes = files::read_limited(path, syntax::errors::MAX_SPEC_BYTES)?;
     Ok(load_bytes(path, display, &bytes, opts))
 }
@@ -53,7 +57,12 @@ pub fn load_bytes(path: &Path, display: &str, bytes: &[u8], opts: &LoadOptions) 
         diagnostics: parsed.diagnostics,
         program: None,
     };
-    let schemas = schema::FileSchemas { spec_dir: spec.dir(), policy: opts.policy.clone(), no_data: opts.no_data, sources: opts.sources.clone() };
+    let schemas = schema::FileSchemas {
+        spec_dir: spec.dir(),
+        policy: opts.policy.clone(),
+        no_data: opts.no_data,
+        sources: opts.sources.clone(),
+    };
     let checked = check::check(&parsed.program, &schemas);
     spec.diagnostics.extend(checked.diagnostics);
     spec.diagnostics.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));
@@ -64,10 +73,12 @@ pub fn load_bytes(path: &Path, display: &str, bytes: &[u8], opts: &LoadOptions) 
 }
 
 /// Result batches as rows of seg values (for `seg test` and the reference comparison).
-pub fn batches_to_values(batches: &[arrow::record_batch::RecordBatch]) -> Vec<Vec<crate::check::program::Value>> {
+pub fn batches_to_values(
+    batches: &[arrow::record_batch::RecordBatch],
+) -> Vec<Vec<crate::check::program::Value>> {
+    use crate::check::program::Value;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{DataType, Float64Type, Int64Type};
-    use crate::check::program::Value;
     let mut out = Vec::new();
     for b in batches {
         for i in 0..b.num_rows() {
@@ -84,7 +95,9 @@ pub fn batches_to_values(batches: &[arrow::record_batch::RecordBatch]) -> Vec<Ve
                         DataType::Utf8 => Value::Text(a.as_string::<i32>().value(i).to_string()),
                         DataType::Utf8View => Value::Text(a.as_string_view().value(i).to_string()),
                         DataType::Boolean => Value::Bool(a.as_boolean().value(i)),
-                        _ => Value::Text(arrow::util::display::array_value_to_string(a, i).unwrap_or_default()),
+                        _ => Value::Text(
+                            arrow::util::display::array_value_to_string(a, i).unwrap_or_default(),
+                        ),
                     }
                 })
                 .collect();

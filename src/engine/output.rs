@@ -47,7 +47,9 @@ pub fn to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, EngineError> {
 pub fn to_json(batches: &[RecordBatch]) -> Result<Vec<u8>, EngineError> {
     let mut out = Vec::new();
     {
-        let mut w = arrow::json::WriterBuilder::new().with_explicit_nulls(true).build::<_, arrow::json::writer::JsonArray>(&mut out);
+        let mut w = arrow::json::WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, arrow::json::writer::JsonArray>(&mut out);
         for b in batches {
             w.write(b).map_err(|e| EngineError::Internal(e.to_string()))?;
         }
@@ -59,10 +61,14 @@ pub fn to_json(batches: &[RecordBatch]) -> Result<Vec<u8>, EngineError> {
     Ok(out)
 }
 
-pub fn to_parquet(batches: &[RecordBatch], schema: arrow::datatypes::SchemaRef) -> Result<Vec<u8>, EngineError> {
+pub fn to_parquet(
+    batches: &[RecordBatch],
+    schema: arrow::datatypes::SchemaRef,
+) -> Result<Vec<u8>, EngineError> {
     let mut out = Vec::new();
     {
-        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut out, schema, None).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut out, schema, None)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
         for b in batches {
             w.write(b).map_err(|e| EngineError::Internal(e.to_string()))?;
         }
@@ -84,11 +90,17 @@ fn cell(a: &ArrayRef, i: usize, name: &str) -> String {
                 group_thousands(&format!("{v:.2}"))
             }
         }
-        DataType::Int64 if name != "level" => group_thousands(&a.as_primitive::<Int64Type>().value(i).to_string()),
+        DataType::Int64 if name != "level" => {
+            group_thousands(&a.as_primitive::<Int64Type>().value(i).to_string())
+        }
         _ => {
             let s = arrow::util::display::array_value_to_string(a, i).unwrap_or_default();
             // A label with invisible edges ("cafe " vs "cafe") is shown quoted.
-            if s.is_empty() || s.trim() != s { format!("{s:?}") } else { s }
+            if s.is_empty() || s.trim() != s {
+                format!("{s:?}")
+            } else {
+                s
+            }
         }
     }
 }
@@ -129,7 +141,11 @@ pub fn to_table(batches: &[RecordBatch], dims: usize) -> String {
             widths[c] = widths[c].max(v.chars().count());
         }
     }
-    let numeric: Vec<bool> = schema.fields().iter().map(|f| matches!(f.data_type(), DataType::Int64 | DataType::Float64)).collect();
+    let numeric: Vec<bool> = schema
+        .fields()
+        .iter()
+        .map(|f| matches!(f.data_type(), DataType::Int64 | DataType::Float64))
+        .collect();
     let mut out = String::new();
     let line = |out: &mut String, vals: &[String], header: bool| {
         for (c, v) in vals.iter().enumerate() {
@@ -179,7 +195,13 @@ pub fn to_table(batches: &[RecordBatch], dims: usize) -> String {
 pub enum BatchWriter<'a> {
     Csv(arrow::csv::Writer<std::io::BufWriter<&'a mut std::fs::File>>),
     /// The writer, and whether any row went through it (no row: `[]`).
-    Json(arrow::json::Writer<std::io::BufWriter<&'a mut std::fs::File>, arrow::json::writer::JsonArray>, bool),
+    Json(
+        arrow::json::Writer<
+            std::io::BufWriter<&'a mut std::fs::File>,
+            arrow::json::writer::JsonArray,
+        >,
+        bool,
+    ),
     Parquet(datafusion::parquet::arrow::ArrowWriter<&'a mut std::fs::File>),
 }
 
@@ -188,9 +210,16 @@ fn write_error(e: impl std::fmt::Display) -> EngineError {
 }
 
 impl<'a> BatchWriter<'a> {
-    pub fn new(format: OutFormat, file: &'a mut std::fs::File, schema: arrow::datatypes::SchemaRef) -> Result<Self, EngineError> {
+    pub fn new(
+        format: OutFormat,
+        file: &'a mut std::fs::File,
+        schema: arrow::datatypes::SchemaRef,
+    ) -> Result<Self, EngineError> {
         if format == OutFormat::Parquet {
-            return Ok(BatchWriter::Parquet(datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None).map_err(write_error)?));
+            return Ok(BatchWriter::Parquet(
+                datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None)
+                    .map_err(write_error)?,
+            ));
         }
         let buffered = std::io::BufWriter::with_capacity(1 << 20, file);
         Ok(match format {
@@ -200,7 +229,10 @@ impl<'a> BatchWriter<'a> {
                 w.write(&RecordBatch::new_empty(schema)).map_err(write_error)?;
                 BatchWriter::Csv(w)
             }
-            _ => BatchWriter::Json(arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(buffered), false),
+            _ => BatchWriter::Json(
+                arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(buffered),
+                false,
+            ),
         })
     }
 

@@ -46,12 +46,18 @@ pub fn resolve(spec_dir: &Path, raw: &str, policy: &PathPolicy) -> Result<PathBu
 /// Resolves a `--source MARKET=PATH` path: relative to the current folder, as
 /// given, but held to the spec's project root like a path in the spec.
 pub fn resolve_source(spec_dir: &Path, raw: &str, policy: &PathPolicy) -> Result<PathBuf, String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("the current folder is unreadable: {e}"))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("the current folder is unreadable: {e}"))?;
     resolve_from(&cwd, spec_dir, raw, policy)
 }
 
 /// `raw` relative to `base`, refused if it leaves the project root of `spec_dir`.
-fn resolve_from(base: &Path, spec_dir: &Path, raw: &str, policy: &PathPolicy) -> Result<PathBuf, String> {
+fn resolve_from(
+    base: &Path,
+    spec_dir: &Path,
+    raw: &str,
+    policy: &PathPolicy,
+) -> Result<PathBuf, String> {
     let raw_path = Path::new(raw);
     let dir = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
     if raw_path.is_absolute() {

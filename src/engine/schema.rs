@@ -7,8 +7,8 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::paths::{resolve, PathPolicy};
 use crate::span::Span;
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use std::io::{BufReader, Seek};
 use std::collections::HashMap;
+use std::io::{BufReader, Seek};
 use std::path::{Path, PathBuf};
 
 /// CSV and JSON carry no types. Declared columns are only cross-checked against
@@ -60,15 +60,21 @@ pub fn read_schema(path: &Path, format: Format, sample: bool) -> Result<Schema, 
     match format {
         Format::Csv => {
             let fmt = arrow::csv::reader::Format::default().with_header(true);
-            let (schema, _) = fmt.infer_schema(BufReader::new(file), records).map_err(|e| e.to_string())?;
+            let (schema, _) =
+                fmt.infer_schema(BufReader::new(file), records).map_err(|e| e.to_string())?;
             Ok(normalize_inferred(schema))
         }
         Format::Json => {
-            let (schema, _) = arrow::json::reader::infer_json_schema(BufReader::new(file), records).map_err(|e| e.to_string())?;
+            let (schema, _) = arrow::json::reader::infer_json_schema(BufReader::new(file), records)
+                .map_err(|e| e.to_string())?;
             Ok(normalize_inferred(schema))
         }
         Format::Parquet => {
-            let builder = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
+            let builder =
+                datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                    file,
+                )
+                .map_err(|e| e.to_string())?;
             Ok(builder.schema().as_ref().clone())
         }
         Format::Arrow => {
@@ -77,7 +83,8 @@ pub fn read_schema(path: &Path, format: Format, sample: bool) -> Result<Schema, 
                 Ok(r) => Ok(r.schema().as_ref().clone()),
                 Err(_) => {
                     f.rewind().map_err(|e| e.to_string())?;
-                    let r = arrow::ipc::reader::StreamReader::try_new(BufReader::new(f), None).map_err(|e| e.to_string())?;
+                    let r = arrow::ipc::reader::StreamReader::try_new(BufReader::new(f), None)
+                        .map_err(|e| e.to_string())?;
                     Ok(r.schema().as_ref().clone())
                 }
             }
@@ -109,11 +116,19 @@ pub struct FileSchemas {
 }
 
 impl SchemaSource for FileSchemas {
-    fn schema(&self, market: &str, raw: &str, format: Format, declared: bool, span: Span) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
+    fn schema(
+        &self,
+        market: &str,
+        raw: &str,
+        format: Format,
+        declared: bool,
+        span: Span,
+    ) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
         // The policy needs no data, so `--no-data` reports a refused path too.
         let path = match self.sources.get(market) {
             Some(p) => p.clone(),
-            None => resolve(&self.spec_dir, raw, &self.policy).map_err(|why| errors::path_refused(span, raw, &why))?,
+            None => resolve(&self.spec_dir, raw, &self.policy)
+                .map_err(|why| errors::path_refused(span, raw, &why))?,
         };
         if self.no_data {
             return Ok(None);
@@ -123,12 +138,16 @@ impl SchemaSource for FileSchemas {
             Some(p) => format!("{} (from --source)", p.display()),
             None => raw.to_string(),
         };
-        let schema = read_schema(&path, format, declared).map_err(|e| errors::unreadable(span, &shown, &e))?;
+        let schema = read_schema(&path, format, declared)
+            .map_err(|e| errors::unreadable(span, &shown, &e))?;
         Ok(Some(
             schema
                 .fields()
                 .iter()
-                .filter_map(|f| seg_type(f.data_type()).map(|t| (f.name().clone(), t, f.is_nullable(), f.data_type().to_string())))
+                .filter_map(|f| {
+                    seg_type(f.data_type())
+                        .map(|t| (f.name().clone(), t, f.is_nullable(), f.data_type().to_string()))
+                })
                 .collect(),
         ))
     }

@@ -7,9 +7,9 @@ use crate::check::program::{Checked, Format, Type};
 use crate::lower::{self, Scans};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
+use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOptions};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{cast, LogicalPlan, LogicalPlanBuilder};
-use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOptions};
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,10 @@ pub enum EngineError {
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EngineError::Data(s) | EngineError::Resource(s) | EngineError::Policy(s) | EngineError::Internal(s) => f.write_str(s),
+            EngineError::Data(s)
+            | EngineError::Resource(s)
+            | EngineError::Policy(s)
+            | EngineError::Internal(s) => f.write_str(s),
             EngineError::Cancelled => f.write_str("cancelled"),
         }
     }
@@ -83,7 +86,11 @@ pub fn human_size(n: usize) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if v.fract() == 0.0 { format!("{v:.0} {}", units[u]) } else { format!("{v:.1} {}", units[u]) }
+    if v.fract() == 0.0 {
+        format!("{v:.0} {}", units[u])
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
 }
 
 /// Parses `2GiB`, `512MB`, `100k`, `1000`.
@@ -109,7 +116,10 @@ pub fn parse_size(s: &str) -> Option<usize> {
 
 /// Whether an engine message is about memory, however DataFusion wrapped it.
 fn about_memory(s: &str) -> bool {
-    s.contains("Resources exhausted") || s.contains("Not enough memory") || s.contains("after spilling") || s.contains("memory_limit")
+    s.contains("Resources exhausted")
+        || s.contains("Not enough memory")
+        || s.contains("after spilling")
+        || s.contains("memory_limit")
 }
 
 /// A memory error in the user's terms: which part of the query ran out, not
@@ -126,8 +136,15 @@ fn memory_error(s: &str) -> EngineError {
     .iter()
     .find(|(k, _)| s.contains(k))
     .map_or("the query", |(_, v)| v);
-    let needed = s.split("Failed to allocate additional ").nth(1).and_then(|r| r.split(" for ").next()).map(|n| format!(" ({n} more was needed)")).unwrap_or_default();
-    EngineError::Resource(format!("the memory limit is too small for this run: {part} ran out of memory{needed}"))
+    let needed = s
+        .split("Failed to allocate additional ")
+        .nth(1)
+        .and_then(|r| r.split(" for ").next())
+        .map(|n| format!(" ({n} more was needed)"))
+        .unwrap_or_default();
+    EngineError::Resource(format!(
+        "the memory limit is too small for this run: {part} ran out of memory{needed}"
+    ))
 }
 
 pub fn classify(e: datafusion::error::DataFusionError) -> EngineError {
@@ -162,7 +179,9 @@ fn classify_inner(e: datafusion::error::DataFusionError) -> EngineError {
         E::ObjectStore(o) => EngineError::Data(o.to_string()),
         E::Context(c, inner) => match classify_inner(*inner) {
             EngineError::Data(s) => EngineError::Data(format!("{c}: {s}")),
-            EngineError::Internal(s) if about_memory(&c) || about_memory(&s) => memory_error(&format!("{c}: {s}")),
+            EngineError::Internal(s) if about_memory(&c) || about_memory(&s) => {
+                memory_error(&format!("{c}: {s}"))
+            }
             other => other,
         },
         E::Shared(s) => classify_inner(E::External(Box::new(std::io::Error::other(s.to_string())))),
@@ -175,12 +194,23 @@ fn classify_inner(e: datafusion::error::DataFusionError) -> EngineError {
             }
         }
         E::Execution(s) if about_memory(&s) => memory_error(&s),
-        E::Execution(s) if s.contains("Parser error") || s.contains("Csv error") || s.contains("Json error") => EngineError::Data(s),
+        E::Execution(s)
+            if s.contains("Parser error")
+                || s.contains("Csv error")
+                || s.contains("Json error") =>
+        {
+            EngineError::Data(s)
+        }
         other => {
             let s = other.to_string();
             if about_memory(&s) {
                 memory_error(&s)
-            } else if s.contains("Parser error") || s.contains("Csv error") || s.contains("Json error") || s.contains("Parquet error") || s.contains("No such file") {
+            } else if s.contains("Parser error")
+                || s.contains("Csv error")
+                || s.contains("Json error")
+                || s.contains("Parquet error")
+                || s.contains("No such file")
+            {
                 EngineError::Data(s)
             } else {
                 EngineError::Internal(s)
@@ -196,8 +226,15 @@ fn extension(p: &Path) -> String {
 impl Session {
     /// Resolves and registers every market's source. Nothing is read here but
     /// headers and footers.
-    pub fn new(program: Checked, spec_dir: &Path, opts: &SessionOptions) -> Result<Session, EngineError> {
-        let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
+    pub fn new(
+        program: Checked,
+        spec_dir: &Path,
+        opts: &SessionOptions,
+    ) -> Result<Session, EngineError> {
+        let threads = opts
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+            .max(1);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .enable_all()
@@ -221,8 +258,10 @@ impl Session {
             // default alone exceeds a small limit, so a sort that could have spilled
             // failed instead. Smaller batches make every buffered batch smaller too.
             let exec = &mut config.options_mut().execution;
-            exec.sort_spill_reservation_bytes = (limit / 8).clamp(64 << 10, exec.sort_spill_reservation_bytes);
-            exec.sort_in_place_threshold_bytes = (limit / 8).clamp(64 << 10, exec.sort_in_place_threshold_bytes);
+            exec.sort_spill_reservation_bytes =
+                (limit / 8).clamp(64 << 10, exec.sort_spill_reservation_bytes);
+            exec.sort_in_place_threshold_bytes =
+                (limit / 8).clamp(64 << 10, exec.sort_in_place_threshold_bytes);
             if opts.batch_size.is_none() && limit < (256 << 20) {
                 config = config.with_batch_size(2048);
             }
@@ -242,23 +281,37 @@ impl Session {
             let (path, shown) = match opts.sources.get(&m.name) {
                 Some(p) => (p.clone(), p.display().to_string()),
                 None => (
-                    resolve(spec_dir, &m.path, &policy).map_err(|why| EngineError::Policy(format!("data path `{}` of market `{}` is refused: {why}", m.path, m.name)))?,
+                    resolve(spec_dir, &m.path, &policy).map_err(|why| {
+                        EngineError::Policy(format!(
+                            "data path `{}` of market `{}` is refused: {why}",
+                            m.path, m.name
+                        ))
+                    })?,
                     m.path.clone(),
                 ),
             };
             if let Err(e) = super::files::ensure_regular(&path) {
-                return Err(EngineError::Data(format!("market `{}`: cannot open `{shown}`: {e}", m.name)));
+                return Err(EngineError::Data(format!(
+                    "market `{}`: cannot open `{shown}`: {e}",
+                    m.name
+                )));
             }
-            let (plan, read_schema) = match runtime.block_on(Self::scan_plan(&ctx, &path, &shown, m.format, m)) {
-                Ok(x) => x,
-                // A file that cannot even be opened as its format (a truncated Arrow
-                // file) is a data error in that file, never an internal one.
-                Err(EngineError::Internal(msg)) => {
-                    let why = locate(&path, m.format, None).map(|(at, e)| format!("{at}: {e}")).unwrap_or(msg);
-                    return Err(EngineError::Data(format!("market `{}`: {}: {why}", m.name, shown)));
-                }
-                Err(e) => return Err(e),
-            };
+            let (plan, read_schema) =
+                match runtime.block_on(Self::scan_plan(&ctx, &path, &shown, m.format, m)) {
+                    Ok(x) => x,
+                    // A file that cannot even be opened as its format (a truncated Arrow
+                    // file) is a data error in that file, never an internal one.
+                    Err(EngineError::Internal(msg)) => {
+                        let why = locate(&path, m.format, None)
+                            .map(|(at, e)| format!("{at}: {e}"))
+                            .unwrap_or(msg);
+                        return Err(EngineError::Data(format!(
+                            "market `{}`: {}: {why}",
+                            m.name, shown
+                        )));
+                    }
+                    Err(e) => return Err(e),
+                };
             scans.push(plan);
             inputs.push(path);
             read_schemas.push(read_schema);
@@ -267,7 +320,13 @@ impl Session {
         Ok(Session { program, ctx, runtime, scans, inputs, read_schemas, shown: shown_paths, pool })
     }
 
-    async fn scan_plan(ctx: &SessionContext, path: &Path, shown: &str, format: Format, m: &crate::check::program::MarketDef) -> Result<(LogicalPlan, Option<Arc<Schema>>), EngineError> {
+    async fn scan_plan(
+        ctx: &SessionContext,
+        path: &Path,
+        shown: &str,
+        format: Format,
+        m: &crate::check::program::MarketDef,
+    ) -> Result<(LogicalPlan, Option<Arc<Schema>>), EngineError> {
         let p = path.to_string_lossy().to_string();
         let ext = extension(path);
         let mut read_schema = None;
@@ -277,7 +336,8 @@ impl Session {
                 // header order, with seg's types (the checker's, inferred from every
                 // record when not declared). Other columns are read as text, which
                 // cannot fail: the spec makes no promise about them.
-                let header = super::schema::read_csv_header(path).map_err(|e| EngineError::Data(format!("market `{}`: {shown}: {e}", m.name)))?;
+                let header = super::schema::read_csv_header(path)
+                    .map_err(|e| EngineError::Data(format!("market `{}`: {shown}: {e}", m.name)))?;
                 let fields: Vec<Field> = header
                     .iter()
                     .map(|name| {
@@ -289,19 +349,33 @@ impl Session {
                 read_schema = Some(Arc::new(schema.clone()));
                 for c in &m.columns {
                     if schema.field_with_name(&c.name).is_err() {
-                        return Err(EngineError::Data(format!("market `{}`: column `{}` is declared but `{}` has no such column", m.name, c.name, shown)));
+                        return Err(EngineError::Data(format!(
+                            "market `{}`: column `{}` is declared but `{}` has no such column",
+                            m.name, c.name, shown
+                        )));
                     }
                 }
-                ctx.read_csv(p, CsvReadOptions::new().has_header(true).schema(&schema).file_extension(&ext)).await
+                ctx.read_csv(
+                    p,
+                    CsvReadOptions::new().has_header(true).schema(&schema).file_extension(&ext),
+                )
+                .await
             }
             Format::Json => {
-                let fields: Vec<Field> = m.columns.iter().map(|c| Field::new(&c.name, arrow_type(c.ty), true)).collect();
+                let fields: Vec<Field> =
+                    m.columns.iter().map(|c| Field::new(&c.name, arrow_type(c.ty), true)).collect();
                 let schema = Schema::new(fields);
                 read_schema = Some(Arc::new(schema.clone()));
-                ctx.read_json(p, JsonReadOptions::default().schema(&schema).file_extension(&ext)).await
+                ctx.read_json(p, JsonReadOptions::default().schema(&schema).file_extension(&ext))
+                    .await
             }
-            Format::Parquet => ctx.read_parquet(p, ParquetReadOptions::default().file_extension(&ext)).await,
-            Format::Arrow => ctx.read_arrow(p, ArrowReadOptions { file_extension: &ext, ..Default::default() }).await,
+            Format::Parquet => {
+                ctx.read_parquet(p, ParquetReadOptions::default().file_extension(&ext)).await
+            }
+            Format::Arrow => {
+                ctx.read_arrow(p, ArrowReadOptions { file_extension: &ext, ..Default::default() })
+                    .await
+            }
         }
         .map_err(classify)?;
         let plan = df.into_unoptimized_plan();
@@ -310,17 +384,31 @@ impl Session {
         let file_schema = plan.schema().clone();
         let mut cols = Vec::new();
         for c in &m.columns {
-            let Some((q, field)) = file_schema.qualified_field_with_unqualified_name(&c.name).ok() else {
-                return Err(EngineError::Data(format!("market `{}`: `{}` has no column `{}`", m.name, shown, c.name)));
+            let Some((q, field)) = file_schema.qualified_field_with_unqualified_name(&c.name).ok()
+            else {
+                return Err(EngineError::Data(format!(
+                    "market `{}`: `{}` has no column `{}`",
+                    m.name, shown, c.name
+                )));
             };
             let want = arrow_type(c.ty);
-            if c.ty != Type::Text && super::schema::seg_type(field.data_type()).is_some_and(|t| t != c.ty && !(c.ty == Type::Float && t == Type::Int)) {
+            if c.ty != Type::Text
+                && super::schema::seg_type(field.data_type())
+                    .is_some_and(|t| t != c.ty && !(c.ty == Type::Float && t == Type::Int))
+            {
                 return Err(EngineError::Data(format!(
                     "market `{}`: column `{}` is declared {} but `{}` has {}",
-                    m.name, c.name, c.ty, shown, field.data_type()
+                    m.name,
+                    c.name,
+                    c.ty,
+                    shown,
+                    field.data_type()
                 )));
             }
-            let e = datafusion::logical_expr::Expr::Column(datafusion::common::Column::new(q.cloned(), c.name.clone()));
+            let e = datafusion::logical_expr::Expr::Column(datafusion::common::Column::new(
+                q.cloned(),
+                c.name.clone(),
+            ));
             // Text stays in Parquet's string views: copying every string into a
             // plain array costs more than the labelling itself. Labels and outputs
             // are cast where they leave the plan.
@@ -330,7 +418,10 @@ impl Session {
             }
             cols.push(cast(e, want).alias(&c.name));
         }
-        let plan = LogicalPlanBuilder::from(plan).project(cols).and_then(|b| b.build()).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let plan = LogicalPlanBuilder::from(plan)
+            .project(cols)
+            .and_then(|b| b.build())
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
         Ok((plan, read_schema))
     }
 
@@ -350,7 +441,11 @@ impl Session {
     }
 
     /// Like `execute`, but stops (dropping the running streams) when `cancel` resolves.
-    pub fn execute_cancellable(&self, plan: LogicalPlan, cancel: impl std::future::Future<Output = ()>) -> Result<Vec<RecordBatch>, EngineError> {
+    pub fn execute_cancellable(
+        &self,
+        plan: LogicalPlan,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
         self.guarded(
             async {
                 let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
@@ -362,7 +457,11 @@ impl Session {
 
     /// Runs `plan` and hands each batch to `each` as it arrives (nothing collected);
     /// returns the number of rows.
-    pub fn execute_each(&self, plan: LogicalPlan, mut each: impl FnMut(&RecordBatch) -> Result<(), EngineError>) -> Result<usize, EngineError> {
+    pub fn execute_each(
+        &self,
+        plan: LogicalPlan,
+        mut each: impl FnMut(&RecordBatch) -> Result<(), EngineError>,
+    ) -> Result<usize, EngineError> {
         use futures::StreamExt;
         self.guarded(
             async {
@@ -383,7 +482,11 @@ impl Session {
     /// Runs a query to its end, unless `cancel` resolves first or the memory pool
     /// reports a stall (see `engine::memory`); either drops the running streams. A
     /// failure that may come from reading data is located in the files.
-    fn guarded<T>(&self, query: impl std::future::Future<Output = Result<T, EngineError>>, cancel: impl std::future::Future<Output = ()>) -> Result<T, EngineError> {
+    fn guarded<T>(
+        &self,
+        query: impl std::future::Future<Output = Result<T, EngineError>>,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> Result<T, EngineError> {
         let pool = self.pool.clone();
         let watchdog = async move {
             let Some(pool) = pool else { return std::future::pending().await };
@@ -409,7 +512,9 @@ impl Session {
             // An engine message alone names neither the file nor the row. Overflow
             // comes from computing, not reading: no file is read again for it.
             Err(EngineError::Data(s)) if s.starts_with(OVERFLOW) => Err(EngineError::Data(s)),
-            Err(e @ (EngineError::Data(_) | EngineError::Internal(_))) => Err(self.locate_data_error().map(EngineError::Data).unwrap_or(e)),
+            Err(e @ (EngineError::Data(_) | EngineError::Internal(_))) => {
+                Err(self.locate_data_error().map(EngineError::Data).unwrap_or(e))
+            }
             other => other,
         }
     }
@@ -428,7 +533,10 @@ impl Session {
         if !physical {
             return Ok(format!("{}", optimized.display_indent()));
         }
-        let phys = self.runtime.block_on(self.ctx.state().create_physical_plan(&optimized)).map_err(classify)?;
+        let phys = self
+            .runtime
+            .block_on(self.ctx.state().create_physical_plan(&optimized))
+            .map_err(classify)?;
         let text = datafusion::physical_plan::displayable(phys.as_ref()).indent(true).to_string();
         Ok(text)
     }
@@ -448,7 +556,9 @@ fn locate(path: &Path, format: Format, schema: Option<Arc<Schema>>) -> Option<(S
                 Err(e) => return Some(("footer".into(), e.to_string())),
             };
             for g in 0..groups {
-                let reader = match ParquetRecordBatchReaderBuilder::try_new(open()?).and_then(|b| b.with_row_groups(vec![g]).build()) {
+                let reader = match ParquetRecordBatchReaderBuilder::try_new(open()?)
+                    .and_then(|b| b.with_row_groups(vec![g]).build())
+                {
                     Ok(r) => r,
                     Err(e) => return Some((format!("row group {g}"), e.to_string())),
                 };
@@ -465,18 +575,27 @@ fn locate(path: &Path, format: Format, schema: Option<Arc<Schema>>) -> Option<(S
             let batches: Batches = match arrow::ipc::reader::FileReader::try_new(open()?, None) {
                 Ok(r) => Box::new(r),
                 // Not the file format: perhaps the stream format, else say why.
-                Err(file_err) => match arrow::ipc::reader::StreamReader::try_new(std::io::BufReader::new(open()?), None) {
+                Err(file_err) => match arrow::ipc::reader::StreamReader::try_new(
+                    std::io::BufReader::new(open()?),
+                    None,
+                ) {
                     Ok(r) => Box::new(r),
                     Err(_) => return Some(("header".into(), file_err.to_string())),
                 },
             };
-            batches.enumerate().find_map(|(i, b)| b.err().map(|e| (format!("record batch {i}"), e.to_string())))
+            batches
+                .enumerate()
+                .find_map(|(i, b)| b.err().map(|e| (format!("record batch {i}"), e.to_string())))
         }
     }
 }
 
 fn locate_csv(file: std::fs::File, schema: Arc<Schema>) -> Option<(String, String)> {
-    let reader = arrow::csv::ReaderBuilder::new(schema.clone()).with_header(true).with_batch_size(8192).build(file).ok()?;
+    let reader = arrow::csv::ReaderBuilder::new(schema.clone())
+        .with_header(true)
+        .with_batch_size(8192)
+        .build(file)
+        .ok()?;
     for batch in reader {
         let Err(e) = batch else { continue };
         let msg = e.to_string();
@@ -486,8 +605,12 @@ fn locate_csv(file: std::fs::File, schema: Arc<Schema>) -> Option<(String, Strin
         };
         // arrow counts data records from 1; the header is file line 1.
         let line = number_after("line ").map(|l| l + 1);
-        let col = number_after("column ").or_else(|| number_after("field ").map(|f| f.saturating_sub(1)));
-        let col_name = col.and_then(|c| schema.fields().get(c)).map(|f| format!(" (`{}`)", f.name())).unwrap_or_default();
+        let col =
+            number_after("column ").or_else(|| number_after("field ").map(|f| f.saturating_sub(1)));
+        let col_name = col
+            .and_then(|c| schema.fields().get(c))
+            .map(|f| format!(" (`{}`)", f.name()))
+            .unwrap_or_default();
         let place = match (line, col) {
             (Some(l), Some(c)) => format!("line {l}, column {}{col_name}", c + 1),
             (Some(l), None) => format!("line {l}"),
@@ -495,7 +618,9 @@ fn locate_csv(file: std::fs::File, schema: Arc<Schema>) -> Option<(String, Strin
         };
         // arrow's own record number would contradict the file line.
         let msg = match line {
-            Some(l) => msg.replace(&format!(" at line {}", l - 1), "").replace(&format!(" for line {}", l - 1), ""),
+            Some(l) => msg
+                .replace(&format!(" at line {}", l - 1), "")
+                .replace(&format!(" for line {}", l - 1), ""),
             None => msg,
         };
         return Some((place, msg));
@@ -506,7 +631,8 @@ fn locate_csv(file: std::fs::File, schema: Arc<Schema>) -> Option<(String, Strin
 /// NDJSON: decodes line by line, so the first bad line is named exactly.
 fn locate_json(file: std::fs::File, schema: Arc<Schema>) -> Option<(String, String)> {
     use std::io::BufRead;
-    let mut decoder = arrow::json::ReaderBuilder::new(schema).with_batch_size(1).build_decoder().ok()?;
+    let mut decoder =
+        arrow::json::ReaderBuilder::new(schema).with_batch_size(1).build_decoder().ok()?;
     for (i, line) in std::io::BufReader::new(file).split(b'\n').enumerate() {
         let line = match line {
             Ok(l) => l,

@@ -7,7 +7,9 @@ use arrow::compute::kernels::numeric;
 use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 use datafusion::common::{DataFusionError, Result};
-use datafusion::logical_expr::{ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 use std::sync::{Arc, OnceLock};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,7 +60,10 @@ fn udf(op: Op) -> Arc<ScalarUDF> {
     let all = UDFS.get_or_init(|| {
         [Op::Add, Op::Sub, Op::Mul, Op::Neg].map(|op| {
             let arity = if op == Op::Neg { 1 } else { 2 };
-            Arc::new(ScalarUDF::new_from_impl(CheckedInt { op, signature: Signature::exact(vec![DataType::Int64; arity], Volatility::Immutable) }))
+            Arc::new(ScalarUDF::new_from_impl(CheckedInt {
+                op,
+                signature: Signature::exact(vec![DataType::Int64; arity], Volatility::Immutable),
+            }))
         })
     });
     all[op as usize].clone()

@@ -20,8 +20,10 @@ use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Sche
 use arrow::record_batch::RecordBatch;
 use datafusion::common::{DFSchema, Result};
 use datafusion::error::DataFusionError;
-use datafusion::logical_expr::{ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 use datafusion::logical_expr::simplify::SimplifyContext;
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
 use std::collections::HashMap;
@@ -36,7 +38,8 @@ const MAX_CACHED_VALUES: usize = 4096;
 /// Whether a dimension's code can be computed straight from the row it labels
 /// (no ranking, window or entity join before it).
 pub fn codable(d: &DimDef) -> bool {
-    matches!(d.kind, DimKind::Map { .. } | DimKind::Rules { .. } | DimKind::Bins { .. }) && !d.labels.is_empty()
+    matches!(d.kind, DimKind::Map { .. } | DimKind::Rules { .. } | DimKind::Bins { .. })
+        && !d.labels.is_empty()
 }
 
 /// The number of code slots of a dimension: its labels plus one for unassigned.
@@ -49,15 +52,23 @@ pub fn slots(d: &DimDef) -> i64 {
 pub fn code_expr(d: &DimDef, label: Expr) -> Expr {
     if let DimKind::Bins { expr, cuts, closed_right, .. } = &d.kind {
         if let Some(cuts) = bin_cuts(expr.ty, cuts) {
-            return new_code(d, How::Bins { cuts, closed_right: *closed_right }, label, vec![row(expr)], vec!["__x".to_string()]);
+            return new_code(
+                d,
+                How::Bins { cuts, closed_right: *closed_right },
+                label,
+                vec![row(expr)],
+                vec!["__x".to_string()],
+            );
         }
     }
     let mut cols = Vec::new();
     match &d.kind {
         DimKind::Rules { arms, .. } => arms.iter().for_each(|a| a.cond.columns(&mut cols)),
-        DimKind::Map { expr, .. } | DimKind::Bins { expr, .. } | DimKind::Column(expr) | DimKind::Top { expr, .. } | DimKind::Quantiles { expr, .. } => {
-            expr.columns(&mut cols)
-        }
+        DimKind::Map { expr, .. }
+        | DimKind::Bins { expr, .. }
+        | DimKind::Column(expr)
+        | DimKind::Top { expr, .. }
+        | DimKind::Quantiles { expr, .. } => expr.columns(&mut cols),
     }
     new_code(d, How::Label, label, cols.iter().map(|c| col(c)).collect(), cols)
 }
@@ -85,7 +96,11 @@ fn new_code(d: &DimDef, how: How, label: Expr, args: Vec<Expr>, inputs: Vec<Stri
         cache: Mutex::new(Cache::default()),
         by_value_off: AtomicBool::new(false),
     };
-    let signature = if args.is_empty() { Signature::nullary(Volatility::Immutable) } else { Signature::any(args.len(), Volatility::Immutable) };
+    let signature = if args.is_empty() {
+        Signature::nullary(Volatility::Immutable)
+    } else {
+        Signature::any(args.len(), Volatility::Immutable)
+    };
     ScalarUDF::new_from_impl(Udf { kind: Arc::new(inner), signature }).call(args)
 }
 
@@ -98,8 +113,17 @@ pub fn label_position(d: &DimDef, label: Expr) -> Expr {
 
 /// `seg_label_<name>(cell)`: one dimension's label from a combined cell code.
 pub fn label_of_cell(d: &DimDef, stride: i64, cell: Expr) -> Expr {
-    let inner = Decode { name: format!("seg_label_{}", d.name), labels: d.labels.clone(), stride, slots: slots(d) };
-    ScalarUDF::new_from_impl(Udf { kind: Arc::new(inner), signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable) }).call(vec![cell])
+    let inner = Decode {
+        name: format!("seg_label_{}", d.name),
+        labels: d.labels.clone(),
+        stride,
+        slots: slots(d),
+    };
+    ScalarUDF::new_from_impl(Udf {
+        kind: Arc::new(inner),
+        signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable),
+    })
+    .call(vec![cell])
 }
 
 enum Cuts {
@@ -112,9 +136,9 @@ enum Cuts {
 /// binary search would not compare exactly as the CASE expression does.
 fn bin_cuts(ty: Type, cuts: &[Value]) -> Option<Cuts> {
     match ty {
-        Type::Int if cuts.iter().all(|c| matches!(c, Value::Int(_))) => {
-            Some(Cuts::Int(cuts.iter().map(|c| if let Value::Int(i) = c { *i } else { 0 }).collect()))
-        }
+        Type::Int if cuts.iter().all(|c| matches!(c, Value::Int(_))) => Some(Cuts::Int(
+            cuts.iter().map(|c| if let Value::Int(i) = c { *i } else { 0 }).collect(),
+        )),
         Type::Int | Type::Float => cuts
             .iter()
             .map(|c| match c {
@@ -124,7 +148,11 @@ fn bin_cuts(ty: Type, cuts: &[Value]) -> Option<Cuts> {
             })
             .collect::<Option<Vec<f64>>>()
             .map(Cuts::Float),
-        Type::Date => cuts.iter().map(|c| if let Value::Date(d) = c { Some(*d) } else { None }).collect::<Option<Vec<i32>>>().map(Cuts::Date),
+        Type::Date => cuts
+            .iter()
+            .map(|c| if let Value::Date(d) = c { Some(*d) } else { None })
+            .collect::<Option<Vec<i32>>>()
+            .map(Cuts::Date),
         _ => None,
     }
 }
@@ -258,7 +286,8 @@ impl SmallTable {
     }
     #[inline]
     fn slot(&self, k: u128) -> usize {
-        let h = ((k as u64) ^ ((k >> 64) as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let h =
+            ((k as u64) ^ ((k >> 64) as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         (h >> 40) as usize & self.mask
     }
     #[inline]
@@ -277,9 +306,16 @@ impl SmallTable {
     }
     fn insert(&mut self, k: u128, v: i64) {
         if (self.len + 1) * 2 > self.keys.len() {
-            let old: Vec<(u128, i64)> = self.keys.iter().zip(&self.vals).filter(|(k, _)| **k != EMPTY).map(|(k, v)| (*k, *v)).collect();
+            let old: Vec<(u128, i64)> = self
+                .keys
+                .iter()
+                .zip(&self.vals)
+                .filter(|(k, _)| **k != EMPTY)
+                .map(|(k, v)| (*k, *v))
+                .collect();
             let cap = self.keys.len() * 2;
-            *self = SmallTable { keys: vec![EMPTY; cap], vals: vec![0; cap], mask: cap - 1, len: 0 };
+            *self =
+                SmallTable { keys: vec![EMPTY; cap], vals: vec![0; cap], mask: cap - 1, len: 0 };
             for (k, v) in old {
                 self.insert(k, v);
             }
@@ -309,7 +345,16 @@ impl Inner {
         }
         if arrays.len() == 1 && !self.by_value_off.load(Ordering::Relaxed) {
             let a = &arrays[0];
-            if matches!(a.data_type(), DataType::Utf8View | DataType::Utf8 | DataType::LargeUtf8 | DataType::Int64 | DataType::Int32 | DataType::Boolean | DataType::Date32) {
+            if matches!(
+                a.data_type(),
+                DataType::Utf8View
+                    | DataType::Utf8
+                    | DataType::LargeUtf8
+                    | DataType::Int64
+                    | DataType::Int32
+                    | DataType::Boolean
+                    | DataType::Date32
+            ) {
                 if let Some(codes) = self.value_codes(a)? {
                     return Ok(codes);
                 }
@@ -361,12 +406,23 @@ impl Inner {
     fn physical(&self, types: &[DataType]) -> Result<Arc<dyn PhysicalExpr>> {
         self.phys
             .get_or_init(|| {
-                let fields: Vec<Field> = self.inputs.iter().zip(types).map(|(n, t)| Field::new(n, t.clone(), true)).collect();
-                let schema = Arc::new(DFSchema::try_from(Schema::new(fields)).map_err(|e| e.to_string())?);
+                let fields: Vec<Field> = self
+                    .inputs
+                    .iter()
+                    .zip(types)
+                    .map(|(n, t)| Field::new(n, t.clone(), true))
+                    .collect();
+                let schema =
+                    Arc::new(DFSchema::try_from(Schema::new(fields)).map_err(|e| e.to_string())?);
                 // The same rewrites a plan's expressions get before they run: some
                 // functions (coalesce) only exist in their simplified form.
-                let simplifier = ExprSimplifier::new(SimplifyContext::builder().with_schema(schema.clone()).build());
-                let e = simplifier.coerce(self.label.clone(), &schema).and_then(|e| simplifier.simplify(e)).map_err(|e| e.to_string())?;
+                let simplifier = ExprSimplifier::new(
+                    SimplifyContext::builder().with_schema(schema.clone()).build(),
+                );
+                let e = simplifier
+                    .coerce(self.label.clone(), &schema)
+                    .and_then(|e| simplifier.simplify(e))
+                    .map_err(|e| e.to_string())?;
                 let ctx = datafusion::prelude::SessionContext::new();
                 ctx.create_physical_expr(e, &schema).map_err(|e| e.to_string())
             })
@@ -379,9 +435,14 @@ impl Inner {
     fn evaluate(&self, arrays: &[ArrayRef], rows: usize) -> Result<Vec<i64>> {
         let types: Vec<DataType> = arrays.iter().map(|a| a.data_type().clone()).collect();
         let phys = self.physical(&types)?;
-        let fields: Vec<Field> = self.inputs.iter().zip(&types).map(|(n, t)| Field::new(n, t.clone(), true)).collect();
+        let fields: Vec<Field> =
+            self.inputs.iter().zip(&types).map(|(n, t)| Field::new(n, t.clone(), true)).collect();
         let rows = arrays.first().map_or(rows, |a| a.len());
-        let batch = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), arrays.to_vec(), &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)))?;
+        let batch = RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields)),
+            arrays.to_vec(),
+            &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
+        )?;
         let labels = phys.evaluate(&batch)?.into_array(rows)?;
         let labels = arrow::compute::cast(&labels, &DataType::Utf8)?;
         let labels = labels.as_string::<i32>();
@@ -394,7 +455,11 @@ impl Inner {
                     None => self.long_labels.get(s).copied(),
                 },
             };
-            out.push(code.ok_or_else(|| internal(format!("{}: label {l:?} is not declared", self.name)))?);
+            out.push(
+                code.ok_or_else(|| {
+                    internal(format!("{}: label {l:?} is not declared", self.name))
+                })?,
+            );
         }
         Ok(out)
     }
@@ -408,7 +473,13 @@ impl Inner {
                 let s = a.as_string_view();
                 let views = s.views();
                 // An inline view (at most 12 bytes) is its own key: no hashing of bytes.
-                self.lookup(a, |i| if (views[i] as u32) <= 12 { Key::Short(views[i]) } else { Key::Long(s.value(i).as_bytes()) })
+                self.lookup(a, |i| {
+                    if (views[i] as u32) <= 12 {
+                        Key::Short(views[i])
+                    } else {
+                        Key::Long(s.value(i).as_bytes())
+                    }
+                })
             }
             DataType::Utf8 => {
                 let s = a.as_string::<i32>();
@@ -435,14 +506,20 @@ impl Inner {
                 let data = a.to_data();
                 let bytes = data.buffers()[0].as_slice();
                 let offset = data.offset();
-                self.lookup(a, |i| Key::Short(fixed_key(&bytes[(offset + i) * w..(offset + i + 1) * w])))
+                self.lookup(a, |i| {
+                    Key::Short(fixed_key(&bytes[(offset + i) * w..(offset + i + 1) * w]))
+                })
             }
         }
     }
 
     /// Codes for every row of `a` from the per-value cache, labelling the values it
     /// has not seen yet in one evaluation.
-    fn lookup<'a>(&self, a: &'a ArrayRef, key: impl Fn(usize) -> Key<'a>) -> Result<Option<Int64Array>> {
+    fn lookup<'a>(
+        &self,
+        a: &'a ArrayRef,
+        key: impl Fn(usize) -> Key<'a>,
+    ) -> Result<Option<Int64Array>> {
         let n = a.len();
         let poisoned = || internal("label cache poisoned".into());
         let (short, long, mut null_code) = {
@@ -481,10 +558,12 @@ impl Inner {
                 !std::mem::replace(&mut null_first, true)
             } else {
                 match key(i as usize) {
-                    Key::Short(v) => new_short.get(v).is_none() && {
-                        new_short.insert(v, 0);
-                        true
-                    },
+                    Key::Short(v) => {
+                        new_short.get(v).is_none() && {
+                            new_short.insert(v, 0);
+                            true
+                        }
+                    }
                     Key::Long(b) => new_long.insert(b, 0).is_none(),
                 }
             };
@@ -496,7 +575,11 @@ impl Inner {
             self.by_value_off.store(true, Ordering::Relaxed);
             return Ok(None);
         }
-        let distinct = arrow::compute::take(a.as_ref(), &UInt32Array::from_iter_values(firsts.iter().copied()), None)?;
+        let distinct = arrow::compute::take(
+            a.as_ref(),
+            &UInt32Array::from_iter_values(firsts.iter().copied()),
+            None,
+        )?;
         let codes = self.evaluate(&[distinct], firsts.len())?;
         {
             let mut cache = self.cache.lock().map_err(|_| poisoned())?;

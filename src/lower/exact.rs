@@ -4,13 +4,19 @@
 //! wrapping, so two `i64::MAX` rows summed to -2. Here floats are summed exactly and
 //! rounded once (so any order gives the same bits) and integers fail on overflow.
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Float64Builder, ListArray, ListBuilder, UInt64Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Float64Builder, ListArray, ListBuilder,
+    UInt64Array,
+};
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
-use datafusion::logical_expr::{cast, Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, Expr, GroupsAccumulator, Signature, Volatility};
+use datafusion::logical_expr::{
+    cast, Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, Expr, GroupsAccumulator, Signature,
+    Volatility,
+};
 use std::sync::{Arc, OnceLock};
 
 /// `a + b` as the rounded sum and its exact rounding error (Knuth's TwoSum).
@@ -174,7 +180,11 @@ struct ExactFloat {
 
 fn state_fields(name: &str) -> Vec<FieldRef> {
     vec![
-        Arc::new(Field::new(format_state_name(name, "words"), DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true))), true)),
+        Arc::new(Field::new(
+            format_state_name(name, "words"),
+            DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true))),
+            true,
+        )),
         Arc::new(Field::new(format_state_name(name, "count"), DataType::UInt64, true)),
     ]
 }
@@ -270,7 +280,8 @@ const PARTIALS_BYTES: usize = 64;
 impl Groups {
     fn take(&mut self, emit: EmitTo) -> Vec<ExactSum> {
         let taken = emit.take_needed(&mut self.sums);
-        self.with_partials -= taken.iter().filter(|s| s.partials.is_some()).count().min(self.with_partials);
+        self.with_partials -=
+            taken.iter().filter(|s| s.partials.is_some()).count().min(self.with_partials);
         taken
     }
 }
@@ -280,7 +291,13 @@ fn selected(filter: Option<&BooleanArray>, i: usize) -> bool {
 }
 
 impl GroupsAccumulator for Groups {
-    fn update_batch(&mut self, values: &[ArrayRef], groups: &[usize], filter: Option<&BooleanArray>, total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        groups: &[usize],
+        filter: Option<&BooleanArray>,
+        total: usize,
+    ) -> Result<()> {
         self.sums.resize_with(total, ExactSum::default);
         let v = values[0].as_primitive::<Float64Type>();
         let data = v.values();
@@ -324,7 +341,11 @@ impl GroupsAccumulator for Groups {
         }
         Ok(())
     }
-    fn convert_to_state(&self, values: &[ArrayRef], filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
         let v = values[0].as_primitive::<Float64Type>();
         let sums: Vec<ExactSum> = (0..v.len())
             .map(|i| {
@@ -347,7 +368,10 @@ fn udaf(avg: bool) -> Arc<AggregateUDF> {
     static AVG: OnceLock<Arc<AggregateUDF>> = OnceLock::new();
     let cell = if avg { &AVG } else { &SUM };
     cell.get_or_init(|| {
-        Arc::new(AggregateUDF::new_from_impl(ExactFloat { avg, signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable) }))
+        Arc::new(AggregateUDF::new_from_impl(ExactFloat {
+            avg,
+            signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable),
+        }))
     })
     .clone()
 }

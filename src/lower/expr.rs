@@ -59,7 +59,8 @@ pub fn row(e: &TExpr) -> Expr {
         TKind::Bin(op, a, b) => {
             let (la, lb) = (row(a), row(b));
             // Mixed int/float operands meet as float on both engines.
-            let widen = |x: Expr, t: Type| if e.ty == Type::Float && t == Type::Int { float(x) } else { x };
+            let widen =
+                |x: Expr, t: Type| if e.ty == Type::Float && t == Type::Int { float(x) } else { x };
             match op {
                 BinOp::And => la.and(lb),
                 BinOp::Or => la.or(lb),
@@ -75,7 +76,11 @@ pub fn row(e: &TExpr) -> Expr {
                     }
                 }
                 BinOp::Div => div(la, lb),
-                BinOp::Add | BinOp::Sub | BinOp::Mul if e.ty == Type::Int && a.ty == Type::Int && b.ty == Type::Int => int_arith(*op, la, lb),
+                BinOp::Add | BinOp::Sub | BinOp::Mul
+                    if e.ty == Type::Int && a.ty == Type::Int && b.ty == Type::Int =>
+                {
+                    int_arith(*op, la, lb)
+                }
                 BinOp::Add => widen(la, a.ty) + widen(lb, b.ty),
                 BinOp::Sub => widen(la, a.ty) - widen(lb, b.ty),
                 BinOp::Mul => widen(la, a.ty) * widen(lb, b.ty),
@@ -109,9 +114,21 @@ pub fn row(e: &TExpr) -> Expr {
                 Func::Year => f::date_part(lit("year"), a[0].clone()),
                 Func::Month => f::date_part(lit("month"), a[0].clone()),
                 Func::Abs => f::abs(a[0].clone()),
-                Func::Round => f::round(vec![float(a[0].clone()), a.get(1).cloned().unwrap_or(lit(0i64))]),
+                Func::Round => {
+                    f::round(vec![float(a[0].clone()), a.get(1).cloned().unwrap_or(lit(0i64))])
+                }
                 Func::Coalesce => {
-                    let w: Vec<Expr> = args.iter().zip(a).map(|(t, x)| if e.ty == Type::Float && t.ty == Type::Int { float(x) } else { x }).collect();
+                    let w: Vec<Expr> =
+                        args.iter()
+                            .zip(a)
+                            .map(|(t, x)| {
+                                if e.ty == Type::Float && t.ty == Type::Int {
+                                    float(x)
+                                } else {
+                                    x
+                                }
+                            })
+                            .collect();
                     f::coalesce(w)
                 }
             };
@@ -200,15 +217,20 @@ impl AggSet {
                 }
             }
             MExpr::Ref(i) => self.measure(&siblings[*i].expr, siblings),
-            MExpr::Lit(v) => lit(scalar(v, if matches!(v, Value::Int(_)) { Type::Int } else { Type::Float })),
-            MExpr::Neg(x) if mexpr_type(x, siblings) == Type::Int => super::checked::neg(self.measure(x, siblings)),
+            MExpr::Lit(v) => {
+                lit(scalar(v, if matches!(v, Value::Int(_)) { Type::Int } else { Type::Float }))
+            }
+            MExpr::Neg(x) if mexpr_type(x, siblings) == Type::Int => {
+                super::checked::neg(self.measure(x, siblings))
+            }
             MExpr::Neg(x) => Expr::Negative(Box::new(self.measure(x, siblings))),
             MExpr::Bin(op, a, b) => {
                 let ta = mexpr_type(a, siblings);
                 let tb = mexpr_type(b, siblings);
                 let (x, y) = (self.measure(a, siblings), self.measure(b, siblings));
                 let float_result = ta == Type::Float || tb == Type::Float;
-                let w = |e: Expr, t: Type| if float_result && t == Type::Int { float(e) } else { e };
+                let w =
+                    |e: Expr, t: Type| if float_result && t == Type::Int { float(e) } else { e };
                 match op {
                     BinOp::Div => div(x, y),
                     _ if !float_result => int_arith(*op, x, y),

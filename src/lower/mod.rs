@@ -18,7 +18,9 @@ use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::functions_aggregate::sum::sum_udaf;
 use datafusion::functions_window::expr_fn::{rank, row_number};
 use datafusion::logical_expr::expr::{GroupingSet, WindowFunction};
-use datafusion::logical_expr::{cast, lit, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr};
+use datafusion::logical_expr::{
+    cast, lit, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr,
+};
 use expr::{col, div, row, AggSet};
 
 pub type DfResult<T> = datafusion::error::Result<T>;
@@ -69,7 +71,8 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
         DimKind::Column(e) if e.ty == Type::Text => row(e),
         DimKind::Column(e) => text(row(e)),
         DimKind::Top { other, .. } => {
-            when(col(&format!("__tr{i}")).is_not_null(), text(col(&format!("__tv{i}")))).otherwise(lit(other.as_str()))?
+            when(col(&format!("__tr{i}")).is_not_null(), text(col(&format!("__tv{i}"))))
+                .otherwise(lit(other.as_str()))?
         }
         DimKind::Map { expr: e, arms, else_label } => {
             let x = row(e);
@@ -81,7 +84,8 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
                 });
             };
             let test = |a: &MapArm| {
-                let vals: Vec<Expr> = a.values.iter().map(|(v, _)| lit(expr::scalar(v, e.ty))).collect();
+                let vals: Vec<Expr> =
+                    a.values.iter().map(|(v, _)| lit(expr::scalar(v, e.ty))).collect();
                 if vals.len() == 1 {
                     x.clone().eq(vals[0].clone())
                 } else {
@@ -114,7 +118,11 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
             let x = row(e);
             let below = |c: &Value| {
                 let c = lit(expr::scalar(c, e.ty));
-                if *closed_right { x.clone().lt_eq(c) } else { x.clone().lt(c) }
+                if *closed_right {
+                    x.clone().lt_eq(c)
+                } else {
+                    x.clone().lt(c)
+                }
             };
             let mut case = when(x.clone().is_null(), null_text());
             for (c, l) in cuts.iter().zip(labels) {
@@ -128,7 +136,8 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
             let r = cast(col(&rn), DataType::Int64);
             let c = col(&cn);
             let q = ((r - lit(1i64)) * lit(*n as i64)) / c + lit(1i64);
-            when(row(e).is_null(), null_text()).otherwise(f::concat(vec![lit("Q"), cast(q, DataType::Utf8)]))?
+            when(row(e).is_null(), null_text())
+                .otherwise(f::concat(vec![lit("Q"), cast(q, DataType::Utf8)]))?
         }
     })
 }
@@ -149,7 +158,10 @@ fn prepare_dim(
             let key = format!("__tk{i}");
             let ranking = owner_rows()?
                 .filter(row(e).is_not_null())?
-                .aggregate(vec![cast(row(e), arrow_type(e.ty)).alias(&v)], vec![datafusion::functions_aggregate::count::count_all().alias("__c")])?
+                .aggregate(
+                    vec![cast(row(e), arrow_type(e.ty)).alias(&v)],
+                    vec![datafusion::functions_aggregate::count::count_all().alias("__c")],
+                )?
                 .window(vec![row_number()
                     .order_by(vec![col("__c").sort(false, true), col(&v).sort(true, true)])
                     .build()?
@@ -161,7 +173,13 @@ fn prepare_dim(
             cols.push(cast(row(e), arrow_type(e.ty)).alias(&key));
             // The ranking (N rows) is the join's build side, the market rows probe it.
             let rows = b.project(cols)?.build()?;
-            LogicalPlanBuilder::from(ranking).join_detailed(rows, JoinType::Right, (vec![v.as_str()], vec![key.as_str()]), None, NullEquality::NullEqualsNothing)
+            LogicalPlanBuilder::from(ranking).join_detailed(
+                rows,
+                JoinType::Right,
+                (vec![v.as_str()], vec![key.as_str()]),
+                None,
+                NullEquality::NullEqualsNothing,
+            )
         }
         DimKind::Quantiles { expr: e, .. } => {
             // Dimensions cutting the same value share one pair of windows: DataFusion
@@ -172,7 +190,11 @@ fn prepare_dim(
             }
             let x = row(e);
             let rk = rank().order_by(vec![x.clone().sort(true, false)]).build()?.alias(rn);
-            let cnt = Expr::from(WindowFunction::new(datafusion::functions_aggregate::count::count_udaf(), vec![x])).alias(cn);
+            let cnt = Expr::from(WindowFunction::new(
+                datafusion::functions_aggregate::count::count_udaf(),
+                vec![x],
+            ))
+            .alias(cn);
             b.window(vec![rk])?.window(vec![cnt])
         }
         _ => Ok(b),
@@ -190,11 +212,21 @@ fn quantile_cols(e: &TExpr) -> (String, String) {
 
 /// An entity's rows: one per key (nulls excluded), with features and the labels of
 /// `dims`, keyed by `__k{e}`.
-fn entity_labels(p: &Checked, e: usize, dims: &[usize], coded: &[usize], scans: &dyn Scans) -> DfResult<LogicalPlan> {
+fn entity_labels(
+    p: &Checked,
+    e: usize,
+    dims: &[usize],
+    coded: &[usize],
+    scans: &dyn Scans,
+) -> DfResult<LogicalPlan> {
     let ent = &p.entities[e];
     let rows = || -> DfResult<LogicalPlanBuilder> {
         let mut set = AggSet::new("__f");
-        let feats: Vec<Expr> = ent.features.iter().map(|fe| set.measure(&fe.expr, &ent.features).alias(&fe.name)).collect();
+        let feats: Vec<Expr> = ent
+            .features
+            .iter()
+            .map(|fe| set.measure(&fe.expr, &ent.features).alias(&fe.name))
+            .collect();
         let key = col(&ent.key.name);
         let mut proj = vec![col(&ent.key.name)];
         proj.extend(feats);
@@ -211,7 +243,9 @@ fn entity_labels(p: &Checked, e: usize, dims: &[usize], coded: &[usize], scans: 
     for &d in dims {
         if coded.contains(&d) {
             // Coded once per entity row; the market rows then group by integers.
-            out.push(codes::label_position(&p.dims[d], label_expr(&p.dims[d], d)?).alias(code_col(d)));
+            out.push(
+                codes::label_position(&p.dims[d], label_expr(&p.dims[d], d)?).alias(code_col(d)),
+            );
             continue;
         }
         out.push(label_expr(&p.dims[d], d)?.alias(label_col(d)));
@@ -270,9 +304,16 @@ fn labelled_from(
         let k = format!("__k{e}");
         // The entity table (one row per key) is the build side; the market rows
         // probe it instead of being hashed themselves.
-        b = LogicalPlanBuilder::from(ent).join_detailed(b.build()?, JoinType::Right, (vec![k.as_str()], vec![key.as_str()]), None, NullEquality::NullEqualsNothing)?;
+        b = LogicalPlanBuilder::from(ent).join_detailed(
+            b.build()?,
+            JoinType::Right,
+            (vec![k.as_str()], vec![key.as_str()]),
+            None,
+            NullEquality::NullEqualsNothing,
+        )?;
     }
-    let market_dims: Vec<usize> = dims.iter().copied().filter(|&d| p.dims[d].owner == Owner::Market(m)).collect();
+    let market_dims: Vec<usize> =
+        dims.iter().copied().filter(|&d| p.dims[d].owner == Owner::Market(m)).collect();
     let rows = || market_rows(p, m, scans);
     for &d in &market_dims {
         b = prepare_dim(b, &p.dims[d], d, &rows)?;
@@ -286,13 +327,21 @@ fn labelled_from(
     for &d in dims {
         if coded.contains(&d) && p.dims[d].owner == Owner::Market(m) {
             let label = label_expr(&p.dims[d], d)?;
-            let code = if codes::codable(&p.dims[d]) { codes::code_expr(&p.dims[d], label) } else { codes::label_position(&p.dims[d], label) };
+            let code = if codes::codable(&p.dims[d]) {
+                codes::code_expr(&p.dims[d], label)
+            } else {
+                codes::label_position(&p.dims[d], label)
+            };
             out.push(code.alias(code_col(d)));
         } else if let (true, Owner::Entity(e)) = (coded.contains(&d), p.dims[d].owner) {
             // Rows without an entity row are unassigned (the last slot); re-derived
             // from the key for the reason given below.
             let unmatched = col(&format!("__k{e}")).is_null();
-            out.push(when(unmatched, lit(codes::slots(&p.dims[d]) - 1)).otherwise(col(&code_col(d)))?.alias(code_col(d)));
+            out.push(
+                when(unmatched, lit(codes::slots(&p.dims[d]) - 1))
+                    .otherwise(col(&code_col(d)))?
+                    .alias(code_col(d)),
+            );
         } else if p.dims[d].owner == Owner::Market(m) {
             out.push(label_expr(&p.dims[d], d)?.alias(label_col(d)));
             if matches!(p.dims[d].kind, DimKind::Top { .. }) {
@@ -304,9 +353,17 @@ fn labelled_from(
             // outer join as constant after the join, and a streaming aggregate then
             // splits groups (see apache/datafusion#25053).
             let unmatched = col(&format!("__k{e}")).is_null();
-            out.push(when(unmatched.clone(), lit(ScalarValue::Utf8(None))).otherwise(col(&label_col(d)))?.alias(label_col(d)));
+            out.push(
+                when(unmatched.clone(), lit(ScalarValue::Utf8(None)))
+                    .otherwise(col(&label_col(d)))?
+                    .alias(label_col(d)),
+            );
             if matches!(p.dims[d].kind, DimKind::Top { .. }) {
-                out.push(when(unmatched, lit(ScalarValue::Int64(None))).otherwise(col(&ord_col(d)))?.alias(ord_col(d)));
+                out.push(
+                    when(unmatched, lit(ScalarValue::Int64(None)))
+                        .otherwise(col(&ord_col(d)))?
+                        .alias(ord_col(d)),
+                );
             }
         }
     }
@@ -378,7 +435,8 @@ fn window_sum(x: Expr, float: bool, partition: Vec<Expr>) -> DfResult<Expr> {
 /// One plan per segmentation: read, label, group, fill the grid, add shares, sort.
 pub fn segment_plan(p: &Checked, s: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
     let sd = &p.segments[s];
-    segment_plan_inner(p, sd, scans).map_err(|e| internal(sd.span, &format!("segmentation `{}`", sd.name), e))
+    segment_plan_inner(p, sd, scans)
+        .map_err(|e| internal(sd.span, &format!("segmentation `{}`", sd.name), e))
 }
 
 fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<LogicalPlan> {
@@ -395,7 +453,8 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
     let keep = measure_columns(p, m, &wanted);
 
     let mut set = AggSet::new("__a");
-    let measure_exprs: Vec<(usize, Expr)> = wanted.iter().map(|&i| (i, set.measure(&mk.measures[i].expr, &mk.measures))).collect();
+    let measure_exprs: Vec<(usize, Expr)> =
+        wanted.iter().map(|&i| (i, set.measure(&mk.measures[i].expr, &mk.measures))).collect();
     let mut aggs = vec![datafusion::functions_aggregate::count::count_all().alias("__rows")];
     aggs.extend(set.exprs());
     let is_top = |d: usize| matches!(p.dims[d].kind, DimKind::Top { .. });
@@ -405,7 +464,10 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
     let subtotals = sd.mode == SegMode::Then && k > 1;
     // Static-label dimensions group by one integer cell code. Subtotals are then
     // rolled up from the leaf cells, which needs aggregates that combine.
-    let decomposable = set.aggs.iter().all(|a| matches!(a.func, AggFunc::Min | AggFunc::Max) || (matches!(a.func, AggFunc::Count | AggFunc::Sum) && !a.distinct));
+    let decomposable = set.aggs.iter().all(|a| {
+        matches!(a.func, AggFunc::Min | AggFunc::Max)
+            || (matches!(a.func, AggFunc::Count | AggFunc::Sum) && !a.distinct)
+    });
     let coded = if subtotals && !decomposable { Vec::new() } else { coded_dims(p, dims) };
     let lab = labelled(p, m, dims, sd.filter.as_ref(), &keep, &coded, scans)?;
     let group_cols: Vec<Expr> = dims.iter().map(|&d| col(&label_col(d))).collect();
@@ -413,7 +475,9 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
         for (i, &d) in dims.iter().enumerate().skip(1) {
             aggs.push(agg::grouping(col(&label_col(d))).alias(format!("__gr{i}")));
         }
-        Expr::GroupingSet(GroupingSet::GroupingSets((1..=k).map(|n| group_cols[..n].to_vec()).collect()))
+        Expr::GroupingSet(GroupingSet::GroupingSets(
+            (1..=k).map(|n| group_cols[..n].to_vec()).collect(),
+        ))
     };
     let mut b = if coded.is_empty() {
         if subtotals {
@@ -427,7 +491,8 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
         let mut stride = 1i64;
         let mut strides = Vec::new();
         for &d in &coded {
-            let term = if stride == 1 { col(&code_col(d)) } else { col(&code_col(d)) * lit(stride) };
+            let term =
+                if stride == 1 { col(&code_col(d)) } else { col(&code_col(d)) * lit(stride) };
             cell = Some(match cell {
                 None => term,
                 Some(c) => c + term,
@@ -441,7 +506,8 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
         let mut proj: Vec<Expr> = Vec::new();
         for &d in dims {
             match strides.iter().find(|(x, _)| *x == d) {
-                Some(&(_, s)) => proj.push(codes::label_of_cell(&p.dims[d], s, col("__cell")).alias(label_col(d))),
+                Some(&(_, s)) => proj
+                    .push(codes::label_of_cell(&p.dims[d], s, col("__cell")).alias(label_col(d))),
                 None => proj.push(col(&label_col(d))),
             }
         }
@@ -480,8 +546,10 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
         for &d in dims {
             let dd = &p.dims[d];
             let domain = if dd.has_static_labels() {
-                let rows: Vec<Vec<Expr>> = dd.labels.iter().map(|l| vec![lit(l.as_str()).alias(grid_col(d))]).collect();
-                LogicalPlanBuilder::values(rows)?.project(vec![col("column1").alias(grid_col(d))])?
+                let rows: Vec<Vec<Expr>> =
+                    dd.labels.iter().map(|l| vec![lit(l.as_str()).alias(grid_col(d))]).collect();
+                LogicalPlanBuilder::values(rows)?
+                    .project(vec![col("column1").alias(grid_col(d))])?
             } else {
                 labelled(p, m, &[d], sd.filter.as_ref(), &[], &[], scans)?
                     .filter(col(&label_col(d)).is_not_null())?
@@ -499,13 +567,18 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
             let joined = g.join_detailed(
                 agg_plan.clone(),
                 JoinType::Full,
-                (left.iter().map(|s| s.as_str()).collect::<Vec<_>>(), right.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+                (
+                    left.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                    right.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                ),
                 None,
                 NullEquality::NullEqualsNothing,
             )?;
             let mut cols: Vec<Expr> = dims
                 .iter()
-                .map(|&d| f::coalesce(vec![col(&grid_col(d)), col(&label_col(d))]).alias(label_col(d)))
+                .map(|&d| {
+                    f::coalesce(vec![col(&grid_col(d)), col(&label_col(d))]).alias(label_col(d))
+                })
                 .collect();
             for field in agg_plan.schema().fields() {
                 let n = field.name();
@@ -562,10 +635,13 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
     // Grid cells no row reached have no rank for a `top` label; every cell of that
     // label shares its rank.
     for &d in dims.iter().filter(|&&d| is_top(d)) {
-        let w = Expr::from(WindowFunction::new(datafusion::functions_aggregate::min_max::min_udaf(), vec![col(&ord_col(d))]))
-            .partition_by(vec![col(&label_col(d))])
-            .build()?
-            .alias(format!("__O{d}"));
+        let w = Expr::from(WindowFunction::new(
+            datafusion::functions_aggregate::min_max::min_udaf(),
+            vec![col(&ord_col(d))],
+        ))
+        .partition_by(vec![col(&label_col(d))])
+        .build()?
+        .alias(format!("__O{d}"));
         windows.push(w);
     }
     // One window node per partitioning: DataFusion plans a node's windows together
@@ -580,16 +656,27 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
         let label = col(&label_col(d));
         if sd.mode == SegMode::Then && i > 0 {
             // A subtotal row comes before its children.
-            sort.push(when(col("__level").lt_eq(lit(i as i64)), lit(0i64)).otherwise(lit(1i64))?.sort(true, true));
+            sort.push(
+                when(col("__level").lt_eq(lit(i as i64)), lit(0i64))
+                    .otherwise(lit(1i64))?
+                    .sort(true, true),
+            );
         }
         if is_top(d) {
-            sort.push(when(label.clone().is_null(), lit(ScalarValue::Int64(None))).otherwise(col(&format!("__O{d}")))?.sort(true, false));
+            sort.push(
+                when(label.clone().is_null(), lit(ScalarValue::Int64(None)))
+                    .otherwise(col(&format!("__O{d}")))?
+                    .sort(true, false),
+            );
         } else if let Some(o) = static_ord(&p.dims[d], label.clone())? {
             sort.push(o.sort(true, false));
         }
         sort.push(label.sort(true, false));
     }
-    let mut out: Vec<Expr> = dims.iter().map(|&d| cast(col(&label_col(d)), DataType::Utf8).alias(&p.dims[d].name)).collect();
+    let mut out: Vec<Expr> = dims
+        .iter()
+        .map(|&d| cast(col(&label_col(d)), DataType::Utf8).alias(&p.dims[d].name))
+        .collect();
     if level.is_some() {
         out.push(col("__level").alias("level"));
     }
@@ -601,7 +688,10 @@ fn segment_plan_inner(p: &Checked, sd: &SegDef, scans: &dyn Scans) -> DfResult<L
     if level.is_some() {
         let mut case = when(col("__level").eq(lit(1i64)), div(q.clone(), col("__tot")));
         for lv in 2..=k {
-            case = case.when(col("__level").eq(lit(lv as i64)), div(q.clone(), col(&format!("__par{lv}"))));
+            case = case.when(
+                col("__level").eq(lit(lv as i64)),
+                div(q.clone(), col(&format!("__par{lv}"))),
+            );
         }
         out.push(case.otherwise(lit(ScalarValue::Float64(None)))?.alias("share_of_parent"));
     }
@@ -622,10 +712,15 @@ pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPl
         // out, since joins and windows in between may reorder them.
         let numbered = market_rows(p, m, scans)?.window(vec![row_number().alias(ASSIGN_ROW)])?;
         keep.push(ASSIGN_ROW.to_string());
-        let lab = labelled_from(numbered, p, m, &dims, None, &keep, &[], scans)?.sort(vec![col(ASSIGN_ROW).sort(true, false)])?;
+        let lab = labelled_from(numbered, p, m, &dims, None, &keep, &[], scans)?
+            .sort(vec![col(ASSIGN_ROW).sort(true, false)])?;
         keep.pop();
         // Columns leave with seg's types whatever the source carried (string views).
-        let mut out: Vec<Expr> = mk.columns.iter().map(|c| cast(col(&c.name), arrow_type(c.ty)).alias(&c.name)).collect();
+        let mut out: Vec<Expr> = mk
+            .columns
+            .iter()
+            .map(|c| cast(col(&c.name), arrow_type(c.ty)).alias(&c.name))
+            .collect();
         for &d in &dims {
             let name = &p.dims[d].name;
             let shown = if keep.contains(name) { format!("{name}_label") } else { name.clone() };
@@ -635,4 +730,3 @@ pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPl
     };
     inner().map_err(|e| internal(mk.span, &format!("market `{}`", mk.name), e))
 }
-

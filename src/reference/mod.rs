@@ -120,7 +120,13 @@ pub fn eval(e: &TExpr, row: &dyn RowRef) -> Value {
                     }
                 }
             }
-            let r = if found { Some(true) } else if saw_null { None } else { Some(false) };
+            let r = if found {
+                Some(true)
+            } else if saw_null {
+                None
+            } else {
+                Some(false)
+            };
             from_truth(if *negated { r.map(|b| !b) } else { r })
         }
         TKind::IsNull { expr, negated } => Value::Bool(eval(expr, row).is_null() != *negated),
@@ -190,7 +196,10 @@ fn func(f: Func, v: &[Value], ty: Type) -> Value {
                 _ => return Value::Null,
             };
             let s = crate::syntax::format_date(days as i32);
-            let (y, m) = (s[..s.len() - 6].parse::<i64>().unwrap_or(0), s[s.len() - 5..s.len() - 3].parse::<i64>().unwrap_or(0));
+            let (y, m) = (
+                s[..s.len() - 6].parse::<i64>().unwrap_or(0),
+                s[s.len() - 5..s.len() - 3].parse::<i64>().unwrap_or(0),
+            );
             Value::Int(if f == Func::Year { y } else { m })
         }
         Func::Abs => match first {
@@ -207,7 +216,11 @@ fn func(f: Func, v: &[Value], ty: Type) -> Value {
             let Some(x) = num(&first) else { return Value::Null };
             let m = 10f64.powi(digits as i32);
             let r = (x * m).round() / m;
-            if ty == Type::Int { Value::Int(r as i64) } else { Value::Float(r) }
+            if ty == Type::Int {
+                Value::Int(r as i64)
+            } else {
+                Value::Float(r)
+            }
         }
     }
 }

@@ -20,7 +20,11 @@ pub struct Row<'a> {
 
 impl RowRef for Row<'_> {
     fn get(&self, name: &str) -> Value {
-        self.cols.iter().position(|c| c == name).map(|i| self.vals[i].clone()).unwrap_or(Value::Null)
+        self.cols
+            .iter()
+            .position(|c| c == name)
+            .map(|i| self.vals[i].clone())
+            .unwrap_or(Value::Null)
     }
 }
 
@@ -51,7 +55,13 @@ fn aggregate(a: &Agg, rows: &[&Row]) -> Value {
         AggFunc::Count => Value::Int(vals.len() as i64),
         AggFunc::Sum => {
             if a.ty == Type::Int {
-                Value::Int(vals.iter().fold(0i64, |s, v| if let Value::Int(i) = v { s.wrapping_add(*i) } else { s }))
+                Value::Int(vals.iter().fold(0i64, |s, v| {
+                    if let Value::Int(i) = v {
+                        s.wrapping_add(*i)
+                    } else {
+                        s
+                    }
+                }))
             } else {
                 Value::Float(vals.iter().filter_map(|v| v.as_f64()).sum())
             }
@@ -60,7 +70,9 @@ fn aggregate(a: &Agg, rows: &[&Row]) -> Value {
             if vals.is_empty() {
                 Value::Null
             } else {
-                Value::Float(vals.iter().filter_map(|v| v.as_f64()).sum::<f64>() / vals.len() as f64)
+                Value::Float(
+                    vals.iter().filter_map(|v| v.as_f64()).sum::<f64>() / vals.len() as f64,
+                )
             }
         }
         AggFunc::Min | AggFunc::Max => {
@@ -70,7 +82,13 @@ fn aggregate(a: &Agg, rows: &[&Row]) -> Value {
                     None => v,
                     Some(b) => {
                         let o = compare(&v, &b).unwrap_or(Ordering::Equal);
-                        if (a.func == AggFunc::Min && o == Ordering::Less) || (a.func == AggFunc::Max && o == Ordering::Greater) { v } else { b }
+                        if (a.func == AggFunc::Min && o == Ordering::Less)
+                            || (a.func == AggFunc::Max && o == Ordering::Greater)
+                        {
+                            v
+                        } else {
+                            b
+                        }
                     }
                 });
             }
@@ -115,7 +133,8 @@ pub fn measure(m: &MExpr, siblings: &[MeasureDef], rows: &[&Row]) -> Value {
 fn labels_over(d: &DimDef, cols: &[String], rows: &[Vec<Value>]) -> Vec<Option<String>> {
     match &d.kind {
         DimKind::Top { n, expr, other } => {
-            let vals: Vec<Value> = rows.iter().map(|r| eval(expr, &Row { cols, vals: r })).collect();
+            let vals: Vec<Value> =
+                rows.iter().map(|r| eval(expr, &Row { cols, vals: r })).collect();
             let mut counts: Vec<(Value, usize)> = Vec::new();
             for v in vals.iter().filter(|v| !v.is_null()) {
                 match counts.iter_mut().find(|(u, _)| compare(u, v) == Some(Ordering::Equal)) {
@@ -123,17 +142,21 @@ fn labels_over(d: &DimDef, cols: &[String], rows: &[Vec<Value>]) -> Vec<Option<S
                     None => counts.push((v.clone(), 1)),
                 }
             }
-            counts.sort_by(|a, b| b.1.cmp(&a.1).then(compare(&a.0, &b.0).unwrap_or(Ordering::Equal)));
+            counts
+                .sort_by(|a, b| b.1.cmp(&a.1).then(compare(&a.0, &b.0).unwrap_or(Ordering::Equal)));
             counts.truncate(*n as usize);
             vals.iter()
-                .map(|v| match counts.iter().find(|(u, _)| compare(u, v) == Some(Ordering::Equal)) {
-                    Some((u, _)) => u.label(),
-                    None => Some(other.clone()),
+                .map(|v| {
+                    match counts.iter().find(|(u, _)| compare(u, v) == Some(Ordering::Equal)) {
+                        Some((u, _)) => u.label(),
+                        None => Some(other.clone()),
+                    }
                 })
                 .collect()
         }
         DimKind::Quantiles { expr, n } => {
-            let vals: Vec<Value> = rows.iter().map(|r| eval(expr, &Row { cols, vals: r })).collect();
+            let vals: Vec<Value> =
+                rows.iter().map(|r| eval(expr, &Row { cols, vals: r })).collect();
             let present: Vec<&Value> = vals.iter().filter(|v| !v.is_null()).collect();
             let cnt = present.len() as i64;
             vals.iter()
@@ -141,7 +164,9 @@ fn labels_over(d: &DimDef, cols: &[String], rows: &[Vec<Value>]) -> Vec<Option<S
                     if v.is_null() {
                         return None;
                     }
-                    let below = present.iter().filter(|u| compare(u, v) == Some(Ordering::Less)).count() as i64;
+                    let below =
+                        present.iter().filter(|u| compare(u, v) == Some(Ordering::Less)).count()
+                            as i64;
                     let q = below * (*n as i64) / cnt + 1;
                     Some(format!("Q{q}"))
                 })
@@ -156,13 +181,22 @@ pub fn market_rows(p: &Checked, m: usize, data: &Table) -> Vec<Vec<Value>> {
     let mk = &p.markets[m];
     data.rows
         .iter()
-        .filter(|r| mk.filter.as_ref().is_none_or(|f| eval(f, &Row { cols: &data.columns, vals: r }) == Value::Bool(true)))
+        .filter(|r| {
+            mk.filter
+                .as_ref()
+                .is_none_or(|f| eval(f, &Row { cols: &data.columns, vals: r }) == Value::Bool(true))
+        })
         .cloned()
         .collect()
 }
 
 /// Labels of `dim` for each of the market rows `rows` (already filtered by the market's where).
-pub fn dim_labels(p: &Checked, dim: usize, cols: &[String], rows: &[Vec<Value>]) -> Vec<Option<String>> {
+pub fn dim_labels(
+    p: &Checked,
+    dim: usize,
+    cols: &[String],
+    rows: &[Vec<Value>],
+) -> Vec<Option<String>> {
     let d = &p.dims[dim];
     match d.owner {
         Owner::Market(_) => labels_over(d, cols, rows),
@@ -191,7 +225,8 @@ pub fn dim_labels(p: &Checked, dim: usize, cols: &[String], rows: &[Vec<Value>])
                 .iter()
                 .zip(&members)
                 .map(|(k, idx)| {
-                    let group: Vec<Row> = idx.iter().map(|&i| Row { cols, vals: &rows[i] }).collect();
+                    let group: Vec<Row> =
+                        idx.iter().map(|&i| Row { cols, vals: &rows[i] }).collect();
                     let refs: Vec<&Row> = group.iter().collect();
                     let mut v = vec![k.clone()];
                     v.extend(ent.features.iter().map(|f| {
@@ -208,7 +243,9 @@ pub fn dim_labels(p: &Checked, dim: usize, cols: &[String], rows: &[Vec<Value>])
                     if k.is_null() {
                         return None;
                     }
-                    keys.iter().position(|x| compare(x, &k) == Some(Ordering::Equal)).and_then(|j| elabels[j].clone())
+                    keys.iter()
+                        .position(|x| compare(x, &k) == Some(Ordering::Equal))
+                        .and_then(|j| elabels[j].clone())
                 })
                 .collect()
         }
@@ -222,16 +259,26 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
     let mk = &p.markets[m];
     let cols = &data[m].columns;
     let rows = market_rows(p, m, &data[m]);
-    let labels: Vec<Vec<Option<String>>> = sd.dims.iter().map(|&d| dim_labels(p, d, cols, &rows)).collect();
+    let labels: Vec<Vec<Option<String>>> =
+        sd.dims.iter().map(|&d| dim_labels(p, d, cols, &rows)).collect();
     let keep: Vec<usize> = (0..rows.len())
-        .filter(|&i| sd.filter.as_ref().is_none_or(|f| eval(f, &Row { cols, vals: &rows[i] }) == Value::Bool(true)))
+        .filter(|&i| {
+            sd.filter
+                .as_ref()
+                .is_none_or(|f| eval(f, &Row { cols, vals: &rows[i] }) == Value::Bool(true))
+        })
         .collect();
     let k = sd.dims.len();
-    let key_of = |i: usize, n: usize| -> Vec<Option<String>> { (0..n).map(|d| labels[d][i].clone()).collect() };
+    let key_of = |i: usize, n: usize| -> Vec<Option<String>> {
+        (0..n).map(|d| labels[d][i].clone()).collect()
+    };
 
     // The groups to report, each with its member rows.
     let mut groups: Vec<(Vec<Option<String>>, Option<i64>, Vec<usize>)> = Vec::new();
-    let add = |key: Vec<Option<String>>, level: Option<i64>, i: Option<usize>, groups: &mut Vec<(Vec<Option<String>>, Option<i64>, Vec<usize>)>| {
+    let add = |key: Vec<Option<String>>,
+               level: Option<i64>,
+               i: Option<usize>,
+               groups: &mut Vec<(Vec<Option<String>>, Option<i64>, Vec<usize>)>| {
         match groups.iter_mut().find(|g| g.0 == key && g.1 == level) {
             Some(g) => g.2.extend(i),
             None => groups.push((key, level, i.into_iter().collect())),
@@ -273,11 +320,16 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
                     .collect();
                 let mut cells: Vec<Vec<Option<String>>> = vec![vec![]];
                 for dom in &domains {
-                    cells = cells.into_iter().flat_map(|c| dom.iter().map(move |l| {
-                        let mut c2 = c.clone();
-                        c2.push(Some(l.clone()));
-                        c2
-                    })).collect();
+                    cells = cells
+                        .into_iter()
+                        .flat_map(|c| {
+                            dom.iter().map(move |l| {
+                                let mut c2 = c.clone();
+                                c2.push(Some(l.clone()));
+                                c2
+                            })
+                        })
+                        .collect();
                 }
                 for c in cells {
                     add(c, None, None, &mut groups);
@@ -301,10 +353,16 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
         let refs: Vec<&Row> = group.iter().collect();
         let mut values = vec![Value::Int(members.len() as i64)];
         for &mi in &sd.measures {
-            values.push(crate::check::coerce(measure(&mk.measures[mi].expr, &mk.measures, &refs), mk.measures[mi].ty));
+            values.push(crate::check::coerce(
+                measure(&mk.measures[mi].expr, &mk.measures, &refs),
+                mk.measures[mi].ty,
+            ));
         }
         let q = match sd.share_of {
-            Some(x) => crate::check::coerce(measure(&mk.measures[x].expr, &mk.measures, &refs), mk.measures[x].ty),
+            Some(x) => crate::check::coerce(
+                measure(&mk.measures[x].expr, &mk.measures, &refs),
+                mk.measures[x].ty,
+            ),
             None => Value::Int(members.len() as i64),
         };
         out.push((OutRow { labels: key.clone(), level: *level, values }, q));
@@ -326,7 +384,9 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
                 tot
             } else {
                 let prefix = &r.labels[..(lv - 1) as usize];
-                total_where(&|o: &OutRow| o.level == Some(lv) && &o.labels[..(lv - 1) as usize] == prefix)
+                total_where(&|o: &OutRow| {
+                    o.level == Some(lv) && &o.labels[..(lv - 1) as usize] == prefix
+                })
             };
             r2.values.push(ratio(q, par));
         }
@@ -342,7 +402,13 @@ pub fn rows_from_values(dims: usize, has_level: bool, table: &[Vec<Value>]) -> V
         .map(|r| {
             let labels = r[..dims].iter().map(|v| v.label()).collect();
             let (level, rest) = if has_level {
-                (match &r[dims] { Value::Int(i) => Some(*i), _ => None }, &r[dims + 1..])
+                (
+                    match &r[dims] {
+                        Value::Int(i) => Some(*i),
+                        _ => None,
+                    },
+                    &r[dims + 1..],
+                )
             } else {
                 (None, &r[dims..])
             };
@@ -355,7 +421,11 @@ pub fn rows_from_values(dims: usize, has_level: bool, table: &[Vec<Value>]) -> V
 /// floats to a relative 1e-9. Returns the first difference found.
 pub fn diff(expected: &[OutRow], actual: &[OutRow]) -> Option<String> {
     if expected.len() != actual.len() {
-        return Some(format!("{} rows expected, {} found\nexpected: {expected:?}\nactual: {actual:?}", expected.len(), actual.len()));
+        return Some(format!(
+            "{} rows expected, {} found\nexpected: {expected:?}\nactual: {actual:?}",
+            expected.len(),
+            actual.len()
+        ));
     }
     let mut by_key: HashMap<(Vec<Option<String>>, Option<i64>), &OutRow> = HashMap::new();
     for a in actual {
@@ -363,10 +433,18 @@ pub fn diff(expected: &[OutRow], actual: &[OutRow]) -> Option<String> {
     }
     for e in expected {
         let Some(a) = by_key.get(&(e.labels.clone(), e.level)) else {
-            return Some(format!("missing row {:?} level {:?}\nactual: {actual:?}", e.labels, e.level));
+            return Some(format!(
+                "missing row {:?} level {:?}\nactual: {actual:?}",
+                e.labels, e.level
+            ));
         };
         if e.values.len() != a.values.len() {
-            return Some(format!("row {:?}: {} values expected, {} found", e.labels, e.values.len(), a.values.len()));
+            return Some(format!(
+                "row {:?}: {} values expected, {} found",
+                e.labels,
+                e.values.len(),
+                a.values.len()
+            ));
         }
         for (x, y) in e.values.iter().zip(&a.values) {
             if !close(x, y) {
@@ -389,7 +467,9 @@ pub fn close(x: &Value, y: &Value) -> bool {
             let scale = a.abs().max(b.abs());
             (a - b).abs() <= 1e-9 * scale || (a - b).abs() < 1e-12
         }
-        (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => close(&Value::Float(*a as f64), &Value::Float(*b)),
+        (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
+            close(&Value::Float(*a as f64), &Value::Float(*b))
+        }
         _ => false,
     }
 }

@@ -3,17 +3,53 @@
 use super::{open_brackets, COMMANDS};
 use nu_ansi_term::{Color, Style};
 use reedline::{
-    default_emacs_keybindings, ColumnarMenu, Completer, CompletionResult, Emacs, FileBackedHistory, Highlighter, KeyCode, KeyModifiers,
-    MenuBuilder, Prompt, PromptEditMode, PromptHistorySearch, Reedline, ReedlineEvent, ReedlineMenu, Span, StyledText, Suggestion,
-    ValidationResult, Validator,
+    default_emacs_keybindings, ColumnarMenu, Completer, CompletionResult, Emacs, FileBackedHistory,
+    Highlighter, KeyCode, KeyModifiers, MenuBuilder, Prompt, PromptEditMode, PromptHistorySearch,
+    Reedline, ReedlineEvent, ReedlineMenu, Span, StyledText, Suggestion, ValidationResult,
+    Validator,
 };
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
 pub const KEYWORDS: [&str; 38] = [
-    "market", "entity", "dimension", "segment", "expect", "example", "from", "as", "columns", "where", "measure", "measures", "on", "top",
-    "else", "rules", "partition", "bins", "closed", "right", "labels", "quantiles", "of", "by", "then", "x", "share", "is", "and", "or",
-    "not", "in", "between", "null", "true", "false", "distinct", "count",
+    "market",
+    "entity",
+    "dimension",
+    "segment",
+    "expect",
+    "example",
+    "from",
+    "as",
+    "columns",
+    "where",
+    "measure",
+    "measures",
+    "on",
+    "top",
+    "else",
+    "rules",
+    "partition",
+    "bins",
+    "closed",
+    "right",
+    "labels",
+    "quantiles",
+    "of",
+    "by",
+    "then",
+    "x",
+    "share",
+    "is",
+    "and",
+    "or",
+    "not",
+    "in",
+    "between",
+    "null",
+    "true",
+    "false",
+    "distinct",
+    "count",
 ];
 
 pub struct SegPrompt {
@@ -48,7 +84,9 @@ impl Highlighter for SegHighlighter {
         let mut out = StyledText::new();
         let chars: Vec<(usize, char)> = line.char_indices().collect();
         let mut i = 0;
-        let slice = |a: usize, b: usize| line[chars[a].0..chars.get(b).map(|c| c.0).unwrap_or(line.len())].to_string();
+        let slice = |a: usize, b: usize| {
+            line[chars[a].0..chars.get(b).map(|c| c.0).unwrap_or(line.len())].to_string()
+        };
         while i < chars.len() {
             let c = chars[i].1;
             let start = i;
@@ -66,7 +104,10 @@ impl Highlighter for SegHighlighter {
                 i = (i + 1).min(chars.len());
                 Style::new().fg(Color::Green)
             } else if c.is_ascii_digit() {
-                while i < chars.len() && (chars[i].1.is_ascii_alphanumeric() || matches!(chars[i].1, '.' | '-' | '%' | ':')) {
+                while i < chars.len()
+                    && (chars[i].1.is_ascii_alphanumeric()
+                        || matches!(chars[i].1, '.' | '-' | '%' | ':'))
+                {
                     i += 1;
                 }
                 Style::new().fg(Color::Yellow)
@@ -102,7 +143,10 @@ pub struct SegCompleter {
 impl Completer for SegCompleter {
     fn complete(&mut self, line: &str, pos: usize) -> CompletionResult {
         let pos = pos.min(line.len());
-        let start = line[..pos].rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).map(|i| i + 1).unwrap_or(0);
+        let start = line[..pos]
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .map(|i| i + 1)
+            .unwrap_or(0);
         let word = &line[start..pos];
         if word.is_empty() {
             return CompletionResult::fresh(Vec::<Suggestion>::new());
@@ -119,7 +163,12 @@ impl Completer for SegCompleter {
         let suggestions: Vec<Suggestion> = cands
             .into_iter()
             .filter(|c| c.starts_with(word) && c != word)
-            .map(|value| Suggestion { value, span: Span::new(start, pos), append_whitespace: true, ..Default::default() })
+            .map(|value| Suggestion {
+                value,
+                span: Span::new(start, pos),
+                append_whitespace: true,
+                ..Default::default()
+            })
             .collect();
         CompletionResult::fresh(suggestions)
     }
@@ -144,7 +193,10 @@ pub fn editor(names: Arc<Mutex<Vec<String>>>, color: bool) -> Reedline {
     keys.add_binding(
         KeyModifiers::NONE,
         KeyCode::Tab,
-        ReedlineEvent::UntilFound(vec![ReedlineEvent::Menu("completion_menu".into()), ReedlineEvent::MenuNext]),
+        ReedlineEvent::UntilFound(vec![
+            ReedlineEvent::Menu("completion_menu".into()),
+            ReedlineEvent::MenuNext,
+        ]),
     );
     let menu = ColumnarMenu::default().with_name("completion_menu");
     let mut ed = Reedline::create()

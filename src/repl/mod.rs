@@ -7,10 +7,10 @@ pub mod editor;
 use crate::check::program::{Checked, DimKind, Owner};
 use crate::check::{self, program::Format, SchemaSource};
 use crate::diagnostic::{Diagnostic, Renderer};
-use crate::engine::{files, output};
 use crate::engine::paths::PathPolicy;
 use crate::engine::schema::FileSchemas;
 use crate::engine::session::{EngineError, Session, SessionOptions};
+use crate::engine::{files, output};
 use crate::span::Span;
 use crate::syntax::{self, ast};
 use std::cell::RefCell;
@@ -51,11 +51,23 @@ struct Def {
 /// a read of the file's first records.
 struct CachedSchemas {
     inner: FileSchemas,
-    cache: RefCell<HashMap<String, Result<Option<Vec<(String, check::program::Type, bool, String)>>, Diagnostic>>>,
+    cache: RefCell<
+        HashMap<
+            String,
+            Result<Option<Vec<(String, check::program::Type, bool, String)>>, Diagnostic>,
+        >,
+    >,
 }
 
 impl SchemaSource for CachedSchemas {
-    fn schema(&self, market: &str, path: &str, format: Format, declared: bool, span: Span) -> Result<Option<Vec<(String, check::program::Type, bool, String)>>, Diagnostic> {
+    fn schema(
+        &self,
+        market: &str,
+        path: &str,
+        format: Format,
+        declared: bool,
+        span: Span,
+    ) -> Result<Option<Vec<(String, check::program::Type, bool, String)>>, Diagnostic> {
         let key = format!("{path}\u{0}{format:?}\u{0}{declared}");
         if let Some(r) = self.cache.borrow().get(&key) {
             // Spans differ between inputs; re-anchor a cached error on this use.
@@ -72,8 +84,10 @@ impl SchemaSource for CachedSchemas {
     }
 }
 
-pub const COMMANDS: [&str; 14] =
-    [":help", ":load", ":reload", ":schema", ":dims", ":sample", ":explain", ":audit", ":save", ":time", ":quit", ":exit", ":defs", ":clear"];
+pub const COMMANDS: [&str; 14] = [
+    ":help", ":load", ":reload", ":schema", ":dims", ":sample", ":explain", ":audit", ":save",
+    ":time", ":quit", ":exit", ":defs", ":clear",
+];
 
 const HELP: &str = "\
 Type statements (market, entity, dimension, segment, expect, example) to add them to
@@ -152,17 +166,38 @@ pub fn open_brackets(text: &str) -> i64 {
 const QUERY_NAME: &str = "__repl_query";
 
 impl Repl {
-    pub fn new(spec: Option<&Path>, allow_outside: bool, threads: Option<usize>, color: bool) -> Result<(Repl, Reply), String> {
+    pub fn new(
+        spec: Option<&Path>,
+        allow_outside: bool,
+        threads: Option<usize>,
+        color: bool,
+    ) -> Result<(Repl, Reply), String> {
         let dir = match spec.and_then(|s| s.parent()) {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         let policy = PathPolicy { allow_outside };
         let schemas = CachedSchemas {
-            inner: FileSchemas { spec_dir: dir.clone(), policy: policy.clone(), no_data: false, sources: HashMap::new() },
+            inner: FileSchemas {
+                spec_dir: dir.clone(),
+                policy: policy.clone(),
+                no_data: false,
+                sources: HashMap::new(),
+            },
             cache: RefCell::new(HashMap::new()),
         };
-        let mut repl = Repl { spec: None, dir, defs: Vec::new(), program: Checked::default(), session: None, schemas, policy, threads, time: false, color };
+        let mut repl = Repl {
+            spec: None,
+            dir,
+            defs: Vec::new(),
+            program: Checked::default(),
+            session: None,
+            schemas,
+            policy,
+            threads,
+            time: false,
+            color,
+        };
         let reply = match spec {
             Some(p) => repl.load(p),
             None => Reply::out("no spec loaded: define a market, or :load FILE\n"),
@@ -211,7 +246,13 @@ impl Repl {
 
     /// Checks `defs` plus `extra`. Diagnostics in `extra` are drawn against the typed
     /// text (`shown`, whose first byte is at `offset + skip` of the whole).
-    fn check(&self, defs: &[Def], extra: &str, skip: usize, shown: &str) -> Result<(Checked, String), String> {
+    fn check(
+        &self,
+        defs: &[Def],
+        extra: &str,
+        skip: usize,
+        shown: &str,
+    ) -> Result<(Checked, String), String> {
         let (text, offset) = Self::full_text(defs, extra);
         let parsed = syntax::parse_str(&text);
         let mut diags = parsed.diagnostics;
@@ -248,7 +289,13 @@ impl Repl {
         let same = self.session.as_ref().is_some_and(|s| {
             let a = &s.program.markets;
             let b = &program.markets;
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.name == y.name && x.path == y.path && x.columns == y.columns && x.format == y.format)
+            a.len() == b.len()
+                && a.iter().zip(b).all(|(x, y)| {
+                    x.name == y.name
+                        && x.path == y.path
+                        && x.columns == y.columns
+                        && x.format == y.format
+                })
         });
         if same {
             if let Some(s) = self.session.as_mut() {
@@ -257,7 +304,11 @@ impl Repl {
         } else if program.markets.is_empty() {
             self.session = None;
         } else {
-            let opts = SessionOptions { threads: self.threads, policy: Some(self.policy.clone()), ..Default::default() };
+            let opts = SessionOptions {
+                threads: self.threads,
+                policy: Some(self.policy.clone()),
+                ..Default::default()
+            };
             self.session = Some(Session::new(program.clone(), &self.dir, &opts)?);
         }
         self.program = program;
@@ -276,15 +327,31 @@ impl Repl {
             .iter()
             .map(|i| {
                 let s = i.span.clamp_to(&parsed.text);
-                Def { text: parsed.text[s.start as usize..s.end as usize].to_string(), key: item_key(i), interactive: false }
+                Def {
+                    text: parsed.text[s.start as usize..s.end as usize].to_string(),
+                    key: item_key(i),
+                    interactive: false,
+                }
             })
             .collect();
         let dir = files::folder_of(path);
         let old_dir = std::mem::replace(&mut self.dir, dir.clone());
-        self.schemas = CachedSchemas { inner: FileSchemas { spec_dir: dir, policy: self.policy.clone(), no_data: false, sources: HashMap::new() }, cache: RefCell::new(HashMap::new()) };
+        self.schemas = CachedSchemas {
+            inner: FileSchemas {
+                spec_dir: dir,
+                policy: self.policy.clone(),
+                no_data: false,
+                sources: HashMap::new(),
+            },
+            cache: RefCell::new(HashMap::new()),
+        };
         if !parsed.diagnostics.is_empty() {
             let r = Renderer { color: self.color, width: 100 };
-            let text: String = parsed.diagnostics.iter().map(|d| r.render(d, &path.display().to_string(), &parsed.text)).collect();
+            let text: String = parsed
+                .diagnostics
+                .iter()
+                .map(|d| r.render(d, &path.display().to_string(), &parsed.text))
+                .collect();
             self.dir = old_dir;
             return Reply::err(text);
         }
@@ -337,11 +404,28 @@ impl Repl {
         let parsed = syntax::parse_str(input);
         if !parsed.diagnostics.is_empty() {
             let r = Renderer { color: self.color, width: 100 };
-            return Reply::err(parsed.diagnostics.iter().map(|d| r.render(d, "<input>", input)).collect::<String>());
+            return Reply::err(
+                parsed
+                    .diagnostics
+                    .iter()
+                    .map(|d| r.render(d, "<input>", input))
+                    .collect::<String>(),
+            );
         }
-        let keys: Vec<Option<(&'static str, String)>> = parsed.program.items.iter().map(item_key).collect();
-        let mut defs: Vec<Def> = self.defs.iter().filter(|d| d.key.is_none() || !keys.contains(&d.key)).cloned().collect();
-        let replaced: Vec<String> = self.defs.iter().filter(|d| d.key.is_some() && keys.contains(&d.key)).filter_map(|d| d.key.as_ref().map(|(k, n)| format!("{k} {n}"))).collect();
+        let keys: Vec<Option<(&'static str, String)>> =
+            parsed.program.items.iter().map(item_key).collect();
+        let mut defs: Vec<Def> = self
+            .defs
+            .iter()
+            .filter(|d| d.key.is_none() || !keys.contains(&d.key))
+            .cloned()
+            .collect();
+        let replaced: Vec<String> = self
+            .defs
+            .iter()
+            .filter(|d| d.key.is_some() && keys.contains(&d.key))
+            .filter_map(|d| d.key.as_ref().map(|(k, n)| format!("{k} {n}")))
+            .collect();
         let (program, warnings) = match self.check(&defs, input, 0, input) {
             Ok(x) => x,
             Err(e) => return Reply::err(e),
@@ -351,13 +435,20 @@ impl Repl {
         }
         for (i, item) in parsed.program.items.iter().enumerate() {
             let s = item.span.clamp_to(input);
-            defs.push(Def { text: input[s.start as usize..s.end as usize].to_string(), key: keys[i].clone(), interactive: true });
+            defs.push(Def {
+                text: input[s.start as usize..s.end as usize].to_string(),
+                key: keys[i].clone(),
+                interactive: true,
+            });
         }
         self.defs = defs;
         let mut out = String::new();
         for k in keys.iter().flatten() {
             if replaced.contains(&format!("{} {}", k.0, k.1)) {
-                out.push_str(&format!("redefined {} {} (the previous definition is replaced)\n", k.0, k.1));
+                out.push_str(&format!(
+                    "redefined {} {} (the previous definition is replaced)\n",
+                    k.0, k.1
+                ));
             } else {
                 out.push_str(&format!("defined {} {}\n", k.0, k.1));
             }
@@ -373,7 +464,11 @@ impl Repl {
         let prefix = format!("segment {QUERY_NAME} = ");
         let text = format!("{prefix}{expr}");
         let (program, _) = self.check(&self.defs, &text, prefix.len(), expr)?;
-        let idx = program.segments.iter().position(|s| s.name == QUERY_NAME).ok_or_else(|| "error: not a segmentation\n".to_string())?;
+        let idx = program
+            .segments
+            .iter()
+            .position(|s| s.name == QUERY_NAME)
+            .ok_or_else(|| "error: not a segmentation\n".to_string())?;
         Ok((program, idx))
     }
 
@@ -395,7 +490,9 @@ impl Repl {
         }
         self.program = keep;
         let mut reply = match result {
-            Ok(text) => Reply::out(text.replace(&format!("audit of {QUERY_NAME}"), &format!("audit of {expr}"))),
+            Ok(text) => Reply::out(
+                text.replace(&format!("audit of {QUERY_NAME}"), &format!("audit of {expr}")),
+            ),
             Err(EngineError::Cancelled) => Reply::err("cancelled\n"),
             Err(e) => Reply::err(format!("error: {e}\n")),
         };
@@ -405,8 +502,16 @@ impl Repl {
         reply
     }
 
-    fn run_query(&self, idx: usize, cancel: impl FnOnce() -> Cancel, mode: Mode) -> Result<String, EngineError> {
-        let session = self.session.as_ref().ok_or_else(|| EngineError::Data("no market is defined".into()))?;
+    fn run_query(
+        &self,
+        idx: usize,
+        cancel: impl FnOnce() -> Cancel,
+        mode: Mode,
+    ) -> Result<String, EngineError> {
+        let session = self
+            .session
+            .as_ref()
+            .ok_or_else(|| EngineError::Data("no market is defined".into()))?;
         match mode {
             Mode::Run => {
                 let plan = session.segment_plan(idx)?;
@@ -425,7 +530,8 @@ impl Repl {
     }
 
     fn command(&mut self, cmd: &str, cancel: impl FnOnce() -> Cancel) -> Reply {
-        let (name, arg) = cmd.split_once(char::is_whitespace).map(|(a, b)| (a, b.trim())).unwrap_or((cmd, ""));
+        let (name, arg) =
+            cmd.split_once(char::is_whitespace).map(|(a, b)| (a, b.trim())).unwrap_or((cmd, ""));
         match name {
             "help" | "h" | "?" => Reply::out(HELP),
             "quit" | "q" | "exit" => Reply { quit: true, ..Default::default() },
@@ -444,21 +550,29 @@ impl Repl {
             "reload" => self.reload(),
             "schema" => self.schema(arg),
             "dims" => Reply::out(self.dims()),
-            "defs" => Reply::out(self.defs.iter().map(|d| format!("{}\n", d.text)).collect::<String>()),
+            "defs" => {
+                Reply::out(self.defs.iter().map(|d| format!("{}\n", d.text)).collect::<String>())
+            }
             "sample" => self.sample(arg),
             "explain" if !arg.is_empty() => self.query(arg, cancel, Mode::Explain),
             "audit" if !arg.is_empty() => self.query(arg, cancel, Mode::Audit),
             "save" if !arg.is_empty() => self.save(Path::new(arg)),
             _ => {
                 let all: Vec<&str> = COMMANDS.iter().map(|c| &c[1..]).collect();
-                let hint = check::errors::suggest(name, all.iter().copied()).map(|s| format!(" (did you mean :{s}?)")).unwrap_or_default();
-                Reply::err(format!("unknown command or missing argument: :{cmd}{hint}; :help lists the commands\n"))
+                let hint = check::errors::suggest(name, all.iter().copied())
+                    .map(|s| format!(" (did you mean :{s}?)"))
+                    .unwrap_or_default();
+                Reply::err(format!(
+                    "unknown command or missing argument: :{cmd}{hint}; :help lists the commands\n"
+                ))
             }
         }
     }
 
     fn reload(&mut self) -> Reply {
-        let Some(spec) = self.spec.clone() else { return Reply::err("no spec to reload; use :load FILE\n") };
+        let Some(spec) = self.spec.clone() else {
+            return Reply::err("no spec to reload; use :load FILE\n");
+        };
         let typed: Vec<Def> = self.defs.iter().filter(|d| d.interactive).cloned().collect();
         let mut reply = self.load(&spec);
         if reply.failed {
@@ -477,7 +591,10 @@ impl Repl {
     fn schema(&self, market: &str) -> Reply {
         let Some(m) = self.program.markets.iter().find(|m| m.name == market) else {
             let names: Vec<&str> = self.program.markets.iter().map(|m| m.name.as_str()).collect();
-            return Reply::err(format!("no market `{market}`; the markets are {}\n", names.join(", ")));
+            return Reply::err(format!(
+                "no market `{market}`; the markets are {}\n",
+                names.join(", ")
+            ));
         };
         let mut out = format!("market {} from {:?}\n", m.name, m.path);
         for c in &m.columns {
@@ -506,7 +623,11 @@ impl Repl {
                 DimKind::Bins { .. } => "bins",
                 DimKind::Quantiles { .. } => "quantiles",
             };
-            let labels = if d.labels.is_empty() { "(labels from data)".to_string() } else { d.labels.join(", ") };
+            let labels = if d.labels.is_empty() {
+                "(labels from data)".to_string()
+            } else {
+                d.labels.join(", ")
+            };
             out.push_str(&format!("{} on {owner}: {kind}: {labels}\n", d.name));
         }
         if out.is_empty() {
@@ -527,9 +648,15 @@ impl Repl {
             return Reply::err(format!("no market `{market}`\n"));
         };
         let Some(session) = &self.session else { return Reply::err("no data is loaded\n") };
-        let plan = crate::lower::Scans::scan(session, mi).and_then(|p| datafusion::logical_expr::LogicalPlanBuilder::from(p).limit(0, Some(n))?.build());
+        let plan = crate::lower::Scans::scan(session, mi).and_then(|p| {
+            datafusion::logical_expr::LogicalPlanBuilder::from(p).limit(0, Some(n))?.build()
+        });
         match plan.map_err(crate::engine::session::classify).and_then(|p| session.execute(p)) {
-            Ok(b) => Reply::out(arrow::util::pretty::pretty_format_batches(&b).map(|t| t.to_string() + "\n").unwrap_or_default()),
+            Ok(b) => Reply::out(
+                arrow::util::pretty::pretty_format_batches(&b)
+                    .map(|t| t.to_string() + "\n")
+                    .unwrap_or_default(),
+            ),
             Err(e) => Reply::err(format!("error: {e}\n")),
         }
     }
@@ -540,8 +667,14 @@ impl Repl {
             return d.text.clone();
         }
         let parsed = syntax::parse_str(&d.text);
-        let Some(ast::ItemKind::Market(m)) = parsed.program.items.first().map(|i| &i.kind) else { return d.text.clone() };
-        let (Ok(data), Ok(to)) = (self.dir.join(&m.source.value).canonicalize(), target_dir.canonicalize()) else { return d.text.clone() };
+        let Some(ast::ItemKind::Market(m)) = parsed.program.items.first().map(|i| &i.kind) else {
+            return d.text.clone();
+        };
+        let (Ok(data), Ok(to)) =
+            (self.dir.join(&m.source.value).canonicalize(), target_dir.canonicalize())
+        else {
+            return d.text.clone();
+        };
         let rel = relative_path(&to, &data);
         let s = m.source.span;
         let quoted = format!("{:?}", rel.to_string_lossy());
@@ -557,13 +690,19 @@ impl Repl {
         }
         // `:save` may replace a spec (saving back to the loaded one is the point) but
         // never a data file, a lock file or any other existing file.
-        let mut inputs: Vec<PathBuf> = self.session.as_ref().map(|s| s.inputs.clone()).unwrap_or_default();
+        let mut inputs: Vec<PathBuf> =
+            self.session.as_ref().map(|s| s.inputs.clone()).unwrap_or_default();
         inputs.extend(self.spec.as_deref().map(files::lock_file));
         if path.exists() && path.extension().is_none_or(|e| e != "seg") {
-            return Reply::err(format!("error: refusing to write `{}`: it exists and is not a spec (*.seg)\n", path.display()));
+            return Reply::err(format!(
+                "error: refusing to write `{}`: it exists and is not a spec (*.seg)\n",
+                path.display()
+            ));
         }
         match files::write_atomic(path, text.as_bytes(), true, &inputs) {
-            Ok(()) => Reply::out(format!("saved {} definitions to {}\n", self.defs.len(), path.display())),
+            Ok(()) => {
+                Reply::out(format!("saved {} definitions to {}\n", self.defs.len(), path.display()))
+            }
             Err(e) => Reply::err(format!("error: {e}\n")),
         }
     }

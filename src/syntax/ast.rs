@@ -99,11 +99,40 @@ pub struct Dimension {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DimBody {
     Column(Expr),
-    Top { n: u64, n_span: Span, expr: Expr, else_label: Option<StrLit>, span: Span },
-    Mapping { expr: Expr, arms: Vec<MapArm>, else_label: Option<StrLit>, span: Span },
-    Rules { arms: Vec<RuleArm>, else_label: Option<StrLit>, partition: bool, span: Span },
-    Bins { expr: Expr, cuts: Vec<Constant>, cuts_span: Span, closed_right: bool, labels: Option<Vec<StrLit>>, labels_span: Span, span: Span },
-    Quantiles { expr: Expr, n: u64, n_span: Span, span: Span },
+    Top {
+        n: u64,
+        n_span: Span,
+        expr: Expr,
+        else_label: Option<StrLit>,
+        span: Span,
+    },
+    Mapping {
+        expr: Expr,
+        arms: Vec<MapArm>,
+        else_label: Option<StrLit>,
+        span: Span,
+    },
+    Rules {
+        arms: Vec<RuleArm>,
+        else_label: Option<StrLit>,
+        partition: bool,
+        span: Span,
+    },
+    Bins {
+        expr: Expr,
+        cuts: Vec<Constant>,
+        cuts_span: Span,
+        closed_right: bool,
+        labels: Option<Vec<StrLit>>,
+        labels_span: Span,
+        span: Span,
+    },
+    Quantiles {
+        expr: Expr,
+        n: u64,
+        n_span: Span,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -12,7 +12,11 @@ pub const MAX_OPERANDS: usize = 1000;
 /// `len` is what was read: a file is read only up to one byte past the limit, so
 /// its true size may be larger.
 pub fn too_large(len: usize) -> Diagnostic {
-    let size = if len > MAX_SPEC_BYTES + 1 { format!("{len} bytes") } else { "more than 1 MiB".to_string() };
+    let size = if len > MAX_SPEC_BYTES + 1 {
+        format!("{len} bytes")
+    } else {
+        "more than 1 MiB".to_string()
+    };
     Diagnostic::error("E0001", format!("spec is {size}, over the limit of 1 MiB"))
         .with_help("split the spec into several files; seg reads every `*.seg` in a folder")
 }
@@ -36,9 +40,15 @@ pub fn too_deep(at: usize) -> Diagnostic {
 }
 
 pub fn bidi_control(at: usize, len: usize, ch: char) -> Diagnostic {
-    Diagnostic::error("E0005", format!("bidirectional control character U+{:04X} outside a comment", ch as u32))
-        .with_label(Span::new(at, at + len), "this invisible character can make code read differently than it runs")
-        .with_help("delete the character; bidirectional text is allowed only in comments")
+    Diagnostic::error(
+        "E0005",
+        format!("bidirectional control character U+{:04X} outside a comment", ch as u32),
+    )
+    .with_label(
+        Span::new(at, at + len),
+        "this invisible character can make code read differently than it runs",
+    )
+    .with_help("delete the character; bidirectional text is allowed only in comments")
 }
 
 pub fn call_limit(at: usize) -> Diagnostic {
@@ -49,7 +59,10 @@ pub fn call_limit(at: usize) -> Diagnostic {
 
 pub fn too_many_operands(span: Span) -> Diagnostic {
     Diagnostic::error("E0007", format!("expression has more than {MAX_OPERANDS} operands"))
-        .with_label(Span::new(span.start as usize, span.start as usize + 1), "this expression is too long")
+        .with_label(
+            Span::new(span.start as usize, span.start as usize + 1),
+            "this expression is too long",
+        )
         .with_help("split it into several rules, or list values with `in (...)`")
 }
 

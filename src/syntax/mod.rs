@@ -36,7 +36,11 @@ pub fn parse_bytes_here(bytes: &[u8]) -> Parsed {
 fn parse_bytes_with(bytes: &[u8], here: bool) -> Parsed {
     if bytes.len() > errors::MAX_SPEC_BYTES {
         // Nothing of the text is kept: rendering a 2 MiB source would be the slow part.
-        return Parsed { text: String::new(), program: Program::default(), diagnostics: vec![errors::too_large(bytes.len())] };
+        return Parsed {
+            text: String::new(),
+            program: Program::default(),
+            diagnostics: vec![errors::too_large(bytes.len())],
+        };
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => parse_str_with(text, here),
@@ -54,11 +58,19 @@ pub fn parse_str(text: &str) -> Parsed {
 
 fn parse_str_with(text: &str, here: bool) -> Parsed {
     if text.len() > errors::MAX_SPEC_BYTES {
-        return Parsed { text: String::new(), program: Program::default(), diagnostics: vec![errors::too_large(text.len())] };
+        return Parsed {
+            text: String::new(),
+            program: Program::default(),
+            diagnostics: vec![errors::too_large(text.len())],
+        };
     }
     let screened = limits::scan(text);
     if !screened.is_empty() {
-        return Parsed { text: text.to_string(), program: Program::default(), diagnostics: screened };
+        return Parsed {
+            text: text.to_string(),
+            program: Program::default(),
+            diagnostics: screened,
+        };
     }
     if here {
         let (program, diagnostics) = parser::parse_program(text);
@@ -73,6 +85,11 @@ fn parse_str_with(text: &str, here: bool) -> Parsed {
             .ok()
             .and_then(|h| h.join().ok())
     })
-    .unwrap_or_else(|| (Program::default(), vec![errors::internal(crate::span::Span::new(0, 0), "the parser thread failed")]));
+    .unwrap_or_else(|| {
+        (
+            Program::default(),
+            vec![errors::internal(crate::span::Span::new(0, 0), "the parser thread failed")],
+        )
+    });
     Parsed { text: text.to_string(), program, diagnostics }
 }

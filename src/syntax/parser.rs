@@ -45,10 +45,17 @@ pub fn parse_expr(src: &str) -> R<Expr> {
     configure_pest();
     let mut pairs = SegParser::parse(Rule::expr, src).map_err(|e| pest_error(e, src, 0))?;
     // pest_error takes the whole text and the chunk's offset in it.
-    let pair = pairs.next().ok_or_else(|| errors::internal(Span::new(0, src.len()), "empty expression"))?;
+    let pair = pairs
+        .next()
+        .ok_or_else(|| errors::internal(Span::new(0, src.len()), "empty expression"))?;
     let end = pair.as_span().end();
     if end != src.len() {
-        return Err(errors::syntax(Span::new(end, end + 1), "end of expression", &describe_found(src, end), None));
+        return Err(errors::syntax(
+            Span::new(end, end + 1),
+            "end of expression",
+            &describe_found(src, end),
+            None,
+        ));
     }
     Ctx { base: 0 }.expr(pair)
 }
@@ -67,11 +74,14 @@ fn configure_pest() {
 /// Parses `text`, which starts at byte `base` of `full` (the whole spec).
 fn parse_chunk(full: &str, text: &str, base: usize) -> R<Program> {
     let mut pairs = SegParser::parse(Rule::program, text).map_err(|e| pest_error(e, full, base))?;
-    let pair = pairs.next().ok_or_else(|| errors::internal(Span::new(base, base + text.len()), "no program"))?;
+    let pair = pairs
+        .next()
+        .ok_or_else(|| errors::internal(Span::new(base, base + text.len()), "no program"))?;
     Ctx { base }.program(pair)
 }
 
-const STATEMENT_KEYWORDS: [&str; 6] = ["market", "entity", "dimension", "segment", "expect", "example"];
+const STATEMENT_KEYWORDS: [&str; 6] =
+    ["market", "entity", "dimension", "segment", "expect", "example"];
 
 /// Offsets of lines that start, in column 0, with a statement keyword.
 fn statement_starts(src: &str) -> Vec<usize> {
@@ -166,7 +176,9 @@ fn found_token(text: &str, pos: usize) -> &str {
     let word = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
     match rest.chars().next() {
         None => "",
-        Some(c) if c.is_alphanumeric() || c == '_' => &rest[..rest.char_indices().find(|(_, c)| !word(*c)).map_or(rest.len(), |(i, _)| i)],
+        Some(c) if c.is_alphanumeric() || c == '_' => {
+            &rest[..rest.char_indices().find(|(_, c)| !word(*c)).map_or(rest.len(), |(i, _)| i)]
+        }
         Some(c) => &rest[..c.len_utf8()],
     }
 }
@@ -214,7 +226,8 @@ fn pest_error(e: pest::error::Error<Rule>, full: &str, base: usize) -> Diagnosti
         for tok in attempts.expected_tokens() {
             let t = tok.to_string();
             let keyword = t.len() >= 2 && t.chars().all(|c| c.is_ascii_lowercase());
-            let punct = matches!(t.as_str(), "=" | "=>" | "{" | "}" | "(" | ")" | "[" | "]" | "," | ":");
+            let punct =
+                matches!(t.as_str(), "=" | "=>" | "{" | "}" | "(" | ")" | "[" | "]" | "," | ":");
             if said_statement && STATEMENT_KEYWORDS.contains(&t.as_str()) {
                 continue;
             }
@@ -264,7 +277,9 @@ impl<'i> Kids<'i> {
     }
 
     fn any(&mut self) -> R<Pair<'i, Rule>> {
-        self.next().ok_or_else(|| errors::internal(self.span, "a grammar rule has fewer parts than expected"))
+        self.next().ok_or_else(|| {
+            errors::internal(self.span, "a grammar rule has fewer parts than expected")
+        })
     }
 
     fn expect(&mut self, rule: Rule) -> R<Pair<'i, Rule>> {
@@ -349,7 +364,14 @@ impl Ctx {
             Some(f) => Some(self.name(self.kids(f).any()?)?),
             None => None,
         };
-        let mut m = Market { name, source, format, columns: None, filters: Vec::new(), measures: Vec::new() };
+        let mut m = Market {
+            name,
+            source,
+            format,
+            columns: None,
+            filters: Vec::new(),
+            measures: Vec::new(),
+        };
         if let Some(body) = k.opt(Rule::market_body) {
             for item in body.into_inner() {
                 match item.as_rule() {
@@ -464,7 +486,12 @@ impl Ctx {
             Rule::quantiles_dim => {
                 let expr = self.expr(k.expect(Rule::expr)?)?;
                 let n_pair = k.expect(Rule::integer)?;
-                DimBody::Quantiles { expr, n: self.count(&n_pair)?, n_span: self.span(&n_pair), span }
+                DimBody::Quantiles {
+                    expr,
+                    n: self.count(&n_pair)?,
+                    n_span: self.span(&n_pair),
+                    span,
+                }
             }
             Rule::map_dim => {
                 let expr = self.expr(k.expect(Rule::expr)?)?;
@@ -487,11 +514,18 @@ impl Ctx {
                             }
                             let label = match label {
                                 Some(l) => self.string(l)?,
-                                None => return Err(errors::internal(aspan, "mapping arm without label")),
+                                None => {
+                                    return Err(errors::internal(
+                                        aspan,
+                                        "mapping arm without label",
+                                    ))
+                                }
                             };
                             arms.push(MapArm { values, label, span: aspan });
                         }
-                        Rule::else_arm => else_label = Some(self.string(self.kids(a).expect(Rule::string)?)?),
+                        Rule::else_arm => {
+                            else_label = Some(self.string(self.kids(a).expect(Rule::string)?)?)
+                        }
                         _ => return Err(self.unexpected(&a)),
                     }
                 }
@@ -513,7 +547,9 @@ impl Ctx {
                     let label = self.string(k.expect(Rule::string)?)?;
                     arms.push(RuleArm { cond, label, span });
                 }
-                Rule::else_arm => else_label = Some(self.string(self.kids(a).expect(Rule::string)?)?),
+                Rule::else_arm => {
+                    else_label = Some(self.string(self.kids(a).expect(Rule::string)?)?)
+                }
                 _ => return Err(self.unexpected(&a)),
             }
         }
@@ -537,12 +573,24 @@ impl Ctx {
                 Rule::chain_op => {
                     let s = self.span(&d);
                     let op = self.kids(d).any()?;
-                    ops.push((if op.as_rule() == Rule::then_op { ChainOp::Then } else { ChainOp::Cross }, s));
+                    ops.push((
+                        if op.as_rule() == Rule::then_op { ChainOp::Then } else { ChainOp::Cross },
+                        s,
+                    ));
                 }
                 _ => return Err(self.unexpected(&d)),
             }
         }
-        let mut seg = Segment { name, market, dims, ops, filters: Vec::new(), measures: None, share_of: None, span };
+        let mut seg = Segment {
+            name,
+            market,
+            dims,
+            ops,
+            filters: Vec::new(),
+            measures: None,
+            share_of: None,
+            span,
+        };
         while let Some(c) = e.next() {
             match c.as_rule() {
                 Rule::seg_where => seg.filters.push(self.expr(self.kids(c).any()?)?),
@@ -591,7 +639,8 @@ impl Ctx {
                     let mut f = self.kids(c);
                     let dim = self.name(f.expect(Rule::dim_ref)?)?;
                     let v = f.any()?;
-                    let label = if v.as_rule() == Rule::string { Some(self.string(v)?) } else { None };
+                    let label =
+                        if v.as_rule() == Rule::string { Some(self.string(v)?) } else { None };
                     ex.expected.push((dim, label, span));
                 }
                 _ => return Err(self.unexpected(&c)),
@@ -663,17 +712,26 @@ impl Ctx {
         let span = self.span(&p);
         let s = p.as_str();
         Ok(match p.as_rule() {
-            Rule::integer => Lit::Int(s.parse::<i64>().map_err(|_| errors::bad_number(span, "whole number"))?),
-            Rule::float => Lit::Float(s.parse::<f64>().map_err(|_| errors::bad_number(span, "number"))?),
+            Rule::integer => {
+                Lit::Int(s.parse::<i64>().map_err(|_| errors::bad_number(span, "whole number"))?)
+            }
+            Rule::float => {
+                Lit::Float(s.parse::<f64>().map_err(|_| errors::bad_number(span, "number"))?)
+            }
             Rule::percent => Lit::Percent(
-                s[..s.len() - 1].parse::<f64>().map_err(|_| errors::bad_number(span, "percentage"))? / 100.0,
+                s[..s.len() - 1]
+                    .parse::<f64>()
+                    .map_err(|_| errors::bad_number(span, "percentage"))?
+                    / 100.0,
             ),
             Rule::string => Lit::Text(self.string(p)?.value),
             Rule::true_lit => Lit::Bool(true),
             Rule::false_lit => Lit::Bool(false),
             Rule::null_lit => Lit::Null,
             Rule::date => Lit::Date(parse_date(s).ok_or_else(|| errors::bad_date(span))?),
-            Rule::timestamp => Lit::Timestamp(parse_timestamp(s).ok_or_else(|| errors::bad_date(span))?),
+            Rule::timestamp => {
+                Lit::Timestamp(parse_timestamp(s).ok_or_else(|| errors::bad_date(span))?)
+            }
             _ => return Err(self.unexpected(&p)),
         })
     }
@@ -692,7 +750,9 @@ impl Ctx {
                 }
                 Ok(e)
             }
-            Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr => self.binary_chain(p),
+            Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr => {
+                self.binary_chain(p)
+            }
             Rule::not_expr => {
                 let mut nots = Vec::new();
                 let mut k = self.kids(p);
@@ -814,7 +874,10 @@ impl Ctx {
             };
             let rhs = self.expr(k.any()?)?;
             let span = lhs.span.to(rhs.span);
-            lhs = Expr { kind: ExprKind::Binary { op, op_span, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span };
+            lhs = Expr {
+                kind: ExprKind::Binary { op, op_span, lhs: Box::new(lhs), rhs: Box::new(rhs) },
+                span,
+            };
         }
         Ok(lhs)
     }

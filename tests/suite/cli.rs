@@ -15,7 +15,6 @@ segment nested = m by band then r
 expect rows(by_band, "< 30") >= 1
 "#;
 
-
 #[test]
 fn check_specs_folder_passes() {
     let o = seg(&["check", "specs/"], &root());
@@ -35,7 +34,11 @@ fn check_reports_unknown_column_with_suggestion() {
 #[test]
 fn check_json_and_github_print_one_line_per_diagnostic() {
     let p = project();
-    write(p.path(), "bad.seg", &SPEC.replace("bins age", "bins agee").replace("= region", "= regoin"));
+    write(
+        p.path(),
+        "bad.seg",
+        &SPEC.replace("bins age", "bins agee").replace("= region", "= regoin"),
+    );
     let o = seg(&["check", "--format", "json", "bad.seg"], p.path());
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8_lossy(&o.stdout);
@@ -43,14 +46,29 @@ fn check_json_and_github_print_one_line_per_diagnostic() {
     assert_eq!(lines.len(), 2, "{out}");
     for l in &lines {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        for k in ["file", "code", "severity", "message", "line", "column", "end_line", "end_column", "help"] {
+        for k in [
+            "file",
+            "code",
+            "severity",
+            "message",
+            "line",
+            "column",
+            "end_line",
+            "end_column",
+            "help",
+        ] {
             assert!(v.get(k).is_some(), "{k} missing in {l}");
         }
     }
     let o = seg(&["check", "--format", "github", "bad.seg"], p.path());
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(out.lines().count(), 2, "{out}");
-    assert!(out.lines().all(|l| l.starts_with("::error file=bad.seg,line=") && l.contains(",col=") && l.contains("title=E0201")), "{out}");
+    assert!(
+        out.lines().all(|l| l.starts_with("::error file=bad.seg,line=")
+            && l.contains(",col=")
+            && l.contains("title=E0201")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -68,7 +86,11 @@ fn check_no_data_needs_columns_and_deny_warnings_fails_on_warnings() {
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("E0502"), "{}", text(&o));
     assert!(seg(&["check", "--no-data", "w.seg"], p.path()).status.success());
-    write(p.path(), "warn.seg", "market m from \"data/mini.csv\"\ndimension d on m = rules { age < 30 => \"young\" }\n");
+    write(
+        p.path(),
+        "warn.seg",
+        "market m from \"data/mini.csv\"\ndimension d on m = rules { age < 30 => \"young\" }\n",
+    );
     let o = seg(&["check", "warn.seg"], p.path());
     assert!(o.status.success() && text(&o).contains("warning"), "{}", text(&o));
     assert_eq!(seg(&["check", "--deny-warnings", "warn.seg"], p.path()).status.code(), Some(1));
@@ -82,7 +104,10 @@ fn run_formats_follow_the_contract() {
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(out.starts_with("# segment by_band\nband,rows,value,share\n< 30,"), "{out}");
-    assert!(out.contains("# segment nested\nband,r,level,rows,value,share,share_of_parent\n"), "{out}");
+    assert!(
+        out.contains("# segment nested\nband,r,level,rows,value,share,share_of_parent\n"),
+        "{out}"
+    );
     let o = seg(&["run", "s.seg", "--format", "json", "--segment", "nested"], p.path());
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -97,23 +122,38 @@ fn run_formats_follow_the_contract() {
 fn run_writes_parquet_atomically_and_refuses_overwrites() {
     let p = project();
     write(p.path(), "s.seg", SPEC);
-    let o = seg(&["run", "s.seg", "--segment", "by_band", "--format", "parquet", "-o", "out.parquet"], p.path());
+    let o = seg(
+        &["run", "s.seg", "--segment", "by_band", "--format", "parquet", "-o", "out.parquet"],
+        p.path(),
+    );
     assert!(o.status.success(), "{}", text(&o));
     let before = std::fs::read(p.path().join("out.parquet")).unwrap();
     assert_eq!(&before[..4], b"PAR1");
-    let o = seg(&["run", "s.seg", "--segment", "by_band", "--format", "parquet", "-o", "out.parquet"], p.path());
+    let o = seg(
+        &["run", "s.seg", "--segment", "by_band", "--format", "parquet", "-o", "out.parquet"],
+        p.path(),
+    );
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert_eq!(std::fs::read(p.path().join("out.parquet")).unwrap(), before);
     let o = seg(&["run", "s.seg", "--format", "csv", "-o", "data/mini.csv", "--force"], p.path());
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
-    assert_eq!(std::fs::read(p.path().join("data/mini.csv")).unwrap(), std::fs::read(root().join("tests/cases/data/mini.csv")).unwrap());
+    assert_eq!(
+        std::fs::read(p.path().join("data/mini.csv")).unwrap(),
+        std::fs::read(root().join("tests/cases/data/mini.csv")).unwrap()
+    );
     // No temporary files are left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(p.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(".seg-")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(p.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".seg-"))
+        .collect();
     assert!(leftovers.is_empty());
     std::fs::create_dir(p.path().join("outdir")).unwrap();
     let o = seg(&["run", "s.seg", "--format", "csv", "-o", "outdir/"], p.path());
     assert!(o.status.success(), "{}", text(&o));
-    assert!(p.path().join("outdir/by_band.csv").exists() && p.path().join("outdir/nested.csv").exists());
+    assert!(
+        p.path().join("outdir/by_band.csv").exists() && p.path().join("outdir/nested.csv").exists()
+    );
 }
 
 #[test]
@@ -175,7 +215,8 @@ fn assign_writes_one_label_column_per_dimension() {
     let o = seg(&["assign", "s.seg", "--market", "m", "-o", "labels.parquet"], p.path());
     assert!(o.status.success(), "{}", text(&o));
     let f = std::fs::File::open(p.path().join("labels.parquet")).unwrap();
-    let r = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+    let r = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap();
     let names: Vec<String> = r.schema().fields().iter().map(|f| f.name().clone()).collect();
     assert!(names.ends_with(&["band".to_string(), "r".to_string()]), "{names:?}");
     let rows: usize = r.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
@@ -197,7 +238,12 @@ fn explain_prints_logical_and_physical_plans() {
 fn usage_errors_exit_2_and_panics_exit_70() {
     assert_eq!(seg(&["run"], &root()).status.code(), Some(2));
     assert_eq!(seg(&["frobnicate"], &root()).status.code(), Some(2));
-    let o = Command::new(env!("CARGO_BIN_EXE_seg")).args(["check", "specs/"]).current_dir(root()).env("SEG_INTERNAL_PANIC", "1").output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_seg"))
+        .args(["check", "specs/"])
+        .current_dir(root())
+        .env("SEG_INTERNAL_PANIC", "1")
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(70));
     assert!(String::from_utf8_lossy(&o.stderr).contains("this is a bug"));
 }
@@ -211,9 +257,16 @@ fn source_replaces_the_data_for_check_and_run() {
     write(p.path(), "s.seg", &SPEC.replace("  columns { id int, customer_type text, age int, region text, revenue float, kg float, day date }\n", ""));
     let o = seg(&["run", "s.seg", "--segment", "by_band", "--format", "csv"], p.path());
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    let o = seg(&["run", "s.seg", "--segment", "by_band", "--format", "csv", "--source", "m=elsewhere.csv"], p.path());
+    let o = seg(
+        &["run", "s.seg", "--segment", "by_band", "--format", "csv", "--source", "m=elsewhere.csv"],
+        p.path(),
+    );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).starts_with("band,rows,value,share\n< 30,"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with("band,rows,value,share\n< 30,"),
+        "{}",
+        text(&o)
+    );
     std::fs::copy(p.path().join("elsewhere.csv"), p.path().join("data/mini.csv")).unwrap();
     let o = seg(&["run", "s.seg", "--source", "nope=elsewhere.csv"], p.path());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

@@ -13,7 +13,16 @@ fn load(path: &Path) -> SpecFile {
     let bytes = std::fs::read(path).expect("read case");
     let no_data = String::from_utf8_lossy(&bytes).contains("# seg-test: no-data");
     let shown = path.strip_prefix(root()).unwrap_or(path).display().to_string();
-    load_bytes(path, &shown, &bytes, &LoadOptions { no_data, policy: PathPolicy { allow_outside: false }, sources: Default::default() })
+    load_bytes(
+        path,
+        &shown,
+        &bytes,
+        &LoadOptions {
+            no_data,
+            policy: PathPolicy { allow_outside: false },
+            sources: Default::default(),
+        },
+    )
 }
 
 pub fn render_diagnostics(spec: &SpecFile) -> String {
@@ -44,7 +53,9 @@ fn check_cases() {
 
 /// Runs every segmentation of a checked spec, as `seg run --format csv` prints it.
 pub fn run_all(program: Checked, dir: &Path) -> String {
-    let session = Session::new(program, dir, &SessionOptions { threads: Some(2), ..Default::default() }).expect("session");
+    let session =
+        Session::new(program, dir, &SessionOptions { threads: Some(2), ..Default::default() })
+            .expect("session");
     let mut out = String::new();
     for (i, s) in session.program.segments.iter().enumerate() {
         let batches = session.run_segment(i).unwrap_or_else(|e| panic!("segment {}: {e}", s.name));
@@ -77,7 +88,11 @@ fn specs_check_clean_and_run_as_recorded() {
     for spec_path in specs {
         let spec = load(&spec_path);
         if !spec.diagnostics.is_empty() {
-            failures.push(format!("{} has diagnostics:\n{}", spec.display, render_diagnostics(&spec)));
+            failures.push(format!(
+                "{} has diagnostics:\n{}",
+                spec.display,
+                render_diagnostics(&spec)
+            ));
             continue;
         }
         let out = run_all(spec.program.clone().expect("checked"), &spec.dir());
@@ -101,7 +116,10 @@ fn every_code_has_a_case_and_documentation() {
                 let text = std::fs::read_to_string(&p).unwrap();
                 for (i, _) in text.match_indices("(\"") {
                     let code = &text[i + 2..(i + 7).min(text.len())];
-                    if code.len() == 5 && (code.starts_with('E') || code.starts_with('W')) && code[1..].chars().all(|c| c.is_ascii_digit()) {
+                    if code.len() == 5
+                        && (code.starts_with('E') || code.starts_with('W'))
+                        && code[1..].chars().all(|c| c.is_ascii_digit())
+                    {
                         codes.insert(code.to_string());
                     }
                 }
@@ -146,7 +164,16 @@ fn hostile_cases() {
     let dir = root().join("tests/cases/hostile");
     for (name, bytes) in cases {
         let path = dir.join(format!("{name}.seg"));
-        let spec = load_bytes(&path, &format!("tests/cases/hostile/{name}.seg"), &bytes, &LoadOptions { no_data: true, policy: PathPolicy { allow_outside: false }, sources: Default::default() });
+        let spec = load_bytes(
+            &path,
+            &format!("tests/cases/hostile/{name}.seg"),
+            &bytes,
+            &LoadOptions {
+                no_data: true,
+                policy: PathPolicy { allow_outside: false },
+                sources: Default::default(),
+            },
+        );
         golden(&dir.join(format!("{name}.out")), &render_diagnostics(&spec), &mut failures);
     }
     finish(failures);

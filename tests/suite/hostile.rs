@@ -16,7 +16,8 @@ fn oversized_spec() {
 
 #[test]
 fn deep_nesting() {
-    let src = format!("market m from \"x.csv\" {{ where {}a{} }}\n", "(".repeat(65), ")".repeat(65));
+    let src =
+        format!("market m from \"x.csv\" {{ where {}a{} }}\n", "(".repeat(65), ")".repeat(65));
     assert_eq!(codes(src.as_bytes()), vec!["E0004"]);
     let ok = format!("market m from \"x.csv\" {{ where {}a{} }}\n", "(".repeat(60), ")".repeat(60));
     assert!(codes(ok.as_bytes()).is_empty());
@@ -60,11 +61,54 @@ fn nested_calls_do_not_backtrack_exponentially() {
 #[test]
 fn random_bytes_never_panic() {
     use proptest::prelude::*;
-    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config { cases: 300, ..Default::default() });
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 300,
+        ..Default::default()
+    });
     let keywords = prop::sample::select(vec![
-        "market ", "dimension ", "segment ", "entity ", "expect ", "example ", "by ", "then ", " x ", "{", "}", "(", ")", "[", "]", "\"", "=>",
-        "=", "rules", "partition", "bins", "top 3", "quantiles", "where", "and", "or", "not", "in", "between", "null", "1", "2.5", "20%",
-        "2024-01-01", "a", "b", "\n", ";", ",", "#", "`x y`", "é", "\u{202E}",
+        "market ",
+        "dimension ",
+        "segment ",
+        "entity ",
+        "expect ",
+        "example ",
+        "by ",
+        "then ",
+        " x ",
+        "{",
+        "}",
+        "(",
+        ")",
+        "[",
+        "]",
+        "\"",
+        "=>",
+        "=",
+        "rules",
+        "partition",
+        "bins",
+        "top 3",
+        "quantiles",
+        "where",
+        "and",
+        "or",
+        "not",
+        "in",
+        "between",
+        "null",
+        "1",
+        "2.5",
+        "20%",
+        "2024-01-01",
+        "a",
+        "b",
+        "\n",
+        ";",
+        ",",
+        "#",
+        "`x y`",
+        "é",
+        "\u{202E}",
     ]);
     runner
         .run(&prop::collection::vec(keywords, 0..60), |parts| {
@@ -100,7 +144,9 @@ impl Spans<'_> {
         match &e.kind {
             ExprKind::Lit(_) => {}
             ExprKind::Name(id) => self.within(s, id.span, "name"),
-            ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::IsNull { expr: x, .. } => self.expr(s, x),
+            ExprKind::Neg(x) | ExprKind::Not(x) | ExprKind::IsNull { expr: x, .. } => {
+                self.expr(s, x)
+            }
             ExprKind::Binary { lhs, rhs, op_span, .. } => {
                 self.expr(s, lhs);
                 self.expr(s, rhs);
@@ -174,7 +220,9 @@ fn spans_are_sane() {
                             v.expr(*span, expr);
                             for a in arms {
                                 v.within(*span, a.span, "mapping arm");
-                                a.values.iter().for_each(|c| v.within(a.span, c.span, "mapped value"));
+                                a.values
+                                    .iter()
+                                    .for_each(|c| v.within(a.span, c.span, "mapped value"));
                                 v.within(a.span, a.label.span, "label");
                             }
                         }
@@ -198,7 +246,9 @@ fn spans_are_sane() {
                     seg.filters.iter().for_each(|e| v.expr(seg.span, e));
                 }
                 ItemKind::Expect(Expect::Assert(e)) => v.expr(s, e),
-                ItemKind::Expect(Expect::Partition { segment }) => v.within(s, segment.span, "segment"),
+                ItemKind::Expect(Expect::Partition { segment }) => {
+                    v.within(s, segment.span, "segment")
+                }
                 ItemKind::Example(ex) => ex.fields.iter().for_each(|(n, c)| {
                     v.within(s, n.span, "field");
                     v.within(s, c.span, "value");
@@ -239,15 +289,21 @@ mod fuzz_target;
 fn fuzz_corpus_replays_cleanly() {
     let corpus = files_with_ext(&root().join("fuzz/corpus"), "seg");
     assert!(corpus.len() >= 5, "the committed corpus is missing");
-    let worker = std::thread::Builder::new().stack_size(seg::syntax::PARSE_STACK).spawn(move || {
-        for path in corpus {
-            let bytes = std::fs::read(&path).unwrap();
-            let started = std::time::Instant::now();
-            let outcome = std::panic::catch_unwind(|| fuzz_target::target(&bytes));
-            assert!(outcome.is_ok(), "{} panics", path.display());
-            // Generous for a debug build: only a hang or an exponential blow-up fails.
-            assert!(started.elapsed().as_secs() < 30, "{} took {:?}", path.display(), started.elapsed());
-        }
-    });
+    let worker =
+        std::thread::Builder::new().stack_size(seg::syntax::PARSE_STACK).spawn(move || {
+            for path in corpus {
+                let bytes = std::fs::read(&path).unwrap();
+                let started = std::time::Instant::now();
+                let outcome = std::panic::catch_unwind(|| fuzz_target::target(&bytes));
+                assert!(outcome.is_ok(), "{} panics", path.display());
+                // Generous for a debug build: only a hang or an exponential blow-up fails.
+                assert!(
+                    started.elapsed().as_secs() < 30,
+                    "{} took {:?}",
+                    path.display(),
+                    started.elapsed()
+                );
+            }
+        });
     worker.unwrap().join().unwrap();
 }

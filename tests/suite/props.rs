@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 // Strings of more than 12 bytes take another route through the label codes than
 // short ones (which are keyed by their inline string view).
-const TEXTS: [&str; 10] = ["", "a", "b", "B", "é", "日本", "x y", "cafe", "cafe ", "a text longer than twelve bytes"];
+const TEXTS: [&str; 10] =
+    ["", "a", "b", "B", "é", "日本", "x y", "cafe", "cafe ", "a text longer than twelve bytes"];
 const CUTS: [i64; 6] = [0, 10, 25, 26, 50, 75];
 
 #[derive(Clone, Debug)]
@@ -31,17 +32,46 @@ fn data() -> impl Strategy<Value = Data> {
 
 fn row_cond() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        "a < 10", "a <= 25", "a >= 25", "a > 50", "a = 26", "a != 0", "b between 0 and 50", "b < 0", "b >= 100",
-        "t in (\"a\", \"b\")", "t not in (\"a\", \"é\")", "t = \"\"", "a is null", "t is not null", "flag", "not flag",
-        "b > 100 and a < 50", "a < 5 or t = \"B\"", "length(t) > 1", "lower(t) = \"b\"", "a + 1 > 20", "b / 2 < 10",
-        "coalesce(a, 0) = 0", "upper(trim(t)) = \"CAFE\"", "abs(b) > 3", "round(b) = 10",
+        "a < 10",
+        "a <= 25",
+        "a >= 25",
+        "a > 50",
+        "a = 26",
+        "a != 0",
+        "b between 0 and 50",
+        "b < 0",
+        "b >= 100",
+        "t in (\"a\", \"b\")",
+        "t not in (\"a\", \"é\")",
+        "t = \"\"",
+        "a is null",
+        "t is not null",
+        "flag",
+        "not flag",
+        "b > 100 and a < 50",
+        "a < 5 or t = \"B\"",
+        "length(t) > 1",
+        "lower(t) = \"b\"",
+        "a + 1 > 20",
+        "b / 2 < 10",
+        "coalesce(a, 0) = 0",
+        "upper(trim(t)) = \"CAFE\"",
+        "abs(b) > 3",
+        "round(b) = 10",
     ])
     .prop_map(str::to_string)
 }
 
 fn entity_cond() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["cnt >= 3", "cnt = 1", "spend > 100", "spend / cnt < 20", "spend is null", "cnt > 1 and spend < 50"])
-        .prop_map(str::to_string)
+    prop::sample::select(vec![
+        "cnt >= 3",
+        "cnt = 1",
+        "spend > 100",
+        "spend / cnt < 20",
+        "spend is null",
+        "cnt > 1 and spend < 50",
+    ])
+    .prop_map(str::to_string)
 }
 
 fn label() -> impl Strategy<Value = String> {
@@ -66,28 +96,38 @@ fn rules(cond: BoxedStrategy<String>, kw: &'static str) -> BoxedStrategy<String>
 
 /// A dimension body on market `m` (`entity` false) or on entity `e`.
 fn dim_body() -> impl Strategy<Value = (bool, String)> {
-    let mapping = (prop::collection::vec((prop::sample::subsequence(TEXTS.to_vec(), 1..3), label()), 1..3), prop::option::of(label())).prop_map(|(arms, els)| {
-        let mut seen: Vec<&str> = Vec::new();
-        let mut s = String::from("t {\n");
-        for (vals, l) in arms {
-            let fresh: Vec<&str> = vals.into_iter().filter(|v| !seen.contains(v)).collect();
-            if fresh.is_empty() {
-                continue;
+    let mapping = (
+        prop::collection::vec((prop::sample::subsequence(TEXTS.to_vec(), 1..3), label()), 1..3),
+        prop::option::of(label()),
+    )
+        .prop_map(|(arms, els)| {
+            let mut seen: Vec<&str> = Vec::new();
+            let mut s = String::from("t {\n");
+            for (vals, l) in arms {
+                let fresh: Vec<&str> = vals.into_iter().filter(|v| !seen.contains(v)).collect();
+                if fresh.is_empty() {
+                    continue;
+                }
+                seen.extend(fresh.iter());
+                let vs: Vec<String> = fresh.iter().map(|v| format!("{v:?}")).collect();
+                s.push_str(&format!("  {} => {l:?}\n", vs.join(", ")));
             }
-            seen.extend(fresh.iter());
-            let vs: Vec<String> = fresh.iter().map(|v| format!("{v:?}")).collect();
-            s.push_str(&format!("  {} => {l:?}\n", vs.join(", ")));
-        }
-        if let Some(e) = els {
-            s.push_str(&format!("  else => {e:?}\n"));
-        }
-        s.push('}');
-        s
-    });
-    let bins = (prop::sample::subsequence(CUTS.to_vec(), 1..4), any::<bool>(), any::<bool>()).prop_map(|(cuts, right, on_b)| {
-        let cs: Vec<String> = cuts.iter().map(|c| c.to_string()).collect();
-        format!("bins {} [{}]{}", if on_b { "b" } else { "a" }, cs.join(", "), if right { " closed right" } else { "" })
-    });
+            if let Some(e) = els {
+                s.push_str(&format!("  else => {e:?}\n"));
+            }
+            s.push('}');
+            s
+        });
+    let bins = (prop::sample::subsequence(CUTS.to_vec(), 1..4), any::<bool>(), any::<bool>())
+        .prop_map(|(cuts, right, on_b)| {
+            let cs: Vec<String> = cuts.iter().map(|c| c.to_string()).collect();
+            format!(
+                "bins {} [{}]{}",
+                if on_b { "b" } else { "a" },
+                cs.join(", "),
+                if right { " closed right" } else { "" }
+            )
+        });
     prop_oneof![
         Just((false, "t".to_string())),
         Just((false, "a".to_string())),
@@ -102,7 +142,10 @@ fn dim_body() -> impl Strategy<Value = (bool, String)> {
             for (i, w) in cuts.windows(2).enumerate() {
                 s.push_str(&format!("  {c} >= {} and {c} < {} => \"P{}\"\n", w[0], w[1], i + 1));
             }
-            s.push_str(&format!("  {c} >= {} => \"top\"\n  {c} is null => \"none\"\n}}", cuts[cuts.len() - 1]));
+            s.push_str(&format!(
+                "  {c} >= {} => \"top\"\n  {c} is null => \"none\"\n}}",
+                cuts[cuts.len() - 1]
+            ));
             (false, s)
         }),
         bins.prop_map(|s| (false, s)),
@@ -123,8 +166,10 @@ struct Case {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    let seg_where = prop::option::of(prop::sample::select(vec!["a > 5", "t != \"a\"", "b < 300 or flag"]));
-    let market_where = prop::option::of(prop::sample::select(vec!["a > -3 or a is null", "b is not null"]));
+    let seg_where =
+        prop::option::of(prop::sample::select(vec!["a > 5", "t != \"a\"", "b < 300 or flag"]));
+    let market_where =
+        prop::option::of(prop::sample::select(vec!["a > -3 or a is null", "b is not null"]));
     (
         prop::collection::vec(dim_body(), 1..4),
         any::<bool>(),
@@ -226,16 +271,43 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     write_data(dir.path(), &c.data, c.ipc);
     let spec_path = dir.path().join("p.seg");
-    let spec = load_bytes(&spec_path, "p.seg", c.spec.as_bytes(), &LoadOptions { no_data: false, policy: PathPolicy { allow_outside: false }, sources: Default::default() });
-    let errors: Vec<String> = spec.diagnostics.iter().filter(|d| d.is_error()).map(|d| format!("{}: {}", d.code, d.message)).collect();
+    let spec = load_bytes(
+        &spec_path,
+        "p.seg",
+        c.spec.as_bytes(),
+        &LoadOptions {
+            no_data: false,
+            policy: PathPolicy { allow_outside: false },
+            sources: Default::default(),
+        },
+    );
+    let errors: Vec<String> = spec
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect();
     prop_assert!(errors.is_empty(), "generated spec does not check: {errors:?}\n{}", c.spec);
     let program = spec.program.clone().unwrap();
     let expected = run_segment(&program, 0, &[reference_table(&c.data)]);
-    let session = Session::new(program, dir.path(), &SessionOptions { threads: Some(c.threads), batch_size: Some(c.batch), ..Default::default() })
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let batches = session.run_segment(0).map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
+    let session = Session::new(
+        program,
+        dir.path(),
+        &SessionOptions {
+            threads: Some(c.threads),
+            batch_size: Some(c.batch),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let batches =
+        session.run_segment(0).map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
     let sd = &session.program.segments[0];
-    let actual = rows_from_values(sd.dims.len(), sd.mode == seg::check::program::SegMode::Then, &seg::engine::batches_to_values(&batches));
+    let actual = rows_from_values(
+        sd.dims.len(),
+        sd.mode == seg::check::program::SegMode::Then,
+        &seg::engine::batches_to_values(&batches),
+    );
     if let Some(d) = diff(&expected, &actual) {
         return Err(TestCaseError::fail(format!("{d}\nspec:\n{}\ndata: {:?}", c.spec, c.data)));
     }
@@ -247,37 +319,71 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
 /// with the reference.
 #[test]
 fn label_codes_agree_past_the_distinct_value_cache() {
-    let rows: Vec<_> = (0..12_000i64).map(|i| (Some(i), Some((i % 97) as f64), Some(if i % 2 == 0 { format!("t{}", i % 5000) } else { format!("a longer text value {}", i % 5000) }), Some(i % 7), Some(i % 3 == 0))).collect();
+    let rows: Vec<_> = (0..12_000i64)
+        .map(|i| {
+            (
+                Some(i),
+                Some((i % 97) as f64),
+                Some(if i % 2 == 0 {
+                    format!("t{}", i % 5000)
+                } else {
+                    format!("a longer text value {}", i % 5000)
+                }),
+                Some(i % 7),
+                Some(i % 3 == 0),
+            )
+        })
+        .collect();
     let spec = "market m from \"data.parquet\" {\n  columns { a int, b float, t text, k int, flag bool }\n  measure s = sum(b)\n}\n\
                 dimension lo on m = rules {\n  a < 4000 => \"low\"\n  a < 9000 => \"mid\"\n  else => \"high\"\n}\n\
                 dimension tt on m = t {\n  \"t2\", \"a longer text value 1\" => \"picked\"\n  else => \"rest\"\n}\n\
                 dimension both on m = rules {\n  a < 9000 and flag => \"yes\"\n  else => \"no\"\n}\n\
                 segment s0 = m by lo then tt then both\n";
     for batch in [1024, 8192] {
-        check_case(&Case { spec: spec.to_string(), data: Data { rows: rows.clone() }, threads: 2, batch, ipc: false }).unwrap();
+        check_case(&Case {
+            spec: spec.to_string(),
+            data: Data { rows: rows.clone() },
+            threads: 2,
+            batch,
+            ipc: false,
+        })
+        .unwrap();
     }
 }
 
 #[test]
 fn engine_matches_reference_evaluator() {
-    let cases = std::env::var("SEG_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256);
+    let cases =
+        std::env::var("SEG_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256);
     let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
     let mut runner = proptest::test_runner::TestRunner::new(config);
     runner.run(&case(), |c| check_case(&c)).unwrap();
 }
-
 
 // ---------------------------------------------------------------- MECE claims
 
 fn mece_cond() -> impl Strategy<Value = String> {
     let num = prop::sample::select(vec![0i64, 10, 25, 26, 50]);
     prop_oneof![
-        (prop::sample::select(vec!["<", "<=", ">", ">=", "=", "!="]), num.clone()).prop_map(|(op, n)| format!("a {op} {n}")),
-        (prop::sample::select(vec!["<", "<=", ">", ">="]), num.clone()).prop_map(|(op, n)| format!("b {op} {n}.5")),
+        (prop::sample::select(vec!["<", "<=", ">", ">=", "=", "!="]), num.clone())
+            .prop_map(|(op, n)| format!("a {op} {n}")),
+        (prop::sample::select(vec!["<", "<=", ">", ">="]), num.clone())
+            .prop_map(|(op, n)| format!("b {op} {n}.5")),
         (num.clone(), num).prop_map(|(x, y)| format!("a between {} and {}", x.min(y), x.max(y))),
         prop::sample::select(vec![
-            "t = \"a\"", "t != \"a\"", "t in (\"a\", \"b\")", "t not in (\"b\")", "t is null", "a is null", "a is not null",
-            "b is null", "flag", "not flag", "flag is null", "a + 0 > 10", "length(t) = 1",
+            "t = \"a\"",
+            "t != \"a\"",
+            "t in (\"a\", \"b\")",
+            "t not in (\"b\")",
+            "t is null",
+            "a is null",
+            "a is not null",
+            "b is null",
+            "flag",
+            "not flag",
+            "flag is null",
+            "a + 0 > 10",
+            "length(t) = 1",
         ])
         .prop_map(str::to_string),
     ]
@@ -316,13 +422,24 @@ fn parse_witness_value(col: &str, v: &str) -> Value {
 
 #[test]
 fn mece_claims_hold_on_brute_force() {
-    let cases = std::env::var("SEG_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256);
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() });
-    let strat = (prop::collection::vec(mece_rule(), 1..5), any::<bool>(), any::<bool>(), mece_rows());
+    let cases =
+        std::env::var("SEG_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let strat =
+        (prop::collection::vec(mece_rule(), 1..5), any::<bool>(), any::<bool>(), mece_rows());
     runner
         .run(&strat, |(rules, partition, with_else, rows)| {
-            let mut spec = String::from("market m from \"x.csv\" { columns { a int, b float, t text, flag bool } }\n");
-            spec.push_str(&format!("dimension d on m = {} {{\n", if partition { "partition" } else { "rules" }));
+            let mut spec = String::from(
+                "market m from \"x.csv\" { columns { a int, b float, t text, flag bool } }\n",
+            );
+            spec.push_str(&format!(
+                "dimension d on m = {} {{\n",
+                if partition { "partition" } else { "rules" }
+            ));
             for (i, r) in rules.iter().enumerate() {
                 spec.push_str(&format!("  {r} => \"L{i}\"\n"));
             }
@@ -338,7 +455,11 @@ fn mece_claims_hold_on_brute_force() {
                 Some(p) => p,
                 None => {
                     // Only MECE errors may reject it; rebuild claims from a copy marked as rules.
-                    prop_assert!(result.diagnostics.iter().all(|d| d.code.starts_with("E042")), "{:?}", result.diagnostics);
+                    prop_assert!(
+                        result.diagnostics.iter().all(|d| d.code.starts_with("E042")),
+                        "{:?}",
+                        result.diagnostics
+                    );
                     return check_rejected(&spec, &rules, partition, with_else, &rows);
                 }
             };
@@ -348,7 +469,9 @@ fn mece_claims_hold_on_brute_force() {
 }
 
 fn eval_rules(program: &seg::check::program::Checked, row: &MRow) -> Vec<bool> {
-    let seg::check::program::DimKind::Rules { arms, .. } = &program.dims[0].kind else { unreachable!() };
+    let seg::check::program::DimKind::Rules { arms, .. } = &program.dims[0].kind else {
+        unreachable!()
+    };
     let get = |c: &str| -> Value {
         match c {
             "a" => row.0.map(Value::Int).unwrap_or(Value::Null),
@@ -374,19 +497,40 @@ fn witness_row(w: &[(String, String)]) -> MRow {
     r
 }
 
-fn verify(program: &seg::check::program::Checked, _rules: &[String], partition: bool, with_else: bool, rows: &[MRow], spec: &str) -> Result<(), TestCaseError> {
+fn verify(
+    program: &seg::check::program::Checked,
+    _rules: &[String],
+    partition: bool,
+    with_else: bool,
+    rows: &[MRow],
+    spec: &str,
+) -> Result<(), TestCaseError> {
     let claims = seg::check::mece::claims(program, 0).expect("rules dimension");
     for row in rows {
         let hits = eval_rules(program, row);
         for &i in &claims.never_match {
             let reaches = hits[i] && !hits[..i].iter().any(|h| *h);
-            prop_assert!(!reaches, "rule {} claimed unreachable but row {row:?} reaches it\n{spec}", i + 1);
+            prop_assert!(
+                !reaches,
+                "rule {} claimed unreachable but row {row:?} reaches it\n{spec}",
+                i + 1
+            );
         }
         if claims.proven && partition && !with_else {
-            prop_assert_eq!(hits.iter().filter(|h| **h).count(), 1, "proven partition, but row {:?} matches {:?}\n{}", row, hits, spec);
+            prop_assert_eq!(
+                hits.iter().filter(|h| **h).count(),
+                1,
+                "proven partition, but row {:?} matches {:?}\n{}",
+                row,
+                hits,
+                spec
+            );
         }
         if claims.proven && !partition && !with_else {
-            prop_assert!(hits.iter().any(|h| *h), "proven total, but row {row:?} matches nothing\n{spec}");
+            prop_assert!(
+                hits.iter().any(|h| *h),
+                "proven total, but row {row:?} matches nothing\n{spec}"
+            );
         }
     }
     if let Some(w) = &claims.gap {
@@ -397,25 +541,44 @@ fn verify(program: &seg::check::program::Checked, _rules: &[String], partition: 
 }
 
 /// A partition the checker rejected: its overlap and gap witnesses must be real.
-fn check_rejected(spec: &str, _rules: &[String], _partition: bool, _with_else: bool, _rows: &[MRow]) -> Result<(), TestCaseError> {
+fn check_rejected(
+    spec: &str,
+    _rules: &[String],
+    _partition: bool,
+    _with_else: bool,
+    _rows: &[MRow],
+) -> Result<(), TestCaseError> {
     let parsed = seg::syntax::parse_str(spec);
     let result = seg::check::check(&parsed.program, &seg::check::NoData);
     // Re-check the same rules as first-match `rules` to get a program to evaluate with.
     let as_rules = spec.replace("= partition {", "= rules {");
     let p2 = seg::syntax::parse_str(&as_rules);
-    let Some(program) = seg::check::check(&p2.program, &seg::check::NoData).program else { return Ok(()) };
+    let Some(program) = seg::check::check(&p2.program, &seg::check::NoData).program else {
+        return Ok(());
+    };
     for d in &result.diagnostics {
         let msg = &d.message;
-        let tail = msg.rsplit_once("e.g. ").map(|x| x.1).or_else(|| msg.rsplit_once("match ").map(|x| x.1)).unwrap_or("");
+        let tail = msg
+            .rsplit_once("e.g. ")
+            .map(|x| x.1)
+            .or_else(|| msg.rsplit_once("match ").map(|x| x.1))
+            .unwrap_or("");
         let w: Vec<(String, String)> = if tail == "any row" {
             Vec::new()
         } else {
-            tail.split(", ").filter_map(|kv| kv.split_once(" = ").map(|(k, v)| (k.to_string(), v.to_string()))).collect()
+            tail.split(", ")
+                .filter_map(|kv| kv.split_once(" = ").map(|(k, v)| (k.to_string(), v.to_string())))
+                .collect()
         };
         let hits = eval_rules(&program, &witness_row(&w));
         match d.code {
-            "E0421" => prop_assert!(hits.iter().filter(|h| **h).count() >= 2, "overlap witness {w:?} matches {hits:?}\n{spec}"),
-            "E0422" => prop_assert!(!hits.iter().any(|h| *h), "gap witness {w:?} matches {hits:?}\n{spec}"),
+            "E0421" => prop_assert!(
+                hits.iter().filter(|h| **h).count() >= 2,
+                "overlap witness {w:?} matches {hits:?}\n{spec}"
+            ),
+            "E0422" => {
+                prop_assert!(!hits.iter().any(|h| *h), "gap witness {w:?} matches {hits:?}\n{spec}")
+            }
             _ => {}
         }
     }
@@ -428,24 +591,46 @@ fn check_rejected(spec: &str, _rules: &[String], _partition: bool, _with_else: b
 fn audit_counts_match_brute_force() {
     use seg::check::program::{DimKind, Owner};
     use seg::reference::segment::{dim_labels, market_rows};
-    let cases = std::env::var("SEG_PROPTEST_CASES").ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(256) / 4;
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: cases.max(16), failure_persistence: None, ..ProptestConfig::default() });
+    let cases =
+        std::env::var("SEG_PROPTEST_CASES").ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(256)
+            / 4;
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: cases.max(16),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
     runner
         .run(&case(), |c| {
             let dir = tempfile::tempdir().unwrap();
             std::fs::create_dir(dir.path().join(".git")).unwrap();
             write_data(dir.path(), &c.data, c.ipc);
-            let spec = load_bytes(&dir.path().join("p.seg"), "p.seg", c.spec.as_bytes(), &LoadOptions { no_data: false, policy: PathPolicy { allow_outside: false }, sources: Default::default() });
+            let spec = load_bytes(
+                &dir.path().join("p.seg"),
+                "p.seg",
+                c.spec.as_bytes(),
+                &LoadOptions {
+                    no_data: false,
+                    policy: PathPolicy { allow_outside: false },
+                    sources: Default::default(),
+                },
+            );
             let program = spec.program.clone().unwrap();
-            let session = Session::new(program.clone(), dir.path(), &SessionOptions { threads: Some(c.threads), ..Default::default() }).unwrap();
-            let audits = seg::engine::audit::audit_dims(&session, 0).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let session = Session::new(
+                program.clone(),
+                dir.path(),
+                &SessionOptions { threads: Some(c.threads), ..Default::default() },
+            )
+            .unwrap();
+            let audits = seg::engine::audit::audit_dims(&session, 0)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let table = reference_table(&c.data);
             let rows = market_rows(&program, 0, &table);
             let sd = &program.segments[0];
             let keep: Vec<usize> = (0..rows.len())
                 .filter(|&i| {
                     sd.filter.as_ref().is_none_or(|f| {
-                        let r = seg::reference::segment::Row { cols: &table.columns, vals: &rows[i] };
+                        let r =
+                            seg::reference::segment::Row { cols: &table.columns, vals: &rows[i] };
                         seg::reference::eval(f, &r) == Value::Bool(true)
                     })
                 })
@@ -453,14 +638,28 @@ fn audit_counts_match_brute_force() {
             for a in &audits {
                 let labels = dim_labels(&program, a.dim, &table.columns, &rows);
                 let unassigned = keep.iter().filter(|&&i| labels[i].is_none()).count() as i64;
-                prop_assert_eq!(a.unassigned, unassigned, "dimension {}\n{}", program.dims[a.dim].name, c.spec);
+                prop_assert_eq!(
+                    a.unassigned,
+                    unassigned,
+                    "dimension {}\n{}",
+                    program.dims[a.dim].name,
+                    c.spec
+                );
                 let d = &program.dims[a.dim];
-                if let (DimKind::Rules { arms, partition: true, .. }, Owner::Market(_)) = (&d.kind, d.owner) {
+                if let (DimKind::Rules { arms, partition: true, .. }, Owner::Market(_)) =
+                    (&d.kind, d.owner)
+                {
                     let multi = keep
                         .iter()
                         .filter(|&&i| {
-                            let r = seg::reference::segment::Row { cols: &table.columns, vals: &rows[i] };
-                            arms.iter().filter(|x| seg::reference::eval(&x.cond, &r) == Value::Bool(true)).count() > 1
+                            let r = seg::reference::segment::Row {
+                                cols: &table.columns,
+                                vals: &rows[i],
+                            };
+                            arms.iter()
+                                .filter(|x| seg::reference::eval(&x.cond, &r) == Value::Bool(true))
+                                .count()
+                                > 1
                         })
                         .count() as i64;
                     prop_assert_eq!(a.overlaps, Some(multi), "{}", c.spec);
@@ -469,7 +668,10 @@ fn audit_counts_match_brute_force() {
                     let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
                     for &i in &keep {
                         if let Value::Text(t) = &rows[i][2] {
-                            if !arms.iter().any(|x| x.values.iter().any(|(v, _)| v == &Value::Text(t.clone()))) {
+                            if !arms
+                                .iter()
+                                .any(|x| x.values.iter().any(|(v, _)| v == &Value::Text(t.clone())))
+                            {
                                 *counts.entry(t.clone()).or_default() += 1;
                             }
                         }

@@ -39,7 +39,12 @@ fn seg_within(args: &[&str], cwd: &Path, secs: u64) -> Option<Output> {
 }
 
 fn temps_in(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).filter(|n| n.starts_with(".seg-")).collect()
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(".seg-"))
+        .collect()
 }
 
 // ------------------------------------------------------------ 1. inputs overwritten
@@ -74,19 +79,26 @@ fn no_output_lands_on_an_input() {
 fn repl_save_never_replaces_data() {
     let p = project();
     let spec = write(p.path(), "s.seg", SPEC);
-    let (mut repl, _) = seg::repl::Repl::new(Some(&spec), false, Some(1), false).expect("open the REPL");
+    let (mut repl, _) =
+        seg::repl::Repl::new(Some(&spec), false, Some(1), false).expect("open the REPL");
     let data = p.path().join("data/mini.csv");
     let before = std::fs::read(&data).unwrap();
     let r = repl.eval(&format!(":save {}", data.display()), || Box::pin(std::future::pending()));
     assert!(r.failed, "{}", r.err);
     write(p.path(), "notes.txt", "mine\n");
-    let r = repl.eval(&format!(":save {}", p.path().join("notes.txt").display()), || Box::pin(std::future::pending()));
+    let r = repl.eval(&format!(":save {}", p.path().join("notes.txt").display()), || {
+        Box::pin(std::future::pending())
+    });
     assert!(r.failed && r.err.contains("not a spec"), "{}", r.err);
     assert_eq!(std::fs::read(&data).unwrap(), before);
     // Saving back over a spec is what `:save` is for.
-    let r = repl.eval(&format!(":save {}", p.path().join("copy.seg").display()), || Box::pin(std::future::pending()));
+    let r = repl.eval(&format!(":save {}", p.path().join("copy.seg").display()), || {
+        Box::pin(std::future::pending())
+    });
     assert!(!r.failed, "{}", r.err);
-    let r = repl.eval(&format!(":save {}", p.path().join("copy.seg").display()), || Box::pin(std::future::pending()));
+    let r = repl.eval(&format!(":save {}", p.path().join("copy.seg").display()), || {
+        Box::pin(std::future::pending())
+    });
     assert!(!r.failed, "{}", r.err);
 }
 
@@ -99,7 +111,11 @@ fn fifos_and_devices_are_refused_not_read() {
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     write(p.path(), "f.seg", &SPEC.replace("data/mini.csv", "data/pipe.csv"));
     write(p.path(), "s.seg", SPEC);
-    for args in [vec!["check", "f.seg"], vec!["run", "f.seg"], vec!["run", "s.seg", "--source", "m=data/pipe.csv"]] {
+    for args in [
+        vec!["check", "f.seg"],
+        vec!["run", "f.seg"],
+        vec!["run", "s.seg", "--source", "m=data/pipe.csv"],
+    ] {
         let o = seg_within(&args, p.path(), 60).unwrap_or_else(|| panic!("{args:?} hung"));
         assert_eq!(o.status.code(), Some(3), "{args:?}: {}", text(&o));
         assert!(text(&o).contains("FIFO"), "{args:?}: {}", text(&o));
@@ -109,7 +125,8 @@ fn fifos_and_devices_are_refused_not_read() {
     std::fs::create_dir(&d).unwrap();
     assert!(Command::new("mkfifo").arg(d.join("pipe.seg")).status().unwrap().success());
     std::os::unix::fs::symlink("/dev/zero", d.join("zero.seg")).unwrap();
-    let o = seg_within(&["check", "--no-data", "specs"], p.path(), 60).expect("check of a folder with a FIFO hung");
+    let o = seg_within(&["check", "--no-data", "specs"], p.path(), 60)
+        .expect("check of a folder with a FIFO hung");
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let t = text(&o);
     assert!(t.contains("FIFO") && t.contains("device") && t.contains("2 errors"), "{t}");
@@ -117,7 +134,12 @@ fn fifos_and_devices_are_refused_not_read() {
 
 #[test]
 fn mece_analysis_is_bounded_by_work() {
-    let clause = |k: i64| (0..14).map(|i| format!("(abs(age) = {} or abs(kg) = {})", i + k, i + k)).collect::<Vec<_>>().join(" and ");
+    let clause = |k: i64| {
+        (0..14)
+            .map(|i| format!("(abs(age) = {} or abs(kg) = {})", i + k, i + k))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    };
     let src = format!(
         "market m from \"x.csv\" {{ columns {{ age int, kg float }} }}\ndimension d on m = rules {{\n  {} => \"a\"\n  {} => \"b\"\n  else => \"c\"\n}}\n",
         clause(0),
@@ -139,11 +161,33 @@ fn mece_analysis_is_bounded_by_work() {
 fn output_column_names_are_refused_by_check() {
     let p = project();
     for (what, spec) in [
-        ("dimension rows", SPEC.replace("dimension band on m", "dimension rows on m").replace("m by band", "m by rows")),
-        ("dimension share", SPEC.replace("dimension band on m", "dimension share on m").replace("m by band", "m by share")),
-        ("dimension level", SPEC.replace("dimension band on m", "dimension level on m").replace("m by band", "m by level")),
-        ("measure share_of_parent", SPEC.replace("measure value =", "measure share_of_parent =").replace("value", "share_of_parent")),
-        ("measure named like a dimension", SPEC.replace("measure value = sum(revenue)", "measure value = sum(revenue)\n  measure band = sum(kg)")),
+        (
+            "dimension rows",
+            SPEC.replace("dimension band on m", "dimension rows on m")
+                .replace("m by band", "m by rows"),
+        ),
+        (
+            "dimension share",
+            SPEC.replace("dimension band on m", "dimension share on m")
+                .replace("m by band", "m by share"),
+        ),
+        (
+            "dimension level",
+            SPEC.replace("dimension band on m", "dimension level on m")
+                .replace("m by band", "m by level"),
+        ),
+        (
+            "measure share_of_parent",
+            SPEC.replace("measure value =", "measure share_of_parent =")
+                .replace("value", "share_of_parent"),
+        ),
+        (
+            "measure named like a dimension",
+            SPEC.replace(
+                "measure value = sum(revenue)",
+                "measure value = sum(revenue)\n  measure band = sum(kg)",
+            ),
+        ),
     ] {
         write(p.path(), "s.seg", &spec);
         let o = seg(&["check", "s.seg"], p.path());
@@ -181,7 +225,10 @@ fn closed_pipes_end_quietly() {
     for stderr_closed in [false, true] {
         use std::os::unix::process::CommandExt;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_seg"));
-        cmd.args(["check", "--format", "json", "bad.seg"]).current_dir(p.path()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(["check", "--format", "json", "bad.seg"])
+            .current_dir(p.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if stderr_closed {
             // `2>&-`: no standard error at all.
             unsafe {
@@ -196,7 +243,13 @@ fn closed_pipes_end_quietly() {
         let o = child.wait_with_output().unwrap();
         use std::os::unix::process::ExitStatusExt;
         // Ended by SIGPIPE, as `cat` would be; never 70 or an abort.
-        assert_eq!(o.status.signal(), Some(libc::SIGPIPE), "{:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.signal(),
+            Some(libc::SIGPIPE),
+            "{:?}: {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(!String::from_utf8_lossy(&o.stderr).contains("internal error"));
     }
 }
@@ -219,9 +272,11 @@ fn threads_are_capped() {
 /// order the rows are added in (0.1 + 0.2 + 0.7 is not 0.7 + 0.2 + 0.1), laid out
 /// so each customer's orders are far apart in the file.
 fn tied_orders(dir: &Path, customers: usize) {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("data/orders.csv")).unwrap());
+    let mut f =
+        std::io::BufWriter::new(std::fs::File::create(dir.join("data/orders.csv")).unwrap());
     writeln!(f, "customer_id,revenue").unwrap();
-    let parts: [[f64; 3]; 4] = [[0.1, 0.2, 0.7], [0.7, 0.2, 0.1], [0.5, 0.25, 0.25], [1.5, 0.75, 2.0]];
+    let parts: [[f64; 3]; 4] =
+        [[0.1, 0.2, 0.7], [0.7, 0.2, 0.1], [0.5, 0.25, 0.25], [1.5, 0.75, 2.0]];
     for round in 0..3 {
         for c in 0..customers {
             writeln!(f, "{c},{}", parts[c % 4][round]).unwrap();
@@ -249,7 +304,11 @@ fn tied_quantiles_give_the_same_bytes_at_any_thread_count() {
         assert!(o.status.success(), "{}", text(&o));
         match &first {
             None => first = Some(o.stdout),
-            Some(f) => assert_eq!(String::from_utf8_lossy(f), String::from_utf8_lossy(&o.stdout), "--threads {threads}"),
+            Some(f) => assert_eq!(
+                String::from_utf8_lossy(f),
+                String::from_utf8_lossy(&o.stdout),
+                "--threads {threads}"
+            ),
         }
     }
     // Three quarters of the customers spend exactly 1.0: one tie, one tier.
@@ -261,7 +320,8 @@ fn tied_quantiles_give_the_same_bytes_at_any_thread_count() {
 fn integers_never_wrap() {
     let p = project();
     write(p.path(), "data/big.csv", "id,v\n1,9223372036854775807\n2,9223372036854775807\n");
-    let base = "market m from \"data/big.csv\" { columns { id int, v int }\n measure total = sum(v) }\n";
+    let base =
+        "market m from \"data/big.csv\" { columns { id int, v int }\n measure total = sum(v) }\n";
     write(p.path(), "arith.seg", &format!("{base}dimension sign on m = rules {{ v + 1 > 0 => \"pos\"\n else => \"neg\" }}\nsegment s = m by sign\n"));
     write(p.path(), "neg.seg", &format!("{base}dimension sign on m = rules {{ -v - 2 < 0 => \"neg\"\n else => \"pos\" }}\nsegment s = m by sign\n"));
     write(p.path(), "sum.seg", &format!("{base}dimension all on m = rules {{ id > 0 => \"all\"\n else => \"none\" }}\nsegment s = m by all\n"));
@@ -280,14 +340,18 @@ fn assign_keeps_the_read_order() {
     let mut outs = Vec::new();
     for (i, threads) in ["2", "8", "1"].iter().enumerate() {
         let name = format!("out{i}.csv");
-        let o = seg(&["assign", "t.seg", "--market", "orders", "-o", &name, "--threads", threads], p.path());
+        let o = seg(
+            &["assign", "t.seg", "--market", "orders", "-o", &name, "--threads", threads],
+            p.path(),
+        );
         assert!(o.status.success(), "{}", text(&o));
         outs.push(std::fs::read_to_string(p.path().join(name)).unwrap());
     }
     assert!(outs.iter().all(|o| o == &outs[0]));
     let input = std::fs::read_to_string(p.path().join("data/orders.csv")).unwrap();
     let ids_in: Vec<&str> = input.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
-    let ids_out: Vec<&str> = outs[0].lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let ids_out: Vec<&str> =
+        outs[0].lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
     assert_eq!(ids_in, ids_out);
 }
 
@@ -302,8 +366,12 @@ fn memory_limits_complete_or_exit_4() {
     assert!(free.status.success(), "{}", text(&free));
     for limit in ["1MiB", "2MiB", "8MiB", "64MiB"] {
         for threads in ["1", "2", "4"] {
-            let o = seg_within(&["run", "t.seg", "--format", "csv", "--memory-limit", limit, "--threads", threads], p.path(), 120)
-                .unwrap_or_else(|| panic!("--memory-limit {limit} --threads {threads} hung"));
+            let o = seg_within(
+                &["run", "t.seg", "--format", "csv", "--memory-limit", limit, "--threads", threads],
+                p.path(),
+                120,
+            )
+            .unwrap_or_else(|| panic!("--memory-limit {limit} --threads {threads} hung"));
             match o.status.code() {
                 Some(0) => assert_eq!(o.stdout, free.stdout, "{limit}"),
                 Some(4) => assert!(text(&o).contains("memory"), "{}", text(&o)),
@@ -341,13 +409,17 @@ fn source_paths_follow_the_policy() {
     write(p.path(), "s.seg", SPEC);
     let outside = tempfile::tempdir().unwrap();
     std::fs::copy(p.path().join("data/mini.csv"), outside.path().join("mini.csv")).unwrap();
-    std::os::unix::fs::symlink(outside.path().join("mini.csv"), p.path().join("data/link.csv")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("mini.csv"), p.path().join("data/link.csv"))
+        .unwrap();
     let abs = outside.path().join("mini.csv").display().to_string();
     for src in [abs.clone(), "../x/mini.csv".to_string(), "data/link.csv".to_string()] {
         let o = seg(&["run", "s.seg", "--source", &format!("m={src}")], p.path());
         assert_eq!(o.status.code(), Some(5), "{src}: {}", text(&o));
     }
-    let o = seg(&["run", "s.seg", "--format", "csv", "--allow-outside", "--source", &format!("m={abs}")], p.path());
+    let o = seg(
+        &["run", "s.seg", "--format", "csv", "--allow-outside", "--source", &format!("m={abs}")],
+        p.path(),
+    );
     assert!(o.status.success(), "{}", text(&o));
 }
 
@@ -366,7 +438,13 @@ fn outputs_get_ordinary_permissions() {
     let p = project();
     write(p.path(), "s.seg", SPEC);
     // What a plain create gives under this process's umask.
-    let plain = std::fs::File::create(p.path().join("plain")).unwrap().metadata().unwrap().permissions().mode() & 0o777;
+    let plain = std::fs::File::create(p.path().join("plain"))
+        .unwrap()
+        .metadata()
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert!(seg(&["run", "s.seg", "--format", "csv", "-o", "out.csv"], p.path()).status.success());
     let mode = std::fs::metadata(p.path().join("out.csv")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, plain);
@@ -394,16 +472,27 @@ fn signals_during_output_leave_no_temp_files() {
     let p = big_assign_project();
     let dest = p.path().join("labels.csv");
     let old = "old contents\n";
-    for (i, sig) in [libc::SIGINT, libc::SIGKILL, libc::SIGINT, libc::SIGTERM, libc::SIGKILL, libc::SIGINT].iter().enumerate() {
+    for (i, sig) in
+        [libc::SIGINT, libc::SIGKILL, libc::SIGINT, libc::SIGTERM, libc::SIGKILL, libc::SIGINT]
+            .iter()
+            .enumerate()
+    {
         std::fs::write(&dest, old).unwrap();
-        let mut child = spawn(&["assign", "t.seg", "--market", "orders", "-o", "labels.csv", "--force"], p.path());
+        let mut child = spawn(
+            &["assign", "t.seg", "--market", "orders", "-o", "labels.csv", "--force"],
+            p.path(),
+        );
         std::thread::sleep(Duration::from_millis(100 + 150 * i as u64));
         unsafe { libc::kill(child.id() as i32, *sig) };
         let _ = child.wait();
         complete_or_old(&dest, old);
         let mine = format!(".seg-tmp-{}-", child.id());
         if *sig != libc::SIGKILL {
-            assert!(!temps_in(p.path()).iter().any(|t| t.starts_with(&mine)), "signal {sig} left {:?}", temps_in(p.path()));
+            assert!(
+                !temps_in(p.path()).iter().any(|t| t.starts_with(&mine)),
+                "signal {sig} left {:?}",
+                temps_in(p.path())
+            );
         }
     }
     // A `kill -9` may leave a temporary file; the next run into that folder removes it.
@@ -418,7 +507,11 @@ fn signals_during_output_leave_no_temp_files() {
 #[test]
 fn data_errors_name_the_file_and_the_place() {
     let p = project();
-    write(p.path(), "data/bad.ndjson", "{\"id\":1,\"v\":2}\n{\"id\":2,\"v\":3}\n{\"id\":3,\"v\":\"abc\"}\n");
+    write(
+        p.path(),
+        "data/bad.ndjson",
+        "{\"id\":1,\"v\":2}\n{\"id\":2,\"v\":3}\n{\"id\":3,\"v\":\"abc\"}\n",
+    );
     write(p.path(), "j.seg", "market m from \"data/bad.ndjson\" { columns { id int, v int }\n measure t = sum(v) }\ndimension d on m = id\nsegment s = m by d\n");
     let o = seg(&["run", "j.seg", "--format", "csv"], p.path());
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
@@ -431,7 +524,11 @@ fn data_errors_name_the_file_and_the_place() {
     for args in [vec!["check", "a.seg"], vec!["run", "a.seg"]] {
         let o = seg(&args, p.path());
         assert_eq!(o.status.code(), Some(3), "{args:?}: {}", text(&o));
-        assert!(text(&o).contains("data/cut.arrow") && !text(&o).contains("nternal"), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains("data/cut.arrow") && !text(&o).contains("nternal"),
+            "{args:?}: {}",
+            text(&o)
+        );
     }
 }
 
@@ -440,7 +537,10 @@ fn csv_types_hold_for_every_row() {
     let p = project();
     let mut csv = String::from("id,x\n");
     for i in 0..6000 {
-        csv.push_str(&format!("{i},{}\n", if i == 5000 { "3.5".to_string() } else { i.to_string() }));
+        csv.push_str(&format!(
+            "{i},{}\n",
+            if i == 5000 { "3.5".to_string() } else { i.to_string() }
+        ));
     }
     write(p.path(), "data/late.csv", &csv);
     write(p.path(), "l.seg", "market m from \"data/late.csv\" { measure total = sum(x) }\ndimension d on m = rules { x > -1 => \"all\"\n else => \"none\" }\nsegment s = m by d\n");
@@ -457,11 +557,14 @@ fn csv_types_hold_for_every_row() {
 
 #[test]
 fn spans_cover_the_whole_token_and_a_bom_is_whitespace() {
-    let parsed = seg::syntax::parse_bytes(b"market m from \"x.csv\" { columns { a int } }\ndimension d on m = bins a [1, 3.5.x]\n");
+    let parsed = seg::syntax::parse_bytes(
+        b"market m from \"x.csv\" { columns { a int } }\ndimension d on m = bins a [1, 3.5.x]\n",
+    );
     let d = &parsed.diagnostics[0];
     let s = d.labels[0].span;
     assert_eq!(&parsed.text[s.start as usize..s.end as usize], "3.5.x", "{}", d.message);
     assert!(d.message.contains("`3.5.x`"));
-    let parsed = seg::syntax::parse_bytes(b"\xef\xbb\xbfmarket m from \"x.csv\" { columns { a int } }\n");
+    let parsed =
+        seg::syntax::parse_bytes(b"\xef\xbb\xbfmarket m from \"x.csv\" { columns { a int } }\n");
     assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
 }

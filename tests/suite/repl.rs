@@ -5,9 +5,18 @@ use expectrl::{ControlCode, Eof, Expect, Session};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn repl(args: &[&str], cwd: &std::path::Path, history: &std::path::Path) -> expectrl::session::OsSession {
+fn repl(
+    args: &[&str],
+    cwd: &std::path::Path,
+    history: &std::path::Path,
+) -> expectrl::session::OsSession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_seg"));
-    cmd.arg("repl").args(args).current_dir(cwd).env("NO_COLOR", "1").env("SEG_HISTORY", history).env("TERM", "xterm");
+    cmd.arg("repl")
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env("SEG_HISTORY", history)
+        .env("TERM", "xterm");
     let mut s = Session::spawn(cmd).expect("spawn seg repl in a pty");
     s.set_expect_timeout(Some(Duration::from_secs(120)));
     s
@@ -38,9 +47,19 @@ fn repl_in_a_terminal() {
     let mut s = repl(&["specs/coffee.seg"], &root(), &history);
     let p = "seg (coffee.seg)> ";
     ready(&mut s, p);
-    say(&mut s, "dimension bulk on coffee = rules { kg >= 10 => \"bulk\"; else => \"small\" }", &["defined dimension bulk"], p);
+    say(
+        &mut s,
+        "dimension bulk on coffee = rules { kg >= 10 => \"bulk\"; else => \"small\" }",
+        &["defined dimension bulk"],
+        p,
+    );
     say(&mut s, "coffee by bulk then buyer", &["share_of_parent", "small"], p);
-    say(&mut s, "dimension bulk on coffee = rules { kg >= 20 => \"bulk\"; else => \"small\" }", &["redefined dimension bulk"], p);
+    say(
+        &mut s,
+        "dimension bulk on coffee = rules { kg >= 20 => \"bulk\"; else => \"small\" }",
+        &["redefined dimension bulk"],
+        p,
+    );
     // An unknown column: the diagnostic points into the typed line, with help.
     say(&mut s, "coffee by buyer where revenu > 0", &["E0201", "did you mean `revenue`?"], p);
     // Tab completes a dimension name, and a column name.
@@ -102,7 +121,11 @@ fn ctrl_c_cancels_a_long_query_and_the_session_goes_on() {
 fn table_body(text: &str, header_word: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.iter().position(|l| l.starts_with(header_word)).expect("a table header");
-    lines[start..].iter().take_while(|l| !l.trim().is_empty()).map(|l| l.trim_end().to_string()).collect()
+    lines[start..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.trim_end().to_string())
+        .collect()
 }
 
 #[test]
@@ -131,13 +154,24 @@ fn piped_repl_prints_what_seg_run_prints() {
     let run_out = String::from_utf8_lossy(&run.stdout).to_string();
     assert_eq!(table_body(&repl_out, "buyer"), table_body(&run_out, "buyer"));
     // `:save` writes a spec that `seg check` accepts.
-    let check = Command::new(env!("CARGO_BIN_EXE_seg")).arg("check").arg(&saved).current_dir(root()).output().unwrap();
+    let check = Command::new(env!("CARGO_BIN_EXE_seg"))
+        .arg("check")
+        .arg(&saved)
+        .current_dir(root())
+        .output()
+        .unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
     // A bad line makes a script fail.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seg")).args(["repl", "specs/coffee.seg"]).current_dir(root()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seg"))
+        .args(["repl", "specs/coffee.seg"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(b"coffee by nothing\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("E0203"));
 }
-

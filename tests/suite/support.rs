@@ -24,7 +24,8 @@ pub fn golden(expected: &Path, actual: &str, failures: &mut Vec<String>) {
             expected.display(),
             first_difference(&want, actual)
         )),
-        Err(_) => failures.push(format!("{} is missing (run with SEG_BLESS=1 to create it)", expected.display())),
+        Err(_) => failures
+            .push(format!("{} is missing (run with SEG_BLESS=1 to create it)", expected.display())),
     }
 }
 
@@ -45,7 +46,12 @@ pub fn finish(failures: Vec<String>) {
 
 pub fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|r| r.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == ext)).collect())
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == ext))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -68,12 +74,16 @@ pub fn ensure_fixtures() {
             arrow::datatypes::Field::new("day", arrow::datatypes::DataType::Date32, true),
         ]));
         let file = std::fs::File::open(&csv).expect("mini.csv");
-        let reader = arrow::csv::ReaderBuilder::new(schema.clone()).with_header(true).build(file).expect("csv reader");
+        let reader = arrow::csv::ReaderBuilder::new(schema.clone())
+            .with_header(true)
+            .build(file)
+            .expect("csv reader");
         let batches: Vec<_> = reader.map(|b| b.expect("batch")).collect();
         let pq = data.join("mini.parquet");
         if !pq.exists() {
             let f = std::fs::File::create(&pq).unwrap();
-            let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(f, schema.clone(), None).unwrap();
+            let mut w =
+                datafusion::parquet::arrow::ArrowWriter::try_new(f, schema.clone(), None).unwrap();
             for b in &batches {
                 w.write(b).unwrap();
             }
@@ -104,7 +114,12 @@ pub fn ensure_fixtures() {
 }
 
 pub fn seg(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_seg")).args(args).current_dir(cwd).env("NO_COLOR", "1").output().expect("run seg")
+    Command::new(env!("CARGO_BIN_EXE_seg"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run seg")
 }
 
 pub fn text(o: &Output) -> String {
@@ -116,7 +131,8 @@ pub fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     std::fs::create_dir(dir.path().join("data")).unwrap();
-    std::fs::copy(root().join("tests/cases/data/mini.csv"), dir.path().join("data/mini.csv")).unwrap();
+    std::fs::copy(root().join("tests/cases/data/mini.csv"), dir.path().join("data/mini.csv"))
+        .unwrap();
     dir
 }
 
