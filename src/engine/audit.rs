@@ -4,13 +4,12 @@
 
 use super::session::{classify, EngineError, Session};
 use crate::check::program::*;
-use crate::lower::expr::{col, row, AggSet};
-use crate::lower::{label_col, labelled, DfResult};
+use crate::lower::audit::{market_totals, DimPlans};
+use crate::lower::DfResult;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
-use datafusion::functions_aggregate::expr_fn as agg;
-use datafusion::logical_expr::{cast, lit, when, Expr};
+use datafusion::logical_expr::LogicalPlan;
 
 #[derive(Debug, Clone)]
 pub struct DimAudit {
@@ -176,128 +175,36 @@ fn describe_row(b: &[RecordBatch], cols: &[String]) -> Option<String> {
     Some(parts.join(", "))
 }
 
-fn columns_of_dim(p: &Checked, d: &DimDef) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut add = |e: &TExpr| e.columns(&mut out);
-    match &d.kind {
-        DimKind::Column(e)
-        | DimKind::Top { expr: e, .. }
-        | DimKind::Map { expr: e, .. }
-        | DimKind::Bins { expr: e, .. }
-        | DimKind::Quantiles { expr: e, .. } => add(e),
-        DimKind::Rules { arms, .. } => arms.iter().for_each(|a| add(&a.cond)),
-    }
-    if let Owner::Entity(e) = d.owner {
-        return vec![p.entities[e].key.name.clone()];
-    }
-    out
-}
-
-/// How many of the rules match a row.
-fn rule_hits(arms: &[RuleArm]) -> DfResult<Expr> {
-    let mut hits = lit(0i64);
-    for a in arms {
-        hits = hits + when(row(&a.cond), lit(1i64)).otherwise(lit(0i64))?;
-    }
-    Ok(hits)
-}
-
 /// Per-dimension counts for the dimensions of segmentation `s`, on its rows.
 pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineError> {
     let p = &session.program;
-    let sd = &p.segments[s];
-    let m = sd.market;
-    let all_cols: Vec<String> = p.markets[m].columns.iter().map(|c| c.name.clone()).collect();
     let mut out = Vec::new();
-    for &d in &sd.dims {
-        let dd = &p.dims[d];
-        let lab = || labelled(p, m, &[d], sd.filter.as_ref(), &all_cols, &[], session);
-        let counted = (|| -> DfResult<_> {
-            let mut aggs =
-                vec![agg::sum(when(col(&label_col(d)).is_null(), lit(1i64)).otherwise(lit(0i64))?)
-                    .alias("u")];
-            let partition_rules = match (&dd.kind, dd.owner) {
-                (DimKind::Rules { arms, partition: true, .. }, Owner::Market(_)) => Some(arms),
-                _ => None,
-            };
-            if let Some(arms) = partition_rules {
-                let hits = rule_hits(arms)?;
-                aggs.push(
-                    agg::sum(when(hits.gt(lit(1i64)), lit(1i64)).otherwise(lit(0i64))?).alias("o"),
-                );
-            }
-            lab()?.aggregate(Vec::<Expr>::new(), aggs)?.build()
-        })()
-        .map_err(classify)?;
-        let b = session.execute(counted)?;
+    for &d in &p.segments[s].dims {
+        let plans = DimPlans::new(p, s, d, session);
+        let b = session.execute(plans.counts().map_err(classify)?)?;
         let unassigned = int_at(&b, 0);
         let overlaps =
             if b.first().is_some_and(|x| x.num_columns() > 1) { Some(int_at(&b, 1)) } else { None };
-        let sample_cols = columns_of_dim(p, dd);
-        let proj: Vec<Expr> = sample_cols.iter().map(|c| col(c)).collect();
-        let unassigned_sample = if unassigned > 0 {
-            let plan = lab()
-                .and_then(|l| {
-                    l.filter(col(&label_col(d)).is_null())?
-                        .project(proj.clone())?
-                        .limit(0, Some(1))?
-                        .build()
-                })
-                .map_err(classify)?;
-            describe_row(&session.execute(plan)?, &sample_cols)
-        } else {
-            None
+        let sample_cols = plans.sample_columns();
+        let sample = |plan: DfResult<LogicalPlan>| -> Result<Option<String>, EngineError> {
+            Ok(describe_row(&session.execute(plan.map_err(classify)?)?, &sample_cols))
         };
-        let overlap_sample = match (&dd.kind, overlaps) {
-            (DimKind::Rules { arms, .. }, Some(n)) if n > 0 => {
-                let plan = (|| -> DfResult<_> {
-                    let hits = rule_hits(arms)?;
-                    lab()?
-                        .filter(hits.gt(lit(1i64)))?
-                        .project(proj.clone())?
-                        .limit(0, Some(1))?
-                        .build()
-                })()
-                .map_err(classify)?;
-                describe_row(&session.execute(plan)?, &sample_cols)
-            }
+        let unassigned_sample =
+            if unassigned > 0 { sample(plans.unassigned_sample())? } else { None };
+        let overlap_sample = match plans.overlap_sample() {
+            Some(plan) if overlaps.unwrap_or(0) > 0 => sample(plan)?,
             _ => None,
         };
-        let unmapped = match (&dd.kind, dd.owner) {
-            (DimKind::Map { expr, arms, .. }, Owner::Market(_)) => {
-                let listed: Vec<Expr> = arms
-                    .iter()
-                    .flat_map(|a| {
-                        a.values.iter().map(|(v, _)| lit(crate::lower::expr::scalar(v, expr.ty)))
-                    })
-                    .collect();
-                let x = row(expr);
-                let plan = (|| -> DfResult<_> {
-                    let mut b = lab()?.filter(x.clone().is_not_null())?;
-                    if !listed.is_empty() {
-                        b = b.filter(x.clone().in_list(listed.clone(), true))?;
-                    }
-                    b.aggregate(
-                        vec![cast(x.clone(), DataType::Utf8).alias("v")],
-                        vec![datafusion::functions_aggregate::count::count_all().alias("n")],
-                    )?
-                    .sort(vec![col("n").sort(false, true), col("v").sort(true, true)])?
-                    .limit(0, Some(10))?
-                    .build()
-                })()
-                .map_err(classify)?;
-                let mut vals = Vec::new();
-                for batch in session.execute(plan)? {
-                    let v = batch.column(0).as_string::<i32>();
-                    let n = batch.column(1).as_primitive::<Int64Type>();
-                    for i in 0..batch.num_rows() {
-                        vals.push((v.value(i).to_string(), n.value(i)));
-                    }
+        let mut unmapped = Vec::new();
+        if let Some(plan) = plans.unmapped() {
+            for batch in session.execute(plan.map_err(classify)?)? {
+                let v = batch.column(0).as_string::<i32>();
+                let n = batch.column(1).as_primitive::<Int64Type>();
+                for i in 0..batch.num_rows() {
+                    unmapped.push((v.value(i).to_string(), n.value(i)));
                 }
-                vals
             }
-            _ => Vec::new(),
-        };
+        }
         out.push(DimAudit {
             dim: d,
             unassigned,
@@ -361,22 +268,7 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
             }
         }
         // Market totals over the same rows (the segmentation's `where` applied).
-        let mut set = AggSet::new("__a");
-        let mut exprs: Vec<Expr> = vec![cast(col("__rows"), DataType::Float64).alias("rows")];
-        exprs.extend(sd.measures.iter().map(|&i| {
-            cast(set.measure(&mk.measures[i].expr, &mk.measures), DataType::Float64)
-                .alias(format!("m{i}"))
-        }));
-        let mut aggs = vec![datafusion::functions_aggregate::count::count_all().alias("__rows")];
-        aggs.extend(set.exprs());
-        let plan = (|| -> DfResult<_> {
-            let mut b = crate::lower::market_rows(p, sd.market, session)?;
-            if let Some(w) = &sd.filter {
-                b = b.filter(row(w))?;
-            }
-            b.aggregate(Vec::<Expr>::new(), aggs)?.project(exprs)?.build()
-        })()
-        .map_err(classify)?;
+        let plan = market_totals(p, s, session).map_err(classify)?;
         let mut totals = vec![None; sd.measures.len() + 1];
         for batch in session.execute(plan)?.iter().filter(|b| b.num_rows() > 0) {
             for (j, t) in totals.iter_mut().enumerate() {

@@ -1,12 +1,12 @@
-//! Reads a data file's schema (CSV header, Parquet footer, IPC schema) for the checker,
-//! and maps Arrow types to seg's types and back.
+//! Reads a data file's schema (CSV header, Parquet footer, IPC schema) for the checker.
 
 use crate::check::program::{Format, Type};
 use crate::check::{errors, SchemaSource};
 use crate::diagnostic::Diagnostic;
 use crate::engine::paths::{resolve, PathPolicy};
+use crate::lower::types::{arrow_type, seg_type};
 use crate::span::Span;
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::datatypes::{Field, Schema};
 use std::collections::HashMap;
 use std::io::{BufReader, Seek};
 use std::path::{Path, PathBuf};
@@ -15,34 +15,6 @@ use std::path::{Path, PathBuf};
 /// this many leading records; undeclared ones are inferred from every record (a
 /// float at row 5,001 must not make an `int` column fail at run time).
 pub const SAMPLE_RECORDS: usize = 1000;
-
-pub fn seg_type(dt: &DataType) -> Option<Type> {
-    Some(match dt {
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => Type::Int,
-        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => Type::Int,
-        DataType::Float16 | DataType::Float32 | DataType::Float64 => Type::Float,
-        DataType::Decimal128(..) | DataType::Decimal256(..) => Type::Float,
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Type::Text,
-        DataType::Dictionary(_, v) => return seg_type(v),
-        DataType::Boolean => Type::Bool,
-        DataType::Date32 | DataType::Date64 => Type::Date,
-        DataType::Timestamp(..) => Type::Timestamp,
-        DataType::Null => Type::Text,
-        _ => return None,
-    })
-}
-
-/// The Arrow type seg reads a declared column as.
-pub fn arrow_type(t: Type) -> DataType {
-    match t {
-        Type::Int => DataType::Int64,
-        Type::Float => DataType::Float64,
-        Type::Text | Type::Null | Type::Error => DataType::Utf8,
-        Type::Bool => DataType::Boolean,
-        Type::Date => DataType::Date32,
-        Type::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
-    }
-}
 
 /// The column names of a CSV file, from its header alone.
 pub fn read_csv_header(path: &Path) -> Result<Vec<String>, String> {

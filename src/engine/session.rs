@@ -2,14 +2,15 @@
 //! lowered on demand, results collected as Arrow batches.
 
 use super::paths::{resolve, PathPolicy};
-use super::schema::arrow_type;
-use crate::check::program::{Checked, Format, Type};
+use crate::check::program::{Checked, Format};
+use crate::lower::scan::ScanMismatch;
+use crate::lower::types::arrow_type;
 use crate::lower::{self, Scans};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::options::{ArrowReadOptions, JsonReadOptions};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::{cast, LogicalPlan, LogicalPlanBuilder};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -379,50 +380,18 @@ impl Session {
         }
         .map_err(classify)?;
         let plan = df.into_unoptimized_plan();
-        // Every source arrives with seg's canonical types (Parquet's Utf8View, Int32,
-        // ... become Utf8, Int64) so plans and outputs do not depend on the format.
-        let file_schema = plan.schema().clone();
-        let mut cols = Vec::new();
-        for c in &m.columns {
-            let Some((q, field)) = file_schema.qualified_field_with_unqualified_name(&c.name).ok()
-            else {
-                return Err(EngineError::Data(format!(
-                    "market `{}`: `{}` has no column `{}`",
-                    m.name, shown, c.name
-                )));
-            };
-            let want = arrow_type(c.ty);
-            if c.ty != Type::Text
-                && super::schema::seg_type(field.data_type())
-                    .is_some_and(|t| t != c.ty && !(c.ty == Type::Float && t == Type::Int))
-            {
-                return Err(EngineError::Data(format!(
-                    "market `{}`: column `{}` is declared {} but `{}` has {}",
-                    m.name,
-                    c.name,
-                    c.ty,
-                    shown,
-                    field.data_type()
-                )));
-            }
-            let e = datafusion::logical_expr::Expr::Column(datafusion::common::Column::new(
-                q.cloned(),
-                c.name.clone(),
-            ));
-            // Text stays in Parquet's string views: copying every string into a
-            // plain array costs more than the labelling itself. Labels and outputs
-            // are cast where they leave the plan.
-            if c.ty == Type::Text && field.data_type() == &DataType::Utf8View {
-                cols.push(e.alias(&c.name));
-                continue;
-            }
-            cols.push(cast(e, want).alias(&c.name));
+        match lower::scan::canonical(plan, m) {
+            Ok(plan) => Ok((plan, read_schema)),
+            Err(ScanMismatch::Missing { column }) => Err(EngineError::Data(format!(
+                "market `{}`: `{}` has no column `{}`",
+                m.name, shown, column
+            ))),
+            Err(ScanMismatch::Type { column, declared, found }) => Err(EngineError::Data(format!(
+                "market `{}`: column `{}` is declared {} but `{}` has {}",
+                m.name, column, declared, shown, found
+            ))),
+            Err(ScanMismatch::Plan(e)) => Err(EngineError::Internal(e.to_string())),
         }
-        let plan = LogicalPlanBuilder::from(plan)
-            .project(cols)
-            .and_then(|b| b.build())
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
-        Ok((plan, read_schema))
     }
 
     /// After a data error, the first market whose file has a problem, and where:

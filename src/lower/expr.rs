@@ -1,8 +1,8 @@
 //! Typed row expressions and aggregates → DataFusion `Expr`s.
 
 use crate::check::program::*;
-use crate::engine::schema::arrow_type;
-use arrow::datatypes::{DataType, TimeUnit};
+use super::types::{arrow_type, scalar};
+use arrow::datatypes::DataType;
 use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::expr_fn as agg;
@@ -11,29 +11,6 @@ use datafusion::logical_expr::{cast, in_list, lit, not, when, Between, Expr};
 pub fn col(name: &str) -> Expr {
     // Never `datafusion::prelude::col`: it would read `a.b` as table `a`, column `b`.
     Expr::Column(DfColumn::new_unqualified(name))
-}
-
-pub fn scalar(v: &Value, ty: Type) -> ScalarValue {
-    match v {
-        Value::Null => match ty {
-            Type::Int => ScalarValue::Int64(None),
-            Type::Float => ScalarValue::Float64(None),
-            Type::Text => ScalarValue::Utf8(None),
-            Type::Bool => ScalarValue::Boolean(None),
-            Type::Date => ScalarValue::Date32(None),
-            Type::Timestamp => ScalarValue::TimestampMicrosecond(None, None),
-            Type::Null | Type::Error => ScalarValue::Null,
-        },
-        Value::Int(i) => match ty {
-            Type::Float => ScalarValue::Float64(Some(*i as f64)),
-            _ => ScalarValue::Int64(Some(*i)),
-        },
-        Value::Float(x) => ScalarValue::Float64(Some(*x)),
-        Value::Text(s) => ScalarValue::Utf8(Some(s.clone())),
-        Value::Bool(b) => ScalarValue::Boolean(Some(*b)),
-        Value::Date(d) => ScalarValue::Date32(Some(*d)),
-        Value::Timestamp(t) => ScalarValue::TimestampMicrosecond(Some(*t), None),
-    }
 }
 
 pub fn float(e: Expr) -> Expr {
@@ -259,8 +236,4 @@ pub fn mexpr_type(m: &MExpr, siblings: &[MeasureDef]) -> Type {
             }
         }
     }
-}
-
-pub fn timestamp_type() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, None)
 }

@@ -2,14 +2,16 @@
 //! Everything is built with `Expr` builders and `LogicalPlanBuilder`; no user text
 //! ever becomes SQL.
 
+pub mod audit;
 pub mod checked;
 pub mod codes;
 pub mod exact;
 pub mod expr;
+pub mod scan;
+pub mod types;
 
 use crate::check::program::*;
 use crate::diagnostic::Diagnostic;
-use crate::engine::schema::arrow_type;
 use crate::span::Span;
 use arrow::datatypes::DataType;
 use datafusion::common::{JoinType, NullEquality, ScalarValue};
@@ -22,6 +24,7 @@ use datafusion::logical_expr::{
     cast, lit, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr,
 };
 use expr::{col, div, row, AggSet};
+use types::arrow_type;
 
 pub type DfResult<T> = datafusion::error::Result<T>;
 
@@ -85,7 +88,7 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
             };
             let test = |a: &MapArm| {
                 let vals: Vec<Expr> =
-                    a.values.iter().map(|(v, _)| lit(expr::scalar(v, e.ty))).collect();
+                    a.values.iter().map(|(v, _)| lit(types::scalar(v, e.ty))).collect();
                 if vals.len() == 1 {
                     x.clone().eq(vals[0].clone())
                 } else {
@@ -117,7 +120,7 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
         DimKind::Bins { expr: e, cuts, closed_right, labels } => {
             let x = row(e);
             let below = |c: &Value| {
-                let c = lit(expr::scalar(c, e.ty));
+                let c = lit(types::scalar(c, e.ty));
                 if *closed_right {
                     x.clone().lt_eq(c)
                 } else {

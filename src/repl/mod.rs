@@ -648,9 +648,7 @@ impl Repl {
             return Reply::err(format!("no market `{market}`\n"));
         };
         let Some(session) = &self.session else { return Reply::err("no data is loaded\n") };
-        let plan = crate::lower::Scans::scan(session, mi).and_then(|p| {
-            datafusion::logical_expr::LogicalPlanBuilder::from(p).limit(0, Some(n))?.build()
-        });
+        let plan = crate::lower::scan::sample(session, mi, n);
         match plan.map_err(crate::engine::session::classify).and_then(|p| session.execute(p)) {
             Ok(b) => Reply::out(
                 arrow::util::pretty::pretty_format_batches(&b)

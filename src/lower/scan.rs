@@ -1,0 +1,57 @@
+//! Plans over a market's raw scan: the cast of a file's columns to the market's
+//! declared types, and the first rows of a market for the REPL's `:sample`.
+
+use super::types::{arrow_type, seg_type};
+use super::{DfResult, Scans};
+use crate::check::program::{MarketDef, Type};
+use arrow::datatypes::DataType;
+use datafusion::common::Column;
+use datafusion::logical_expr::{cast, Expr, LogicalPlan, LogicalPlanBuilder};
+
+/// Why a file's scan does not fit its market: the checker read the schema, but the
+/// file may have changed since, or `--source` replaced it.
+#[derive(Debug)]
+pub enum ScanMismatch {
+    Missing { column: String },
+    Type { column: String, declared: Type, found: DataType },
+    Plan(datafusion::error::DataFusionError),
+}
+
+/// Projects a file's scan onto the market's columns, each cast to its canonical type,
+/// so that plans and outputs do not depend on the format (Parquet's Int32 is Int64).
+pub fn canonical(scan: LogicalPlan, m: &MarketDef) -> Result<LogicalPlan, ScanMismatch> {
+    let file_schema = scan.schema().clone();
+    let mut cols = Vec::new();
+    for c in &m.columns {
+        let Ok((q, field)) = file_schema.qualified_field_with_unqualified_name(&c.name) else {
+            return Err(ScanMismatch::Missing { column: c.name.clone() });
+        };
+        // An int column read as float is a widening the checker allows; anything
+        // else that disagrees is a file that changed under the spec.
+        if c.ty != Type::Text
+            && seg_type(field.data_type())
+                .is_some_and(|t| t != c.ty && !(c.ty == Type::Float && t == Type::Int))
+        {
+            return Err(ScanMismatch::Type {
+                column: c.name.clone(),
+                declared: c.ty,
+                found: field.data_type().clone(),
+            });
+        }
+        let e = Expr::Column(Column::new(q.cloned(), c.name.clone()));
+        // Text stays in Parquet's string views: copying every string into a plain
+        // array costs more than the labelling itself. Labels and outputs are cast
+        // where they leave the plan.
+        if c.ty == Type::Text && field.data_type() == &DataType::Utf8View {
+            cols.push(e.alias(&c.name));
+        } else {
+            cols.push(cast(e, arrow_type(c.ty)).alias(&c.name));
+        }
+    }
+    LogicalPlanBuilder::from(scan).project(cols).and_then(|b| b.build()).map_err(ScanMismatch::Plan)
+}
+
+/// The first `n` rows of market `m` as read (before its `where`), for `:sample`.
+pub fn sample(scans: &dyn Scans, m: usize, n: usize) -> DfResult<LogicalPlan> {
+    LogicalPlanBuilder::from(scans.scan(m)?).limit(0, Some(n))?.build()
+}
