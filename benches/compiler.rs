@@ -56,9 +56,9 @@ fn benches(c: &mut Criterion) {
         let program = seg::check::check(&parsed.program, &seg::check::NoData)
             .program
             .expect("the generated spec checks");
-        assert!(seg::check::mece::claims(&program, 0).expect("rules").proven);
+        assert!(seg::check::mece::findings(&program, 0).expect("rules").proven);
         c.bench_function(name, |b| {
-            b.iter(|| black_box(seg::check::mece::claims(&program, 0).map(|c| c.proven)))
+            b.iter(|| black_box(seg::check::mece::findings(&program, 0).map(|c| c.proven)))
         });
     }
 }

@@ -18,7 +18,7 @@ pub fn target(bytes: &[u8]) -> u64 {
         std::hint::black_box(r.render(d, "fuzz.seg", &parsed.text));
         std::hint::black_box(d.to_json("fuzz.seg", &parsed.text));
         std::hint::black_box(d.to_github("fuzz.seg", &parsed.text));
-        codes.push(d.code);
+        codes.push(d.code.as_str());
     }
     if let Some(p) = &checked.program {
         std::hint::black_box(seg::check::mece::partition_notes(p));

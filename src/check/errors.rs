@@ -1,7 +1,7 @@
 //! Diagnostics raised by the checker: names, types, definitions, data schemas.
 
 use super::program::Type;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 
 /// The closest candidate, if any is close enough to be a plausible typo.
@@ -30,70 +30,70 @@ fn did_you_mean(d: Diagnostic, what: &str, name: &str, candidates: Vec<&str>) ->
 }
 
 pub fn unknown_column(span: Span, name: &str, scope: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0201", format!("unknown column `{name}` in {scope}"))
+    let d = Diagnostic::new(Code::E0201, format!("unknown column `{name}` in {scope}"))
         .with_label(span, "not a column of this market");
     did_you_mean(d, "column", name, candidates)
 }
 
 pub fn unknown_market(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0202", format!("unknown market `{name}`"))
+    let d = Diagnostic::new(Code::E0202, format!("unknown market `{name}`"))
         .with_label(span, "no market has this name");
     did_you_mean(d, "market", name, candidates)
 }
 
 pub fn unknown_dimension(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0203", format!("unknown dimension `{name}`"))
+    let d = Diagnostic::new(Code::E0203, format!("unknown dimension `{name}`"))
         .with_label(span, "no dimension has this name");
     did_you_mean(d, "dimension", name, candidates)
 }
 
 pub fn unknown_measure(span: Span, name: &str, market: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0204", format!("unknown measure `{name}` on market `{market}`"))
+    let d = Diagnostic::new(Code::E0204, format!("unknown measure `{name}` on market `{market}`"))
         .with_label(span, "not a measure of this market");
     did_you_mean(d, "measure", name, candidates)
 }
 
 pub fn unknown_segment(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0205", format!("unknown segmentation `{name}`"))
+    let d = Diagnostic::new(Code::E0205, format!("unknown segmentation `{name}`"))
         .with_label(span, "no segmentation has this name");
     did_you_mean(d, "segmentation", name, candidates)
 }
 
 pub fn duplicate(span: Span, first: Span, what: &str, name: &str) -> Diagnostic {
-    Diagnostic::error("E0206", format!("{what} `{name}` is defined twice"))
+    Diagnostic::new(Code::E0206, format!("{what} `{name}` is defined twice"))
         .with_label(span, "defined again here")
         .with_label(first, "first defined here")
         .with_help(format!("rename one of them, or remove the second `{name}`"))
 }
 
 pub fn builtin_rows(span: Span) -> Diagnostic {
-    Diagnostic::error("E0206", "measure `rows` is built in")
+    Diagnostic::new(Code::E0206, "measure `rows` is built in")
         .with_label(span, "this redefines `rows`")
         .with_help("every market already counts its rows as `rows`; pick another name")
 }
 
 pub fn cycle(span: Span, path: &[String]) -> Diagnostic {
-    Diagnostic::error("E0207", format!("`{}` is defined in terms of itself", path[0]))
+    Diagnostic::new(Code::E0207, format!("`{}` is defined in terms of itself", path[0]))
         .with_label(span, "this reference closes the cycle")
         .with_note(format!("the cycle is {}", path.join(" → ")))
         .with_help("define one of these from the data instead of from the others")
 }
 
 pub fn unknown_function(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0208", format!("unknown function `{name}`"))
+    let d = Diagnostic::new(Code::E0208, format!("unknown function `{name}`"))
         .with_label(span, "not a function");
     did_you_mean(d, "function", name, candidates)
 }
 
 pub fn unknown_owner(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0209", format!("unknown market or entity `{name}`"))
+    let d = Diagnostic::new(Code::E0209, format!("unknown market or entity `{name}`"))
         .with_label(span, "no market or entity has this name");
     did_you_mean(d, "market or entitie", name, candidates)
         .with_note("a dimension labels the rows of a market or of an entity")
 }
 
 pub fn unknown_label(span: Span, label: &str, dim: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error("E0210", format!("dimension `{dim}` has no label \"{label}\""))
+    let d = Diagnostic::new(Code::E0210, format!("dimension `{dim}` has no label \"{label}\""))
         .with_label(span, "not a label of this dimension");
     did_you_mean(d, "label", label, candidates)
 }
@@ -103,7 +103,7 @@ pub fn unknown_label(span: Span, label: &str, dim: &str, candidates: Vec<&str>) 
 pub const OUTPUT_COLUMNS: [&str; 4] = ["rows", "share", "level", "share_of_parent"];
 
 pub fn reserved_name(span: Span, what: &str, name: &str) -> Diagnostic {
-    Diagnostic::error("E0211", format!("{what} `{name}` has the name of an output column"))
+    Diagnostic::new(Code::E0211, format!("{what} `{name}` has the name of an output column"))
         .with_label(span, format!("`{name}` is a column of every result"))
         .with_help(format!(
             "results have the columns {}; rename the {what}, e.g. `{name}_{}`",
@@ -113,8 +113,8 @@ pub fn reserved_name(span: Span, what: &str, name: &str) -> Diagnostic {
 }
 
 pub fn measure_named_like_dimension(dim_ref: Span, measure: Span, name: &str) -> Diagnostic {
-    Diagnostic::error(
-        "E0211",
+    Diagnostic::new(
+        Code::E0211,
         format!("measure `{name}` has the name of a dimension of this segmentation"),
     )
     .with_label(dim_ref, format!("this dimension's column is named `{name}`"))
@@ -125,7 +125,7 @@ pub fn measure_named_like_dimension(dim_ref: Span, measure: Span, name: &str) ->
 }
 
 pub fn mismatch(span: Span, expected: &str, found: Type, help: &str) -> Diagnostic {
-    Diagnostic::error("E0301", format!("expected {expected}, found {found}"))
+    Diagnostic::new(Code::E0301, format!("expected {expected}, found {found}"))
         .with_label(span, format!("this is {found}"))
         .with_help(help.to_string())
 }
@@ -137,51 +137,54 @@ pub fn operands(
     rhs: (Span, Type),
     help: &str,
 ) -> Diagnostic {
-    Diagnostic::error("E0301", format!("`{op}` cannot compare or combine {} with {}", lhs.1, rhs.1))
-        .with_label(op_span, "these operands do not fit")
-        .with_label(lhs.0, format!("{}", lhs.1))
-        .with_label(rhs.0, format!("{}", rhs.1))
-        .with_help(help.to_string())
+    Diagnostic::new(
+        Code::E0301,
+        format!("`{op}` cannot compare or combine {} with {}", lhs.1, rhs.1),
+    )
+    .with_label(op_span, "these operands do not fit")
+    .with_label(lhs.0, format!("{}", lhs.1))
+    .with_label(rhs.0, format!("{}", rhs.1))
+    .with_help(help.to_string())
 }
 
 pub fn not_orderable(span: Span, what: &str, found: Type) -> Diagnostic {
-    Diagnostic::error("E0302", format!("{what} needs a number or a date, found {found}"))
+    Diagnostic::new(Code::E0302, format!("{what} needs a number or a date, found {found}"))
         .with_label(span, format!("this is {found}"))
         .with_help("cut numbers or dates; to group text, map its values: `dimension d on m = col { \"a\" => \"A\" }`")
 }
 
 pub fn aggregate_in_row(span: Span, name: &str) -> Diagnostic {
-    Diagnostic::error("E0303", format!("aggregate `{name}` where a row value is expected"))
+    Diagnostic::new(Code::E0303, format!("aggregate `{name}` where a row value is expected"))
         .with_label(span, "aggregates belong in measures and entity features")
         .with_help("define it as a measure (`measure m = ...`) or an entity feature, and use that")
 }
 
 pub fn column_in_aggregate_scope(span: Span, name: &str) -> Diagnostic {
-    Diagnostic::error("E0304", format!("column `{name}` is used outside an aggregate"))
+    Diagnostic::new(Code::E0304, format!("column `{name}` is used outside an aggregate"))
         .with_label(span, "a measure sums up many rows; one row's value has no meaning here")
         .with_help(format!("wrap it in an aggregate, e.g. `sum({name})` or `max({name})`"))
 }
 
 pub fn arity(span: Span, name: &str, expected: &str, found: usize) -> Diagnostic {
-    Diagnostic::error("E0305", format!("`{name}` takes {expected}, found {found}"))
+    Diagnostic::new(Code::E0305, format!("`{name}` takes {expected}, found {found}"))
         .with_label(span, "wrong number of arguments")
         .with_help(format!("call it as documented in docs/language.md, e.g. `{name}(x)`"))
 }
 
 pub fn nested_aggregate(span: Span) -> Diagnostic {
-    Diagnostic::error("E0306", "an aggregate inside an aggregate")
+    Diagnostic::new(Code::E0306, "an aggregate inside an aggregate")
         .with_label(span, "this aggregate is nested")
         .with_help("aggregate row values once; to aggregate per key first, define an entity")
 }
 
 pub fn distinct_misuse(span: Span) -> Diagnostic {
-    Diagnostic::error("E0307", "`distinct` only goes with `count`")
+    Diagnostic::new(Code::E0307, "`distinct` only goes with `count`")
         .with_label(span, "here")
         .with_help("write `count(distinct x)`")
 }
 
 pub fn bins_not_ascending(span: Span, prev: Span, value: &str, previous: &str) -> Diagnostic {
-    Diagnostic::error("E0401", "bin cut points are not strictly ascending")
+    Diagnostic::new(Code::E0401, "bin cut points are not strictly ascending")
         .with_label(span, format!("{value} comes after {previous}"))
         .with_label(prev, "the previous cut point")
         .with_help("list cut points from low to high, each once: `bins age [18, 25, 35]`")
@@ -199,14 +202,14 @@ pub fn duplicate_mapping(
     } else {
         format!("value {value} is mapped to both \"{first_label}\" and \"{label}\"")
     };
-    Diagnostic::error("E0402", msg)
+    Diagnostic::new(Code::E0402, msg)
         .with_label(span, format!("mapped to \"{label}\" here"))
         .with_label(first, format!("already mapped to \"{first_label}\" here"))
         .with_help(format!("a value gets one label: remove {value} from one of the lists"))
 }
 
 pub fn label_count(span: Span, expected: usize, found: usize) -> Diagnostic {
-    Diagnostic::error("E0403", format!("{expected} bins need {expected} labels, found {found}"))
+    Diagnostic::new(Code::E0403, format!("{expected} bins need {expected} labels, found {found}"))
         .with_label(span, format!("{found} labels"))
         .with_help(format!(
             "n cut points make n + 1 bins: give {expected} labels, lowest bin first"
@@ -220,54 +223,54 @@ pub fn foreign_dimension(
     market: &str,
     def: Span,
 ) -> Diagnostic {
-    Diagnostic::error("E0404", format!("dimension `{dim}` labels market `{dim_market}`, not `{market}`"))
+    Diagnostic::new(Code::E0404, format!("dimension `{dim}` labels market `{dim_market}`, not `{market}`"))
         .with_label(span, format!("used on `{market}` here"))
         .with_label(def, format!("defined on `{dim_market}`"))
         .with_help(format!("define a dimension on `{market}` (`dimension name on {market} = ...`), or segment `{dim_market}`"))
 }
 
 pub fn unrelated_markets(a: Span, a_market: &str, b: Span, b_market: &str) -> Diagnostic {
-    Diagnostic::error("E0405", format!("dimensions from unrelated markets `{a_market}` and `{b_market}`"))
+    Diagnostic::new(Code::E0405, format!("dimensions from unrelated markets `{a_market}` and `{b_market}`"))
         .with_label(b, format!("labels `{b_market}`"))
         .with_label(a, format!("labels `{a_market}`"))
         .with_help("a segmentation groups the rows of one market; every dimension must label that market or an entity of it")
 }
 
 pub fn mixed_chain(then_span: Span, x_span: Span) -> Diagnostic {
-    Diagnostic::error("E0406", "a segmentation mixes `then` and `x`")
+    Diagnostic::new(Code::E0406, "a segmentation mixes `then` and `x`")
         .with_label(x_span, "a cross")
         .with_label(then_span, "a hierarchy")
         .with_help("use `then` for a hierarchy with subtotals or `x` for a full grid, not both; write two segmentations")
 }
 
 pub fn repeated_dimension(span: Span, first: Span, name: &str) -> Diagnostic {
-    Diagnostic::error("E0407", format!("dimension `{name}` appears twice in one segmentation"))
+    Diagnostic::new(Code::E0407, format!("dimension `{name}` appears twice in one segmentation"))
         .with_label(span, "again here")
         .with_label(first, "first here")
         .with_help("each dimension splits the market once; remove the repetition")
 }
 
 pub fn bad_count(span: Span, what: &str, min: u64, max: u64) -> Diagnostic {
-    Diagnostic::error("E0408", format!("{what} must be between {min} and {max}"))
+    Diagnostic::new(Code::E0408, format!("{what} must be between {min} and {max}"))
         .with_label(span, "out of range")
         .with_help(format!("pick a number from {min} to {max}"))
 }
 
 pub fn too_many_labels(span: Span, dim: &str, n: usize, found: usize) -> Diagnostic {
-    Diagnostic::error("E0409", format!("too many labels for segmentation over `{dim}`: it has {n} dimension(s), found {found} labels"))
+    Diagnostic::new(Code::E0409, format!("too many labels for segmentation over `{dim}`: it has {n} dimension(s), found {found} labels"))
         .with_label(span, "one label per dimension, in order")
         .with_help("name one label for each dimension, from the first")
 }
 
 pub fn entity_dim_in_example(span: Span, dim: &str, entity: &str) -> Diagnostic {
-    Diagnostic::error("E0410", format!("dimension `{dim}` labels entity `{entity}`, which a market row alone cannot decide"))
+    Diagnostic::new(Code::E0410, format!("dimension `{dim}` labels entity `{entity}`, which a market row alone cannot decide"))
         .with_label(span, "needs the entity's aggregated features")
         .with_help(format!("write an example on the entity: `example {entity} {{ feature: value }} => {dim} \"label\"`"))
 }
 
 pub fn data_dependent_in_example(span: Span, dim: &str, kind: &str) -> Diagnostic {
-    Diagnostic::error(
-        "E0411",
+    Diagnostic::new(
+        Code::E0411,
         format!("dimension `{dim}` is a {kind}, which depends on the whole data set"),
     )
     .with_label(span, "an example row cannot decide this")
@@ -275,8 +278,8 @@ pub fn data_dependent_in_example(span: Span, dim: &str, kind: &str) -> Diagnosti
 }
 
 pub fn no_schema(span: Span, market: &str) -> Diagnostic {
-    Diagnostic::error(
-        "E0501",
+    Diagnostic::new(
+        Code::E0501,
         format!("market `{market}` has no `columns` and data may not be read"),
     )
     .with_label(span, "its schema is unknown without the data file")
@@ -284,7 +287,7 @@ pub fn no_schema(span: Span, market: &str) -> Diagnostic {
 }
 
 pub fn unreadable(span: Span, path: &str, why: &str) -> Diagnostic {
-    Diagnostic::error("E0502", format!("cannot read the schema of `{path}`: {why}"))
+    Diagnostic::new(Code::E0502, format!("cannot read the schema of `{path}`: {why}"))
         .with_label(span, "this data file")
         .with_help("check the path (it is relative to the spec's folder) and the file's format")
 }
@@ -296,8 +299,8 @@ pub fn schema_mismatch(
     found: &str,
     path: &str,
 ) -> Diagnostic {
-    Diagnostic::error(
-        "E0503",
+    Diagnostic::new(
+        Code::E0503,
         format!("column `{column}` is declared {declared} but `{path}` has {found}"),
     )
     .with_label(decl, format!("declared {declared} here"))
@@ -305,8 +308,8 @@ pub fn schema_mismatch(
 }
 
 pub fn missing_in_data(decl: Span, column: &str, path: &str, candidates: Vec<&str>) -> Diagnostic {
-    let d = Diagnostic::error(
-        "E0503",
+    let d = Diagnostic::new(
+        Code::E0503,
         format!("column `{column}` is declared but `{path}` has no such column"),
     )
     .with_label(decl, "declared here");
@@ -314,13 +317,13 @@ pub fn missing_in_data(decl: Span, column: &str, path: &str, candidates: Vec<&st
 }
 
 pub fn path_refused(span: Span, path: &str, why: &str) -> Diagnostic {
-    Diagnostic::error("E0504", format!("data path `{path}` is refused: {why}"))
+    Diagnostic::new(Code::E0504, format!("data path `{path}` is refused: {why}"))
         .with_label(span, "outside the project")
         .with_help("keep data inside the project (the folder with seg.toml or .git), or pass --allow-outside")
 }
 
 pub fn unknown_extension(span: Span, path: &str) -> Diagnostic {
-    Diagnostic::error("E0505", format!("cannot tell the format of `{path}`"))
+    Diagnostic::new(Code::E0505, format!("cannot tell the format of `{path}`"))
         .with_label(span, "no known extension")
         .with_help(
             "name the format: `market m from \"data.txt\" as csv` (csv, parquet, json, arrow)",
@@ -330,7 +333,7 @@ pub fn unknown_extension(span: Span, path: &str) -> Diagnostic {
 /// A data file `check` must read (to verify declared columns) cannot be read: the
 /// run would fail the same way, so this is an error, not a warning.
 pub fn unreadable_declared(span: Span, path: &str, why: &str) -> Diagnostic {
-    Diagnostic::error("E0502", format!("cannot read `{path}` to verify its declared columns: {why}"))
+    Diagnostic::new(Code::E0502, format!("cannot read `{path}` to verify its declared columns: {why}"))
         .with_label(span, "this data file")
         .with_help("fix the path (it is relative to the spec's folder), or pass --no-data to check the spec alone")
 }

@@ -3,7 +3,7 @@
 
 use super::errors;
 use super::program::*;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use crate::syntax::ast::{self, ExprKind, Lit};
 
@@ -466,7 +466,7 @@ impl AggTyper<'_> {
                         .expr(&args[0]);
                         // A nested aggregate reads better as E0306 than as "aggregate in row".
                         for d in row_diags {
-                            if d.code == "E0303" {
+                            if d.code == Code::E0303 {
                                 self.diags.push(errors::nested_aggregate(
                                     d.primary_span().unwrap_or(e.span),
                                 ));
@@ -511,7 +511,7 @@ impl AggTyper<'_> {
             }
             _ => {
                 self.diags.push(
-                    Diagnostic::error("E0308", "a measure must be a number computed from aggregates")
+                    Diagnostic::new(Code::E0308, "a measure must be a number computed from aggregates")
                         .with_label(e.span, "not an aggregate or arithmetic on aggregates")
                         .with_help("measures read like `sum(revenue)`, `count(distinct customer_id)` or `value / volume`; filter rows with `where`"),
                 );

@@ -7,7 +7,7 @@ pub mod expr;
 pub mod mece;
 pub mod program;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use crate::syntax::ast;
 use expr::{lit_value, unify, AggNames, AggTyper, RowTyper};
@@ -79,8 +79,16 @@ pub fn check(ast: &ast::Program, schemas: &dyn SchemaSource) -> CheckResult {
 fn merge_repeats(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::new();
     for d in diags {
-        let mergeable =
-            matches!(d.code, "E0201" | "E0202" | "E0203" | "E0204" | "E0205" | "E0208" | "E0209");
+        let mergeable = matches!(
+            d.code,
+            Code::E0201
+                | Code::E0202
+                | Code::E0203
+                | Code::E0204
+                | Code::E0205
+                | Code::E0208
+                | Code::E0209
+        );
         if mergeable {
             if let Some(first) = out.iter_mut().find(|x| x.code == d.code && x.message == d.message)
             {
@@ -388,7 +396,7 @@ impl Checker {
                         }
                     }
                 },
-                Err(d) if d.code == "E0502" && declared.is_some() => {
+                Err(d) if d.code == Code::E0502 && declared.is_some() => {
                     // The declared schema still stands for later statements (no
                     // cascade), but the data cannot be what it promises.
                     // The file and the reason, as the schema reader worded them (the
@@ -1016,7 +1024,7 @@ impl Checker {
             }
             K::Name(id) => {
                 self.diags.push(
-                    Diagnostic::error("E0309", format!("`{}` needs a segmentation to read from", id.name))
+                    Diagnostic::new(Code::E0309, format!("`{}` needs a segmentation to read from", id.name))
                         .with_label(id.span, "a bare name in an expect")
                         .with_help(format!("read a number off a segmentation, e.g. `rows(SEG, \"label\")` or `share(SEG, \"label\")`")),
                 );

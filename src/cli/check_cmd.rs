@@ -1,7 +1,7 @@
 //! `seg check`: diagnostics for every spec under the given paths.
 
 use super::{exit, DataArgs, DiagFormat};
-use crate::diagnostic::{Diagnostic, Renderer, Severity};
+use crate::diagnostic::{Diagnostic, ExitClass, Renderer, Severity};
 use crate::engine::{self, paths::PathPolicy, LoadOptions, SpecFile};
 use std::path::{Path, PathBuf};
 
@@ -46,11 +46,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 /// then invalid specs, then data problems.
 pub fn exit_code(diags: &[Diagnostic], deny_warnings: bool) -> u8 {
     let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
-    if errors.iter().any(|d| d.code == "E0504") {
+    let class = |c: ExitClass| errors.iter().any(|d| d.code.exit() == c);
+    if class(ExitClass::Policy) {
         return exit::POLICY;
     }
     // Unreadable data and schema mismatches are data errors; everything else is the spec.
-    if errors.iter().any(|d| !matches!(d.code, "E0502" | "E0503")) {
+    if errors.iter().any(|d| d.code.exit() != ExitClass::Data) {
         return exit::INVALID;
     }
     if !errors.is_empty() {

@@ -1,7 +1,7 @@
 //! Typed row expressions and aggregates → DataFusion `Expr`s.
 
-use crate::check::program::*;
 use super::types::{arrow_type, scalar};
+use crate::check::program::*;
 use arrow::datatypes::DataType;
 use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::functions::expr_fn as f;

@@ -11,7 +11,7 @@ pub mod scan;
 pub mod types;
 
 use crate::check::program::*;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use arrow::datatypes::DataType;
 use datafusion::common::{JoinType, NullEquality, ScalarValue};
@@ -36,7 +36,7 @@ pub trait Scans {
 /// A lowering failure after a clean check is a compiler bug: say so, with the span
 /// of what was being lowered.
 pub fn internal(span: Span, what: &str, e: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::error("E0901", format!("internal error while lowering {what}: {e}"))
+    Diagnostic::new(Code::E0901, format!("internal error while lowering {what}: {e}"))
         .with_label(span, "while compiling this")
         .with_help("this is a bug in seg; please report it with the spec")
 }

@@ -5,7 +5,7 @@ use seg::syntax::ast::*;
 use seg::syntax::parse_bytes;
 
 fn codes(bytes: &[u8]) -> Vec<&'static str> {
-    parse_bytes(bytes).diagnostics.iter().map(|d| d.code).collect()
+    parse_bytes(bytes).diagnostics.iter().map(|d| d.code.as_str()).collect()
 }
 
 #[test]
@@ -34,7 +34,7 @@ fn invalid_utf8() {
     let mut src = b"market m from \"x.csv\"\n# \xff\xfe\n".to_vec();
     src.extend_from_slice(b"segment m by d\n");
     let parsed = parse_bytes(&src);
-    assert_eq!(parsed.diagnostics[0].code, "E0002");
+    assert_eq!(parsed.diagnostics[0].code, seg::diagnostic::Code::E0002);
     let span = parsed.diagnostics[0].labels[0].span;
     assert!(span.end as usize <= parsed.text.len());
 }

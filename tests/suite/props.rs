@@ -408,18 +408,6 @@ fn mece_rows() -> impl Strategy<Value = Vec<MRow>> {
     prop::collection::vec((a, b, t, f), 0..40)
 }
 
-fn parse_witness_value(col: &str, v: &str) -> Value {
-    if v == "null" {
-        return Value::Null;
-    }
-    match col {
-        "a" => Value::Int(v.parse().unwrap()),
-        "b" => Value::Float(v.parse().unwrap()),
-        "flag" => Value::Bool(v == "true"),
-        _ => Value::Text(serde_json::from_str::<String>(v).unwrap()),
-    }
-}
-
 #[test]
 fn mece_claims_hold_on_brute_force() {
     let cases =
@@ -449,21 +437,29 @@ fn mece_claims_hold_on_brute_force() {
             spec.push_str("}\n");
             let parsed = seg::syntax::parse_str(&spec);
             prop_assert!(parsed.diagnostics.is_empty(), "{spec}");
-            // Check without the MECE verdicts failing the program: build it, then ask for claims.
             let result = seg::check::check(&parsed.program, &seg::check::NoData);
-            let program = match result.program {
-                Some(p) => p,
-                None => {
-                    // Only MECE errors may reject it; rebuild claims from a copy marked as rules.
-                    prop_assert!(
-                        result.diagnostics.iter().all(|d| d.code.starts_with("E042")),
-                        "{:?}",
-                        result.diagnostics
-                    );
-                    return check_rejected(&spec, &rules, partition, with_else, &rows);
-                }
-            };
-            verify(&program, &rules, partition, with_else, &rows, &spec)
+            if result.program.is_none() {
+                use seg::diagnostic::Code;
+                prop_assert!(
+                    result.diagnostics.iter().all(|d| matches!(d.code, Code::E0421 | Code::E0422)),
+                    "only MECE errors may reject it: {:?}",
+                    result.diagnostics
+                );
+            }
+            // A rejected partition has no checked program: check the same rules as
+            // first-match `rules` (never rejected for MECE) and analyse that program
+            // as the partition it was.
+            let as_rules = spec.replace("= partition {", "= rules {");
+            let p2 = seg::syntax::parse_str(&as_rules);
+            let mut program = seg::check::check(&p2.program, &seg::check::NoData)
+                .program
+                .expect("rules are never rejected for MECE");
+            if let seg::check::program::DimKind::Rules { partition: p, .. } =
+                &mut program.dims[0].kind
+            {
+                *p = partition;
+            }
+            verify(&program, partition, with_else, &rows, &spec)
         })
         .unwrap();
 }
@@ -483,40 +479,52 @@ fn eval_rules(program: &seg::check::program::Checked, row: &MRow) -> Vec<bool> {
     arms.iter().map(|a| seg::reference::eval(&a.cond, &get) == Value::Bool(true)).collect()
 }
 
-fn witness_row(w: &[(String, String)]) -> MRow {
+/// A row with the witness's values and nulls elsewhere: the columns a witness omits
+/// are ones the rules do not read.
+fn witness_row(w: &seg::check::mece::Witness) -> MRow {
     let mut r: MRow = (None, None, None, None);
     for (c, v) in w {
-        match parse_witness_value(c, v) {
-            Value::Int(i) => r.0 = Some(i),
-            Value::Float(f) => r.1 = Some(f),
-            Value::Text(s) => r.2 = Some(s),
-            Value::Bool(b) => r.3 = Some(b),
-            _ => {}
+        match (c.as_str(), v) {
+            ("a", Value::Int(i)) => r.0 = Some(*i),
+            ("b", Value::Float(f)) => r.1 = Some(*f),
+            ("b", Value::Int(i)) => r.1 = Some(*i as f64),
+            ("t", Value::Text(s)) => r.2 = Some(s.clone()),
+            ("flag", Value::Bool(b)) => r.3 = Some(*b),
+            (_, Value::Null) => {}
+            other => panic!("witness value of the wrong type: {other:?}"),
         }
     }
     r
 }
 
+/// Every finding, and the verdict, against the rules evaluated row by row: on the
+/// random rows, and on the rows the findings name.
 fn verify(
     program: &seg::check::program::Checked,
-    _rules: &[String],
     partition: bool,
     with_else: bool,
     rows: &[MRow],
     spec: &str,
 ) -> Result<(), TestCaseError> {
-    let claims = seg::check::mece::claims(program, 0).expect("rules dimension");
+    use seg::check::mece::Finding;
+    let Some(found) = seg::check::mece::findings(program, 0) else { return Ok(()) };
+    let first_match = |hits: &[bool]| hits.iter().position(|h| *h);
     for row in rows {
         let hits = eval_rules(program, row);
-        for &i in &claims.never_match {
-            let reaches = hits[i] && !hits[..i].iter().any(|h| *h);
-            prop_assert!(
-                !reaches,
-                "rule {} claimed unreachable but row {row:?} reaches it\n{spec}",
-                i + 1
-            );
+        for f in &found.findings {
+            match f {
+                Finding::Unsatisfiable { rule } => {
+                    prop_assert!(!hits[*rule], "rule {} claimed empty, {row:?}\n{spec}", rule + 1)
+                }
+                Finding::Shadowed { rule, by } => prop_assert!(
+                    !hits[*rule] || by.iter().any(|&k| hits[k]),
+                    "rule {} claimed shadowed by {by:?}, but {row:?} reaches it\n{spec}",
+                    rule + 1
+                ),
+                _ => {}
+            }
         }
-        if claims.proven && partition && !with_else {
+        if found.proven && partition && !with_else {
             prop_assert_eq!(
                 hits.iter().filter(|h| **h).count(),
                 1,
@@ -526,60 +534,46 @@ fn verify(
                 spec
             );
         }
-        if claims.proven && !partition && !with_else {
+        if found.proven && !partition && !with_else {
             prop_assert!(
-                hits.iter().any(|h| *h),
+                first_match(&hits).is_some(),
                 "proven total, but row {row:?} matches nothing\n{spec}"
             );
         }
     }
-    if let Some(w) = &claims.gap {
-        let hits = eval_rules(program, &witness_row(w));
-        prop_assert!(!hits.iter().any(|h| *h), "gap witness {w:?} matches a rule\n{spec}");
-    }
-    Ok(())
-}
-
-/// A partition the checker rejected: its overlap and gap witnesses must be real.
-fn check_rejected(
-    spec: &str,
-    _rules: &[String],
-    _partition: bool,
-    _with_else: bool,
-    _rows: &[MRow],
-) -> Result<(), TestCaseError> {
-    let parsed = seg::syntax::parse_str(spec);
-    let result = seg::check::check(&parsed.program, &seg::check::NoData);
-    // Re-check the same rules as first-match `rules` to get a program to evaluate with.
-    let as_rules = spec.replace("= partition {", "= rules {");
-    let p2 = seg::syntax::parse_str(&as_rules);
-    let Some(program) = seg::check::check(&p2.program, &seg::check::NoData).program else {
-        return Ok(());
-    };
-    for d in &result.diagnostics {
-        let msg = &d.message;
-        let tail = msg
-            .rsplit_once("e.g. ")
-            .map(|x| x.1)
-            .or_else(|| msg.rsplit_once("match ").map(|x| x.1))
-            .unwrap_or("");
-        let w: Vec<(String, String)> = if tail == "any row" {
-            Vec::new()
-        } else {
-            tail.split(", ")
-                .filter_map(|kv| kv.split_once(" = ").map(|(k, v)| (k.to_string(), v.to_string())))
-                .collect()
-        };
-        let hits = eval_rules(&program, &witness_row(&w));
-        match d.code {
-            "E0421" => prop_assert!(
-                hits.iter().filter(|h| **h).count() >= 2,
-                "overlap witness {w:?} matches {hits:?}\n{spec}"
-            ),
-            "E0422" => {
-                prop_assert!(!hits.iter().any(|h| *h), "gap witness {w:?} matches {hits:?}\n{spec}")
+    for f in &found.findings {
+        match f {
+            Finding::Overlap { first, second, witness } => {
+                let hits = eval_rules(program, &witness_row(witness));
+                prop_assert!(
+                    partition && hits[*first] && hits[*second],
+                    "overlap witness {witness:?} matches {hits:?}\n{spec}"
+                );
             }
-            _ => {}
+            Finding::Gap { witness, .. } => {
+                let hits = eval_rules(program, &witness_row(witness));
+                prop_assert!(
+                    !with_else && !hits.iter().any(|h| *h),
+                    "gap witness {witness:?} matches {hits:?}\n{spec}"
+                );
+            }
+            Finding::Boundary { ends, starts, column, at, both_include } => {
+                let v = match column.as_str() {
+                    "a" => Value::Int(*at as i64),
+                    _ => Value::Float(*at),
+                };
+                let hits = eval_rules(program, &witness_row(&vec![(column.clone(), v)]));
+                let (e, s) = (hits[*ends], hits[*starts]);
+                prop_assert!(
+                    !partition && if *both_include { e && s } else { !e && !s },
+                    "boundary {column} = {at}: rule {} {e}, rule {} {s}\n{spec}",
+                    ends + 1,
+                    starts + 1
+                );
+            }
+            Finding::Unsatisfiable { .. } | Finding::Shadowed { .. } => {
+                prop_assert!(!partition, "a partition has no first-match findings\n{spec}")
+            }
         }
     }
     Ok(())

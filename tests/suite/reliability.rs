@@ -149,7 +149,7 @@ fn mece_analysis_is_bounded_by_work() {
     assert!(parsed.diagnostics.is_empty());
     let started = Instant::now();
     let checked = seg::check::check(&parsed.program, &seg::check::NoData);
-    let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
+    let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
     assert_eq!(codes, vec!["N0429"]);
     // Took minutes before the step budget; a bound only a hang would break.
     assert!(started.elapsed() < Duration::from_secs(60));

@@ -3,7 +3,10 @@
 //! Constructors live next to the stage that raises them (`syntax::errors`,
 //! `check::errors`, ...); this module only knows the shape and how to render it.
 
+pub mod codes;
+
 use crate::span::{LineIndex, Span};
+pub use codes::{Code, ExitClass};
 use serde::Serialize;
 use std::fmt;
 
@@ -34,7 +37,7 @@ pub struct Label {
 /// A problem found in a spec. The first label is the primary one.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Diagnostic {
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
     pub message: String,
     pub labels: Vec<Label>,
@@ -43,23 +46,16 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    /// A diagnostic of `code`, with the severity the code table gives it.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
-            severity: Severity::Error,
+            severity: code.severity(),
             message: message.into(),
             labels: Vec::new(),
             help: None,
             notes: Vec::new(),
         }
-    }
-
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
-    }
-
-    pub fn note_severity(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Note, ..Diagnostic::error(code, message) }
     }
 
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
@@ -125,7 +121,7 @@ impl Diagnostic {
         format!(
             "::{level} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}",
             gh_property(file),
-            gh_property(self.code),
+            gh_property(self.code.as_str()),
             gh_data(&msg)
         )
     }
