@@ -2,6 +2,7 @@
 
 use super::check_cmd::{exit_code, print_diagnostics};
 use super::{exit, DataArgs, DiagFormat, EngineArgs};
+use crate::diagnostic::{ExitClass, Renderer};
 use crate::engine::files;
 use crate::engine::output::{self, OutFormat};
 use crate::engine::paths::PathPolicy;
@@ -10,24 +11,37 @@ use crate::engine::{self, LoadOptions, SpecFile};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+/// The exit code an engine error calls for (cli.md), from its code's class.
 pub fn engine_exit(e: &EngineError) -> u8 {
-    match e {
-        EngineError::Data(_) => exit::DATA,
-        EngineError::Resource(_) => exit::RESOURCE,
-        EngineError::Policy(_) => exit::POLICY,
-        EngineError::Internal(_) => exit::BUG,
-        EngineError::Cancelled => exit::RESOURCE,
+    match e.code().map(|c| c.exit()) {
+        Some(ExitClass::Spec) => exit::INVALID,
+        Some(ExitClass::Data) => exit::DATA,
+        Some(ExitClass::Resource) | None => exit::RESOURCE,
+        Some(ExitClass::Policy) => exit::POLICY,
+        Some(ExitClass::Bug) => exit::BUG,
     }
 }
 
+/// Prints an engine error and returns its exit code.
 pub fn report(e: &EngineError) -> u8 {
-    match e {
-        EngineError::Internal(s) => errln!("error: internal error, this is a bug in seg: {s}"),
-        EngineError::Resource(s) => {
-            errln!("error: {s}");
-            errln!("help: raise --memory-limit, or lower --threads (each thread gets an equal share of the limit)");
+    report_in(e, None)
+}
+
+/// Prints an engine error, drawn on the spec when it points into it (a lowering
+/// error), and returns its exit code.
+pub fn report_in(e: &EngineError, spec: Option<&SpecFile>) -> u8 {
+    match (e.diagnostic(), spec) {
+        (Some(d), Some(spec)) if !d.labels.is_empty() => {
+            let r = Renderer { color: super::color_enabled(), width: 100 };
+            err!("{}", r.render(d, &spec.display, &spec.text));
         }
-        other => errln!("error: {other}"),
+        (Some(d), _) => {
+            errln!("{}[{}]: {}", d.severity.as_str(), d.code, d.message);
+            if let Some(h) = &d.help {
+                errln!("help: {h}");
+            }
+        }
+        (None, _) => errln!("error: {e}"),
     }
     engine_exit(e)
 }
@@ -150,7 +164,7 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
         errln!("error: --format parquet needs -o FILE (or -o DIR/)");
         return exit::USAGE;
     }
-    let (_file, session) = match open(a.spec, data, eng) {
+    let (file, session) = match open(a.spec, data, eng) {
         Ok(x) => x,
         Err(c) => return c,
     };
@@ -162,13 +176,13 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     for &s in &segs {
         match session.run_segment(s) {
             Ok(b) => results.push((s, b)),
-            Err(e) => return report(&e),
+            Err(e) => return report_in(&e, Some(&file)),
         }
     }
     let audits = if a.audit {
         match crate::engine::audit::audit_all(&session, &segs) {
             Ok(r) => Some(r),
-            Err(e) => return report(&e),
+            Err(e) => return report_in(&e, Some(&file)),
         }
     } else {
         None
@@ -296,7 +310,7 @@ pub fn assign(
     if let Err(e) = files::check_output(dest, force, &files::run_inputs(spec, &[])) {
         return report(&e);
     }
-    let (_file, session) = match open_with(spec, data, eng, true) {
+    let (file, session) = match open_with(spec, data, eng, true) {
         Ok(x) => x,
         Err(c) => return c,
     };
@@ -311,7 +325,7 @@ pub fn assign(
     };
     let plan = match crate::lower::assign_plan(&session.program, m, &session) {
         Ok(p) => p,
-        Err(d) => return report(&EngineError::Internal(d.message)),
+        Err(d) => return report_in(&EngineError::lowering(d), Some(&file)),
     };
     let schema = std::sync::Arc::new(plan.schema().as_arrow().clone());
     // Streamed into the temporary file: every row of a market need not fit in memory.

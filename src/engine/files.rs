@@ -112,18 +112,18 @@ pub fn run_inputs(spec: &Path, data: &[PathBuf]) -> Vec<PathBuf> {
 /// something that is not a regular file.
 pub fn check_output(dest: &Path, force: bool, inputs: &[PathBuf]) -> Result<(), EngineError> {
     if inputs.iter().any(|i| same_file(dest, i)) {
-        return Err(EngineError::Policy(format!(
+        return Err(EngineError::output_refused(format!(
             "refusing to write `{}`: it is an input of this run",
             dest.display()
         )));
     }
     match std::fs::metadata(dest) {
-        Ok(meta) if !meta.is_file() => Err(EngineError::Policy(format!(
+        Ok(meta) if !meta.is_file() => Err(EngineError::output_refused(format!(
             "refusing to write `{}`: {}",
             dest.display(),
             not_regular(&meta)
         ))),
-        Ok(_) if !force => Err(EngineError::Policy(format!(
+        Ok(_) if !force => Err(EngineError::output_refused(format!(
             "`{}` exists; pass --force to replace it",
             dest.display()
         ))),
@@ -219,7 +219,7 @@ pub fn write_atomic(
 ) -> Result<(), EngineError> {
     write_atomic_with(dest, force, inputs, |f| {
         f.write_all(bytes)
-            .map_err(|e| EngineError::Data(format!("cannot write `{}`: {e}", dest.display())))
+            .map_err(|e| EngineError::write(format!("cannot write `{}`: {e}", dest.display())))
     })
 }
 
@@ -260,8 +260,14 @@ fn write_temp_then_rename(
         .suffix(TEMP_SUFFIX)
         .permissions(std::fs::Permissions::from_mode(mode))
         .tempfile_in(dir)
-        .map_err(|e| EngineError::Data(format!("cannot write in `{}`: {e}", dir.display())))?;
-    let cannot = |e: String| EngineError::Data(format!("cannot write `{}`: {e}", dest.display()));
+        .map_err(|e| {
+            // tempfile appends ` at path "<temporary name>"`: a name the user never
+            // chose and that no longer exists.
+            let why = e.to_string();
+            let why = why.split(" at path \"").next().unwrap_or_default();
+            EngineError::write(format!("cannot write in `{}`: {why}", dir.display()))
+        })?;
+    let cannot = |e: String| EngineError::write(format!("cannot write `{}`: {e}", dest.display()));
     fill(tmp.as_file_mut())?;
     tmp.as_file().sync_all().map_err(|e| cannot(e.to_string()))?;
     tmp.persist(dest).map_err(|e| cannot(e.error.to_string()))?;

@@ -164,7 +164,7 @@ pub fn write_coffee(path: &Path, rows: u64, seed: u64) -> Result<(), String> {
 pub fn write_coffee_checked(path: &Path, rows: u64, seed: u64, force: bool) -> Result<(), String> {
     let csv = path.extension().is_some_and(|e| e == "csv");
     super::files::write_atomic_with(path, force, &[], |file| {
-        write_rows(file, csv, rows, seed).map_err(super::session::EngineError::Data)
+        write_rows(file, csv, rows, seed).map_err(super::session::EngineError::write)
     })
     .map_err(|e| e.to_string())
 }

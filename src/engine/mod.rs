@@ -1,6 +1,7 @@
 //! Sessions, sources, execution and output: everything that touches data files.
 
 pub mod audit;
+pub mod errors;
 pub mod files;
 pub mod gen;
 pub mod memory;

@@ -30,7 +30,7 @@ pub fn to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, EngineError> {
     {
         let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut out);
         for b in batches {
-            w.write(b).map_err(|e| EngineError::Internal(e.to_string()))?;
+            w.write(b).map_err(EngineError::internal)?;
         }
     }
     if batches.iter().all(|b| b.num_rows() == 0) && out.is_empty() {
@@ -51,9 +51,9 @@ pub fn to_json(batches: &[RecordBatch]) -> Result<Vec<u8>, EngineError> {
             .with_explicit_nulls(true)
             .build::<_, arrow::json::writer::JsonArray>(&mut out);
         for b in batches {
-            w.write(b).map_err(|e| EngineError::Internal(e.to_string()))?;
+            w.write(b).map_err(EngineError::internal)?;
         }
-        w.finish().map_err(|e| EngineError::Internal(e.to_string()))?;
+        w.finish().map_err(EngineError::internal)?;
     }
     if out.is_empty() {
         out.extend_from_slice(b"[]");
@@ -68,11 +68,11 @@ pub fn to_parquet(
     let mut out = Vec::new();
     {
         let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut out, schema, None)
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+            .map_err(EngineError::internal)?;
         for b in batches {
-            w.write(b).map_err(|e| EngineError::Internal(e.to_string()))?;
+            w.write(b).map_err(EngineError::internal)?;
         }
-        w.close().map_err(|e| EngineError::Internal(e.to_string()))?;
+        w.close().map_err(EngineError::internal)?;
     }
     Ok(out)
 }
@@ -206,7 +206,7 @@ pub enum BatchWriter<'a> {
 }
 
 fn write_error(e: impl std::fmt::Display) -> EngineError {
-    EngineError::Data(format!("cannot write the output: {e}"))
+    EngineError::write(format!("cannot write the output: {e}"))
 }
 
 impl<'a> BatchWriter<'a> {

@@ -3,6 +3,7 @@
 
 use super::paths::{resolve, PathPolicy};
 use crate::check::program::{Checked, Format};
+use crate::diagnostic::Code;
 use crate::lower::scan::ScanMismatch;
 use crate::lower::types::arrow_type;
 use crate::lower::{self, Scans};
@@ -16,32 +17,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Why a run failed, already sorted by the exit code it calls for.
-#[derive(Debug)]
-pub enum EngineError {
-    /// Unreadable file, schema mismatch, bad value (exit 3).
-    Data(String),
-    /// Memory or time limit (exit 4).
-    Resource(String),
-    /// Refused by policy (exit 5).
-    Policy(String),
-    /// A compiler or engine bug (exit 70).
-    Internal(String),
-    /// The user cancelled the query (Ctrl-C in the REPL).
-    Cancelled,
-}
-
-impl std::fmt::Display for EngineError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EngineError::Data(s)
-            | EngineError::Resource(s)
-            | EngineError::Policy(s)
-            | EngineError::Internal(s) => f.write_str(s),
-            EngineError::Cancelled => f.write_str("cancelled"),
-        }
-    }
-}
+pub use super::errors::EngineError;
 
 #[derive(Clone, Debug, Default)]
 pub struct SessionOptions {
@@ -125,7 +101,7 @@ fn about_memory(s: &str) -> bool {
 
 /// A memory error in the user's terms: which part of the query ran out, not
 /// DataFusion's operator names and settings.
-fn memory_error(s: &str) -> EngineError {
+fn memory_error(s: &str) -> Class {
     let part = [
         ("Aggregate", "grouping"),
         ("HashJoin", "a join"),
@@ -143,44 +119,54 @@ fn memory_error(s: &str) -> EngineError {
         .and_then(|r| r.split(" for ").next())
         .map(|n| format!(" ({n} more was needed)"))
         .unwrap_or_default();
-    EngineError::Resource(format!(
+    Class::Memory(format!(
         "the memory limit is too small for this run: {part} ran out of memory{needed}"
     ))
 }
 
+/// A DataFusion error sorted by whose problem it is.
+enum Class {
+    Data(String),
+    Memory(String),
+    Bug(String),
+}
+
+/// A DataFusion error as the user's problem (data, memory) or seg's (a bug).
 pub fn classify(e: datafusion::error::DataFusionError) -> EngineError {
     match classify_inner(e) {
-        EngineError::Data(s) => EngineError::Data(overflow_words(s)),
-        other => other,
+        Class::Data(s) => match overflow_words(&s) {
+            Some(words) => EngineError::overflow(words),
+            None => EngineError::data(s),
+        },
+        Class::Memory(s) => EngineError::memory(s),
+        Class::Bug(s) => EngineError::internal(s),
     }
 }
 
 /// Integer overflow in words, wherever DataFusion wrapped Arrow's message: the
 /// checked kernels (`v + 1`) and the cast back from an exact integer sum.
-const OVERFLOW: &str = "integer overflow:";
-
-fn overflow_words(s: String) -> String {
+fn overflow_words(s: &str) -> Option<String> {
     if let Some(at) = s.find("Overflow happened on: ") {
         let what = s[at + "Overflow happened on: ".len()..].lines().next().unwrap_or("").trim();
-        return format!("{OVERFLOW} {what} does not fit a 64-bit integer (declare the column `float` to compute with it approximately)");
+        return Some(format!("integer overflow: {what} does not fit a 64-bit integer"));
     }
     if s.contains("out of range Int64") || s.contains("Overflowing on") {
-        return format!("{OVERFLOW} a sum does not fit a 64-bit integer (declare the column `float` to sum it approximately)");
+        return Some("integer overflow: a sum does not fit a 64-bit integer".to_string());
     }
-    s
+    None
 }
 
-fn classify_inner(e: datafusion::error::DataFusionError) -> EngineError {
+fn classify_inner(e: datafusion::error::DataFusionError) -> Class {
     use datafusion::error::DataFusionError as E;
     match e {
         E::ResourcesExhausted(s) => memory_error(&s),
-        E::ArrowError(a, _) => EngineError::Data(a.to_string()),
-        E::ParquetError(p) => EngineError::Data(p.to_string()),
-        E::IoError(io) => EngineError::Data(io.to_string()),
-        E::ObjectStore(o) => EngineError::Data(o.to_string()),
+        E::ArrowError(a, _) => Class::Data(a.to_string()),
+        E::ParquetError(p) => Class::Data(p.to_string()),
+        E::IoError(io) => Class::Data(io.to_string()),
+        E::ObjectStore(o) => Class::Data(o.to_string()),
         E::Context(c, inner) => match classify_inner(*inner) {
-            EngineError::Data(s) => EngineError::Data(format!("{c}: {s}")),
-            EngineError::Internal(s) if about_memory(&c) || about_memory(&s) => {
+            Class::Data(s) => Class::Data(format!("{c}: {s}")),
+            Class::Bug(s) if about_memory(&c) || about_memory(&s) => {
                 memory_error(&format!("{c}: {s}"))
             }
             other => other,
@@ -191,7 +177,7 @@ fn classify_inner(e: datafusion::error::DataFusionError) -> EngineError {
             if about_memory(&s) {
                 memory_error(&s)
             } else {
-                EngineError::Data(s)
+                Class::Data(s)
             }
         }
         E::Execution(s) if about_memory(&s) => memory_error(&s),
@@ -200,7 +186,7 @@ fn classify_inner(e: datafusion::error::DataFusionError) -> EngineError {
                 || s.contains("Csv error")
                 || s.contains("Json error") =>
         {
-            EngineError::Data(s)
+            Class::Data(s)
         }
         other => {
             let s = other.to_string();
@@ -212,9 +198,9 @@ fn classify_inner(e: datafusion::error::DataFusionError) -> EngineError {
                 || s.contains("Parquet error")
                 || s.contains("No such file")
             {
-                EngineError::Data(s)
+                Class::Data(s)
             } else {
-                EngineError::Internal(s)
+                Class::Bug(s)
             }
         }
     }
@@ -240,7 +226,7 @@ impl Session {
             .worker_threads(threads)
             .enable_all()
             .build()
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+            .map_err(EngineError::internal)?;
         let mut config = SessionConfig::new().with_target_partitions(threads);
         // Every join seg plans has its small side (entity table, top-N ranking, label
         // grid) on the left: collecting it beats hashing and shuffling the market
@@ -270,7 +256,7 @@ impl Session {
             pool = Some(p.clone());
             rt = rt.with_memory_pool(p);
         }
-        let rt = rt.build_arc().map_err(|e| EngineError::Internal(e.to_string()))?;
+        let rt = rt.build_arc().map_err(EngineError::internal)?;
         let ctx = SessionContext::new_with_config_rt(config, rt);
         let policy = opts.policy.clone().unwrap_or(PathPolicy { allow_outside: false });
         let mut scans = Vec::new();
@@ -283,7 +269,7 @@ impl Session {
                 Some(p) => (p.clone(), p.display().to_string()),
                 None => (
                     resolve(spec_dir, &m.path, &policy).map_err(|why| {
-                        EngineError::Policy(format!(
+                        EngineError::path_refused(format!(
                             "data path `{}` of market `{}` is refused: {why}",
                             m.path, m.name
                         ))
@@ -292,7 +278,7 @@ impl Session {
                 ),
             };
             if let Err(e) = super::files::ensure_regular(&path) {
-                return Err(EngineError::Data(format!(
+                return Err(EngineError::data(format!(
                     "market `{}`: cannot open `{shown}`: {e}",
                     m.name
                 )));
@@ -302,11 +288,11 @@ impl Session {
                     Ok(x) => x,
                     // A file that cannot even be opened as its format (a truncated Arrow
                     // file) is a data error in that file, never an internal one.
-                    Err(EngineError::Internal(msg)) => {
+                    Err(e) if e.code() == Some(Code::E0902) => {
                         let why = locate(&path, m.format, None)
                             .map(|(at, e)| format!("{at}: {e}"))
-                            .unwrap_or(msg);
-                        return Err(EngineError::Data(format!(
+                            .unwrap_or_else(|| e.to_string());
+                        return Err(EngineError::data(format!(
                             "market `{}`: {}: {why}",
                             m.name, shown
                         )));
@@ -338,7 +324,7 @@ impl Session {
                 // record when not declared). Other columns are read as text, which
                 // cannot fail: the spec makes no promise about them.
                 let header = super::schema::read_csv_header(path)
-                    .map_err(|e| EngineError::Data(format!("market `{}`: {shown}: {e}", m.name)))?;
+                    .map_err(|e| EngineError::data(format!("market `{}`: {shown}: {e}", m.name)))?;
                 let fields: Vec<Field> = header
                     .iter()
                     .map(|name| {
@@ -350,7 +336,7 @@ impl Session {
                 read_schema = Some(Arc::new(schema.clone()));
                 for c in &m.columns {
                     if schema.field_with_name(&c.name).is_err() {
-                        return Err(EngineError::Data(format!(
+                        return Err(EngineError::data(format!(
                             "market `{}`: column `{}` is declared but `{}` has no such column",
                             m.name, c.name, shown
                         )));
@@ -382,15 +368,15 @@ impl Session {
         let plan = df.into_unoptimized_plan();
         match lower::scan::canonical(plan, m) {
             Ok(plan) => Ok((plan, read_schema)),
-            Err(ScanMismatch::Missing { column }) => Err(EngineError::Data(format!(
+            Err(ScanMismatch::Missing { column }) => Err(EngineError::data(format!(
                 "market `{}`: `{}` has no column `{}`",
                 m.name, shown, column
             ))),
-            Err(ScanMismatch::Type { column, declared, found }) => Err(EngineError::Data(format!(
+            Err(ScanMismatch::Type { column, declared, found }) => Err(EngineError::data(format!(
                 "market `{}`: column `{}` is declared {} but `{}` has {}",
                 m.name, column, declared, shown, found
             ))),
-            Err(ScanMismatch::Plan(e)) => Err(EngineError::Internal(e.to_string())),
+            Err(ScanMismatch::Plan(e)) => Err(EngineError::internal(e)),
         }
     }
 
@@ -471,7 +457,7 @@ impl Session {
             tokio::select! {
                 r = query => r,
                 _ = cancel => Err(EngineError::Cancelled),
-                limit = watchdog => Err(EngineError::Resource(format!(
+                limit = watchdog => Err(EngineError::memory(format!(
                     "the memory limit of {} is too small for this run: an operator could not get memory and the query stopped making progress",
                     human_size(limit)
                 ))),
@@ -480,16 +466,15 @@ impl Session {
         match result {
             // An engine message alone names neither the file nor the row. Overflow
             // comes from computing, not reading: no file is read again for it.
-            Err(EngineError::Data(s)) if s.starts_with(OVERFLOW) => Err(EngineError::Data(s)),
-            Err(e @ (EngineError::Data(_) | EngineError::Internal(_))) => {
-                Err(self.locate_data_error().map(EngineError::Data).unwrap_or(e))
+            Err(e) if matches!(e.code(), Some(Code::E0601 | Code::E0902)) => {
+                Err(self.locate_data_error().map(EngineError::data).unwrap_or(e))
             }
             other => other,
         }
     }
 
     pub fn segment_plan(&self, s: usize) -> Result<LogicalPlan, EngineError> {
-        lower::segment_plan(&self.program, s, self).map_err(|d| EngineError::Internal(d.message))
+        lower::segment_plan(&self.program, s, self).map_err(EngineError::lowering)
     }
 
     pub fn run_segment(&self, s: usize) -> Result<Vec<RecordBatch>, EngineError> {

@@ -508,10 +508,8 @@ impl Repl {
         cancel: impl FnOnce() -> Cancel,
         mode: Mode,
     ) -> Result<String, EngineError> {
-        let session = self
-            .session
-            .as_ref()
-            .ok_or_else(|| EngineError::Data("no market is defined".into()))?;
+        let session =
+            self.session.as_ref().ok_or_else(|| EngineError::data("no market is defined"))?;
         match mode {
             Mode::Run => {
                 let plan = session.segment_plan(idx)?;

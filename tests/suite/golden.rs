@@ -109,7 +109,8 @@ fn every_code_has_a_case_and_documentation() {
     use seg::diagnostic::Code;
     let docs = std::fs::read_to_string(root().join("docs/diagnostics.md")).unwrap();
     let mut outs = String::new();
-    for dir in ["tests/cases/check", "tests/cases/run", "tests/cases/hostile"] {
+    for dir in ["tests/cases/check", "tests/cases/run", "tests/cases/hostile", "tests/cases/errors"]
+    {
         for f in files_with_ext(&root().join(dir), "out") {
             outs.push_str(&std::fs::read_to_string(f).unwrap());
         }
@@ -158,6 +159,79 @@ fn hostile_cases() {
             },
         );
         golden(&dir.join(format!("{name}.out")), &render_diagnostics(&spec), &mut failures);
+    }
+    finish(failures);
+}
+
+/// Run-time errors are made here (their data is generated, their paths temporary)
+/// and rendered as `seg run` prints them, with the JSON form, into
+/// `tests/cases/errors/*.out`.
+#[test]
+fn run_error_cases() {
+    use seg::engine::files;
+    use seg::engine::session::EngineError;
+    let dir = project();
+    let d = dir.path();
+    let mut many = String::from("id,amount\n");
+    for i in 0..1500 {
+        many.push_str(&format!("{i},{}\n", i % 7));
+    }
+    many.push_str("1500,seven\n");
+    write(d, "late_bad_value.csv", &many);
+    write(d, "huge.csv", "id,amount\n1,9000000000000000000\n2,9000000000000000000\n");
+    let spec = |data: &str| {
+        format!(
+            "market m from \"{data}\" {{ columns {{ id int, amount int }}; measure total = sum(amount) }}\n\
+             dimension all on m = rules {{ else => \"all\" }}\nsegment m by all\n"
+        )
+    };
+    let run = |name: &str, data: &str| -> (String, String, EngineError) {
+        let path = write(d, &format!("{name}.seg"), &spec(data));
+        let file = load_bytes(
+            &path,
+            &format!("{name}.seg"),
+            spec(data).as_bytes(),
+            &LoadOptions {
+                no_data: false,
+                policy: PathPolicy { allow_outside: false },
+                sources: Default::default(),
+            },
+        );
+        assert!(file.diagnostics.is_empty(), "{name}: {:?}", file.diagnostics);
+        let program = file.program.clone().unwrap();
+        let session =
+            Session::new(program, d, &SessionOptions { threads: Some(1), ..Default::default() })
+                .unwrap();
+        let e = session.run_segment(0).expect_err(name);
+        (file.display.clone(), file.text.clone(), e)
+    };
+    let mut cases = vec![
+        ("E0601_late_bad_value", run("late_bad_value", "late_bad_value.csv")),
+        ("E0602_overflow", run("overflow", "huge.csv")),
+    ];
+    let spec_path = d.join("overflow.seg");
+    let inputs = files::run_inputs(&spec_path, &[]);
+    let refused = files::check_output(&spec_path, true, &inputs).expect_err("the spec itself");
+    let (display, text) = (cases[1].1 .0.clone(), cases[1].1 .1.clone());
+    cases.push(("E0507_output_is_the_spec", (display.clone(), text.clone(), refused)));
+    let missing = d.join("no/such/folder/out.csv");
+    let unwritable = files::write_atomic(&missing, b"x", false, &inputs).expect_err("no folder");
+    cases.push(("E0603_no_folder", (display, text, unwritable)));
+    let mut failures = Vec::new();
+    let out_dir = root().join("tests/cases/errors");
+    let tmp = d.display().to_string();
+    for (name, (display, text, e)) in cases {
+        let diag = e.diagnostic().expect("a diagnostic");
+        let shown = format!(
+            "{}[{}]: {}\nhelp: {}\n--- json\n{}\n",
+            diag.severity.as_str(),
+            diag.code,
+            diag.message,
+            diag.help.as_deref().unwrap_or("-"),
+            diag.to_json(&display, &text)
+        )
+        .replace(&tmp, "$DIR");
+        golden(&out_dir.join(format!("{name}.out")), &shown, &mut failures);
     }
     finish(failures);
 }

@@ -1,0 +1,100 @@
+//! Run-time failures as diagnostics: every error the engine returns carries a code
+//! (whose exit class picks the exit code) and, when it comes from lowering, a span
+//! in the spec.
+
+use crate::diagnostic::{Code, Diagnostic};
+
+/// Why a run did not finish.
+#[derive(Debug)]
+pub enum EngineError {
+    Failed(Box<Diagnostic>),
+    /// The user cancelled the query (Ctrl-C in the REPL).
+    Cancelled,
+}
+
+impl EngineError {
+    fn new(code: Code, message: impl Into<String>) -> EngineError {
+        EngineError::Failed(Box::new(Diagnostic::new(code, message)))
+    }
+
+    fn help(self, help: &str) -> EngineError {
+        match self {
+            EngineError::Failed(d) => EngineError::Failed(Box::new(d.with_help(help))),
+            other => other,
+        }
+    }
+
+    /// E0601: a data file failed to read at run time (a bad value, a truncated
+    /// file, a file that changed since `check`).
+    pub fn data(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0601, message)
+            .help("fix the value in the file, or declare the column with a type that reads it")
+    }
+
+    /// E0602: an integer result past 64 bits.
+    pub fn overflow(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0602, message)
+            .help("declare the column `float` to compute with it approximately")
+    }
+
+    /// E0603: the output could not be written (disk full, permissions).
+    pub fn write(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0603, message).help(
+            "check that the folder exists, that you may write in it and that the disk has room",
+        )
+    }
+
+    /// E0701: the memory limit is too small for the query.
+    pub fn memory(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0701, message).help(
+            "raise --memory-limit, or lower --threads (each thread gets an equal share of the limit)",
+        )
+    }
+
+    /// E0504: a data path (or `--source`) the path policy refuses.
+    pub fn path_refused(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0504, message)
+            .help("keep data inside the project (the folder with seg.toml or .git), or pass --allow-outside")
+    }
+
+    /// E0507: an output that would replace an input, or an existing file without
+    /// `--force`.
+    pub fn output_refused(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0507, message)
+            .help("write to another path; --force replaces an existing output, never an input")
+    }
+
+    /// E0902: the engine failed where no input explains it.
+    pub fn internal(message: impl std::fmt::Display) -> EngineError {
+        EngineError::new(Code::E0902, format!("internal error, this is a bug in seg: {message}"))
+            .help("please report it with the spec and the command")
+    }
+
+    /// A diagnostic raised while planning (E0901, with the span being lowered).
+    pub fn lowering(d: Diagnostic) -> EngineError {
+        EngineError::Failed(Box::new(d))
+    }
+
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            EngineError::Failed(d) => Some(d.code),
+            EngineError::Cancelled => None,
+        }
+    }
+
+    pub fn diagnostic(&self) -> Option<&Diagnostic> {
+        match self {
+            EngineError::Failed(d) => Some(d),
+            EngineError::Cancelled => None,
+        }
+    }
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Failed(d) => f.write_str(&d.message),
+            EngineError::Cancelled => f.write_str("cancelled"),
+        }
+    }
+}
