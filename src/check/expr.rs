@@ -400,7 +400,7 @@ impl AggTyper<'_> {
             }
             ExprKind::Name(id) => {
                 if let Some((i, t)) = names.sibling(&id.name, id.span) {
-                    return (MExpr::Ref(i), t);
+                    return (MExpr::Ref(i, t), t);
                 }
                 if id.name == "rows" {
                     return (
@@ -425,7 +425,7 @@ impl AggTyper<'_> {
             }
             ExprKind::Neg(inner) => {
                 let (x, t) = self.expr(inner, names);
-                (MExpr::Neg(Box::new(x)), t)
+                (MExpr::Neg(Box::new(x), t), t)
             }
             ExprKind::Binary { op, op_span, lhs, rhs } if op.is_arithmetic() => {
                 let (a, ta) = self.expr(lhs, names);
@@ -446,7 +446,7 @@ impl AggTyper<'_> {
                 } else {
                     Type::Int
                 };
-                (MExpr::Bin(*op, Box::new(a), Box::new(b)), ty)
+                (MExpr::Bin(*op, Box::new(a), Box::new(b), ty), ty)
             }
             ExprKind::Call { func: f, distinct, args } if agg_func(&f.name).is_some() => {
                 let func = agg_func(&f.name).unwrap_or(AggFunc::Count);

@@ -183,11 +183,27 @@ pub struct MeasureDef {
 #[derive(Clone, Debug, PartialEq)]
 pub enum MExpr {
     Agg(Agg),
-    /// Another measure (feature) of the same market (entity), by index.
-    Ref(usize),
+    /// Another measure (feature) of the same market (entity), by index, and its type.
+    Ref(usize, Type),
+    /// An integer or float literal; its type is its value's.
     Lit(Value),
-    Neg(Box<MExpr>),
-    Bin(BinOp, Box<MExpr>, Box<MExpr>),
+    /// Negation, of the operand's type.
+    Neg(Box<MExpr>, Type),
+    /// Arithmetic: `Float` if either side is or the operator is `/`, else `Int`.
+    Bin(BinOp, Box<MExpr>, Box<MExpr>, Type),
+}
+
+impl MExpr {
+    /// The type the checker gave this expression: what it computes as (an `Int`
+    /// measure overflows instead of rounding) and what the output column holds.
+    pub fn ty(&self) -> Type {
+        match self {
+            MExpr::Agg(a) => a.ty,
+            MExpr::Lit(Value::Int(_)) => Type::Int,
+            MExpr::Lit(_) => Type::Float,
+            MExpr::Ref(_, t) | MExpr::Neg(_, t) | MExpr::Bin(.., t) => *t,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

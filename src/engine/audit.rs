@@ -127,9 +127,9 @@ pub fn is_additive(m: &MExpr, all: &[MeasureDef]) -> bool {
         MExpr::Agg(a) => {
             matches!(a.func, AggFunc::Sum) || (a.func == AggFunc::Count && !a.distinct)
         }
-        MExpr::Ref(i) => is_additive(&all[*i].expr, all),
-        MExpr::Neg(x) => is_additive(x, all),
-        MExpr::Bin(BinOp::Add | BinOp::Sub, a, b) => is_additive(a, all) && is_additive(b, all),
+        MExpr::Ref(i, _) => is_additive(&all[*i].expr, all),
+        MExpr::Neg(x, _) => is_additive(x, all),
+        MExpr::Bin(BinOp::Add | BinOp::Sub, a, b, _) => is_additive(a, all) && is_additive(b, all),
         _ => false,
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod errors;
+pub mod expect;
 pub mod files;
 pub mod gen;
 pub mod memory;

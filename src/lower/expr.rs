@@ -193,17 +193,14 @@ impl AggSet {
                     _ => c,
                 }
             }
-            MExpr::Ref(i) => self.measure(&siblings[*i].expr, siblings),
+            MExpr::Ref(i, _) => self.measure(&siblings[*i].expr, siblings),
             MExpr::Lit(v) => {
                 lit(scalar(v, if matches!(v, Value::Int(_)) { Type::Int } else { Type::Float }))
             }
-            MExpr::Neg(x) if mexpr_type(x, siblings) == Type::Int => {
-                super::checked::neg(self.measure(x, siblings))
-            }
-            MExpr::Neg(x) => Expr::Negative(Box::new(self.measure(x, siblings))),
-            MExpr::Bin(op, a, b) => {
-                let ta = mexpr_type(a, siblings);
-                let tb = mexpr_type(b, siblings);
+            MExpr::Neg(x, Type::Int) => super::checked::neg(self.measure(x, siblings)),
+            MExpr::Neg(x, _) => Expr::Negative(Box::new(self.measure(x, siblings))),
+            MExpr::Bin(op, a, b, _) => {
+                let (ta, tb) = (a.ty(), b.ty());
                 let (x, y) = (self.measure(a, siblings), self.measure(b, siblings));
                 let float_result = ta == Type::Float || tb == Type::Float;
                 let w =
@@ -215,24 +212,6 @@ impl AggSet {
                     BinOp::Sub => w(x, ta) - w(y, tb),
                     _ => w(x, ta) * w(y, tb),
                 }
-            }
-        }
-    }
-}
-
-pub fn mexpr_type(m: &MExpr, siblings: &[MeasureDef]) -> Type {
-    match m {
-        MExpr::Agg(a) => a.ty,
-        MExpr::Ref(i) => siblings[*i].ty,
-        MExpr::Lit(Value::Int(_)) => Type::Int,
-        MExpr::Lit(_) => Type::Float,
-        MExpr::Neg(x) => mexpr_type(x, siblings),
-        MExpr::Bin(BinOp::Div, ..) => Type::Float,
-        MExpr::Bin(_, a, b) => {
-            if mexpr_type(a, siblings) == Type::Float || mexpr_type(b, siblings) == Type::Float {
-                Type::Float
-            } else {
-                Type::Int
             }
         }
     }

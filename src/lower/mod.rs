@@ -399,9 +399,9 @@ fn measure_columns(p: &Checked, m: usize, measures: &[usize]) -> Vec<String> {
                     x.columns(out)
                 }
             }
-            MExpr::Ref(i) => walk(&all[*i].expr, all, out),
-            MExpr::Neg(x) => walk(x, all, out),
-            MExpr::Bin(_, a, b) => {
+            MExpr::Ref(i, _) => walk(&all[*i].expr, all, out),
+            MExpr::Neg(x, _) => walk(x, all, out),
+            MExpr::Bin(_, a, b, _) => {
                 walk(a, all, out);
                 walk(b, all, out);
             }

@@ -110,20 +110,19 @@ fn aggregate(a: &Agg, rows: &[&Row]) -> Value {
 pub fn measure(m: &MExpr, siblings: &[MeasureDef], rows: &[&Row]) -> Value {
     match m {
         MExpr::Agg(a) => aggregate(a, rows),
-        MExpr::Ref(i) => measure(&siblings[*i].expr, siblings, rows),
+        MExpr::Ref(i, _) => measure(&siblings[*i].expr, siblings, rows),
         MExpr::Lit(v) => v.clone(),
-        MExpr::Neg(x) => match measure(x, siblings, rows) {
+        MExpr::Neg(x, _) => match measure(x, siblings, rows) {
             Value::Int(i) => Value::Int(i.wrapping_neg()),
             Value::Float(f) => Value::Float(-f),
             _ => Value::Null,
         },
-        MExpr::Bin(op, a, b) => {
-            let ty = crate::lower::expr::mexpr_type(m, siblings);
+        MExpr::Bin(op, a, b, ty) => {
             let (x, y) = (measure(a, siblings, rows), measure(b, siblings, rows));
             if x.is_null() || y.is_null() {
                 return Value::Null;
             }
-            super::arith(*op, &x, &y, ty)
+            super::arith(*op, &x, &y, *ty)
         }
     }
 }

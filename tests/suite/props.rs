@@ -311,6 +311,59 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
     if let Some(d) = diff(&expected, &actual) {
         return Err(TestCaseError::fail(format!("{d}\nspec:\n{}\ndata: {:?}", c.spec, c.data)));
     }
+    check_queries(&session.program, &expected, &actual)
+        .map_err(|e| TestCaseError::fail(format!("{e}\nspec:\n{}\ndata: {:?}", c.spec, c.data)))
+}
+
+/// What `expect` reads off the engine's results (`rows(s, ...)`, `share(s, ...)`, a
+/// margin of a grid) against the same read off the reference's rows by hand.
+fn check_queries(
+    p: &seg::check::program::Checked,
+    expected: &[seg::reference::segment::OutRow],
+    actual: &[seg::reference::segment::OutRow],
+) -> Result<(), String> {
+    use seg::check::program::{QueryWhat, SegMode, SegQuery};
+    use seg::engine::expect::query_value;
+    let sd = &p.segments[0];
+    let k = sd.dims.len();
+    let close = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+        _ => a == b,
+    };
+    for r in expected {
+        let n = r.level.map_or(k, |l| l as usize);
+        if n == 0 {
+            continue;
+        }
+        let labels = r.labels[..n].to_vec();
+        for (what, col) in [(QueryWhat::Rows, 0), (QueryWhat::Share, 1 + sd.measures.len())] {
+            let q = SegQuery { what, segment: 0, labels: labels.clone() };
+            let got = query_value(p, actual, &q)?;
+            if !close(&got, &r.values[col]) {
+                return Err(format!(
+                    "{q:?} reads {got:?}, the reference row has {:?}",
+                    r.values[col]
+                ));
+            }
+        }
+    }
+    if sd.mode == SegMode::Cross && k >= 2 {
+        // A margin: the first label alone adds up the cells under it.
+        let mut firsts: Vec<&Option<String>> = expected.iter().map(|r| &r.labels[0]).collect();
+        firsts.dedup();
+        for first in firsts {
+            let want: i64 = expected
+                .iter()
+                .filter(|r| &r.labels[0] == first)
+                .map(|r| if let Value::Int(i) = r.values[0] { i } else { 0 })
+                .sum();
+            let q = SegQuery { what: QueryWhat::Rows, segment: 0, labels: vec![first.clone()] };
+            let got = query_value(p, actual, &q)?;
+            if got != Value::Int(want) {
+                return Err(format!("margin {q:?} reads {got:?}, the cells add up to {want}"));
+            }
+        }
+    }
     Ok(())
 }
 

@@ -54,11 +54,11 @@ fn preconditions(space: &mut Space, p: &Checked, owner: Owner, extra: Option<&TE
 fn never_null(m: &MExpr, all: &[MeasureDef]) -> bool {
     match m {
         MExpr::Agg(a) => matches!(a.func, AggFunc::Count | AggFunc::Sum),
-        MExpr::Ref(i) => never_null(&all[*i].expr, all),
+        MExpr::Ref(i, _) => never_null(&all[*i].expr, all),
         MExpr::Lit(v) => !v.is_null(),
-        MExpr::Neg(x) => never_null(x, all),
+        MExpr::Neg(x, _) => never_null(x, all),
         MExpr::Bin(BinOp::Div, ..) => false,
-        MExpr::Bin(_, a, b) => never_null(a, all) && never_null(b, all),
+        MExpr::Bin(_, a, b, _) => never_null(a, all) && never_null(b, all),
     }
 }
 
