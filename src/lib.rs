@@ -2,6 +2,7 @@
 //! to DataFusion plans (`lower`) and executed (`engine`); `cli` is the only front end
 //! that prints. See docs/architecture.md.
 
+pub mod calendar;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;

@@ -337,3 +337,15 @@ pub fn unreadable_declared(span: Span, path: &str, why: &str) -> Diagnostic {
         .with_label(span, "this data file")
         .with_help("fix the path (it is relative to the spec's folder), or pass --no-data to check the spec alone")
 }
+
+pub fn bare_name_in_expect(id: &crate::syntax::ast::Ident) -> Diagnostic {
+    Diagnostic::new(Code::E0309, format!("`{}` needs a segmentation to read from", id.name))
+        .with_label(id.span, "a bare name in an expect")
+        .with_help("read a number off a segmentation, e.g. `rows(SEG, \"label\")` or `share(SEG, \"label\")`")
+}
+
+pub fn not_a_measure(span: Span) -> Diagnostic {
+    Diagnostic::new(Code::E0308, "a measure must be a number computed from aggregates")
+        .with_label(span, "not an aggregate or arithmetic on aggregates")
+        .with_help("measures read like `sum(revenue)`, `count(distinct customer_id)` or `value / volume`; filter rows with `where`")
+}

@@ -510,11 +510,7 @@ impl AggTyper<'_> {
                 (MExpr::Agg(Agg { func, distinct: *distinct, arg, ty }), ty)
             }
             _ => {
-                self.diags.push(
-                    Diagnostic::new(Code::E0308, "a measure must be a number computed from aggregates")
-                        .with_label(e.span, "not an aggregate or arithmetic on aggregates")
-                        .with_help("measures read like `sum(revenue)`, `count(distinct customer_id)` or `value / volume`; filter rows with `where`"),
-                );
+                self.diags.push(errors::not_a_measure(e.span));
                 (MExpr::Lit(Value::Null), Type::Error)
             }
         }

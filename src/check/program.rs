@@ -81,7 +81,7 @@ impl Value {
             Value::Float(f) => Some(format_float(*f)),
             Value::Text(s) => Some(s.clone()),
             Value::Bool(b) => Some(b.to_string()),
-            Value::Date(d) => Some(crate::syntax::format_date(*d)),
+            Value::Date(d) => Some(crate::calendar::format_date(*d)),
             Value::Timestamp(t) => Some(format_timestamp(*t)),
         }
     }
@@ -103,7 +103,7 @@ pub fn format_timestamp(us: i64) -> String {
     let frac = rem % 1_000_000;
     let base = format!(
         "{}T{:02}:{:02}:{:02}",
-        crate::syntax::format_date(days as i32),
+        crate::calendar::format_date(days as i32),
         secs / 3600,
         secs / 60 % 60,
         secs % 60

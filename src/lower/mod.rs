@@ -5,14 +5,14 @@
 pub mod audit;
 pub mod checked;
 pub mod codes;
+pub mod errors;
 pub mod exact;
 pub mod expr;
 pub mod scan;
 pub mod types;
 
 use crate::check::program::*;
-use crate::diagnostic::{Code, Diagnostic};
-use crate::span::Span;
+use crate::diagnostic::Diagnostic;
 use arrow::datatypes::DataType;
 use datafusion::common::{JoinType, NullEquality, ScalarValue};
 use datafusion::functions::expr_fn as f;
@@ -33,13 +33,7 @@ pub trait Scans {
     fn scan(&self, market: usize) -> DfResult<LogicalPlan>;
 }
 
-/// A lowering failure after a clean check is a compiler bug: say so, with the span
-/// of what was being lowered.
-pub fn internal(span: Span, what: &str, e: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::new(Code::E0901, format!("internal error while lowering {what}: {e}"))
-        .with_label(span, "while compiling this")
-        .with_help("this is a bug in seg; please report it with the spec")
-}
+pub use errors::internal;
 
 pub fn label_col(d: usize) -> String {
     format!("__d{d}")

@@ -195,7 +195,7 @@ fn func(f: Func, v: &[Value], ty: Type) -> Value {
                 Value::Timestamp(t) => t.div_euclid(86_400_000_000),
                 _ => return Value::Null,
             };
-            let s = crate::syntax::format_date(days as i32);
+            let s = crate::calendar::format_date(days as i32);
             let (y, m) = (
                 s[..s.len() - 6].parse::<i64>().unwrap_or(0),
                 s[s.len() - 5..s.len() - 3].parse::<i64>().unwrap_or(0),

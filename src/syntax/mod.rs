@@ -2,11 +2,13 @@
 //! resynchronises at the next statement so one typo does not hide the rest.
 
 pub mod ast;
+mod convert;
 pub mod errors;
 mod limits;
 mod parser;
+mod pest_errors;
 
-pub use parser::{format_date, parse_date, parse_expr};
+pub use parser::parse_expr;
 
 use crate::diagnostic::Diagnostic;
 use ast::Program;

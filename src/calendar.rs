@@ -1,0 +1,61 @@
+//! Proleptic Gregorian dates as days since 1970-01-01 (Arrow's Date32) and
+//! timestamps as microseconds (Arrow's Timestamp(Microsecond)): parsed from spec
+//! literals, formatted for labels. Shared by the parser, the checker and the reference.
+
+/// Days since 1970-01-01 for a valid `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<i32> {
+    let y: i64 = s.get(0..4)?.parse().ok()?;
+    let m: u32 = s.get(5..7)?.parse().ok()?;
+    let d: u32 = s.get(8..10)?.parse().ok()?;
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) as i32)
+}
+
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let days = parse_date(s.get(0..10)?)? as i64;
+    let rest = s.get(11..)?;
+    let mut parts = rest.split(':');
+    let h: i64 = parts.next()?.parse().ok()?;
+    let mi: i64 = parts.next()?.parse().ok()?;
+    let sec: f64 = parts.next().map(|x| x.parse().ok()).unwrap_or(Some(0.0))?;
+    if h > 23 || mi > 59 || !(0.0..60.0).contains(&sec) {
+        return None;
+    }
+    Some(days * 86_400_000_000 + (h * 3600 + mi * 60) * 1_000_000 + (sec * 1e6).round() as i64)
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD` for days since 1970-01-01.
+pub fn format_date(days: i32) -> String {
+    let z = days as i64 + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
+}

@@ -1,0 +1,284 @@
+//! Dimensions: every kind of labelling (a column, mappings, bins, quantiles, top-N,
+//! rules and partitions) checked against its owner's columns.
+
+use super::errors;
+use super::expr::{lit_value, unify, RowTyper};
+use super::program::*;
+use super::{coerce, Checker, Table};
+use crate::span::Span;
+use crate::syntax::ast;
+
+impl Checker {
+    pub(super) fn dimension(&mut self, d: &ast::Dimension) {
+        if errors::OUTPUT_COLUMNS.contains(&d.name.name.as_str()) {
+            self.diags.push(errors::reserved_name(d.name.span, "dimension", &d.name.name));
+        }
+        let owner = match self.tables.get(&d.owner.name) {
+            Some((Table::Market(i), _)) => Some(Owner::Market(*i)),
+            Some((Table::Entity(i), _)) => Some(Owner::Entity(*i)),
+            Some((Table::Poisoned, _)) => None,
+            None => {
+                let cands: Vec<&str> = self.tables.keys().map(|k| k.as_str()).collect();
+                self.diags.push(errors::unknown_owner(d.owner.span, &d.owner.name, cands));
+                None
+            }
+        };
+        let def = owner.and_then(|owner| {
+            let (cols, scope, market) = self.owner_scope(owner);
+            let (kind, labels) = self.dim_body(&d.body, &cols, &scope)?;
+            Some(DimDef {
+                name: d.name.name.clone(),
+                span: d.name.span,
+                owner,
+                market,
+                kind,
+                labels,
+            })
+        });
+        let index = match def {
+            Some(def) => {
+                self.out.dims.push(def);
+                Some(self.out.dims.len() - 1)
+            }
+            _ => None,
+        };
+        if let Some((_, first)) = self.dims.get(&d.name.name) {
+            self.diags.push(errors::duplicate(d.name.span, *first, "dimension", &d.name.name));
+            return;
+        }
+        if index.is_none() {
+            self.poisoned_dims.push(d.name.name.clone());
+        }
+        self.dims.insert(d.name.name.clone(), (index, d.name.span));
+    }
+
+    pub(super) fn dim_body(
+        &mut self,
+        body: &ast::DimBody,
+        cols: &[Column],
+        scope: &str,
+    ) -> Option<(DimKind, Vec<String>)> {
+        let mut typer = RowTyper { cols, scope: scope.to_string(), diags: &mut self.diags };
+        fn push_label(labels: &mut Vec<String>, l: &str) {
+            if !labels.iter().any(|x| x == l) {
+                labels.push(l.to_string());
+            }
+        }
+        Some(match body {
+            ast::DimBody::Column(e) => {
+                let t = typer.expr(e);
+                (DimKind::Column(t), Vec::new())
+            }
+            ast::DimBody::Top { n, n_span, expr, else_label, .. } => {
+                let t = typer.expr(expr);
+                if *n == 0 || *n > 10_000 {
+                    self.diags.push(errors::bad_count(*n_span, "`top` N", 1, 10_000));
+                }
+                let other =
+                    else_label.as_ref().map(|l| l.value.clone()).unwrap_or_else(|| "other".into());
+                (DimKind::Top { n: *n, expr: t, other }, Vec::new())
+            }
+            ast::DimBody::Mapping { expr, arms, else_label, .. } => {
+                let t = typer.expr(expr);
+                let mut out_arms = Vec::new();
+                let mut labels = Vec::new();
+                let mut seen: Vec<(Value, Span, String)> = Vec::new();
+                for arm in arms {
+                    let mut values = Vec::new();
+                    for c in &arm.values {
+                        let (v, vt) = lit_value(&c.value);
+                        if unify(t.ty, vt).is_none() {
+                            self.diags.push(errors::mismatch(
+                                c.span,
+                                &format!("a {} value", t.ty),
+                                vt,
+                                &format!(
+                                    "the mapped expression is {}; list values of that type",
+                                    t.ty
+                                ),
+                            ));
+                            continue;
+                        }
+                        let v = coerce(v, t.ty);
+                        if let Some((_, first, first_label)) = seen.iter().find(|(x, ..)| x == &v) {
+                            self.diags.push(errors::duplicate_mapping(
+                                c.span,
+                                *first,
+                                &v.to_string(),
+                                &arm.label.value,
+                                first_label,
+                            ));
+                            continue;
+                        }
+                        seen.push((v.clone(), c.span, arm.label.value.clone()));
+                        values.push((v, c.span));
+                    }
+                    push_label(&mut labels, &arm.label.value);
+                    out_arms.push(MapArm {
+                        values,
+                        label: arm.label.value.clone(),
+                        span: arm.span,
+                    });
+                }
+                if let Some(l) = else_label {
+                    push_label(&mut labels, &l.value);
+                }
+                (
+                    DimKind::Map {
+                        expr: t,
+                        arms: out_arms,
+                        else_label: else_label.as_ref().map(|l| l.value.clone()),
+                    },
+                    labels,
+                )
+            }
+            ast::DimBody::Rules { arms, else_label, partition, .. } => {
+                let mut out_arms = Vec::new();
+                let mut labels = Vec::new();
+                for arm in arms {
+                    let cond = typer.expect_bool(&arm.cond, "a rule's condition");
+                    push_label(&mut labels, &arm.label.value);
+                    out_arms.push(RuleArm { cond, label: arm.label.value.clone(), span: arm.span });
+                }
+                if let Some(l) = else_label {
+                    push_label(&mut labels, &l.value);
+                }
+                (
+                    DimKind::Rules {
+                        arms: out_arms,
+                        else_label: else_label.as_ref().map(|l| l.value.clone()),
+                        partition: *partition,
+                    },
+                    labels,
+                )
+            }
+            ast::DimBody::Bins {
+                expr, cuts, cuts_span, closed_right, labels, labels_span, ..
+            } => {
+                let t = typer.expr(expr);
+                if !t.ty.is_ordered() && t.ty != Type::Error {
+                    self.diags.push(errors::not_orderable(t.span, "`bins`", t.ty));
+                    return None;
+                }
+                let mut values: Vec<(Value, Span)> = Vec::new();
+                // Default labels show cut points as written: `[100, 1000]` on a float
+                // column reads "100-1000", not "100.0-1000.0".
+                let mut written: Vec<Value> = Vec::new();
+                for c in cuts {
+                    let (v, vt) = lit_value(&c.value);
+                    if t.ty != Type::Error && (unify(t.ty, vt).is_none() || vt == Type::Null) {
+                        self.diags.push(errors::mismatch(
+                            c.span,
+                            &format!("a {} cut point", t.ty),
+                            vt,
+                            "cut points have the type of the binned value",
+                        ));
+                        continue;
+                    }
+                    written.push(v.clone());
+                    values.push((coerce(v, t.ty), c.span));
+                }
+                if cuts.is_empty() {
+                    self.diags.push(errors::mismatch(
+                        *cuts_span,
+                        "at least one cut point",
+                        Type::Null,
+                        "write the cut points in ascending order, e.g. `[18, 25, 35]`",
+                    ));
+                }
+                for w in values.windows(2) {
+                    let (a, b) = (w[0].0.as_f64(), w[1].0.as_f64());
+                    if let (Some(a), Some(b)) = (a, b) {
+                        if b <= a {
+                            self.diags.push(errors::bins_not_ascending(
+                                w[1].1,
+                                w[0].1,
+                                &w[1].0.to_string(),
+                                &w[0].0.to_string(),
+                            ));
+                        }
+                    }
+                }
+                let n = values.len() + 1;
+                let labels_out: Vec<String> = match labels {
+                    Some(ls) => {
+                        if ls.len() != n && values.len() == cuts.len() {
+                            self.diags.push(errors::label_count(*labels_span, n, ls.len()));
+                        }
+                        let mut seen: Vec<&ast::StrLit> = Vec::new();
+                        for l in ls {
+                            if let Some(first) = seen.iter().find(|x| x.value == l.value) {
+                                self.diags.push(errors::duplicate(
+                                    l.span,
+                                    first.span,
+                                    "bin label",
+                                    &l.value,
+                                ));
+                            }
+                            seen.push(l);
+                        }
+                        ls.iter().map(|l| l.value.clone()).collect()
+                    }
+                    None => default_bin_labels(&written, *closed_right),
+                };
+                let cuts: Vec<Value> = values.into_iter().map(|v| v.0).collect();
+                (
+                    DimKind::Bins {
+                        expr: t,
+                        cuts,
+                        closed_right: *closed_right,
+                        labels: labels_out.clone(),
+                    },
+                    labels_out,
+                )
+            }
+            ast::DimBody::Quantiles { expr, n, n_span, .. } => {
+                let t = typer.expr(expr);
+                if !t.ty.is_ordered() && t.ty != Type::Error {
+                    self.diags.push(errors::not_orderable(t.span, "`quantiles`", t.ty));
+                    return None;
+                }
+                if *n < 2 || *n > 1000 {
+                    self.diags.push(errors::bad_count(*n_span, "the number of quantiles", 2, 1000));
+                    return None;
+                }
+                let labels = (1..=*n).map(|i| format!("Q{i}")).collect();
+                (DimKind::Quantiles { expr: t, n: *n }, labels)
+            }
+        })
+    }
+
+    /// Resolves a dimension name: `Ok(None)` when it exists but is broken.
+    pub(super) fn dim_ref(&mut self, id: &ast::Ident) -> Result<Option<usize>, ()> {
+        match self.dims.get(&id.name) {
+            Some((i, _)) => Ok(*i),
+            None => {
+                let cands: Vec<&str> = self.dims.keys().map(|k| k.as_str()).collect();
+                self.diags.push(errors::unknown_dimension(id.span, &id.name, cands));
+                Err(())
+            }
+        }
+    }
+}
+
+pub fn default_bin_labels(cuts: &[Value], closed_right: bool) -> Vec<String> {
+    let s: Vec<String> = cuts.iter().map(|c| c.label().unwrap_or_default()).collect();
+    let mut out = Vec::new();
+    if s.is_empty() {
+        return vec!["all".into()];
+    }
+    if closed_right {
+        out.push(format!("<= {}", s[0]));
+    } else {
+        out.push(format!("< {}", s[0]));
+    }
+    for w in s.windows(2) {
+        out.push(format!("{}-{}", w[0], w[1]));
+    }
+    if closed_right {
+        out.push(format!("> {}", s[s.len() - 1]));
+    } else {
+        out.push(format!("{}+", s[s.len() - 1]));
+    }
+    out
+}

@@ -1,0 +1,389 @@
+//! Markets and entities: their columns (declared or read from the data), filters,
+//! measures and features, resolved in dependency order.
+
+use super::errors;
+use super::expr::{AggNames, AggTyper};
+use super::program::*;
+use super::{format_of, Checker, SchemaSource, Table};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::span::Span;
+use crate::syntax::ast;
+use std::collections::HashMap;
+
+struct MeasureResolver<'a> {
+    defs: &'a [ast::MeasureDef],
+    cols: &'a [Column],
+    scope: String,
+    owner: String,
+    state: Vec<State>,
+    stack: Vec<usize>,
+    done: Vec<Option<MeasureDef>>,
+    diags: Vec<Diagnostic>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum State {
+    Todo,
+    Busy,
+    Done(Type),
+}
+
+impl MeasureResolver<'_> {
+    fn resolve(&mut self, i: usize) -> Type {
+        match self.state[i] {
+            State::Done(t) => return t,
+            State::Busy => return Type::Error,
+            State::Todo => {}
+        }
+        self.state[i] = State::Busy;
+        self.stack.push(i);
+        let def = &self.defs[i];
+        let mut diags = Vec::new();
+        let (expr, ty) = {
+            let mut typer = AggTyper {
+                cols: self.cols,
+                scope: self.scope.clone(),
+                owner: self.owner.clone(),
+                diags: &mut diags,
+            };
+            typer.expr(&def.expr, self)
+        };
+        self.diags.extend(diags);
+        let ty = if ty == Type::Null { Type::Float } else { ty };
+        self.stack.pop();
+        self.state[i] = State::Done(ty);
+        self.done[i] =
+            Some(MeasureDef { name: def.name.name.clone(), span: def.name.span, expr, ty });
+        ty
+    }
+}
+
+impl AggNames for MeasureResolver<'_> {
+    fn sibling(&mut self, name: &str, span: Span) -> Option<(usize, Type)> {
+        // The first definition wins; duplicates are reported elsewhere.
+        let i = self.defs.iter().position(|d| d.name.name == name)?;
+        if self.state[i] == State::Busy {
+            let start = self.stack.iter().position(|&s| s == i).unwrap_or(0);
+            let mut path: Vec<String> =
+                self.stack[start..].iter().map(|&s| self.defs[s].name.name.clone()).collect();
+            path.push(name.to_string());
+            self.diags.push(errors::cycle(span, &path));
+            return Some((i, Type::Error));
+        }
+        Some((i, self.resolve(i)))
+    }
+
+    fn sibling_names(&self) -> Vec<String> {
+        self.defs.iter().map(|d| d.name.name.clone()).collect()
+    }
+}
+
+fn resolve_measures(
+    defs: &[ast::MeasureDef],
+    cols: &[Column],
+    scope: String,
+    owner: String,
+    diags: &mut Vec<Diagnostic>,
+) -> (Vec<MeasureDef>, bool) {
+    let mut r = MeasureResolver {
+        defs,
+        cols,
+        scope,
+        owner,
+        state: vec![State::Todo; defs.len()],
+        stack: Vec::new(),
+        done: vec![None; defs.len()],
+        diags: Vec::new(),
+    };
+    for i in 0..defs.len() {
+        r.resolve(i);
+    }
+    let ok = r.diags.is_empty();
+    diags.extend(r.diags);
+    (r.done.into_iter().flatten().collect(), ok)
+}
+
+fn type_of_kw(kw: ast::TypeKw) -> Type {
+    match kw {
+        ast::TypeKw::Int => Type::Int,
+        ast::TypeKw::Float => Type::Float,
+        ast::TypeKw::Text => Type::Text,
+        ast::TypeKw::Bool => Type::Bool,
+        ast::TypeKw::Date => Type::Date,
+        ast::TypeKw::Timestamp => Type::Timestamp,
+    }
+}
+
+impl Checker {
+    pub(super) fn market(&mut self, m: &ast::Market, schemas: &dyn SchemaSource) {
+        let format = match format_of(&m.source.value, m.format.as_ref().map(|f| f.name.as_str())) {
+            Some(f) => Some(f),
+            None => {
+                self.diags.push(match &m.format {
+                    Some(f) => crate::syntax::errors::unknown_format(f.span, &f.name),
+                    None => errors::unknown_extension(m.source.span, &m.source.value),
+                });
+                None
+            }
+        };
+        let declared: Option<Vec<(Column, Span)>> = m.columns.as_ref().map(|block| {
+            let mut seen: HashMap<&str, Span> = HashMap::new();
+            let mut cols = Vec::new();
+            for c in &block.columns {
+                if let Some(first) = seen.get(c.name.name.as_str()) {
+                    self.diags.push(errors::duplicate(c.name.span, *first, "column", &c.name.name));
+                    continue;
+                }
+                seen.insert(&c.name.name, c.name.span);
+                cols.push((
+                    Column { name: c.name.name.clone(), ty: type_of_kw(c.ty.kw), nullable: true },
+                    c.span,
+                ));
+            }
+            cols
+        });
+        let mut columns: Vec<Column> = declared
+            .as_ref()
+            .map(|d| d.iter().map(|(c, _)| c.clone()).collect())
+            .unwrap_or_default();
+        let mut schema_known = declared.is_some();
+        if let Some(format) = format {
+            match schemas.schema(
+                &m.name.name,
+                &m.source.value,
+                format,
+                declared.is_some(),
+                m.source.span,
+            ) {
+                Ok(None) => {
+                    if declared.is_none() {
+                        self.diags.push(errors::no_schema(m.name.span, &m.name.name));
+                    }
+                }
+                Ok(Some(file_cols)) => match &declared {
+                    None => {
+                        columns = file_cols
+                            .iter()
+                            .map(|(n, t, nullable, _)| Column {
+                                name: n.clone(),
+                                ty: *t,
+                                nullable: *nullable,
+                            })
+                            .collect();
+                        schema_known = true;
+                    }
+                    Some(decl) => {
+                        for (c, span) in decl {
+                            match file_cols.iter().find(|(n, ..)| n == &c.name) {
+                                None => {
+                                    let cands: Vec<&str> =
+                                        file_cols.iter().map(|(n, ..)| n.as_str()).collect();
+                                    self.diags.push(errors::missing_in_data(
+                                        *span,
+                                        &c.name,
+                                        &m.source.value,
+                                        cands,
+                                    ));
+                                }
+                                Some((_, t, nullable, shown)) => {
+                                    if !compatible_with_file(c.ty, *t, format) {
+                                        self.diags.push(errors::schema_mismatch(
+                                            *span,
+                                            &c.name,
+                                            c.ty,
+                                            shown,
+                                            &m.source.value,
+                                        ));
+                                    }
+                                    if let Some(col) = columns.iter_mut().find(|x| x.name == c.name)
+                                    {
+                                        col.nullable = *nullable;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                },
+                Err(d) if d.code == Code::E0502 && declared.is_some() => {
+                    // The declared schema still stands for later statements (no
+                    // cascade), but the data cannot be what it promises.
+                    // The file and the reason, as the schema reader worded them (the
+                    // file may be a `--source` replacement).
+                    let (path, why) = d
+                        .message
+                        .strip_prefix("cannot read the schema of `")
+                        .and_then(|r| r.split_once("`: "))
+                        .unwrap_or((&m.source.value, &d.message));
+                    self.diags.push(errors::unreadable_declared(m.source.span, path, why));
+                }
+                Err(d) => self.diags.push(d),
+            }
+        }
+        let scope = format!("market `{}`", m.name.name);
+        let filter = if schema_known {
+            self.conditions(&m.filters, &columns, &scope, "a market's `where`")
+        } else {
+            None
+        };
+        let mut measures = Vec::new();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for md in &m.measures {
+            if md.name.name == "rows" {
+                self.diags.push(errors::builtin_rows(md.name.span));
+            } else if errors::OUTPUT_COLUMNS.contains(&md.name.name.as_str()) {
+                self.diags.push(errors::reserved_name(md.name.span, "measure", &md.name.name));
+            } else if let Some(first) = seen.get(md.name.name.as_str()) {
+                self.diags.push(errors::duplicate(md.name.span, *first, "measure", &md.name.name));
+            }
+            seen.insert(&md.name.name, md.name.span);
+        }
+        if schema_known {
+            let (ms, _) = resolve_measures(
+                &m.measures,
+                &columns,
+                scope,
+                format!("`{}`", m.name.name),
+                &mut self.diags,
+            );
+            measures = ms;
+        }
+        let ok = schema_known && format.is_some();
+        let table = if ok {
+            self.out.markets.push(MarketDef {
+                name: m.name.name.clone(),
+                span: m.name.span,
+                path: m.source.value.clone(),
+                path_span: m.source.span,
+                format: format.unwrap_or(Format::Csv),
+                declared,
+                columns,
+                filter,
+                measures,
+            });
+            Table::Market(self.out.markets.len() - 1)
+        } else {
+            Table::Poisoned
+        };
+        self.declare_table(&m.name, "market", table);
+    }
+
+    pub(super) fn entity(&mut self, e: &ast::Entity) {
+        let market = self.market_ref(&e.market);
+        let table = match market {
+            Some(mi) => {
+                let mk = &self.out.markets[mi];
+                let cols = mk.columns.clone();
+                let key = match mk.column(&e.key.name) {
+                    Some(k) => Some(k.clone()),
+                    None => {
+                        let cands: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+                        self.diags.push(errors::unknown_column(
+                            e.key.span,
+                            &e.key.name,
+                            &format!("market `{}`", mk.name),
+                            cands,
+                        ));
+                        None
+                    }
+                };
+                let mut seen: HashMap<&str, Span> = HashMap::new();
+                for f in &e.features {
+                    if let Some(first) = seen.get(f.name.name.as_str()) {
+                        self.diags.push(errors::duplicate(
+                            f.name.span,
+                            *first,
+                            "feature",
+                            &f.name.name,
+                        ));
+                    } else if f.name.name == e.key.name {
+                        self.diags.push(errors::duplicate(
+                            f.name.span,
+                            e.key.span,
+                            "feature",
+                            &f.name.name,
+                        ));
+                    }
+                    seen.insert(&f.name.name, f.name.span);
+                }
+                let scope = format!("market `{}`", mk.name);
+                let (features, _) = resolve_measures(
+                    &e.features,
+                    &cols,
+                    scope,
+                    format!("entity `{}`", e.name.name),
+                    &mut self.diags,
+                );
+                match key {
+                    Some(key) => {
+                        self.out.entities.push(EntityDef {
+                            name: e.name.name.clone(),
+                            span: e.name.span,
+                            market: mi,
+                            key,
+                            features,
+                        });
+                        Table::Entity(self.out.entities.len() - 1)
+                    }
+                    _ => Table::Poisoned,
+                }
+            }
+            None => Table::Poisoned,
+        };
+        self.declare_table(&e.name, "entity", table);
+    }
+
+    /// Resolves a market name; `None` (with at most one diagnostic) when unusable.
+    pub(super) fn market_ref(&mut self, id: &ast::Ident) -> Option<usize> {
+        match self.tables.get(&id.name) {
+            Some((Table::Market(i), _)) => Some(*i),
+            Some((Table::Poisoned, _)) => None,
+            Some((Table::Entity(_), _)) => {
+                self.diags.push(errors::unknown_market(id.span, &id.name, vec![]).with_help(
+                    format!("`{}` is an entity; segment the market it is `of`", id.name),
+                ));
+                None
+            }
+            None => {
+                let cands: Vec<&str> = self
+                    .tables
+                    .iter()
+                    .filter(|(_, (t, _))| !matches!(t, Table::Entity(_)))
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                self.diags.push(errors::unknown_market(id.span, &id.name, cands));
+                None
+            }
+        }
+    }
+
+    /// The columns a dimension on `owner` sees, and how to describe them.
+    pub(super) fn owner_scope(&self, owner: Owner) -> (Vec<Column>, String, usize) {
+        match owner {
+            Owner::Market(i) => (
+                self.out.markets[i].columns.clone(),
+                format!("market `{}`", self.out.markets[i].name),
+                i,
+            ),
+            Owner::Entity(i) => {
+                let e = &self.out.entities[i];
+                let mut cols = vec![e.key.clone()];
+                cols.extend(e.features.iter().map(|f| Column {
+                    name: f.name.clone(),
+                    ty: f.ty,
+                    nullable: true,
+                }));
+                (cols, format!("entity `{}`", e.name), e.market)
+            }
+        }
+    }
+}
+
+/// Whether a column declared `declared` can be read from a file whose column is `file`.
+/// CSV and JSON carry no types, so any declaration is applied by the reader; binary
+/// formats must agree (ints may widen to float).
+fn compatible_with_file(declared: Type, file: Type, format: Format) -> bool {
+    match format {
+        Format::Csv | Format::Json => true,
+        _ => declared == file || (declared == Type::Float && file == Type::Int),
+    }
+}

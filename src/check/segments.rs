@@ -1,0 +1,153 @@
+//! Segmentations: a market by dimensions (nested with `then`, crossed with `x`),
+//! their filter and the measures they report.
+
+use super::errors;
+use super::program::*;
+use super::Checker;
+use crate::diagnostic::Diagnostic;
+use crate::span::Span;
+use crate::syntax::ast;
+
+impl Checker {
+    pub(super) fn segment(&mut self, s: &ast::Segment) {
+        let market = self.market_ref(&s.market);
+        let mut dims = Vec::new();
+        let mut broken = market.is_none();
+        let mut seen: Vec<&ast::Ident> = Vec::new();
+        for d in &s.dims {
+            if let Some(first) = seen.iter().find(|x| x.name == d.name) {
+                self.diags.push(errors::repeated_dimension(d.span, first.span, &d.name));
+            }
+            seen.push(d);
+            match self.dim_ref(d) {
+                Ok(Some(i)) => dims.push((i, d.span)),
+                _ => broken = true,
+            }
+        }
+        let then_op = s.ops.iter().find(|o| o.0 == ast::ChainOp::Then);
+        let cross_op = s.ops.iter().find(|o| o.0 == ast::ChainOp::Cross);
+        if let (Some(t), Some(x)) = (then_op, cross_op) {
+            self.diags.push(errors::mixed_chain(t.1, x.1));
+        }
+        let mode = if then_op.is_some() { SegMode::Then } else { SegMode::Cross };
+        let name = match &s.name {
+            Some(n) => n.name.clone(),
+            None => {
+                let mut n = format!("{}_by", s.market.name);
+                for (i, d) in s.dims.iter().enumerate() {
+                    if i > 0 {
+                        n.push_str(if mode == SegMode::Then { "_then" } else { "_x" });
+                    }
+                    n.push('_');
+                    n.push_str(&d.name);
+                }
+                n
+            }
+        };
+        let name_span = s.name.as_ref().map(|n| n.span).unwrap_or(s.span);
+        let mut filter: Option<TExpr> = None;
+        let mut measures = Vec::new();
+        let mut share_of = None;
+        if let Some(mi) = market {
+            // Dimensions must label this market; name the mismatch precisely.
+            let foreign: Vec<&(usize, Span)> =
+                dims.iter().filter(|(d, _)| self.out.dims[*d].market != mi).collect();
+            if let Some(&&(d, span)) = foreign.first() {
+                let other = foreign
+                    .iter()
+                    .find(|(o, _)| self.out.dims[*o].market != self.out.dims[d].market);
+                let dm = &self.out.markets[self.out.dims[d].market].name;
+                match other {
+                    Some(&&(o, ospan)) => {
+                        let om = &self.out.markets[self.out.dims[o].market].name;
+                        self.diags.push(errors::unrelated_markets(span, dm, ospan, om));
+                    }
+                    None => {
+                        let def = self.out.dims[d].span;
+                        self.diags.push(errors::foreign_dimension(
+                            span,
+                            &self.out.dims[d].name,
+                            dm,
+                            &self.out.markets[mi].name,
+                            def,
+                        ));
+                    }
+                }
+            }
+            let mk = &self.out.markets[mi];
+            let cols = mk.columns.clone();
+            let scope = format!("market `{}`", mk.name);
+            filter = self.conditions(&s.filters, &cols, &scope, "a segmentation's `where`");
+            let mk = &self.out.markets[mi];
+            let names: Vec<String> = mk.measures.iter().map(|m| m.name.clone()).collect();
+            let lookup = |id: &ast::Ident, diags: &mut Vec<Diagnostic>| -> Option<Option<usize>> {
+                if id.name == "rows" {
+                    return Some(None);
+                }
+                match names.iter().position(|n| n == &id.name) {
+                    Some(i) => Some(Some(i)),
+                    None => {
+                        let mut cands: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+                        cands.push("rows");
+                        diags.push(errors::unknown_measure(id.span, &id.name, &mk.name, cands));
+                        None
+                    }
+                }
+            };
+            match &s.measures {
+                Some((list, _)) => {
+                    for id in list {
+                        if let Some(Some(i)) = lookup(id, &mut self.diags) {
+                            if !measures.contains(&i) {
+                                measures.push(i);
+                            }
+                        }
+                    }
+                }
+                None => measures = (0..names.len()).collect(),
+            }
+            if let Some(id) = &s.share_of {
+                share_of = lookup(id, &mut self.diags).flatten();
+            }
+            for &m in &measures {
+                let md = &self.out.markets[mi].measures[m];
+                if let Some(&(_, span)) =
+                    dims.iter().find(|(d, _)| self.out.dims[*d].name == md.name)
+                {
+                    self.diags.push(errors::measure_named_like_dimension(span, md.span, &md.name));
+                }
+            }
+        }
+        let index = if !broken {
+            self.out.segments.push(SegDef {
+                name: name.clone(),
+                span: name_span,
+                market: market.unwrap_or(0),
+                dims: dims.iter().map(|d| d.0).collect(),
+                mode,
+                filter,
+                measures,
+                share_of,
+            });
+            Some(self.out.segments.len() - 1)
+        } else {
+            None
+        };
+        if let Some((_, first)) = self.segs.get(&name) {
+            self.diags.push(errors::duplicate(name_span, *first, "segmentation", &name));
+            return;
+        }
+        self.segs.insert(name, (index, name_span));
+    }
+
+    pub(super) fn seg_ref(&mut self, id: &ast::Ident) -> Result<Option<usize>, ()> {
+        match self.segs.get(&id.name) {
+            Some((i, _)) => Ok(*i),
+            None => {
+                let cands: Vec<&str> = self.segs.keys().map(|k| k.as_str()).collect();
+                self.diags.push(errors::unknown_segment(id.span, &id.name, cands));
+                Err(())
+            }
+        }
+    }
+}
