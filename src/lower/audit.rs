@@ -5,7 +5,7 @@
 
 use super::expr::{col, row, AggSet};
 use super::types::scalar;
-use super::{label_col, labelled, market_rows, DfResult, Scans};
+use super::{labelled, market_rows, names, DfResult, Scans};
 use crate::check::program::*;
 use arrow::datatypes::DataType;
 use datafusion::functions_aggregate::count::count_all;
@@ -51,7 +51,8 @@ impl<'a> DimPlans<'a> {
     /// One row: `u`, the unassigned rows, and for partition rules `o`, the rows
     /// matched by more than one rule (both Int64).
     pub fn counts(&self) -> DfResult<LogicalPlan> {
-        let unassigned = when(col(&label_col(self.d)).is_null(), lit(1i64)).otherwise(lit(0i64))?;
+        let unassigned =
+            when(col(&names::label(self.d)).is_null(), lit(1i64)).otherwise(lit(0i64))?;
         let mut aggs = vec![agg::sum(unassigned).alias("u")];
         if let Some(arms) = self.partition_rules() {
             let several = when(rule_hits(arms)?.gt(lit(1i64)), lit(1i64)).otherwise(lit(0i64))?;
@@ -85,7 +86,7 @@ impl<'a> DimPlans<'a> {
 
     /// One unassigned row, its `sample_columns`.
     pub fn unassigned_sample(&self) -> DfResult<LogicalPlan> {
-        self.first_row_where(col(&label_col(self.d)).is_null())
+        self.first_row_where(col(&names::label(self.d)).is_null())
     }
 
     /// One row that several rules match, its `sample_columns`; `None` unless the
@@ -139,13 +140,13 @@ fn rule_hits(arms: &[RuleArm]) -> DfResult<Expr> {
 pub fn market_totals(p: &Checked, s: usize, scans: &dyn Scans) -> DfResult<LogicalPlan> {
     let sd = &p.segments[s];
     let mk = &p.markets[sd.market];
-    let mut set = AggSet::new("__a");
-    let mut exprs: Vec<Expr> = vec![cast(col("__rows"), DataType::Float64).alias("rows")];
+    let mut set = AggSet::new(names::MEASURE_AGG);
+    let mut exprs: Vec<Expr> = vec![cast(col(names::ROWS), DataType::Float64).alias("rows")];
     exprs.extend(sd.measures.iter().map(|&i| {
         cast(set.measure(&mk.measures[i].expr, &mk.measures), DataType::Float64)
             .alias(format!("m{i}"))
     }));
-    let mut aggs = vec![count_all().alias("__rows")];
+    let mut aggs = vec![count_all().alias(names::ROWS)];
     aggs.extend(set.exprs());
     let mut b = market_rows(p, sd.market, scans)?;
     if let Some(w) = &sd.filter {

@@ -14,6 +14,7 @@
 //! per-value route evaluates that same expression, so the two cannot drift apart.
 
 use super::expr::{col, row};
+use super::names;
 use crate::check::program::{DimDef, DimKind, Type, Value};
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray, UInt32Array};
 use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema};
@@ -57,7 +58,7 @@ pub fn code_expr(d: &DimDef, label: Expr) -> Expr {
                 How::Bins { cuts, closed_right: *closed_right },
                 label,
                 vec![row(expr)],
-                vec!["__x".to_string()],
+                vec![names::CODE_INPUT.to_string()],
             );
         }
     }
@@ -108,7 +109,13 @@ fn new_code(d: &DimDef, how: How, label: Expr, args: Vec<Expr>, inputs: Vec<Stri
 /// dimensions whose labels are static but computed by windows or on an entity
 /// (quantiles, entity rules). Labels repeat, so the per-value route makes it cheap.
 pub fn label_position(d: &DimDef, label: Expr) -> Expr {
-    new_code(d, How::Label, col("__label"), vec![label], vec!["__label".to_string()])
+    new_code(
+        d,
+        How::Label,
+        col(names::LABEL_INPUT),
+        vec![label],
+        vec![names::LABEL_INPUT.to_string()],
+    )
 }
 
 /// `seg_label_<name>(cell)`: one dimension's label from a combined cell code.

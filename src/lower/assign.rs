@@ -1,0 +1,43 @@
+//! `seg assign`: every market row, in the order it was read, with one label column
+//! per dimension on it.
+
+use super::expr::col;
+use super::labels::labelled_from;
+use super::types::arrow_type;
+use super::{internal, market_rows, names, DfResult, Scans};
+use crate::check::program::*;
+use crate::diagnostic::Diagnostic;
+use arrow::datatypes::DataType;
+use datafusion::functions_window::expr_fn::row_number;
+use datafusion::logical_expr::{cast, Expr, LogicalPlan};
+
+/// Every market row with one label column per dimension on it.
+pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
+    let mk = &p.markets[m];
+    let inner = || -> DfResult<LogicalPlan> {
+        let dims: Vec<usize> = (0..p.dims.len()).filter(|&d| p.dims[d].market == m).collect();
+        let mut keep: Vec<String> = mk.columns.iter().map(|c| c.name.clone()).collect();
+        // Rows leave in the order they were read: numbered on the way in (the
+        // session reads each file as one ordered stream for this), sorted on the way
+        // out, since joins and windows in between may reorder them.
+        let numbered =
+            market_rows(p, m, scans)?.window(vec![row_number().alias(names::ASSIGN_ROW)])?;
+        keep.push(names::ASSIGN_ROW.to_string());
+        let lab = labelled_from(numbered, p, m, &dims, None, &keep, &[], scans)?
+            .sort(vec![col(names::ASSIGN_ROW).sort(true, false)])?;
+        keep.pop();
+        // Columns leave with seg's types whatever the source carried (string views).
+        let mut out: Vec<Expr> = mk
+            .columns
+            .iter()
+            .map(|c| cast(col(&c.name), arrow_type(c.ty)).alias(&c.name))
+            .collect();
+        for &d in &dims {
+            let name = &p.dims[d].name;
+            let shown = if keep.contains(name) { format!("{name}_label") } else { name.clone() };
+            out.push(cast(col(&names::label(d)), DataType::Utf8).alias(shown));
+        }
+        lab.project(out)?.build()
+    };
+    inner().map_err(|e| internal(mk.span, &format!("market `{}`", mk.name), e))
+}

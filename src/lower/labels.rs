@@ -1,0 +1,340 @@
+//! Labelling: each dimension's label (or label code) as a column over the rows of
+//! its market, with what it needs first (a ranking join for `top`, windows for
+//! `quantiles`, an entity's rows aggregated per key and joined back).
+
+use super::expr::col;
+use super::expr::{row, AggSet};
+use super::types::{self, arrow_type};
+use super::{codes, market_rows, names, DfResult, Scans};
+use crate::check::program::*;
+use arrow::datatypes::DataType;
+use datafusion::common::{JoinType, NullEquality, ScalarValue};
+use datafusion::functions::expr_fn as f;
+use datafusion::functions_window::expr_fn::{rank, row_number};
+use datafusion::logical_expr::expr::WindowFunction;
+use datafusion::logical_expr::{
+    cast, lit, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder,
+};
+
+/// How a dimension's label is computed over rows of its owner, after the
+/// preparation (joins, windows) `prepare_dim` added.
+fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
+    let text = |e: Expr| cast(e, DataType::Utf8);
+    let null_text = || lit(ScalarValue::Utf8(None));
+    Ok(match &d.kind {
+        // Text labels keep the source's string type (Parquet's views) through the
+        // grouping; `segment_plan` and `assign_plan` cast them on the way out.
+        DimKind::Column(e) if e.ty == Type::Text => row(e),
+        DimKind::Column(e) => text(row(e)),
+        DimKind::Top { other, .. } => {
+            when(col(&names::top_rank(i)).is_not_null(), text(col(&names::top_value(i))))
+                .otherwise(lit(other.as_str()))?
+        }
+        DimKind::Map { expr: e, arms, else_label } => {
+            let x = row(e);
+            let mut arms_it = arms.iter().filter(|a| !a.values.is_empty());
+            let Some(first) = arms_it.next() else {
+                return Ok(match else_label {
+                    Some(l) => when(x.is_not_null(), lit(l.as_str())).otherwise(lit(l.as_str()))?,
+                    None => null_text(),
+                });
+            };
+            let test = |a: &MapArm| {
+                let vals: Vec<Expr> =
+                    a.values.iter().map(|(v, _)| lit(types::scalar(v, e.ty))).collect();
+                if vals.len() == 1 {
+                    x.clone().eq(vals[0].clone())
+                } else {
+                    x.clone().in_list(vals, false)
+                }
+            };
+            let mut case = when(test(first), lit(first.label.as_str()));
+            for a in arms_it {
+                case = case.when(test(a), lit(a.label.as_str()));
+            }
+            match else_label {
+                Some(l) => case.otherwise(lit(l.as_str()))?,
+                None => case.otherwise(null_text())?,
+            }
+        }
+        DimKind::Rules { arms, else_label, .. } => {
+            let Some(first) = arms.first() else {
+                return Ok(else_label.as_ref().map(|l| lit(l.as_str())).unwrap_or_else(null_text));
+            };
+            let mut case = when(row(&first.cond), lit(first.label.as_str()));
+            for a in &arms[1..] {
+                case = case.when(row(&a.cond), lit(a.label.as_str()));
+            }
+            match else_label {
+                Some(l) => case.otherwise(lit(l.as_str()))?,
+                None => case.otherwise(null_text())?,
+            }
+        }
+        DimKind::Bins { expr: e, cuts, closed_right, labels } => {
+            let x = row(e);
+            let below = |c: &Value| {
+                let c = lit(types::scalar(c, e.ty));
+                if *closed_right {
+                    x.clone().lt_eq(c)
+                } else {
+                    x.clone().lt(c)
+                }
+            };
+            let mut case = when(x.clone().is_null(), null_text());
+            for (c, l) in cuts.iter().zip(labels) {
+                case = case.when(below(c), lit(l.as_str()));
+            }
+            case.otherwise(lit(labels[cuts.len()].as_str()))?
+        }
+        DimKind::Quantiles { expr: e, n } => {
+            // Q = floor((rank - 1) * n / count) + 1, equal values sharing a quantile.
+            let (rn, cn) = names::quantile(e);
+            let r = cast(col(&rn), DataType::Int64);
+            let c = col(&cn);
+            let q = ((r - lit(1i64)) * lit(*n as i64)) / c + lit(1i64);
+            when(row(e).is_null(), null_text())
+                .otherwise(f::concat(vec![lit("Q"), cast(q, DataType::Utf8)]))?
+        }
+    })
+}
+
+/// Adds what a dimension needs before its label can be computed: a ranking join for
+/// `top`, rank and count windows for `quantiles`. `rows` builds a fresh copy of the
+/// owner's rows for the ranking side.
+fn prepare_dim(
+    b: LogicalPlanBuilder,
+    d: &DimDef,
+    i: usize,
+    owner_rows: &dyn Fn() -> DfResult<LogicalPlanBuilder>,
+) -> DfResult<LogicalPlanBuilder> {
+    match &d.kind {
+        DimKind::Top { n, expr: e, .. } => {
+            let v = names::top_value(i);
+            let r = names::top_rank(i);
+            let key = names::top_key(i);
+            let ranking = owner_rows()?
+                .filter(row(e).is_not_null())?
+                .aggregate(
+                    vec![cast(row(e), arrow_type(e.ty)).alias(&v)],
+                    vec![
+                        datafusion::functions_aggregate::count::count_all().alias(names::TOP_COUNT)
+                    ],
+                )?
+                .window(vec![row_number()
+                    .order_by(vec![
+                        col(names::TOP_COUNT).sort(false, true),
+                        col(&v).sort(true, true),
+                    ])
+                    .build()?
+                    .alias(&r)])?
+                .filter(col(&r).lt_eq(lit(*n as i64)))?
+                .project(vec![col(&v), cast(col(&r), DataType::Int64).alias(&r)])?
+                .build()?;
+            let mut cols: Vec<Expr> = b.schema().columns().into_iter().map(Expr::Column).collect();
+            cols.push(cast(row(e), arrow_type(e.ty)).alias(&key));
+            // The ranking (N rows) is the join's build side, the market rows probe it.
+            let rows = b.project(cols)?.build()?;
+            LogicalPlanBuilder::from(ranking).join_detailed(
+                rows,
+                JoinType::Right,
+                (vec![v.as_str()], vec![key.as_str()]),
+                None,
+                NullEquality::NullEqualsNothing,
+            )
+        }
+        DimKind::Quantiles { expr: e, .. } => {
+            // Dimensions cutting the same value share one pair of windows: DataFusion
+            // cannot plan two identical window expressions side by side.
+            let (rn, cn) = names::quantile(e);
+            if b.schema().has_column_with_unqualified_name(&rn) {
+                return Ok(b);
+            }
+            let x = row(e);
+            let rk = rank().order_by(vec![x.clone().sort(true, false)]).build()?.alias(rn);
+            let cnt = Expr::from(WindowFunction::new(
+                datafusion::functions_aggregate::count::count_udaf(),
+                vec![x],
+            ))
+            .alias(cn);
+            b.window(vec![rk])?.window(vec![cnt])
+        }
+        _ => Ok(b),
+    }
+}
+
+/// An entity's rows: one per key (nulls excluded), with features and the labels of
+/// `dims`, keyed by `__k{e}`.
+fn entity_labels(
+    p: &Checked,
+    e: usize,
+    dims: &[usize],
+    coded: &[usize],
+    scans: &dyn Scans,
+) -> DfResult<LogicalPlan> {
+    let ent = &p.entities[e];
+    let rows = || -> DfResult<LogicalPlanBuilder> {
+        let mut set = AggSet::new(names::FEATURE_AGG);
+        let feats: Vec<Expr> = ent
+            .features
+            .iter()
+            .map(|fe| set.measure(&fe.expr, &ent.features).alias(&fe.name))
+            .collect();
+        let key = col(&ent.key.name);
+        let mut proj = vec![col(&ent.key.name)];
+        proj.extend(feats);
+        market_rows(p, ent.market, scans)?
+            .filter(key.clone().is_not_null())?
+            .aggregate(vec![key], set.exprs())?
+            .project(proj)
+    };
+    let mut b = rows()?;
+    for &d in dims {
+        b = prepare_dim(b, &p.dims[d], d, &rows)?;
+    }
+    let mut out = vec![col(&ent.key.name).alias(names::entity_key(e))];
+    for &d in dims {
+        if coded.contains(&d) {
+            // Coded once per entity row; the market rows then group by integers.
+            out.push(
+                codes::label_position(&p.dims[d], label_expr(&p.dims[d], d)?).alias(names::code(d)),
+            );
+            continue;
+        }
+        out.push(label_expr(&p.dims[d], d)?.alias(names::label(d)));
+        if matches!(p.dims[d].kind, DimKind::Top { .. }) {
+            out.push(top_ord(&p.dims[d], d).alias(names::top_order(d)));
+        }
+    }
+    b.project(out)?.build()
+}
+
+fn top_ord(d: &DimDef, i: usize) -> Expr {
+    let n = if let DimKind::Top { n, .. } = d.kind { n as i64 } else { 0 };
+    f::coalesce(vec![col(&names::top_rank(i)), lit(n + 1)])
+}
+
+/// Market rows carrying a label column `__d{i}` for each of `dims` (and `__o{i}`
+/// for `top` rankings), after the segmentation's `where`, plus `keep` columns.
+/// Dimensions in `coded` get their label code `__c{i}` instead (see `codes`).
+pub fn labelled(
+    p: &Checked,
+    m: usize,
+    dims: &[usize],
+    filter: Option<&TExpr>,
+    keep: &[String],
+    coded: &[usize],
+    scans: &dyn Scans,
+) -> DfResult<LogicalPlanBuilder> {
+    labelled_from(market_rows(p, m, scans)?, p, m, dims, filter, keep, coded, scans)
+}
+
+/// `labelled` over given market rows (which may carry extra columns to `keep`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn labelled_from(
+    mut b: LogicalPlanBuilder,
+    p: &Checked,
+    m: usize,
+    dims: &[usize],
+    filter: Option<&TExpr>,
+    keep: &[String],
+    coded: &[usize],
+    scans: &dyn Scans,
+) -> DfResult<LogicalPlanBuilder> {
+    // Entity dimensions: aggregate per key, label, join back.
+    let mut by_entity: Vec<(usize, Vec<usize>)> = Vec::new();
+    for &d in dims {
+        if let Owner::Entity(e) = p.dims[d].owner {
+            match by_entity.iter_mut().find(|(x, _)| *x == e) {
+                Some((_, v)) => v.push(d),
+                None => by_entity.push((e, vec![d])),
+            }
+        }
+    }
+    for (e, ds) in &by_entity {
+        let ent = entity_labels(p, *e, ds, coded, scans)?;
+        let key = p.entities[*e].key.name.clone();
+        let k = names::entity_key(*e);
+        // The entity table (one row per key) is the build side; the market rows
+        // probe it instead of being hashed themselves.
+        b = LogicalPlanBuilder::from(ent).join_detailed(
+            b.build()?,
+            JoinType::Right,
+            (vec![k.as_str()], vec![key.as_str()]),
+            None,
+            NullEquality::NullEqualsNothing,
+        )?;
+    }
+    let market_dims: Vec<usize> =
+        dims.iter().copied().filter(|&d| p.dims[d].owner == Owner::Market(m)).collect();
+    let rows = || market_rows(p, m, scans);
+    for &d in &market_dims {
+        b = prepare_dim(b, &p.dims[d], d, &rows)?;
+    }
+    // The segmentation's `where` comes after rankings, quantiles and entity
+    // features, which are computed over the whole market.
+    if let Some(w) = filter {
+        b = b.filter(row(w))?;
+    }
+    let mut out: Vec<Expr> = keep.iter().map(|c| col(c)).collect();
+    for &d in dims {
+        if coded.contains(&d) && p.dims[d].owner == Owner::Market(m) {
+            let label = label_expr(&p.dims[d], d)?;
+            let code = if codes::codable(&p.dims[d]) {
+                codes::code_expr(&p.dims[d], label)
+            } else {
+                codes::label_position(&p.dims[d], label)
+            };
+            out.push(code.alias(names::code(d)));
+        } else if let (true, Owner::Entity(e)) = (coded.contains(&d), p.dims[d].owner) {
+            // Rows without an entity row are unassigned (the last slot); re-derived
+            // from the key for the reason given below.
+            let unmatched = col(&names::entity_key(e)).is_null();
+            out.push(
+                when(unmatched, lit(codes::slots(&p.dims[d]) - 1))
+                    .otherwise(col(&names::code(d)))?
+                    .alias(names::code(d)),
+            );
+        } else if p.dims[d].owner == Owner::Market(m) {
+            out.push(label_expr(&p.dims[d], d)?.alias(names::label(d)));
+            if matches!(p.dims[d].kind, DimKind::Top { .. }) {
+                out.push(top_ord(&p.dims[d], d).alias(names::top_order(d)));
+            }
+        } else if let Owner::Entity(e) = p.dims[d].owner {
+            // Re-derive the label from the join key instead of passing the column
+            // through: DataFusion 55 treats a constant from the null-padded side of an
+            // outer join as constant after the join, and a streaming aggregate then
+            // splits groups (see apache/datafusion#25053).
+            let unmatched = col(&names::entity_key(e)).is_null();
+            out.push(
+                when(unmatched.clone(), lit(ScalarValue::Utf8(None)))
+                    .otherwise(col(&names::label(d)))?
+                    .alias(names::label(d)),
+            );
+            if matches!(p.dims[d].kind, DimKind::Top { .. }) {
+                out.push(
+                    when(unmatched, lit(ScalarValue::Int64(None)))
+                        .otherwise(col(&names::top_order(d)))?
+                        .alias(names::top_order(d)),
+                );
+            }
+        }
+    }
+    b.project(out)
+}
+
+/// The dimensions of a segmentation that group by label code: those with static
+/// labels, while the combined code stays small.
+pub(super) fn coded_dims(p: &Checked, dims: &[usize]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut cells = 1i64;
+    for &d in dims {
+        let dd = &p.dims[d];
+        if dd.has_static_labels() && !dd.labels.is_empty() {
+            if let Some(c) = cells.checked_mul(codes::slots(dd)).filter(|c| *c < (1 << 40)) {
+                cells = c;
+                out.push(d);
+            }
+        }
+    }
+    out
+}

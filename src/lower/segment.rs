@@ -1,0 +1,409 @@
+//! One plan per segmentation, in steps: label the rows and group them into segments
+//! (by one integer cell code where labels are static), roll `then` subtotals up from
+//! the leaves, fill the grid of `x`, compute measures and the `then` level, add
+//! shares by window, sort in declared label order.
+
+use super::expr::{col, div, AggSet};
+use super::labels::{coded_dims, labelled};
+use super::types::arrow_type;
+use super::{codes, exact, internal, measure_columns, names, DfResult, Scans};
+use crate::check::program::*;
+use crate::diagnostic::Diagnostic;
+use arrow::datatypes::DataType;
+use datafusion::common::{JoinType, NullEquality, ScalarValue};
+use datafusion::functions::expr_fn as f;
+use datafusion::functions_aggregate::count::count_all;
+use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::functions_aggregate::sum::sum_udaf;
+use datafusion::logical_expr::expr::{GroupingSet, WindowFunction};
+use datafusion::logical_expr::{
+    cast, lit, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr,
+};
+
+/// One plan per segmentation: read, label, group, fill the grid, add shares, sort.
+pub fn segment_plan(p: &Checked, s: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
+    let sd = &p.segments[s];
+    let seg = Seg { p, sd, mk: &p.markets[sd.market], scans };
+    seg.plan().map_err(|e| internal(sd.span, &format!("segmentation `{}`", sd.name), e))
+}
+
+/// The segmentation being planned, and what every step reads.
+struct Seg<'a> {
+    p: &'a Checked,
+    sd: &'a SegDef,
+    mk: &'a MarketDef,
+    scans: &'a dyn Scans,
+}
+
+impl Seg<'_> {
+    fn plan(&self) -> DfResult<LogicalPlan> {
+        // The share's measure is computed even when it is not reported.
+        let mut wanted = self.sd.measures.clone();
+        if let Some(s) = self.sd.share_of.filter(|s| !wanted.contains(s)) {
+            wanted.push(s);
+        }
+        let mut set = AggSet::new(names::MEASURE_AGG);
+        let measures: Vec<(usize, Expr)> = wanted
+            .iter()
+            .map(|&i| (i, set.measure(&self.mk.measures[i].expr, &self.mk.measures)))
+            .collect();
+        let keep = measure_columns(self.p, self.sd.market, &wanted);
+        let b = self.grouped(&set, &keep)?;
+        let b = self.grid(b)?;
+        let b = self.measures(b, &measures)?;
+        let b = self.shares(b)?;
+        self.output(b)
+    }
+
+    fn dims(&self) -> &[usize] {
+        &self.sd.dims
+    }
+
+    fn is_top(&self, d: usize) -> bool {
+        matches!(self.p.dims[d].kind, DimKind::Top { .. })
+    }
+
+    fn tops(&self) -> impl Iterator<Item = usize> + '_ {
+        self.dims().iter().copied().filter(|&d| self.is_top(d))
+    }
+
+    /// `then` with more than one dimension: every prefix of the chain is a level.
+    fn subtotals(&self) -> bool {
+        self.sd.mode == SegMode::Then && self.dims().len() > 1
+    }
+
+    /// Whether rows carry a `then` level.
+    fn levels(&self) -> bool {
+        self.sd.mode == SegMode::Then
+    }
+
+    /// Grouping sets for the `then` levels (each prefix of the chain), and a
+    /// `grouping()` flag per rolled-up dimension to compute the level from.
+    fn grouping_sets(&self, aggs: &mut Vec<Expr>) -> Expr {
+        for (i, &d) in self.dims().iter().enumerate().skip(1) {
+            aggs.push(agg::grouping(col(&names::label(d))).alias(names::grouping(i)));
+        }
+        let cols: Vec<Expr> = self.dims().iter().map(|&d| col(&names::label(d))).collect();
+        Expr::GroupingSet(GroupingSet::GroupingSets(
+            (1..=cols.len()).map(|n| cols[..n].to_vec()).collect(),
+        ))
+    }
+
+    /// Labelled rows grouped into segments: the row count, the measures' base
+    /// aggregates and each `top` label's rank.
+    fn grouped(&self, set: &AggSet, keep: &[String]) -> DfResult<LogicalPlanBuilder> {
+        let mut aggs = vec![count_all().alias(names::ROWS)];
+        aggs.extend(set.exprs());
+        for d in self.tops() {
+            aggs.push(agg::min(col(&names::top_order(d))).alias(names::top_order(d)));
+        }
+        // Static-label dimensions group by one integer cell code. Subtotals are then
+        // rolled up from the leaf cells, which needs aggregates that combine.
+        let decomposable = set.aggs.iter().all(|a| {
+            matches!(a.func, AggFunc::Min | AggFunc::Max)
+                || (matches!(a.func, AggFunc::Count | AggFunc::Sum) && !a.distinct)
+        });
+        let coded = if self.subtotals() && !decomposable {
+            Vec::new()
+        } else {
+            coded_dims(self.p, self.dims())
+        };
+        let sd = self.sd;
+        let lab =
+            labelled(self.p, sd.market, self.dims(), sd.filter.as_ref(), keep, &coded, self.scans)?;
+        if !coded.is_empty() {
+            let leaves = self.coded_leaves(lab, &coded, aggs, set)?;
+            return if self.subtotals() { self.rolled_up(leaves, set) } else { Ok(leaves) };
+        }
+        if self.subtotals() {
+            let sets = self.grouping_sets(&mut aggs);
+            lab.aggregate(vec![sets], aggs)
+        } else {
+            let cols: Vec<Expr> = self.dims().iter().map(|&d| col(&names::label(d))).collect();
+            lab.aggregate(cols, aggs)
+        }
+    }
+
+    /// Leaf cells grouped by one integer (each coded dimension's code times its
+    /// stride, plus the labels of the others), then decoded back to labels.
+    fn coded_leaves(
+        &self,
+        lab: LogicalPlanBuilder,
+        coded: &[usize],
+        aggs: Vec<Expr>,
+        set: &AggSet,
+    ) -> DfResult<LogicalPlanBuilder> {
+        let mut cell: Option<Expr> = None;
+        let mut stride = 1i64;
+        let mut strides = Vec::new();
+        for &d in coded {
+            let code = col(&names::code(d));
+            let term = if stride == 1 { code } else { code * lit(stride) };
+            cell = Some(match cell {
+                None => term,
+                Some(c) => c + term,
+            });
+            strides.push((d, stride));
+            stride *= codes::slots(&self.p.dims[d]);
+        }
+        let Some(cell) = cell else { return lab.aggregate(Vec::<Expr>::new(), aggs) };
+        let mut group = vec![cell.alias(names::CELL)];
+        group.extend(
+            self.dims().iter().filter(|d| !coded.contains(d)).map(|&d| col(&names::label(d))),
+        );
+        let leaves = lab.aggregate(group, aggs)?;
+        let mut proj: Vec<Expr> = Vec::new();
+        for &d in self.dims() {
+            match strides.iter().find(|(x, _)| *x == d) {
+                Some(&(_, s)) => proj.push(
+                    codes::label_of_cell(&self.p.dims[d], s, col(names::CELL))
+                        .alias(names::label(d)),
+                ),
+                None => proj.push(col(&names::label(d))),
+            }
+        }
+        proj.push(col(names::ROWS));
+        proj.extend(set.names.iter().map(|n| col(n)));
+        proj.extend(self.tops().map(|d| col(&names::top_order(d))));
+        leaves.project(proj)
+    }
+
+    /// `then` subtotals from the leaf cells: counts and sums add up (floats exactly,
+    /// like the leaves were summed), minima and maxima combine.
+    fn rolled_up(&self, leaves: LogicalPlanBuilder, set: &AggSet) -> DfResult<LogicalPlanBuilder> {
+        let mut re = vec![agg::sum(col(names::ROWS)).alias(names::ROWS)];
+        for (a, n) in set.aggs.iter().zip(&set.names) {
+            re.push(
+                match a.func {
+                    AggFunc::Min => agg::min(col(n)),
+                    AggFunc::Max => agg::max(col(n)),
+                    AggFunc::Sum if a.ty == Type::Float => exact::float_sum(col(n)),
+                    _ => exact::int_sum(col(n)),
+                }
+                .alias(n),
+            );
+        }
+        for d in self.tops() {
+            re.push(agg::min(col(&names::top_order(d))).alias(names::top_order(d)));
+        }
+        let sets = self.grouping_sets(&mut re);
+        leaves.aggregate(vec![sets], re)
+    }
+
+    /// `x`: the full grid of labels, empty cells included. Static label domains come
+    /// from the spec; data-dependent ones from the data.
+    fn grid(&self, b: LogicalPlanBuilder) -> DfResult<LogicalPlanBuilder> {
+        let (p, sd) = (self.p, self.sd);
+        let dims = self.dims();
+        if sd.mode != SegMode::Cross
+            || (dims.len() == 1 && !dims.iter().any(|&d| p.dims[d].has_static_labels()))
+        {
+            return Ok(b);
+        }
+        let mut grid: Option<LogicalPlanBuilder> = None;
+        for &d in dims {
+            let dd = &p.dims[d];
+            let domain = if dd.has_static_labels() {
+                let rows: Vec<Vec<Expr>> =
+                    dd.labels.iter().map(|l| vec![lit(l.as_str()).alias(names::grid(d))]).collect();
+                LogicalPlanBuilder::values(rows)?
+                    .project(vec![col("column1").alias(names::grid(d))])?
+            } else {
+                labelled(p, sd.market, &[d], sd.filter.as_ref(), &[], &[], self.scans)?
+                    .filter(col(&names::label(d)).is_not_null())?
+                    .aggregate(
+                        vec![col(&names::label(d)).alias(names::grid(d))],
+                        Vec::<Expr>::new(),
+                    )?
+            };
+            grid = Some(match grid {
+                None => domain,
+                Some(g) => g.cross_join(domain.build()?)?,
+            });
+        }
+        let Some(g) = grid else { return Ok(b) };
+        let agg_plan = b.build()?;
+        let left: Vec<String> = dims.iter().map(|&d| names::grid(d)).collect();
+        let right: Vec<String> = dims.iter().map(|&d| names::label(d)).collect();
+        // The grid (the product of the label domains) is the build side.
+        let joined = g.join_detailed(
+            agg_plan.clone(),
+            JoinType::Full,
+            (
+                left.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                right.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            ),
+            None,
+            NullEquality::NullEqualsNothing,
+        )?;
+        let mut cols: Vec<Expr> = dims
+            .iter()
+            .map(|&d| {
+                f::coalesce(vec![col(&names::grid(d)), col(&names::label(d))])
+                    .alias(names::label(d))
+            })
+            .collect();
+        for field in agg_plan.schema().fields() {
+            let n = field.name();
+            if !right.contains(n) {
+                cols.push(col(n).alias(n));
+            }
+        }
+        joined.project(cols)
+    }
+
+    /// The `then` level of a row: k minus the dimensions rolled up.
+    fn level(&self) -> Option<Expr> {
+        let k = self.dims().len();
+        if !self.levels() {
+            return None;
+        }
+        let mut rolled = lit(0i64);
+        for i in 1..k {
+            rolled = rolled + cast(col(&names::grouping(i)), DataType::Int64);
+        }
+        Some(if k > 1 { lit(k as i64) - rolled } else { lit(1i64) })
+    }
+
+    /// Measures over the aggregates, each cast to its type; the level; the row count
+    /// (0 in grid cells no row reached).
+    fn measures(
+        &self,
+        b: LogicalPlanBuilder,
+        measures: &[(usize, Expr)],
+    ) -> DfResult<LogicalPlanBuilder> {
+        let mut proj: Vec<Expr> = self.dims().iter().map(|&d| col(&names::label(d))).collect();
+        if let Some(l) = self.level() {
+            proj.push(l.alias(names::LEVEL));
+        }
+        proj.push(f::coalesce(vec![col(names::ROWS), lit(0i64)]).alias(names::ROWS));
+        for (i, e) in measures {
+            proj.push(
+                cast(e.clone(), arrow_type(self.mk.measures[*i].ty)).alias(names::measure(*i)),
+            );
+        }
+        proj.extend(self.tops().map(|d| col(&names::top_order(d))));
+        b.project(proj)
+    }
+
+    /// What a share divides: the `share of` measure, or the row count; and whether
+    /// it is a float.
+    fn share_quantity(&self) -> (Expr, bool) {
+        match self.sd.share_of {
+            Some(i) => (col(&names::measure(i)), self.mk.measures[i].ty == Type::Float),
+            None => (col(names::ROWS), false),
+        }
+    }
+
+    /// Totals by window: over each level (or everything), over each row's parent,
+    /// and each `top` label's rank shared by every cell of that label.
+    fn shares(&self, mut b: LogicalPlanBuilder) -> DfResult<LogicalPlanBuilder> {
+        let (q, q_float) = self.share_quantity();
+        let dims = self.dims();
+        let mut windows = Vec::new();
+        if self.levels() {
+            let level = vec![col(names::LEVEL)];
+            windows.push(window_sum(q.clone(), q_float, level)?.alias(names::TOTAL));
+            for lv in 2..=dims.len() {
+                let mut part = vec![col(names::LEVEL)];
+                part.extend(dims[..lv - 1].iter().map(|&d| col(&names::label(d))));
+                windows.push(window_sum(q.clone(), q_float, part)?.alias(names::parent_total(lv)));
+            }
+        } else {
+            windows.push(window_sum(q, q_float, vec![])?.alias(names::TOTAL));
+        }
+        // Grid cells no row reached have no rank for a `top` label.
+        for d in self.tops() {
+            let w = Expr::from(WindowFunction::new(
+                datafusion::functions_aggregate::min_max::min_udaf(),
+                vec![col(&names::top_order(d))],
+            ))
+            .partition_by(vec![col(&names::label(d))])
+            .build()?
+            .alias(names::top_order_in_grid(d));
+            windows.push(w);
+        }
+        // One window node per partitioning: DataFusion plans a node's windows together
+        // only when they share their sort keys.
+        for w in windows {
+            b = b.window(vec![w])?;
+        }
+        Ok(b)
+    }
+
+    /// The sort: subtotals before their children, `top` labels by rank, static
+    /// labels in declared order, others by text; nulls (unassigned) last.
+    fn sort_keys(&self) -> DfResult<Vec<SortExpr>> {
+        let mut sort = Vec::new();
+        for (i, &d) in self.dims().iter().enumerate() {
+            let label = col(&names::label(d));
+            if self.levels() && i > 0 {
+                sort.push(
+                    when(col(names::LEVEL).lt_eq(lit(i as i64)), lit(0i64))
+                        .otherwise(lit(1i64))?
+                        .sort(true, true),
+                );
+            }
+            if self.is_top(d) {
+                sort.push(
+                    when(label.clone().is_null(), lit(ScalarValue::Int64(None)))
+                        .otherwise(col(&names::top_order_in_grid(d)))?
+                        .sort(true, false),
+                );
+            } else if let Some(o) = static_ord(&self.p.dims[d], label.clone())? {
+                sort.push(o.sort(true, false));
+            }
+            sort.push(label.sort(true, false));
+        }
+        Ok(sort)
+    }
+
+    /// Final columns in cli.md order: labels, level, rows, measures, share,
+    /// share_of_parent.
+    fn output(&self, b: LogicalPlanBuilder) -> DfResult<LogicalPlan> {
+        let (q, _) = self.share_quantity();
+        let mut out: Vec<Expr> = self
+            .dims()
+            .iter()
+            .map(|&d| cast(col(&names::label(d)), DataType::Utf8).alias(&self.p.dims[d].name))
+            .collect();
+        if self.levels() {
+            out.push(col(names::LEVEL).alias("level"));
+        }
+        out.push(col(names::ROWS).alias("rows"));
+        for &i in &self.sd.measures {
+            out.push(col(&names::measure(i)).alias(&self.mk.measures[i].name));
+        }
+        out.push(div(q.clone(), col(names::TOTAL)).alias("share"));
+        if self.levels() {
+            let mut case = when(col(names::LEVEL).eq(lit(1i64)), div(q.clone(), col(names::TOTAL)));
+            for lv in 2..=self.dims().len() {
+                case = case.when(
+                    col(names::LEVEL).eq(lit(lv as i64)),
+                    div(q.clone(), col(&names::parent_total(lv))),
+                );
+            }
+            out.push(case.otherwise(lit(ScalarValue::Float64(None)))?.alias("share_of_parent"));
+        }
+        b.sort(self.sort_keys()?)?.project(out)?.build()
+    }
+}
+
+/// The sort position of a label in declared order; data-dependent labels sort by text.
+fn static_ord(d: &DimDef, label: Expr) -> DfResult<Option<Expr>> {
+    if !d.has_static_labels() || d.labels.is_empty() {
+        return Ok(None);
+    }
+    let mut case = when(label.clone().eq(lit(d.labels[0].as_str())), lit(0i64));
+    for (k, l) in d.labels.iter().enumerate().skip(1) {
+        case = case.when(label.clone().eq(lit(l.as_str())), lit(k as i64));
+    }
+    Ok(Some(case.otherwise(lit(ScalarValue::Int64(None)))?))
+}
+
+/// A total over a window. Float totals are exact, like the sums they add up, so a
+/// share does not change with the order the segments' rows arrive in.
+fn window_sum(x: Expr, float: bool, partition: Vec<Expr>) -> DfResult<Expr> {
+    let f = if float { exact::float_sum_udaf() } else { sum_udaf() };
+    Expr::from(WindowFunction::new(f, vec![x])).partition_by(partition).build()
+}
