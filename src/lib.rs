@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
+pub mod driver;
 pub mod engine;
 pub mod lower;
 pub mod reference;

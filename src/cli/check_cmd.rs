@@ -2,7 +2,8 @@
 
 use super::{exit, DataArgs, DiagFormat};
 use crate::diagnostic::{Diagnostic, ExitClass, Renderer, Severity};
-use crate::engine::{self, paths::PathPolicy, LoadOptions, SpecFile};
+use crate::driver::{Driver, LoadOptions, SpecFile};
+use crate::engine::paths::PathPolicy;
 use std::path::{Path, PathBuf};
 
 /// Every `*.seg` under the paths, in a stable order, with the names users gave.
@@ -103,11 +104,13 @@ pub fn run(
         policy: PathPolicy { allow_outside: data.allow_outside },
         sources: Default::default(),
     };
+    // One driver for every spec: a data file several specs read is read once.
+    let driver = Driver::new(opts);
     let mut all = Vec::new();
     let mut code = exit::OK;
     let mut unreadable = 0;
     for (path, shown) in &specs {
-        let spec = match engine::load_spec(path, shown, &opts) {
+        let spec = match driver.load(path, shown) {
             Ok(s) => s,
             Err(e) => {
                 errln!("error: cannot read {shown}: {e}");
@@ -126,7 +129,7 @@ pub fn run(
         }
         let c = exit_code(&spec.diagnostics, deny_warnings);
         code = worst(code, c);
-        all.extend(spec.diagnostics);
+        all.extend(spec.diagnostics.iter().cloned());
     }
     let errors = all.iter().filter(|d| d.is_error()).count() + unreadable;
     let warnings = all.iter().filter(|d| d.severity == Severity::Warning).count();

@@ -3,13 +3,14 @@
 use super::check_cmd::{exit_code, print_diagnostics};
 use super::{exit, DataArgs, DiagFormat, EngineArgs};
 use crate::diagnostic::{ExitClass, Renderer};
+use crate::driver::{Driver, LoadOptions, SpecFile};
 use crate::engine::files;
 use crate::engine::output::{self, OutFormat};
 use crate::engine::paths::PathPolicy;
 use crate::engine::session::{EngineError, Session, SessionOptions};
-use crate::engine::{self, LoadOptions, SpecFile};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The exit code an engine error calls for (cli.md), from its code's class.
 pub fn engine_exit(e: &EngineError) -> u8 {
@@ -48,7 +49,11 @@ pub fn report_in(e: &EngineError, spec: Option<&SpecFile>) -> u8 {
 
 /// Loads and checks a spec and opens a session on its data; on failure, prints why
 /// and returns the exit code.
-pub fn open(spec: &Path, data: &DataArgs, eng: &EngineArgs) -> Result<(SpecFile, Session), u8> {
+pub fn open(
+    spec: &Path,
+    data: &DataArgs,
+    eng: &EngineArgs,
+) -> Result<(Arc<SpecFile>, Session), u8> {
     open_with(spec, data, eng, false)
 }
 
@@ -58,7 +63,7 @@ pub fn open_with(
     data: &DataArgs,
     eng: &EngineArgs,
     ordered_scans: bool,
-) -> Result<(SpecFile, Session), u8> {
+) -> Result<(Arc<SpecFile>, Session), u8> {
     let policy = PathPolicy { allow_outside: data.allow_outside };
     let shown = spec.display().to_string();
     // Replaced data is also where the checker reads the market's schema from.
@@ -78,8 +83,12 @@ pub fn open_with(
             }
         };
     }
-    let opts = LoadOptions { no_data: false, policy: policy.clone(), sources: sources.clone() };
-    let file = match engine::load_spec(spec, &shown, &opts) {
+    let driver = Driver::new(LoadOptions {
+        no_data: false,
+        policy: policy.clone(),
+        sources: sources.clone(),
+    });
+    let file = match driver.load(spec, &shown) {
         Ok(f) => f,
         Err(e) => {
             errln!("error: cannot read {shown}: {e}");
@@ -114,7 +123,7 @@ pub fn open_with(
         sources,
         ordered_scans,
     };
-    match Session::new(program, &file.dir(), &sopts) {
+    match driver.session(program, &file.dir(), &sopts) {
         Ok(s) => Ok((file, s)),
         Err(e) => Err(report(&e)),
     }

@@ -4,7 +4,8 @@ use super::check_cmd::{collect_specs, print_diagnostics};
 use super::run_cmd::{engine_exit, open};
 use super::{exit, DataArgs, DiagFormat, EngineArgs};
 use crate::check::program::*;
-use crate::engine::{self, expect, paths::PathPolicy, LoadOptions};
+use crate::driver::{Driver, LoadOptions};
+use crate::engine::{expect, paths::PathPolicy};
 use crate::reference::segment::OutRow;
 use crate::span::LineIndex;
 use std::collections::HashMap;
@@ -40,13 +41,13 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
     };
     let mut tally = Tally { passed: 0, failed: 0 };
     let mut code = exit::OK;
+    let driver = Driver::new(LoadOptions {
+        no_data: false,
+        policy: PathPolicy { allow_outside: data.allow_outside },
+        sources: Default::default(),
+    });
     for (path, shown) in &specs {
-        let opts = LoadOptions {
-            no_data: false,
-            policy: PathPolicy { allow_outside: data.allow_outside },
-            sources: Default::default(),
-        };
-        let file = match engine::load_spec(path, shown, &opts) {
+        let file = match driver.load(path, shown) {
             Ok(f) => f,
             Err(e) => {
                 errln!("error: cannot read {shown}: {e}");

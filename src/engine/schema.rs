@@ -10,6 +10,7 @@ use arrow::datatypes::{Field, Schema};
 use std::collections::HashMap;
 use std::io::{BufReader, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// CSV and JSON carry no types. Declared columns are only cross-checked against
 /// this many leading records; undeclared ones are inferred from every record (a
@@ -78,16 +79,101 @@ fn normalize_inferred(schema: Schema) -> Schema {
     Schema::new(fields)
 }
 
-/// The checker's view of data files: resolves paths with the policy, reads schemas.
-pub struct FileSchemas {
-    pub spec_dir: PathBuf,
-    pub policy: PathPolicy,
-    pub no_data: bool,
-    /// `--source MARKET=PATH`: that market's schema comes from PATH (as given).
-    pub sources: HashMap<String, PathBuf>,
+/// What identifies a file's contents without reading them: its length and
+/// modification time. A schema read under one stamp is reused while it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
 }
 
-impl SchemaSource for FileSchemas {
+impl Stamp {
+    pub fn of(path: &Path) -> Option<Stamp> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(Stamp { len: m.len(), modified: m.modified().ok() })
+    }
+}
+
+type Columns = Vec<(String, Type, bool, String)>;
+
+/// Schemas read so far, by file, format and whether the columns were declared
+/// (declared ones are only sampled). Shared by every analysis of one driver.
+#[derive(Default)]
+pub struct SchemaCache {
+    entries: Mutex<HashMap<(PathBuf, Format, bool), (Stamp, Result<Columns, String>)>>,
+    /// Files actually read, for tests and an editor's status line.
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl SchemaCache {
+    /// How many schemas were read from files (not served from the cache).
+    pub fn reads(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn read(
+        &self,
+        path: &Path,
+        format: Format,
+        sample: bool,
+    ) -> (Option<Stamp>, Result<Columns, String>) {
+        let stamp = Stamp::of(path);
+        let key = (path.to_path_buf(), format, sample);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(s), Some((cached, r))) = (&stamp, entries.get(&key)) {
+            if s == cached {
+                return (stamp, r.clone());
+            }
+        }
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let columns = read_schema(path, format, sample).map(|schema| {
+            schema
+                .fields()
+                .iter()
+                .filter_map(|f| {
+                    seg_type(f.data_type())
+                        .map(|t| (f.name().clone(), t, f.is_nullable(), f.data_type().to_string()))
+                })
+                .collect()
+        });
+        // A file that vanished or cannot be stamped is read again next time.
+        if let Some(s) = &stamp {
+            entries.insert(key, (s.clone(), columns.clone()));
+        }
+        (stamp, columns)
+    }
+}
+
+/// The checker's view of data files: resolves paths with the policy, reads schemas
+/// through the driver's cache, and notes which files it read.
+pub struct FileSchemas<'a> {
+    spec_dir: PathBuf,
+    policy: PathPolicy,
+    no_data: bool,
+    /// `--source MARKET=PATH`: that market's schema comes from PATH (as given).
+    sources: HashMap<String, PathBuf>,
+    cache: &'a SchemaCache,
+    inputs: Mutex<Vec<(PathBuf, Stamp)>>,
+}
+
+impl<'a> FileSchemas<'a> {
+    pub fn new(
+        spec_dir: PathBuf,
+        policy: PathPolicy,
+        no_data: bool,
+        sources: HashMap<String, PathBuf>,
+        cache: &'a SchemaCache,
+    ) -> Self {
+        FileSchemas { spec_dir, policy, no_data, sources, cache, inputs: Mutex::default() }
+    }
+
+    /// The data files read, with the stamps they had.
+    pub fn take_inputs(&self) -> Vec<(PathBuf, Stamp)> {
+        std::mem::take(&mut self.inputs.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl SchemaSource for FileSchemas<'_> {
     fn schema(
         &self,
         market: &str,
@@ -95,7 +181,7 @@ impl SchemaSource for FileSchemas {
         format: Format,
         declared: bool,
         span: Span,
-    ) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
+    ) -> Result<Option<Columns>, Diagnostic> {
         // The policy needs no data, so `--no-data` reports a refused path too.
         let path = match self.sources.get(market) {
             Some(p) => p.clone(),
@@ -110,17 +196,10 @@ impl SchemaSource for FileSchemas {
             Some(p) => format!("{} (from --source)", p.display()),
             None => raw.to_string(),
         };
-        let schema = read_schema(&path, format, declared)
-            .map_err(|e| errors::unreadable(span, &shown, &e))?;
-        Ok(Some(
-            schema
-                .fields()
-                .iter()
-                .filter_map(|f| {
-                    seg_type(f.data_type())
-                        .map(|t| (f.name().clone(), t, f.is_nullable(), f.data_type().to_string()))
-                })
-                .collect(),
-        ))
+        let (stamp, columns) = self.cache.read(&path, format, declared);
+        if let Some(s) = stamp {
+            self.inputs.lock().unwrap_or_else(|e| e.into_inner()).push((path, s));
+        }
+        columns.map(Some).map_err(|e| errors::unreadable(span, &shown, &e))
     }
 }

@@ -4,16 +4,15 @@
 
 pub mod editor;
 
+use crate::check;
 use crate::check::program::{Checked, DimKind, Owner};
-use crate::check::{self, program::Format, SchemaSource};
-use crate::diagnostic::{Diagnostic, Renderer};
+use crate::diagnostic::Renderer;
+use crate::driver::{Driver, LoadOptions};
 use crate::engine::paths::PathPolicy;
-use crate::engine::schema::FileSchemas;
 use crate::engine::session::{EngineError, Session, SessionOptions};
 use crate::engine::{files, output};
 use crate::span::Span;
 use crate::syntax::{self, ast};
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -46,44 +45,6 @@ struct Def {
     /// Typed in this session (kept across `:reload`), not read from the spec.
     interactive: bool,
 }
-
-/// Reads schemas once per path: the REPL checks every input, and a CSV schema costs
-/// a read of the file's first records.
-struct CachedSchemas {
-    inner: FileSchemas,
-    cache: RefCell<
-        HashMap<
-            String,
-            Result<Option<Vec<(String, check::program::Type, bool, String)>>, Diagnostic>,
-        >,
-    >,
-}
-
-impl SchemaSource for CachedSchemas {
-    fn schema(
-        &self,
-        market: &str,
-        path: &str,
-        format: Format,
-        declared: bool,
-        span: Span,
-    ) -> Result<Option<Vec<(String, check::program::Type, bool, String)>>, Diagnostic> {
-        let key = format!("{path}\u{0}{format:?}\u{0}{declared}");
-        if let Some(r) = self.cache.borrow().get(&key) {
-            // Spans differ between inputs; re-anchor a cached error on this use.
-            return r.clone().map_err(|mut d| {
-                for l in &mut d.labels {
-                    l.span = span;
-                }
-                d
-            });
-        }
-        let r = self.inner.schema(market, path, format, declared, span);
-        self.cache.borrow_mut().insert(key, r.clone());
-        r
-    }
-}
-
 pub const COMMANDS: [&str; 14] = [
     ":help", ":load", ":reload", ":schema", ":dims", ":sample", ":explain", ":audit", ":save",
     ":time", ":quit", ":exit", ":defs", ":clear",
@@ -108,14 +69,15 @@ the session; a dimension with an existing name replaces it. Type a segmentation 
 
 Ctrl-C cancels a running query; at the prompt it clears the line.
 ";
-
 pub struct Repl {
     spec: Option<PathBuf>,
     dir: PathBuf,
     defs: Vec<Def>,
     program: Checked,
     session: Option<Session>,
-    schemas: CachedSchemas,
+    /// Checks every input against the definitions; data schemas are read once
+    /// per file and read again only when the file changes.
+    driver: Driver,
     policy: PathPolicy,
     threads: Option<usize>,
     pub time: bool,
@@ -177,22 +139,18 @@ impl Repl {
             _ => PathBuf::from("."),
         };
         let policy = PathPolicy { allow_outside };
-        let schemas = CachedSchemas {
-            inner: FileSchemas {
-                spec_dir: dir.clone(),
-                policy: policy.clone(),
-                no_data: false,
-                sources: HashMap::new(),
-            },
-            cache: RefCell::new(HashMap::new()),
-        };
+        let driver = Driver::new(LoadOptions {
+            no_data: false,
+            policy: policy.clone(),
+            sources: HashMap::new(),
+        });
         let mut repl = Repl {
             spec: None,
             dir,
             defs: Vec::new(),
             program: Checked::default(),
             session: None,
-            schemas,
+            driver,
             policy,
             threads,
             time: false,
@@ -254,10 +212,7 @@ impl Repl {
         shown: &str,
     ) -> Result<(Checked, String), String> {
         let (text, offset) = Self::full_text(defs, extra);
-        let parsed = syntax::parse_str(&text);
-        let mut diags = parsed.diagnostics;
-        let checked = check::check(&parsed.program, &self.schemas);
-        diags.extend(checked.diagnostics);
+        let (diags, program) = self.driver.check_text(&self.dir, &text);
         let r = Renderer { color: self.color, width: 100 };
         let mut rendered = String::new();
         let base = (offset + skip) as u32;
@@ -278,10 +233,9 @@ impl Repl {
                 rendered.push_str(&r.render(d, "<session>", &text));
             }
         }
-        let has_errors = diags.iter().any(|d| d.is_error());
-        match checked.program {
-            Some(p) if !has_errors => Ok((p, rendered)),
-            _ => Err(rendered),
+        match program {
+            Some(p) => Ok((p, rendered)),
+            None => Err(rendered),
         }
     }
 
@@ -309,7 +263,7 @@ impl Repl {
                 policy: Some(self.policy.clone()),
                 ..Default::default()
             };
-            self.session = Some(Session::new(program.clone(), &self.dir, &opts)?);
+            self.session = Some(self.driver.session(program.clone(), &self.dir, &opts)?);
         }
         self.program = program;
         Ok(())
@@ -336,15 +290,6 @@ impl Repl {
             .collect();
         let dir = files::folder_of(path);
         let old_dir = std::mem::replace(&mut self.dir, dir.clone());
-        self.schemas = CachedSchemas {
-            inner: FileSchemas {
-                spec_dir: dir,
-                policy: self.policy.clone(),
-                no_data: false,
-                sources: HashMap::new(),
-            },
-            cache: RefCell::new(HashMap::new()),
-        };
         if !parsed.diagnostics.is_empty() {
             let r = Renderer { color: self.color, width: 100 };
             let text: String = parsed

@@ -4,16 +4,17 @@
 use super::support::*;
 use seg::check::program::Checked;
 use seg::diagnostic::Renderer;
+use seg::driver::{LoadOptions, SpecFile};
 use seg::engine::paths::PathPolicy;
 use seg::engine::session::{Session, SessionOptions};
-use seg::engine::{load_bytes, LoadOptions, SpecFile};
 use std::path::Path;
+use std::sync::Arc;
 
-fn load(path: &Path) -> SpecFile {
+fn load(path: &Path) -> Arc<SpecFile> {
     let bytes = std::fs::read(path).expect("read case");
     let no_data = String::from_utf8_lossy(&bytes).contains("# seg-test: no-data");
     let shown = path.strip_prefix(root()).unwrap_or(path).display().to_string();
-    load_bytes(
+    analyse_once(
         path,
         &shown,
         &bytes,
@@ -148,7 +149,7 @@ fn hostile_cases() {
     let dir = root().join("tests/cases/hostile");
     for (name, bytes) in cases {
         let path = dir.join(format!("{name}.seg"));
-        let spec = load_bytes(
+        let spec = analyse_once(
             &path,
             &format!("tests/cases/hostile/{name}.seg"),
             &bytes,
@@ -187,7 +188,7 @@ fn run_error_cases() {
     };
     let run = |name: &str, data: &str| -> (String, String, EngineError) {
         let path = write(d, &format!("{name}.seg"), &spec(data));
-        let file = load_bytes(
+        let file = analyse_once(
             &path,
             &format!("{name}.seg"),
             spec(data).as_bytes(),

@@ -3,6 +3,7 @@
 //! reference evaluator.
 
 mod cli;
+mod driver;
 mod golden;
 mod hostile;
 mod props;

@@ -2,11 +2,12 @@
 //! values, unicode) over random data give the same results on DataFusion as on the
 //! row-by-row reference evaluator. `SEG_PROPTEST_CASES` sets the number of cases.
 
+use super::support::analyse_once as load_bytes;
 use proptest::prelude::*;
 use seg::check::program::Value;
+use seg::driver::LoadOptions;
 use seg::engine::paths::PathPolicy;
 use seg::engine::session::{Session, SessionOptions};
-use seg::engine::{load_bytes, LoadOptions};
 use seg::reference::segment::{diff, rows_from_values, run_segment, Table};
 use std::sync::Arc;
 

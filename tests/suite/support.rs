@@ -141,3 +141,13 @@ pub fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(&p, body).unwrap();
     p
 }
+
+/// A spec analysed by a driver of its own (no cache shared between cases).
+pub fn analyse_once(
+    path: &Path,
+    display: &str,
+    bytes: &[u8],
+    opts: &seg::driver::LoadOptions,
+) -> std::sync::Arc<seg::driver::SpecFile> {
+    seg::driver::Driver::new(opts.clone()).analyse(path, display, bytes)
+}
