@@ -5,6 +5,7 @@ use crate::span::Span;
 pub use crate::syntax::ast::BinOp;
 use std::fmt;
 
+/// seg's types. Every column, expression and measure has one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
     Int,
@@ -20,6 +21,7 @@ pub enum Type {
 }
 
 impl Type {
+    /// `int` or `float`: what arithmetic and sums accept.
     pub fn is_numeric(self) -> bool {
         matches!(self, Type::Int | Type::Float)
     }
@@ -27,6 +29,7 @@ impl Type {
     pub fn is_ordered(self) -> bool {
         matches!(self, Type::Int | Type::Float | Type::Date | Type::Timestamp)
     }
+    /// The type as a spec writes it.
     pub fn name(self) -> &'static str {
         match self {
             Type::Int => "int",
@@ -47,6 +50,7 @@ impl fmt::Display for Type {
     }
 }
 
+/// A constant: a literal of the spec, or a value the reference evaluator computes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Null,
@@ -61,9 +65,12 @@ pub enum Value {
 }
 
 impl Value {
+    /// SQL's null: unknown, never equal to anything.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
+    /// Numbers, dates and timestamps as one number line (dates as days, timestamps
+    /// as microseconds), for comparisons and intervals.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(i) => Some(*i as f64),
@@ -96,6 +103,7 @@ pub fn format_float(f: f64) -> String {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS[.ffffff]` for microseconds since the epoch.
 pub fn format_timestamp(us: i64) -> String {
     let days = us.div_euclid(86_400_000_000);
     let rem = us.rem_euclid(86_400_000_000);
@@ -125,6 +133,7 @@ impl fmt::Display for Value {
     }
 }
 
+/// A data file's format, from `as FORMAT` or the path's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
     Csv,
@@ -133,6 +142,8 @@ pub enum Format {
     Arrow,
 }
 
+/// A column of a market (or an entity's key): its name, type and whether it may
+/// hold nulls (the MECE proofs rely on `nullable: false`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Column {
     pub name: String,
@@ -140,6 +151,8 @@ pub struct Column {
     pub nullable: bool,
 }
 
+/// A whole checked spec. Everything refers to everything else by index into these
+/// vectors; it exists only when the spec has no errors.
 #[derive(Clone, Debug, Default)]
 pub struct Checked {
     pub markets: Vec<MarketDef>,
@@ -150,6 +163,7 @@ pub struct Checked {
     pub examples: Vec<ExampleDef>,
 }
 
+/// A market: a data file, its schema, its `where` and its measures.
 #[derive(Clone, Debug)]
 pub struct MarketDef {
     pub name: String,
@@ -166,11 +180,13 @@ pub struct MarketDef {
 }
 
 impl MarketDef {
+    /// The column called `name`, if the market has it.
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
 }
 
+/// A measure of a market, or a feature of an entity, with the type it computes as.
 #[derive(Clone, Debug)]
 pub struct MeasureDef {
     pub name: String,
@@ -206,6 +222,7 @@ impl MExpr {
     }
 }
 
+/// The aggregate functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AggFunc {
     Count,
@@ -216,6 +233,7 @@ pub enum AggFunc {
     Median,
 }
 
+/// One aggregate call: `sum(revenue)`, `count(distinct customer_id)`, `count()`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Agg {
     pub func: AggFunc,
@@ -225,6 +243,7 @@ pub struct Agg {
     pub ty: Type,
 }
 
+/// An entity: the rows of `market` grouped by `key`, with per-key features.
 #[derive(Clone, Debug)]
 pub struct EntityDef {
     pub name: String,
@@ -234,12 +253,15 @@ pub struct EntityDef {
     pub features: Vec<MeasureDef>,
 }
 
+/// Whose rows a dimension labels: a market's, or an entity's (one row per key,
+/// joined back to the market's rows by the key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Owner {
     Market(usize),
     Entity(usize),
 }
 
+/// A dimension: how to label each row of its owner.
 #[derive(Clone, Debug)]
 pub struct DimDef {
     pub name: String,
@@ -259,6 +281,8 @@ impl DimDef {
     }
 }
 
+/// The kinds of labelling. `Column` and `Top` take their labels from the data; the
+/// others have labels known from the spec.
 #[derive(Clone, Debug)]
 pub enum DimKind {
     Column(TExpr),
@@ -269,6 +293,7 @@ pub enum DimKind {
     Quantiles { expr: TExpr, n: u64 },
 }
 
+/// Values that get one label in a mapping, each with its span.
 #[derive(Clone, Debug)]
 pub struct MapArm {
     pub values: Vec<(Value, Span)>,
@@ -276,6 +301,8 @@ pub struct MapArm {
     pub span: Span,
 }
 
+/// A condition and the label it gives (first match for `rules`, the only match for
+/// `partition`).
 #[derive(Clone, Debug)]
 pub struct RuleArm {
     pub cond: TExpr,
@@ -283,6 +310,7 @@ pub struct RuleArm {
     pub span: Span,
 }
 
+/// How a segmentation combines its dimensions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SegMode {
     /// `by a` or `by a x b`: the full grid of labels.
@@ -291,6 +319,8 @@ pub enum SegMode {
     Then,
 }
 
+/// A segmentation: a market's rows (after its `where`) by dimensions, with the
+/// measures it reports.
 #[derive(Clone, Debug)]
 pub struct SegDef {
     pub name: String,
@@ -305,12 +335,15 @@ pub struct SegDef {
     pub share_of: Option<usize>,
 }
 
+/// An `expect`: a partition to prove (statically, else on data), or a condition
+/// over segmentation results.
 #[derive(Clone, Debug)]
 pub enum ExpectDef {
     Partition { segment: usize, span: Span, proven: Option<bool> },
     Assert { expr: TExpr, span: Span },
 }
 
+/// An `example`: a row of the owner and the label each named dimension must give it.
 #[derive(Clone, Debug)]
 pub struct ExampleDef {
     pub owner: Owner,
@@ -319,6 +352,7 @@ pub struct ExampleDef {
     pub expected: Vec<(usize, Option<String>, Span)>,
 }
 
+/// The row functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Func {
     Lower,
@@ -341,6 +375,7 @@ pub struct SegQuery {
     pub labels: Vec<Option<String>>,
 }
 
+/// Which number of a segment an `expect` reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QueryWhat {
     Rows,
@@ -349,6 +384,7 @@ pub enum QueryWhat {
     Measure(usize),
 }
 
+/// A typed row expression.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TExpr {
     pub kind: TKind,
@@ -356,6 +392,7 @@ pub struct TExpr {
     pub span: Span,
 }
 
+/// The shapes of a row expression, names resolved.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TKind {
     /// A column of the row in scope (a market column, or an entity's key or feature).

@@ -333,7 +333,7 @@ fn dispatch(cli: Cli) -> u8 {
     // Commands that write files clean up their temporary outputs on a signal; the
     // REPL keeps Ctrl-C for cancelling a query.
     if matches!(cli.command, Command::Run { .. } | Command::Assign { .. } | Command::Gen { .. }) {
-        crate::engine::files::install_signal_cleanup();
+        install_signal_cleanup();
     }
     match cli.command {
         Command::Check { paths, format, deny_warnings, no_data, data } => {
@@ -371,4 +371,21 @@ fn dispatch(cli: Cli) -> u8 {
         }
         Command::Repl { spec, threads, data } => repl_cmd::run(spec.as_deref(), &data, threads),
     }
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: remove temporary outputs, then end as that signal
+/// would have. A thread, not a handler, does the work, so it may take locks and
+/// allocate. Front ends that handle Ctrl-C themselves (the REPL) do not call this.
+pub fn install_signal_cleanup() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    let _ = std::thread::Builder::new().name("seg-signals".into()).spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            crate::engine::files::remove_live_temps();
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
+            std::process::exit(128 + sig);
+        }
+    });
 }

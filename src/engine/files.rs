@@ -159,23 +159,6 @@ pub fn remove_live_temps() {
     }
 }
 
-/// On SIGINT, SIGTERM or SIGHUP: remove temporary outputs, then end as that signal
-/// would have. A thread, not a handler, does the work, so it may take locks and
-/// allocate. Front ends that handle Ctrl-C themselves (the REPL) do not call this.
-pub fn install_signal_cleanup() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
-        return;
-    };
-    let _ = std::thread::Builder::new().name("seg-signals".into()).spawn(move || {
-        if let Some(sig) = signals.forever().next() {
-            remove_live_temps();
-            let _ = signal_hook::low_level::emulate_default_handler(sig);
-            std::process::exit(128 + sig);
-        }
-    });
-}
-
 fn pid_alive(pid: i32) -> bool {
     // Signal 0 checks existence only; EPERM means it exists under another user.
     let r = unsafe { libc::kill(pid, 0) };

@@ -2,29 +2,34 @@
 
 use crate::span::Span;
 
+/// A name as written (a quoted name without its backticks), and where.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ident {
     pub name: String,
     pub span: Span,
 }
 
+/// A string literal, escapes resolved, and where it was written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StrLit {
     pub value: String,
     pub span: Span,
 }
 
+/// A whole spec: its statements in source order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Program {
     pub items: Vec<Item>,
 }
 
+/// One statement; `span` covers all of it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Item {
     pub kind: ItemKind,
     pub span: Span,
 }
 
+/// The six kinds of statement.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ItemKind {
     Market(Market),
@@ -35,6 +40,7 @@ pub enum ItemKind {
     Example(Example),
 }
 
+/// `market NAME from "PATH" [as FORMAT] { columns {...}; where ...; measure ... }`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Market {
     pub name: Ident,
@@ -45,12 +51,14 @@ pub struct Market {
     pub measures: Vec<MeasureDef>,
 }
 
+/// `columns { ... }`: the declared schema.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ColumnsBlock {
     pub columns: Vec<ColumnDecl>,
     pub span: Span,
 }
 
+/// One declared column: `name type`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ColumnDecl {
     pub name: Ident,
@@ -58,6 +66,7 @@ pub struct ColumnDecl {
     pub span: Span,
 }
 
+/// The column types a spec can declare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TypeKw {
     Int,
@@ -68,12 +77,14 @@ pub enum TypeKw {
     Timestamp,
 }
 
+/// A type keyword where it was written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TypeName {
     pub kw: TypeKw,
     pub span: Span,
 }
 
+/// `measure NAME = EXPR` in a market, or `NAME = EXPR` in an entity.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MeasureDef {
     pub name: Ident,
@@ -81,6 +92,7 @@ pub struct MeasureDef {
     pub span: Span,
 }
 
+/// `entity NAME of MARKET by KEY { features }`: one row per key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entity {
     pub name: Ident,
@@ -89,6 +101,7 @@ pub struct Entity {
     pub features: Vec<MeasureDef>,
 }
 
+/// `dimension NAME on OWNER = BODY`; the owner is a market or an entity.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dimension {
     pub name: Ident,
@@ -96,6 +109,7 @@ pub struct Dimension {
     pub body: DimBody,
 }
 
+/// How a dimension labels a row.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DimBody {
     Column(Expr),
@@ -135,6 +149,7 @@ pub enum DimBody {
     },
 }
 
+/// `"a", "b" => "label"` in a mapping.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MapArm {
     pub values: Vec<Constant>,
@@ -142,6 +157,7 @@ pub struct MapArm {
     pub span: Span,
 }
 
+/// `CONDITION => "label"` in `rules` or `partition`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleArm {
     pub cond: Expr,
@@ -149,6 +165,7 @@ pub struct RuleArm {
     pub span: Span,
 }
 
+/// `segment [NAME =] MARKET by D1 (then|x) D2 ... [where ...] [report ...] [share of M]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Segment {
     pub name: Option<Ident>,
@@ -161,18 +178,21 @@ pub struct Segment {
     pub span: Span,
 }
 
+/// How two dimensions of a segmentation combine: nested (`then`) or crossed (`x`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChainOp {
     Then,
     Cross,
 }
 
+/// `expect SEG is partition` or `expect CONDITION` over segmentation results.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expect {
     Partition { segment: Ident },
     Assert(Expr),
 }
 
+/// `example OWNER { column = value, ... } => dimension = "label", ...`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Example {
     pub owner: Ident,
@@ -187,6 +207,7 @@ pub struct Constant {
     pub span: Span,
 }
 
+/// A literal's value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Lit {
     Int(i64),
@@ -202,12 +223,14 @@ pub enum Lit {
     Null,
 }
 
+/// A row or aggregate expression; the checker decides which it may be.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
 }
 
+/// Binary operators, arithmetic, comparison and logical.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinOp {
     Add,
@@ -225,6 +248,7 @@ pub enum BinOp {
 }
 
 impl BinOp {
+    /// The operator as written in a spec.
     pub fn symbol(self) -> &'static str {
         match self {
             BinOp::Add => "+",
@@ -242,15 +266,19 @@ impl BinOp {
         }
     }
 
+    /// `=`, `!=`, `<`, `<=`, `>`, `>=`.
     pub fn is_comparison(self) -> bool {
         matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq)
     }
 
+    /// `+`, `-`, `*`, `/`.
     pub fn is_arithmetic(self) -> bool {
         matches!(self, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
     }
 }
 
+/// The shapes of an expression. `Name` is a column, a measure or a feature,
+/// depending on where it appears; `Call` is a function or an aggregate.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     Lit(Lit),

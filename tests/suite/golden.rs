@@ -103,36 +103,6 @@ fn specs_check_clean_and_run_as_recorded() {
     finish(failures);
 }
 
-/// Every diagnostic code in the table has a golden case and a docs entry whose
-/// heading is the code and whose title is the table's.
-#[test]
-fn every_code_has_a_case_and_documentation() {
-    use seg::diagnostic::Code;
-    let docs = std::fs::read_to_string(root().join("docs/diagnostics.md")).unwrap();
-    let mut outs = String::new();
-    for dir in ["tests/cases/check", "tests/cases/run", "tests/cases/hostile", "tests/cases/errors"]
-    {
-        for f in files_with_ext(&root().join(dir), "out") {
-            outs.push_str(&std::fs::read_to_string(f).unwrap());
-        }
-    }
-    // Internal errors cannot be provoked by any spec, and the parser's stack limit is
-    // unreachable behind E0004; a memory limit depends on the machine. They are
-    // documented, and tested where they can be (reliability.rs).
-    let untestable = [Code::E0006, Code::E0701, Code::E0900, Code::E0901, Code::E0902];
-    let mut failures = Vec::new();
-    for &c in Code::ALL {
-        let heading = format!("## {c}\n\n**{}.**", c.title());
-        if !docs.contains(&heading) {
-            failures.push(format!("docs/diagnostics.md lacks `{heading}`"));
-        }
-        if !untestable.contains(&c) && !outs.contains(&format!("\"code\":\"{c}\"")) {
-            failures.push(format!("{c} has no golden case in tests/cases/"));
-        }
-    }
-    finish(failures);
-}
-
 /// Hostile inputs are made here (a 2 MiB spec is not worth committing) and their
 /// rendered diagnostics compared with `tests/cases/hostile/*.out`.
 #[test]

@@ -10,3 +10,4 @@ mod props;
 mod reliability;
 mod repl;
 mod support;
+mod tidy;
