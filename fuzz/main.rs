@@ -130,7 +130,7 @@ fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
     for _ in 0..1 + rng.below(8) {
         let at = rng.below(v.len() + 1);
         match rng.below(10) {
-            0 | 1 | 2 => {
+            0..=2 => {
                 let t = TOKENS[rng.below(TOKENS.len())].as_bytes();
                 v.splice(at..at, t.iter().copied());
             }
@@ -146,7 +146,7 @@ fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
                 v.splice(at..end.max(at), t.iter().copied());
             }
             6 if at < v.len() => v[at] ^= 1 << rng.below(8),
-            6 => v.push(rng.next() as u8),
+            6 => v.push(rng.next_u64() as u8),
             7 if !other.is_empty() => {
                 // Splice a piece of another seed in: whole statements move about.
                 let from = rng.below(other.len());
@@ -163,7 +163,7 @@ fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
             }
             _ => {
                 let end = (at + rng.below(8)).min(v.len());
-                let b = rng.next() as u8;
+                let b = rng.next_u64() as u8;
                 v.splice(at..end, std::iter::once(b));
             }
         }

@@ -121,9 +121,9 @@ fn parse_rows(s: &str) -> u64 {
 }
 
 fn human_rows(n: u64) -> String {
-    if n % 1_000_000 == 0 {
+    if n.is_multiple_of(1_000_000) {
         format!("{}M", n / 1_000_000)
-    } else if n % 1_000 == 0 {
+    } else if n.is_multiple_of(1_000) {
         format!("{}K", n / 1_000)
     } else {
         n.to_string()

@@ -35,8 +35,12 @@ pub trait SchemaSource {
         format: Format,
         declared: bool,
         span: Span,
-    ) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic>;
+    ) -> Result<Option<Columns>, Diagnostic>;
 }
+
+/// A file's columns as the checker sees them: name, seg type, whether it may hold
+/// nulls, and the file's own type name (for messages).
+pub type Columns = Vec<(String, Type, bool, String)>;
 
 /// A source that never reads data.
 pub struct NoData;
@@ -49,7 +53,7 @@ impl SchemaSource for NoData {
         _: Format,
         _: bool,
         _: Span,
-    ) -> Result<Option<Vec<(String, Type, bool, String)>>, Diagnostic> {
+    ) -> Result<Option<Columns>, Diagnostic> {
         Ok(None)
     }
 }

@@ -11,21 +11,21 @@ use std::sync::Arc;
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
     /// A number below `n` (0 when `n` is 0).
     pub fn below(&mut self, n: usize) -> usize {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
     fn pick<'a>(&mut self, w: &[(&'a str, f64)]) -> &'a str {
@@ -104,11 +104,11 @@ pub fn coffee_batch(seed: u64, from: u64, to: u64) -> RecordBatch {
     );
     for row in from..to {
         let mut r = Rng(seed ^ row.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03);
-        r.next();
+        r.next_u64();
         // Skewed customers: a few buy often.
         let c = (customers as f64 * r.unit().powf(1.7)) as u64 + 1;
         let mut cr = Rng(seed ^ c.wrapping_mul(0xA24B_AED4_963E_E407));
-        cr.next();
+        cr.next_u64();
         let t = cr.pick(&TYPES);
         let a = if cr.unit() < 0.03 {
             None

@@ -1,7 +1,7 @@
 //! Reads a data file's schema (CSV header, Parquet footer, IPC schema) for the checker.
 
 use crate::check::program::{Format, Type};
-use crate::check::{errors, SchemaSource};
+use crate::check::{errors, Columns, SchemaSource};
 use crate::diagnostic::Diagnostic;
 use crate::engine::paths::{resolve, PathPolicy};
 use crate::lower::types::{arrow_type, seg_type};
@@ -94,13 +94,13 @@ impl Stamp {
     }
 }
 
-type Columns = Vec<(String, Type, bool, String)>;
+type Entry = (Stamp, Result<Columns, String>);
 
 /// Schemas read so far, by file, format and whether the columns were declared
 /// (declared ones are only sampled). Shared by every analysis of one driver.
 #[derive(Default)]
 pub struct SchemaCache {
-    entries: Mutex<HashMap<(PathBuf, Format, bool), (Stamp, Result<Columns, String>)>>,
+    entries: Mutex<HashMap<(PathBuf, Format, bool), Entry>>,
     /// Files actually read, for tests and an editor's status line.
     reads: std::sync::atomic::AtomicUsize,
 }

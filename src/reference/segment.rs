@@ -106,6 +106,9 @@ fn aggregate(a: &Agg, rows: &[&Row]) -> Value {
     }
 }
 
+/// A segment being formed: its labels, its `then` level and its member rows.
+type Group = (Vec<Option<String>>, Option<i64>, Vec<usize>);
+
 /// A measure (or feature) over a group of rows.
 pub fn measure(m: &MExpr, siblings: &[MeasureDef], rows: &[&Row]) -> Value {
     match m {
@@ -273,11 +276,11 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
     };
 
     // The groups to report, each with its member rows.
-    let mut groups: Vec<(Vec<Option<String>>, Option<i64>, Vec<usize>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     let add = |key: Vec<Option<String>>,
                level: Option<i64>,
                i: Option<usize>,
-               groups: &mut Vec<(Vec<Option<String>>, Option<i64>, Vec<usize>)>| {
+               groups: &mut Vec<Group>| {
         match groups.iter_mut().find(|g| g.0 == key && g.1 == level) {
             Some(g) => g.2.extend(i),
             None => groups.push((key, level, i.into_iter().collect())),

@@ -19,8 +19,11 @@ const CUTS: [i64; 6] = [0, 10, 25, 26, 50, 75];
 
 #[derive(Clone, Debug)]
 struct Data {
-    rows: Vec<(Option<i64>, Option<f64>, Option<String>, Option<i64>, Option<bool>)>,
+    rows: Vec<DataRow>,
 }
+
+/// `a int, b float, t text, k int, flag bool`.
+type DataRow = (Option<i64>, Option<f64>, Option<String>, Option<i64>, Option<bool>);
 
 fn data() -> impl Strategy<Value = Data> {
     let a = prop_oneof![1 => Just(None), 3 => prop::sample::select(CUTS.to_vec()).prop_map(Some), 4 => (-5i64..100).prop_map(Some)];
