@@ -51,6 +51,9 @@ fn preconditions(space: &mut Space, p: &Checked, owner: Owner, extra: Option<&TE
     Ok(pre)
 }
 
+/// Whether a feature is never null on an entity row: counts and sums of no values
+/// are 0, so a rule on `spend` covers entities with no spending; other aggregates
+/// and a division (by zero) can be null.
 fn never_null(m: &MExpr, all: &[MeasureDef]) -> bool {
     match m {
         MExpr::Agg(a) => matches!(a.func, AggFunc::Count | AggFunc::Sum),
@@ -134,7 +137,9 @@ pub(super) fn analyse_rules(
     Ok(DimFindings { findings, proven })
 }
 
-/// A small set of earlier rules that together cover `t`.
+/// A small set of earlier rules that together cover `t`: start from every rule that
+/// meets it and drop each one the others still cover without. Not the smallest
+/// cover (that is set cover), but every rule named takes some of the rows.
 fn minimal_cover(space: &Space, t: &Set, earlier: &[Set]) -> R<Vec<usize>> {
     let mut chosen: Vec<usize> = (0..earlier.len())
         .filter(|&k| space.intersect(t, &earlier[k]).map(|x| !x.boxes.is_empty()).unwrap_or(true))
@@ -155,7 +160,8 @@ fn minimal_cover(space: &Space, t: &Set, earlier: &[Set]) -> R<Vec<usize>> {
     Ok(chosen)
 }
 
-/// Rules that have a bound exactly at the witness value (the rules around a hole).
+/// Rules that have a bound exactly at the witness value (the rules around a hole):
+/// what a user must widen, so the report points at them.
 fn rules_around(w: &Witness, arms: &[RuleArm], space: &mut Space) -> Vec<usize> {
     let mut out = Vec::new();
     for (i, a) in arms.iter().enumerate() {
@@ -175,7 +181,9 @@ fn rules_around(w: &Witness, arms: &[RuleArm], space: &mut Space) -> Vec<usize> 
     out
 }
 
-/// A condition that is one interval on one numeric column (`age >= 25 and age < 35`).
+/// A condition that is one interval on one numeric column (`age >= 25 and age < 35`):
+/// only such rules have ends that can meet, so only they are compared for
+/// boundaries counted twice or left out.
 fn single_range(space: &mut Space, e: &TExpr) -> Option<(String, Option<Iv>)> {
     let (t, _) = space.cond(e).ok()?;
     let [b] = t.boxes.as_slice() else { return None };

@@ -16,17 +16,22 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(super) const MAX_BOXES: usize = 5_000;
 
 /// Work one dimension may cost before the analysis gives up (N0429): a step per
-/// pair of boxes compared, and per column of each box built (what a clone costs). The box count alone does not bound the work: 14 two-way disjunctions
-/// stay under `MAX_BOXES` yet took minutes to complement. The budget runs out in
+/// pair of boxes compared, and per column of each box built (what a clone costs).
+/// The box count alone does not bound the work: 14 two-way disjunctions stay under
+/// `MAX_BOXES` yet took minutes to complement. The budget runs out in
 /// about a quarter of a second in a release build; a 1,000-rule dimension of ranges
 /// needs a small fraction of it.
 pub(super) const MAX_STEPS: u64 = 2_000_000;
 
+/// The analysis ran out of budget: nothing is claimed, MECE is not proven (N0429).
 #[derive(Debug)]
 pub(super) struct Unknown;
 
 pub(super) type R<T> = Result<T, Unknown>;
 
+/// How a column's values are modelled. Dates and timestamps are `Int` (days,
+/// microseconds): their order is the integers', and `< d` next to `>= d` must meet
+/// exactly, with no room for a fraction between them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Kind {
     Int,
@@ -35,6 +40,7 @@ pub(super) enum Kind {
     Bool,
 }
 
+/// An interval of the number line; infinite ends are never inclusive.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct Iv {
     pub(super) lo: f64,
@@ -53,6 +59,9 @@ pub(super) enum Vals {
     Bool(u8),
 }
 
+/// The values one column may take in a box. Null is a separate flag because SQL
+/// comparisons are never true on null: `a < 10` and `a >= 10` together leave the
+/// null rows out, which is exactly the gap a partition must report.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct ColSet {
     pub(super) null: bool,
@@ -67,7 +76,8 @@ pub(super) fn iv_empty(i: &Iv) -> bool {
     i.lo > i.hi || (i.lo == i.hi && !(i.lo_in && i.hi_in))
 }
 
-/// Integer normalisation: closed bounds at whole numbers.
+/// Integer normalisation: closed bounds at whole numbers, so that `< 10` and
+/// `<= 9` are the same interval and adjacency is a step of one.
 pub(super) fn int_iv(i: Iv) -> Option<Iv> {
     let lo = if i.lo.is_infinite() {
         i.lo
@@ -87,6 +97,8 @@ pub(super) fn int_iv(i: Iv) -> Option<Iv> {
     (!iv_empty(&r)).then_some(r)
 }
 
+/// Sorted, disjoint, touching intervals merged: one canonical form, so that
+/// emptiness and equality are structural.
 pub(super) fn normalize(kind: Kind, mut ivs: Vec<Iv>) -> Vec<Iv> {
     if kind == Kind::Int {
         ivs = ivs.into_iter().filter_map(int_iv).collect();
@@ -97,6 +109,8 @@ pub(super) fn normalize(kind: Kind, mut ivs: Vec<Iv>) -> Vec<Iv> {
     let mut out: Vec<Iv> = Vec::new();
     for i in ivs {
         if let Some(last) = out.last_mut() {
+            // Integers [1, 3] and [4, 6] cover every integer between them; reals
+            // [1, 3) and (3, 6] leave 3 out.
             let touches = if kind == Kind::Int {
                 last.hi.is_infinite() || i.lo <= last.hi + 1.0
             } else {
@@ -139,6 +153,8 @@ pub(super) fn iv_intersect(a: &[Iv], b: &[Iv], kind: Kind) -> Vec<Iv> {
     normalize(kind, out)
 }
 
+/// The gaps between normalised intervals: each gap ends where an interval starts,
+/// with the opposite inclusiveness (the complement of `[3, ..` ends at `.., 3)`).
 pub(super) fn iv_complement(a: &[Iv], kind: Kind) -> Vec<Iv> {
     let mut out = Vec::new();
     let mut cur = Iv { lo: f64::NEG_INFINITY, lo_in: false, hi: 0.0, hi_in: false };
@@ -216,6 +232,8 @@ impl ColSet {
         ColSet { null: self.null && o.null, vals }
     }
 
+    /// Every value and null-ness this set lacks. A comparison's false side is this
+    /// with null taken out: on null a comparison is neither true nor false.
     pub(super) fn complement(&self, kind: Kind) -> ColSet {
         let vals = match &self.vals {
             Vals::Num(a) => Vals::Num(iv_complement(a, kind)),
@@ -226,6 +244,8 @@ impl ColSet {
     }
 }
 
+/// Whether two column sets share a value (or both allow null), without building
+/// their intersection.
 pub(super) fn col_meets(x: &ColSet, y: &ColSet, kind: Kind) -> bool {
     if x.null && y.null {
         return true;
@@ -269,11 +289,16 @@ pub(super) fn col_meets(x: &ColSet, y: &ColSet, kind: Kind) -> bool {
 /// One conjunction of column constraints; an absent variable is unconstrained.
 pub(super) type Cube = BTreeMap<usize, ColSet>;
 
+/// A set of rows as a union of boxes. Boxes may overlap: unions stay cheap, and only
+/// emptiness (after `minus` or `intersect`) is ever asked.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Set {
     pub(super) boxes: Vec<Cube>,
 }
 
+/// A column of the space, or an opaque atom: a condition the algebra cannot see
+/// into, as a boolean of its own. Atoms are named by their expression, so the same
+/// atom in two rules is one variable and `x` and `not x` still exclude each other.
 pub(super) struct Var {
     pub(super) name: String,
     pub(super) kind: Kind,
@@ -314,6 +339,8 @@ impl Space {
         Set { boxes: vec![Cube::new()] }
     }
 
+    /// The rows where variable `v` is in `c`. A full column set is left out of the
+    /// box, so boxes stay as small as their constraints.
     pub(super) fn single(&self, v: usize, c: ColSet) -> Set {
         if c.is_empty() {
             return Set::default();
@@ -413,6 +440,8 @@ impl Space {
         }
     }
 
+    /// `a \ b`, one box of `b` at a time. This is where the work grows (each box can
+    /// split into one piece per constrained variable), so it is charged per piece.
     pub(super) fn minus(&self, a: &Set, b: &Set) -> R<Set> {
         let mut cur = a.boxes.clone();
         for bb in &b.boxes {
@@ -448,6 +477,9 @@ impl Space {
         v.as_f64()
     }
 
+    /// An atom outside the fragment: true and false are two values of a boolean of
+    /// its own. Null is left out of both, as for comparisons, so a rule on an
+    /// opaque atom never counts as covering every row.
     pub(super) fn opaque(&mut self, e: &TExpr) -> (Set, Set) {
         let v = self.var(&format!("{:?}", e.kind), Kind::Bool, true, e.span);
         (
@@ -473,6 +505,8 @@ impl Space {
                 let (t, f) = self.cond(x)?;
                 (f, t)
             }
+            // Three-valued logic by sets: `a and b` is false where either is false,
+            // and neither where one is null; the unknown rows are in neither set.
             TKind::Bin(BinOp::And, a, b) => {
                 let (ta, fa) = self.cond(a)?;
                 let (tb, fb) = self.cond(b)?;
@@ -555,6 +589,8 @@ impl Space {
         })
     }
 
+    /// `col op k` for a constant `k`: the true set is an interval set (or a text
+    /// set, or a bool), the false set its complement among non-null values.
     pub(super) fn atom(
         &mut self,
         e: &TExpr,
