@@ -326,3 +326,38 @@ fn every_code_has_a_case_and_documentation() {
     }
     assert_none("codes without a case or docs", found);
 }
+
+/// The code map names every source file, and names no file that does not exist.
+#[test]
+fn the_code_map_matches_the_files() {
+    let doc = std::fs::read_to_string(root().join("docs/architecture.md")).unwrap();
+    let mut found = Vec::new();
+    for (path, _) in sources("src") {
+        let rel = path.trim_start_matches("src/");
+        let named = match rel.strip_suffix("/mod.rs") {
+            Some(dir) => doc.contains(&format!("src/{dir}/")) || doc.contains(rel),
+            None => doc.contains(rel),
+        };
+        if !named {
+            found.push(format!("{path} is not in docs/architecture.md"));
+        }
+    }
+    for word in doc.split(|c: char| c == '`' || c.is_whitespace() || c == '(' || c == ')') {
+        let w = word.trim_end_matches([',', '.', ':', ';']);
+        if w.ends_with(".rs") && w.contains('/') {
+            let p = if w.starts_with("src/")
+                || w.starts_with("tests/")
+                || w.starts_with("benches/")
+                || w.starts_with("fuzz/")
+            {
+                root().join(w)
+            } else {
+                root().join("src").join(w)
+            };
+            if !p.exists() {
+                found.push(format!("docs/architecture.md names `{w}`, which does not exist"));
+            }
+        }
+    }
+    assert_none("the code map is out of date", found);
+}
