@@ -52,6 +52,8 @@ impl Checker {
         self.dims.insert(d.name.name.clone(), (index, d.name.span));
     }
 
+    /// A dimension's kind and its labels in declared order (`else` last), checked
+    /// against the owner's columns; `None` when it cannot label anything.
     pub(super) fn dim_body(
         &mut self,
         body: &ast::DimBody,
@@ -59,192 +61,22 @@ impl Checker {
         scope: &str,
     ) -> Option<(DimKind, Vec<String>)> {
         let mut typer = RowTyper { cols, scope: scope.to_string(), diags: &mut self.diags };
-        fn push_label(labels: &mut Vec<String>, l: &str) {
-            if !labels.iter().any(|x| x == l) {
-                labels.push(l.to_string());
-            }
-        }
+        let t = &mut typer;
         Some(match body {
-            ast::DimBody::Column(e) => {
-                let t = typer.expr(e);
-                (DimKind::Column(t), Vec::new())
-            }
+            ast::DimBody::Column(e) => (DimKind::Column(t.expr(e)), Vec::new()),
             ast::DimBody::Top { n, n_span, expr, else_label, .. } => {
-                let t = typer.expr(expr);
-                if *n == 0 || *n > 10_000 {
-                    self.diags.push(errors::bad_count(*n_span, "`top` N", 1, 10_000));
-                }
-                let other =
-                    else_label.as_ref().map(|l| l.value.clone()).unwrap_or_else(|| "other".into());
-                (DimKind::Top { n: *n, expr: t, other }, Vec::new())
+                top(t, *n, *n_span, expr, else_label.as_ref())
             }
             ast::DimBody::Mapping { expr, arms, else_label, .. } => {
-                let t = typer.expr(expr);
-                let mut out_arms = Vec::new();
-                let mut labels = Vec::new();
-                let mut seen: Vec<(Value, Span, String)> = Vec::new();
-                for arm in arms {
-                    let mut values = Vec::new();
-                    for c in &arm.values {
-                        let (v, vt) = lit_value(&c.value);
-                        if unify(t.ty, vt).is_none() {
-                            self.diags.push(errors::mismatch(
-                                c.span,
-                                &format!("a {} value", t.ty),
-                                vt,
-                                &format!(
-                                    "the mapped expression is {}; list values of that type",
-                                    t.ty
-                                ),
-                            ));
-                            continue;
-                        }
-                        let v = coerce(v, t.ty);
-                        if let Some((_, first, first_label)) = seen.iter().find(|(x, ..)| x == &v) {
-                            self.diags.push(errors::duplicate_mapping(
-                                c.span,
-                                *first,
-                                &v.to_string(),
-                                &arm.label.value,
-                                first_label,
-                            ));
-                            continue;
-                        }
-                        seen.push((v.clone(), c.span, arm.label.value.clone()));
-                        values.push((v, c.span));
-                    }
-                    push_label(&mut labels, &arm.label.value);
-                    out_arms.push(MapArm {
-                        values,
-                        label: arm.label.value.clone(),
-                        span: arm.span,
-                    });
-                }
-                if let Some(l) = else_label {
-                    push_label(&mut labels, &l.value);
-                }
-                (
-                    DimKind::Map {
-                        expr: t,
-                        arms: out_arms,
-                        else_label: else_label.as_ref().map(|l| l.value.clone()),
-                    },
-                    labels,
-                )
+                mapping(t, expr, arms, else_label.as_ref())
             }
             ast::DimBody::Rules { arms, else_label, partition, .. } => {
-                let mut out_arms = Vec::new();
-                let mut labels = Vec::new();
-                for arm in arms {
-                    let cond = typer.expect_bool(&arm.cond, "a rule's condition");
-                    push_label(&mut labels, &arm.label.value);
-                    out_arms.push(RuleArm { cond, label: arm.label.value.clone(), span: arm.span });
-                }
-                if let Some(l) = else_label {
-                    push_label(&mut labels, &l.value);
-                }
-                (
-                    DimKind::Rules {
-                        arms: out_arms,
-                        else_label: else_label.as_ref().map(|l| l.value.clone()),
-                        partition: *partition,
-                    },
-                    labels,
-                )
+                rules(t, arms, else_label.as_ref(), *partition)
             }
             ast::DimBody::Bins {
                 expr, cuts, cuts_span, closed_right, labels, labels_span, ..
-            } => {
-                let t = typer.expr(expr);
-                if !t.ty.is_ordered() && t.ty != Type::Error {
-                    self.diags.push(errors::not_orderable(t.span, "`bins`", t.ty));
-                    return None;
-                }
-                let mut values: Vec<(Value, Span)> = Vec::new();
-                // Default labels show cut points as written: `[100, 1000]` on a float
-                // column reads "100-1000", not "100.0-1000.0".
-                let mut written: Vec<Value> = Vec::new();
-                for c in cuts {
-                    let (v, vt) = lit_value(&c.value);
-                    if t.ty != Type::Error && (unify(t.ty, vt).is_none() || vt == Type::Null) {
-                        self.diags.push(errors::mismatch(
-                            c.span,
-                            &format!("a {} cut point", t.ty),
-                            vt,
-                            "cut points have the type of the binned value",
-                        ));
-                        continue;
-                    }
-                    written.push(v.clone());
-                    values.push((coerce(v, t.ty), c.span));
-                }
-                if cuts.is_empty() {
-                    self.diags.push(errors::mismatch(
-                        *cuts_span,
-                        "at least one cut point",
-                        Type::Null,
-                        "write the cut points in ascending order, e.g. `[18, 25, 35]`",
-                    ));
-                }
-                for w in values.windows(2) {
-                    let (a, b) = (w[0].0.as_f64(), w[1].0.as_f64());
-                    if let (Some(a), Some(b)) = (a, b) {
-                        if b <= a {
-                            self.diags.push(errors::bins_not_ascending(
-                                w[1].1,
-                                w[0].1,
-                                &w[1].0.to_string(),
-                                &w[0].0.to_string(),
-                            ));
-                        }
-                    }
-                }
-                let n = values.len() + 1;
-                let labels_out: Vec<String> = match labels {
-                    Some(ls) => {
-                        if ls.len() != n && values.len() == cuts.len() {
-                            self.diags.push(errors::label_count(*labels_span, n, ls.len()));
-                        }
-                        let mut seen: Vec<&ast::StrLit> = Vec::new();
-                        for l in ls {
-                            if let Some(first) = seen.iter().find(|x| x.value == l.value) {
-                                self.diags.push(errors::duplicate(
-                                    l.span,
-                                    first.span,
-                                    "bin label",
-                                    &l.value,
-                                ));
-                            }
-                            seen.push(l);
-                        }
-                        ls.iter().map(|l| l.value.clone()).collect()
-                    }
-                    None => default_bin_labels(&written, *closed_right),
-                };
-                let cuts: Vec<Value> = values.into_iter().map(|v| v.0).collect();
-                (
-                    DimKind::Bins {
-                        expr: t,
-                        cuts,
-                        closed_right: *closed_right,
-                        labels: labels_out.clone(),
-                    },
-                    labels_out,
-                )
-            }
-            ast::DimBody::Quantiles { expr, n, n_span, .. } => {
-                let t = typer.expr(expr);
-                if !t.ty.is_ordered() && t.ty != Type::Error {
-                    self.diags.push(errors::not_orderable(t.span, "`quantiles`", t.ty));
-                    return None;
-                }
-                if *n < 2 || *n > 1000 {
-                    self.diags.push(errors::bad_count(*n_span, "the number of quantiles", 2, 1000));
-                    return None;
-                }
-                let labels = (1..=*n).map(|i| format!("Q{i}")).collect();
-                (DimKind::Quantiles { expr: t, n: *n }, labels)
-            }
+            } => bins(t, expr, cuts, *cuts_span, *closed_right, labels.as_deref(), *labels_span)?,
+            ast::DimBody::Quantiles { expr, n, n_span, .. } => quantiles(t, expr, *n, *n_span)?,
         })
     }
 
@@ -259,6 +91,194 @@ impl Checker {
             }
         }
     }
+}
+
+/// Adds a label once, keeping the first position: two arms may give one label.
+fn push_label(labels: &mut Vec<String>, l: &str) {
+    if !labels.iter().any(|x| x == l) {
+        labels.push(l.to_string());
+    }
+}
+
+/// `top N expr [else "label"]`: labels come from the data.
+fn top(
+    typer: &mut RowTyper,
+    n: u64,
+    n_span: Span,
+    expr: &ast::Expr,
+    else_label: Option<&ast::StrLit>,
+) -> (DimKind, Vec<String>) {
+    let t = typer.expr(expr);
+    if n == 0 || n > 10_000 {
+        typer.diags.push(errors::bad_count(n_span, "`top` N", 1, 10_000));
+    }
+    let other = else_label.map(|l| l.value.clone()).unwrap_or_else(|| "other".into());
+    (DimKind::Top { n, expr: t, other }, Vec::new())
+}
+
+/// `expr { "a", "b" => "label", ... }`: each value under one label only.
+fn mapping(
+    typer: &mut RowTyper,
+    expr: &ast::Expr,
+    arms: &[ast::MapArm],
+    else_label: Option<&ast::StrLit>,
+) -> (DimKind, Vec<String>) {
+    let t = typer.expr(expr);
+    let mut out_arms = Vec::new();
+    let mut labels = Vec::new();
+    let mut seen: Vec<(Value, Span, String)> = Vec::new();
+    for arm in arms {
+        let mut values = Vec::new();
+        for c in &arm.values {
+            let (v, vt) = lit_value(&c.value);
+            if unify(t.ty, vt).is_none() {
+                typer.diags.push(errors::mismatch(
+                    c.span,
+                    &format!("a {} value", t.ty),
+                    vt,
+                    &format!("the mapped expression is {}; list values of that type", t.ty),
+                ));
+                continue;
+            }
+            let v = coerce(v, t.ty);
+            if let Some((_, first, first_label)) = seen.iter().find(|(x, ..)| x == &v) {
+                typer.diags.push(errors::duplicate_mapping(
+                    c.span,
+                    *first,
+                    &v.to_string(),
+                    &arm.label.value,
+                    first_label,
+                ));
+                continue;
+            }
+            seen.push((v.clone(), c.span, arm.label.value.clone()));
+            values.push((v, c.span));
+        }
+        push_label(&mut labels, &arm.label.value);
+        out_arms.push(MapArm { values, label: arm.label.value.clone(), span: arm.span });
+    }
+    if let Some(l) = else_label {
+        push_label(&mut labels, &l.value);
+    }
+    let else_label = else_label.map(|l| l.value.clone());
+    (DimKind::Map { expr: t, arms: out_arms, else_label }, labels)
+}
+
+/// `rules { cond => "label", ... }` (first match) or `partition { ... }` (one match).
+fn rules(
+    typer: &mut RowTyper,
+    arms: &[ast::RuleArm],
+    else_label: Option<&ast::StrLit>,
+    partition: bool,
+) -> (DimKind, Vec<String>) {
+    let mut out_arms = Vec::new();
+    let mut labels = Vec::new();
+    for arm in arms {
+        let cond = typer.expect_bool(&arm.cond, "a rule's condition");
+        push_label(&mut labels, &arm.label.value);
+        out_arms.push(RuleArm { cond, label: arm.label.value.clone(), span: arm.span });
+    }
+    if let Some(l) = else_label {
+        push_label(&mut labels, &l.value);
+    }
+    let else_label = else_label.map(|l| l.value.clone());
+    (DimKind::Rules { arms: out_arms, else_label, partition }, labels)
+}
+
+/// `bins expr [cuts] [labels]`: cut points ascending, of the value's type; one
+/// more label than cuts.
+fn bins(
+    typer: &mut RowTyper,
+    expr: &ast::Expr,
+    cuts: &[ast::Constant],
+    cuts_span: Span,
+    closed_right: bool,
+    labels: Option<&[ast::StrLit]>,
+    labels_span: Span,
+) -> Option<(DimKind, Vec<String>)> {
+    let t = typer.expr(expr);
+    if !t.ty.is_ordered() && t.ty != Type::Error {
+        typer.diags.push(errors::not_orderable(t.span, "`bins`", t.ty));
+        return None;
+    }
+    let mut values: Vec<(Value, Span)> = Vec::new();
+    // Default labels show cut points as written: `[100, 1000]` on a float
+    // column reads "100-1000", not "100.0-1000.0".
+    let mut written: Vec<Value> = Vec::new();
+    for c in cuts {
+        let (v, vt) = lit_value(&c.value);
+        if t.ty != Type::Error && (unify(t.ty, vt).is_none() || vt == Type::Null) {
+            typer.diags.push(errors::mismatch(
+                c.span,
+                &format!("a {} cut point", t.ty),
+                vt,
+                "cut points have the type of the binned value",
+            ));
+            continue;
+        }
+        written.push(v.clone());
+        values.push((coerce(v, t.ty), c.span));
+    }
+    if cuts.is_empty() {
+        typer.diags.push(errors::mismatch(
+            cuts_span,
+            "at least one cut point",
+            Type::Null,
+            "write the cut points in ascending order, e.g. `[18, 25, 35]`",
+        ));
+    }
+    for w in values.windows(2) {
+        if let (Some(a), Some(b)) = (w[0].0.as_f64(), w[1].0.as_f64()) {
+            if b <= a {
+                typer.diags.push(errors::bins_not_ascending(
+                    w[1].1,
+                    w[0].1,
+                    &w[1].0.to_string(),
+                    &w[0].0.to_string(),
+                ));
+            }
+        }
+    }
+    let n = values.len() + 1;
+    let labels_out: Vec<String> = match labels {
+        Some(ls) => {
+            // A count off because of a bad cut point was reported already.
+            if ls.len() != n && values.len() == cuts.len() {
+                typer.diags.push(errors::label_count(labels_span, n, ls.len()));
+            }
+            let mut seen: Vec<&ast::StrLit> = Vec::new();
+            for l in ls {
+                if let Some(first) = seen.iter().find(|x| x.value == l.value) {
+                    typer.diags.push(errors::duplicate(l.span, first.span, "bin label", &l.value));
+                }
+                seen.push(l);
+            }
+            ls.iter().map(|l| l.value.clone()).collect()
+        }
+        None => default_bin_labels(&written, closed_right),
+    };
+    let cuts: Vec<Value> = values.into_iter().map(|v| v.0).collect();
+    Some((DimKind::Bins { expr: t, cuts, closed_right, labels: labels_out.clone() }, labels_out))
+}
+
+/// `quantiles expr N`: labels Q1..QN.
+fn quantiles(
+    typer: &mut RowTyper,
+    expr: &ast::Expr,
+    n: u64,
+    n_span: Span,
+) -> Option<(DimKind, Vec<String>)> {
+    let t = typer.expr(expr);
+    if !t.ty.is_ordered() && t.ty != Type::Error {
+        typer.diags.push(errors::not_orderable(t.span, "`quantiles`", t.ty));
+        return None;
+    }
+    if !(2..=1000).contains(&n) {
+        typer.diags.push(errors::bad_count(n_span, "the number of quantiles", 2, 1000));
+        return None;
+    }
+    let labels = (1..=n).map(|i| format!("Q{i}")).collect();
+    Some((DimKind::Quantiles { expr: t, n }, labels))
 }
 
 pub fn default_bin_labels(cuts: &[Value], closed_right: bool) -> Vec<String> {
