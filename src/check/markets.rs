@@ -4,8 +4,8 @@
 use super::errors;
 use super::expr::{AggNames, AggTyper};
 use super::program::*;
-use super::{format_of, Checker, SchemaSource, Table};
-use crate::diagnostic::{Code, Diagnostic};
+use super::{format_of, Checker, Columns, SchemaError, SchemaSource, Table};
+use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::syntax::ast;
 use std::collections::HashMap;
@@ -116,118 +116,171 @@ fn type_of_kw(kw: ast::TypeKw) -> Type {
 
 impl Checker {
     pub(super) fn market(&mut self, m: &ast::Market, schemas: &dyn SchemaSource) {
-        let format = match format_of(&m.source.value, m.format.as_ref().map(|f| f.name.as_str())) {
-            Some(f) => Some(f),
-            None => {
-                self.diags.push(match &m.format {
-                    Some(f) => crate::syntax::errors::unknown_format(f.span, &f.name),
-                    None => errors::unknown_extension(m.source.span, &m.source.value),
-                });
-                None
-            }
+        let format = self.market_format(m);
+        let declared = m.columns.as_ref().map(|block| self.declared_columns(block));
+        let columns = match format {
+            Some(format) => self.market_columns(m, format, declared.as_deref(), schemas),
+            None => declared.as_ref().map(|d| d.iter().map(|(c, _)| c.clone()).collect()),
         };
-        let declared: Option<Vec<(Column, Span)>> = m.columns.as_ref().map(|block| {
-            let mut seen: HashMap<&str, Span> = HashMap::new();
-            let mut cols = Vec::new();
-            for c in &block.columns {
-                if let Some(first) = seen.get(c.name.name.as_str()) {
-                    self.diags.push(errors::duplicate(c.name.span, *first, "column", &c.name.name));
-                    continue;
-                }
-                seen.insert(&c.name.name, c.name.span);
-                cols.push((
-                    Column { name: c.name.name.clone(), ty: type_of_kw(c.ty.kw), nullable: true },
-                    c.span,
-                ));
+        let scope = format!("market `{}`", m.name.name);
+        let filter = match &columns {
+            Some(cols) => self.conditions(&m.filters, cols, &scope, "a market's `where`"),
+            None => None,
+        };
+        self.measure_names(&m.measures);
+        let table = match (format, columns) {
+            (Some(format), Some(columns)) => {
+                let (measures, _) = resolve_measures(
+                    &m.measures,
+                    &columns,
+                    scope,
+                    format!("`{}`", m.name.name),
+                    &mut self.diags,
+                );
+                self.out.markets.push(MarketDef {
+                    name: m.name.name.clone(),
+                    span: m.name.span,
+                    path: m.source.value.clone(),
+                    path_span: m.source.span,
+                    format,
+                    declared,
+                    columns,
+                    filter,
+                    measures,
+                });
+                Table::Market(self.out.markets.len() - 1)
             }
-            cols
-        });
-        let mut columns: Vec<Column> = declared
-            .as_ref()
-            .map(|d| d.iter().map(|(c, _)| c.clone()).collect())
-            .unwrap_or_default();
-        let mut schema_known = declared.is_some();
-        if let Some(format) = format {
-            match schemas.schema(
-                &m.name.name,
-                &m.source.value,
-                format,
-                declared.is_some(),
-                m.source.span,
-            ) {
-                Ok(None) => {
-                    if declared.is_none() {
-                        self.diags.push(errors::no_schema(m.name.span, &m.name.name));
-                    }
+            (None, Some(columns)) => {
+                // The format is broken, but measures are still checked so that
+                // their own mistakes show now, not after the fix.
+                resolve_measures(
+                    &m.measures,
+                    &columns,
+                    scope,
+                    format!("`{}`", m.name.name),
+                    &mut self.diags,
+                );
+                Table::Poisoned
+            }
+            _ => Table::Poisoned,
+        };
+        self.declare_table(&m.name, "market", table);
+    }
+
+    /// The data format: `as FORMAT`, or the path's extension.
+    fn market_format(&mut self, m: &ast::Market) -> Option<Format> {
+        let format = format_of(&m.source.value, m.format.as_ref().map(|f| f.name.as_str()));
+        if format.is_none() {
+            self.diags.push(match &m.format {
+                Some(f) => crate::syntax::errors::unknown_format(f.span, &f.name),
+                None => errors::unknown_extension(m.source.span, &m.source.value),
+            });
+        }
+        format
+    }
+
+    /// `columns { ... }`, each name once, all nullable until the data says otherwise.
+    fn declared_columns(&mut self, block: &ast::ColumnsBlock) -> Vec<(Column, Span)> {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut cols = Vec::new();
+        for c in &block.columns {
+            if let Some(first) = seen.get(c.name.name.as_str()) {
+                self.diags.push(errors::duplicate(c.name.span, *first, "column", &c.name.name));
+                continue;
+            }
+            seen.insert(&c.name.name, c.name.span);
+            let col = Column { name: c.name.name.clone(), ty: type_of_kw(c.ty.kw), nullable: true };
+            cols.push((col, c.span));
+        }
+        cols
+    }
+
+    /// The columns seg works with: declared (cross-checked against the file when it
+    /// may be read) or read from the file; `None` when neither is possible.
+    fn market_columns(
+        &mut self,
+        m: &ast::Market,
+        format: Format,
+        declared: Option<&[(Column, Span)]>,
+        schemas: &dyn SchemaSource,
+    ) -> Option<Vec<Column>> {
+        let mut columns: Option<Vec<Column>> =
+            declared.map(|d| d.iter().map(|(c, _)| c.clone()).collect());
+        let source = &m.source;
+        match schemas.schema(&m.name.name, &source.value, format, declared.is_some()) {
+            Ok(None) if declared.is_none() => {
+                self.diags.push(errors::no_schema(m.name.span, &m.name.name))
+            }
+            Ok(None) => {}
+            Ok(Some(file_cols)) => match (declared, columns.as_mut()) {
+                (Some(decl), Some(cols)) => self.cross_check(m, format, decl, &file_cols, cols),
+                _ => {
+                    let read = file_cols.iter().map(|(n, t, nullable, _)| Column {
+                        name: n.clone(),
+                        ty: *t,
+                        nullable: *nullable,
+                    });
+                    columns = Some(read.collect());
                 }
-                Ok(Some(file_cols)) => match &declared {
-                    None => {
-                        columns = file_cols
-                            .iter()
-                            .map(|(n, t, nullable, _)| Column {
-                                name: n.clone(),
-                                ty: *t,
-                                nullable: *nullable,
-                            })
-                            .collect();
-                        schema_known = true;
-                    }
-                    Some(decl) => {
-                        for (c, span) in decl {
-                            match file_cols.iter().find(|(n, ..)| n == &c.name) {
-                                None => {
-                                    let cands: Vec<&str> =
-                                        file_cols.iter().map(|(n, ..)| n.as_str()).collect();
-                                    self.diags.push(errors::missing_in_data(
-                                        *span,
-                                        &c.name,
-                                        &m.source.value,
-                                        cands,
-                                    ));
-                                }
-                                Some((_, t, nullable, shown)) => {
-                                    if !compatible_with_file(c.ty, *t, format) {
-                                        self.diags.push(errors::schema_mismatch(
-                                            *span,
-                                            &c.name,
-                                            c.ty,
-                                            shown,
-                                            &m.source.value,
-                                        ));
-                                    }
-                                    if let Some(col) = columns.iter_mut().find(|x| x.name == c.name)
-                                    {
-                                        col.nullable = *nullable;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                },
-                Err(d) if d.code == Code::E0502 && declared.is_some() => {
-                    // The declared schema still stands for later statements (no
-                    // cascade), but the data cannot be what it promises.
-                    // The file and the reason, as the schema reader worded them (the
-                    // file may be a `--source` replacement).
-                    let (path, why) = d
-                        .message
-                        .strip_prefix("cannot read the schema of `")
-                        .and_then(|r| r.split_once("`: "))
-                        .unwrap_or((&m.source.value, &d.message));
-                    self.diags.push(errors::unreadable_declared(m.source.span, path, why));
-                }
-                Err(d) => self.diags.push(d),
+            },
+            Err(SchemaError::Refused { why }) => {
+                self.diags.push(errors::path_refused(source.span, &source.value, &why))
+            }
+            // The declared schema still stands for later statements (no cascade),
+            // but the data cannot be what it promises.
+            Err(SchemaError::Unreadable { file, why }) if declared.is_some() => {
+                self.diags.push(errors::unreadable_declared(source.span, &file, &why))
+            }
+            Err(SchemaError::Unreadable { file, why }) => {
+                self.diags.push(errors::unreadable(source.span, &file, &why))
             }
         }
-        let scope = format!("market `{}`", m.name.name);
-        let filter = if schema_known {
-            self.conditions(&m.filters, &columns, &scope, "a market's `where`")
-        } else {
-            None
-        };
-        let mut measures = Vec::new();
+        columns
+    }
+
+    /// Declared columns against the file's: each must exist with a type the file
+    /// can be read as. The file says which columns may hold nulls.
+    fn cross_check(
+        &mut self,
+        m: &ast::Market,
+        format: Format,
+        declared: &[(Column, Span)],
+        file_cols: &Columns,
+        columns: &mut [Column],
+    ) {
+        for (c, span) in declared {
+            match file_cols.iter().find(|(n, ..)| n == &c.name) {
+                None => {
+                    let cands: Vec<&str> = file_cols.iter().map(|(n, ..)| n.as_str()).collect();
+                    self.diags.push(errors::missing_in_data(
+                        *span,
+                        &c.name,
+                        &m.source.value,
+                        cands,
+                    ));
+                }
+                Some((_, t, nullable, shown)) => {
+                    if !compatible_with_file(c.ty, *t, format) {
+                        self.diags.push(errors::schema_mismatch(
+                            *span,
+                            &c.name,
+                            c.ty,
+                            shown,
+                            &m.source.value,
+                        ));
+                    }
+                    if let Some(col) = columns.iter_mut().find(|x| x.name == c.name) {
+                        col.nullable = *nullable;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Measure names: not `rows` (built in), not an output column, each once.
+    fn measure_names(&mut self, measures: &[ast::MeasureDef]) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
-        for md in &m.measures {
+        for md in measures {
             if md.name.name == "rows" {
                 self.diags.push(errors::builtin_rows(md.name.span));
             } else if errors::OUTPUT_COLUMNS.contains(&md.name.name.as_str()) {
@@ -237,34 +290,6 @@ impl Checker {
             }
             seen.insert(&md.name.name, md.name.span);
         }
-        if schema_known {
-            let (ms, _) = resolve_measures(
-                &m.measures,
-                &columns,
-                scope,
-                format!("`{}`", m.name.name),
-                &mut self.diags,
-            );
-            measures = ms;
-        }
-        let ok = schema_known && format.is_some();
-        let table = if ok {
-            self.out.markets.push(MarketDef {
-                name: m.name.name.clone(),
-                span: m.name.span,
-                path: m.source.value.clone(),
-                path_span: m.source.span,
-                format: format.unwrap_or(Format::Csv),
-                declared,
-                columns,
-                filter,
-                measures,
-            });
-            Table::Market(self.out.markets.len() - 1)
-        } else {
-            Table::Poisoned
-        };
-        self.declare_table(&m.name, "market", table);
     }
 
     pub(super) fn entity(&mut self, e: &ast::Entity) {

@@ -34,8 +34,17 @@ pub trait SchemaSource {
         path: &str,
         format: Format,
         declared: bool,
-        span: Span,
-    ) -> Result<Option<Columns>, Diagnostic>;
+    ) -> Result<Option<Columns>, SchemaError>;
+}
+
+/// Why a schema could not be had; the checker words it (E0504, E0502).
+#[derive(Clone, Debug, PartialEq)]
+pub enum SchemaError {
+    /// The path policy refuses the path.
+    Refused { why: String },
+    /// The file could not be read as its format. `file` names it as the user
+    /// wrote it (the spec's path, or a `--source` replacement).
+    Unreadable { file: String, why: String },
 }
 
 /// A file's columns as the checker sees them: name, seg type, whether it may hold
@@ -46,14 +55,7 @@ pub type Columns = Vec<(String, Type, bool, String)>;
 pub struct NoData;
 
 impl SchemaSource for NoData {
-    fn schema(
-        &self,
-        _: &str,
-        _: &str,
-        _: Format,
-        _: bool,
-        _: Span,
-    ) -> Result<Option<Columns>, Diagnostic> {
+    fn schema(&self, _: &str, _: &str, _: Format, _: bool) -> Result<Option<Columns>, SchemaError> {
         Ok(None)
     }
 }

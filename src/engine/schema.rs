@@ -1,11 +1,9 @@
 //! Reads a data file's schema (CSV header, Parquet footer, IPC schema) for the checker.
 
 use crate::check::program::{Format, Type};
-use crate::check::{errors, Columns, SchemaSource};
-use crate::diagnostic::Diagnostic;
+use crate::check::{Columns, SchemaError, SchemaSource};
 use crate::engine::paths::{resolve, PathPolicy};
 use crate::lower::types::{arrow_type, seg_type};
-use crate::span::Span;
 use arrow::datatypes::{Field, Schema};
 use std::collections::HashMap;
 use std::io::{BufReader, Seek};
@@ -180,26 +178,25 @@ impl SchemaSource for FileSchemas<'_> {
         raw: &str,
         format: Format,
         declared: bool,
-        span: Span,
-    ) -> Result<Option<Columns>, Diagnostic> {
+    ) -> Result<Option<Columns>, SchemaError> {
         // The policy needs no data, so `--no-data` reports a refused path too.
         let path = match self.sources.get(market) {
             Some(p) => p.clone(),
             None => resolve(&self.spec_dir, raw, &self.policy)
-                .map_err(|why| errors::path_refused(span, raw, &why))?,
+                .map_err(|why| SchemaError::Refused { why })?,
         };
         if self.no_data {
             return Ok(None);
         }
-        // A replaced market's problem is with the replacement: name that file.
-        let shown = match self.sources.get(market) {
-            Some(p) => format!("{} (from --source)", p.display()),
-            None => raw.to_string(),
-        };
         let (stamp, columns) = self.cache.read(&path, format, declared);
         if let Some(s) = stamp {
             self.inputs.lock().unwrap_or_else(|e| e.into_inner()).push((path, s));
         }
-        columns.map(Some).map_err(|e| errors::unreadable(span, &shown, &e))
+        // A replaced market's problem is with the replacement: name that file.
+        let file = match self.sources.get(market) {
+            Some(p) => format!("{} (from --source)", p.display()),
+            None => raw.to_string(),
+        };
+        columns.map(Some).map_err(|why| SchemaError::Unreadable { file, why })
     }
 }
