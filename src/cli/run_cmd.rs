@@ -36,13 +36,7 @@ pub fn report_in(e: &EngineError, spec: Option<&SpecFile>) -> u8 {
             let r = Renderer { color: super::color_enabled(), width: 100 };
             err!("{}", r.render(d, &spec.display, &spec.text));
         }
-        (Some(d), _) => {
-            errln!("{}[{}]: {}", d.severity.as_str(), d.code, d.message);
-            if let Some(h) = &d.help {
-                errln!("help: {h}");
-            }
-        }
-        (None, _) => errln!("error: {e}"),
+        _ => err!("{}", e.to_text()),
     }
     engine_exit(e)
 }

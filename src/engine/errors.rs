@@ -82,6 +82,22 @@ impl EngineError {
         }
     }
 
+    /// The error as plain lines, for a terminal or the REPL: `error[E0601]: ...`
+    /// and its help. (A lowering error is drawn on the spec instead, where the spec
+    /// is at hand.)
+    pub fn to_text(&self) -> String {
+        match self {
+            EngineError::Failed(d) => {
+                let mut out = format!("{}[{}]: {}\n", d.severity.as_str(), d.code, d.message);
+                if let Some(h) = &d.help {
+                    out.push_str(&format!("help: {h}\n"));
+                }
+                out
+            }
+            EngineError::Cancelled => "cancelled\n".to_string(),
+        }
+    }
+
     pub fn diagnostic(&self) -> Option<&Diagnostic> {
         match self {
             EngineError::Failed(d) => Some(d),

@@ -305,7 +305,7 @@ impl Repl {
                 self.session = None;
                 if let Err(e) = self.install(program) {
                     self.dir = old_dir;
-                    return Reply::err(format!("error: {e}\n"));
+                    return Reply::err(e.to_text());
                 }
                 self.defs = defs;
                 self.spec = Some(path.to_path_buf());
@@ -376,7 +376,7 @@ impl Repl {
             Err(e) => return Reply::err(e),
         };
         if let Err(e) = self.install(program) {
-            return Reply::err(format!("error: {e}\n"));
+            return Reply::err(e.to_text());
         }
         for (i, item) in parsed.program.items.iter().enumerate() {
             let s = item.span.clamp_to(input);
@@ -424,7 +424,7 @@ impl Repl {
         };
         let keep = self.program.clone();
         if let Err(e) = self.install(program) {
-            return Reply::err(format!("error: {e}\n"));
+            return Reply::err(e.to_text());
         }
         let started = Instant::now();
         let result = self.run_query(idx, cancel, mode);
@@ -438,8 +438,7 @@ impl Repl {
             Ok(text) => Reply::out(
                 text.replace(&format!("audit of {QUERY_NAME}"), &format!("audit of {expr}")),
             ),
-            Err(EngineError::Cancelled) => Reply::err("cancelled\n"),
-            Err(e) => Reply::err(format!("error: {e}\n")),
+            Err(e) => Reply::err(e.to_text()),
         };
         if self.time {
             reply.out.push_str(&format!("time: {:.3} s\n", elapsed.as_secs_f64()));
@@ -598,7 +597,7 @@ impl Repl {
                     .map(|t| t.to_string() + "\n")
                     .unwrap_or_default(),
             ),
-            Err(e) => Reply::err(format!("error: {e}\n")),
+            Err(e) => Reply::err(e.to_text()),
         }
     }
 
@@ -644,7 +643,7 @@ impl Repl {
             Ok(()) => {
                 Reply::out(format!("saved {} definitions to {}\n", self.defs.len(), path.display()))
             }
-            Err(e) => Reply::err(format!("error: {e}\n")),
+            Err(e) => Reply::err(e.to_text()),
         }
     }
 }

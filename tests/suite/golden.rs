@@ -193,15 +193,8 @@ fn run_error_cases() {
     let tmp = d.display().to_string();
     for (name, (display, text, e)) in cases {
         let diag = e.diagnostic().expect("a diagnostic");
-        let shown = format!(
-            "{}[{}]: {}\nhelp: {}\n--- json\n{}\n",
-            diag.severity.as_str(),
-            diag.code,
-            diag.message,
-            diag.help.as_deref().unwrap_or("-"),
-            diag.to_json(&display, &text)
-        )
-        .replace(&tmp, "$DIR");
+        let shown = format!("{}--- json\n{}\n", e.to_text(), diag.to_json(&display, &text))
+            .replace(&tmp, "$DIR");
         golden(&out_dir.join(format!("{name}.out")), &shown, &mut failures);
     }
     finish(failures);
