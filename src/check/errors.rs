@@ -349,3 +349,18 @@ pub fn not_a_measure(span: Span) -> Diagnostic {
         .with_label(span, "not an aggregate or arithmetic on aggregates")
         .with_help("measures read like `sum(revenue)`, `count(distinct customer_id)` or `value / volume`; filter rows with `where`")
 }
+
+pub fn filter_outside_aggregate(span: Span, func: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0310, format!("`{func}` is not an aggregate, so it takes no `where`"))
+        .with_label(span, "a filter outside an aggregate")
+        .with_help("filter inside an aggregate (`sum(revenue where online)`), or filter rows with the market's or the segmentation's `where`")
+}
+
+pub fn count_of_condition(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::W0311,
+        "`count` of a condition counts every row where it is known, true or false",
+    )
+    .with_label(span, "this is true or false on every row where it is known")
+    .with_help("to count the rows where it holds, write `count(where CONDITION)`")
+}

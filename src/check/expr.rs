@@ -156,9 +156,12 @@ impl RowTyper<'_> {
                 let x = self.expr(expr);
                 (TKind::IsNull { expr: Box::new(x), negated: *negated }, Type::Bool)
             }
-            ExprKind::Call { func: f, distinct, args } => {
+            ExprKind::Call { func: f, distinct, args, filter } => {
                 if agg_func(&f.name).is_some() {
                     let ty = self.err(errors::aggregate_in_row(f.span, &f.name));
+                    (TKind::Lit(Value::Null), ty)
+                } else if let Some(w) = filter {
+                    let ty = self.err(errors::filter_outside_aggregate(w.span, &f.name));
                     (TKind::Lit(Value::Null), ty)
                 } else if *distinct {
                     let ty = self.err(errors::distinct_misuse(f.span));
@@ -383,6 +386,22 @@ pub struct AggTyper<'a> {
 }
 
 impl AggTyper<'_> {
+    /// A row expression inside an aggregate (its argument or its `where`). A nested
+    /// aggregate reads better as E0306 than as "aggregate in a row expression".
+    fn row_expr(&mut self, x: &ast::Expr, outer: Span) -> TExpr {
+        let mut row_diags = Vec::new();
+        let t =
+            RowTyper { cols: self.cols, scope: self.scope.clone(), diags: &mut row_diags }.expr(x);
+        for d in row_diags {
+            if d.code == Code::E0303 {
+                self.diags.push(errors::nested_aggregate(d.primary_span().unwrap_or(outer)));
+            } else {
+                self.diags.push(d);
+            }
+        }
+        t
+    }
+
     pub fn expr(&mut self, e: &ast::Expr, names: &mut dyn AggNames) -> (MExpr, Type) {
         match &e.kind {
             ExprKind::Lit(l) => {
@@ -408,6 +427,7 @@ impl AggTyper<'_> {
                             func: AggFunc::Count,
                             distinct: false,
                             arg: None,
+                            filter: None,
                             ty: Type::Int,
                         }),
                         Type::Int,
@@ -448,7 +468,7 @@ impl AggTyper<'_> {
                 };
                 (MExpr::Bin(*op, Box::new(a), Box::new(b), ty), ty)
             }
-            ExprKind::Call { func: f, distinct, args } if agg_func(&f.name).is_some() => {
+            ExprKind::Call { func: f, distinct, args, filter } if agg_func(&f.name).is_some() => {
                 let func = agg_func(&f.name).unwrap_or(AggFunc::Count);
                 if *distinct && func != AggFunc::Count {
                     self.diags.push(errors::distinct_misuse(f.span));
@@ -457,22 +477,11 @@ impl AggTyper<'_> {
                 let arg = match (func, args.len()) {
                     (AggFunc::Count, 0) if !*distinct => None,
                     (_, 1) => {
-                        let mut row_diags = Vec::new();
-                        let t = RowTyper {
-                            cols: self.cols,
-                            scope: self.scope.clone(),
-                            diags: &mut row_diags,
-                        }
-                        .expr(&args[0]);
-                        // A nested aggregate reads better as E0306 than as "aggregate in row".
-                        for d in row_diags {
-                            if d.code == Code::E0303 {
-                                self.diags.push(errors::nested_aggregate(
-                                    d.primary_span().unwrap_or(e.span),
-                                ));
-                            } else {
-                                self.diags.push(d);
-                            }
+                        let t = self.row_expr(&args[0], e.span);
+                        // `count(flag)` counts non-null values, as in v1; the reader
+                        // almost always meant the rows where it holds.
+                        if func == AggFunc::Count && !*distinct && t.ty == Type::Bool {
+                            self.diags.push(errors::count_of_condition(t.span));
                         }
                         Some(t)
                     }
@@ -507,7 +516,19 @@ impl AggTyper<'_> {
                         Type::Error
                     }
                 };
-                (MExpr::Agg(Agg { func, distinct: *distinct, arg, ty }), ty)
+                let filter = filter.as_ref().map(|w| {
+                    let t = self.row_expr(w, e.span);
+                    if !matches!(t.ty, Type::Bool | Type::Null | Type::Error) {
+                        self.diags.push(errors::mismatch(
+                            t.span,
+                            "a condition (bool)",
+                            t.ty,
+                            "an aggregate's `where` keeps the rows where it holds, e.g. `count(where age < 30)`",
+                        ));
+                    }
+                    t
+                });
+                (MExpr::Agg(Agg { func, distinct: *distinct, arg, filter, ty }), ty)
             }
             _ => {
                 self.diags.push(errors::not_a_measure(e.span));

@@ -240,6 +240,8 @@ pub struct Agg {
     pub distinct: bool,
     /// `None` only for `count()`.
     pub arg: Option<TExpr>,
+    /// `where COND`: only rows where it is true are aggregated.
+    pub filter: Option<TExpr>,
     pub ty: Type,
 }
 

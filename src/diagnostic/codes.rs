@@ -95,6 +95,8 @@ codes! {
     E0307: Error, Spec, "`distinct` outside `count`";
     E0308: Error, Spec, "measure that is not a number from aggregates";
     E0309: Error, Spec, "bare name in an expect";
+    E0310: Error, Spec, "`where` on a function that is not an aggregate";
+    W0311: Warning, Spec, "`count` of a condition";
     E0401: Error, Spec, "bin cut points not strictly ascending";
     E0402: Error, Spec, "mapping value under two labels";
     E0403: Error, Spec, "wrong number of bin labels";

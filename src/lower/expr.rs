@@ -135,7 +135,18 @@ fn widen_pair(a: Expr, ta: Type, b: Expr, tb: Type) -> (Expr, Expr) {
 
 /// The aggregate call for one base aggregate of a measure.
 pub fn aggregate(a: &Agg) -> Expr {
-    let arg = a.arg.as_ref().map(row);
+    // `agg(x where c)` is `agg(CASE WHEN c THEN x END)`: every aggregate skips nulls,
+    // so a row the filter does not keep (false or null) counts for nothing. One
+    // shape for every aggregate, the exact sums and the UDAFs included.
+    let gate = |x: Expr| match &a.filter {
+        Some(c) => when(row(c), x.clone()).end().unwrap_or(x),
+        None => x,
+    };
+    let arg = match (&a.arg, &a.filter) {
+        (Some(x), _) => Some(gate(row(x))),
+        (None, Some(_)) => Some(gate(lit(1i64))),
+        (None, None) => None,
+    };
     match (a.func, arg) {
         (AggFunc::Count, None) => datafusion::functions_aggregate::count::count_all(),
         (AggFunc::Count, Some(x)) if a.distinct => agg::count_distinct(x),

@@ -42,9 +42,7 @@ fn measure_columns(p: &Checked, m: usize, measures: &[usize]) -> Vec<String> {
     fn walk(e: &MExpr, all: &[MeasureDef], out: &mut Vec<String>) {
         match e {
             MExpr::Agg(a) => {
-                if let Some(x) = &a.arg {
-                    x.columns(out)
-                }
+                a.arg.iter().chain(&a.filter).for_each(|x| x.columns(out));
             }
             MExpr::Ref(i, _) => walk(&all[*i].expr, all, out),
             MExpr::Neg(x, _) => walk(x, all, out),

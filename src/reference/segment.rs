@@ -38,6 +38,12 @@ pub struct OutRow {
 }
 
 fn aggregate(a: &Agg, rows: &[&Row]) -> Value {
+    // `where`: only the rows where the condition is true (not false, not null).
+    let kept: Vec<&Row> = match &a.filter {
+        Some(c) => rows.iter().copied().filter(|r| eval(c, *r) == Value::Bool(true)).collect(),
+        None => rows.to_vec(),
+    };
+    let rows = &kept[..];
     let vals: Vec<Value> = match &a.arg {
         None => return Value::Int(rows.len() as i64),
         Some(e) => rows.iter().map(|r| eval(e, *r)).filter(|v| !v.is_null()).collect(),

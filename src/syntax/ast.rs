@@ -285,9 +285,32 @@ pub enum ExprKind {
     Name(Ident),
     Neg(Box<Expr>),
     Not(Box<Expr>),
-    Binary { op: BinOp, op_span: Span, lhs: Box<Expr>, rhs: Box<Expr> },
-    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    IsNull { expr: Box<Expr>, negated: bool },
-    Call { func: Ident, distinct: bool, args: Vec<Expr> },
+    Binary {
+        op: BinOp,
+        op_span: Span,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    /// `f(args)`, `count(distinct x)`, `sum(x where cond)`: `filter` is the `where`.
+    Call {
+        func: Ident,
+        distinct: bool,
+        args: Vec<Expr>,
+        filter: Option<Box<Expr>>,
+    },
 }

@@ -602,10 +602,17 @@ impl Ctx {
                         let mut a = self.kids(args_pair);
                         let distinct = a.opt(Rule::distinct_kw).is_some();
                         let mut args = Vec::new();
+                        let mut filter = None;
                         while let Some(x) = a.next() {
-                            args.push(self.expr(x)?);
+                            if x.as_rule() == Rule::agg_where {
+                                let mut w = self.kids(x);
+                                w.opt(Rule::where_kw);
+                                filter = Some(Box::new(self.expr(w.any()?)?));
+                            } else {
+                                args.push(self.expr(x)?);
+                            }
                         }
-                        Ok(Expr { kind: ExprKind::Call { func, distinct, args }, span })
+                        Ok(Expr { kind: ExprKind::Call { func, distinct, args, filter }, span })
                     }
                 }
             }

@@ -34,7 +34,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::chain_op | Rule::then_op | Rule::cross_op => "`then` or `x`",
         Rule::columns_block => "`columns { ... }`",
         Rule::column_decl => "a column declaration (`name type`)",
-        Rule::where_clause | Rule::seg_where => "`where`",
+        Rule::where_clause | Rule::seg_where | Rule::agg_where | Rule::where_kw => "`where`",
         Rule::measure_def => "`measure NAME = ...`",
         Rule::feature_def => "a feature (`name = aggregate`)",
         Rule::rule_arm => "a rule (`condition => \"label\"`)",

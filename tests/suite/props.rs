@@ -74,6 +74,8 @@ fn entity_cond() -> impl Strategy<Value = String> {
         "spend / cnt < 20",
         "spend is null",
         "cnt > 1 and spend < 50",
+        "hot > 0",
+        "hot = cnt",
     ])
     .prop_map(str::to_string)
 }
@@ -179,10 +181,16 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         seg_where,
         market_where,
-        prop::option::of(prop::sample::select(vec!["s", "n", "u", "r", "md"])),
+        prop::option::of(prop::sample::select(vec!["s", "n", "u", "r", "md", "fc", "fs"])),
         // Subsets whose aggregates all combine let `then` roll subtotals up from
         // coded leaf cells; the full list (with distinct counts, medians) does not.
-        prop::option::of(prop::sample::select(vec!["s, n, lo, hi", "sa, r", "n"])),
+        prop::option::of(prop::sample::select(vec![
+            "s, n, lo, hi",
+            "sa, r",
+            "n",
+            "fc, fs, fi",
+            "fu, fm",
+        ])),
         data(),
         1usize..5,
         1usize..64,
@@ -196,8 +204,8 @@ fn case() -> impl Strategy<Value = Case> {
             if let Some(w) = mw {
                 spec.push_str(&format!("  where {w}\n"));
             }
-            spec.push_str("  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n}\n");
-            spec.push_str("entity e of m by k {\n  cnt = count()\n  spend = sum(b)\n}\n");
+            spec.push_str("  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fu = count(distinct t where a > 5)\n  measure fm = max(a where flag or a is null)\n  measure fi = sum(a where b > 10) - fc\n}\n");
+            spec.push_str("entity e of m by k {\n  cnt = count()\n  spend = sum(b)\n  hot = count(where flag)\n}\n");
             let mut names = Vec::new();
             for (i, (on_entity, body)) in dims.iter().enumerate() {
                 spec.push_str(&format!("dimension d{i} on {} = {body}\n", if *on_entity { "e" } else { "m" }));
