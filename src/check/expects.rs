@@ -96,6 +96,11 @@ impl Checker {
             K::IsNull { expr, negated } => {
                 K::IsNull { expr: b(expr, self, out), negated: *negated }
             }
+            K::Like { expr, pattern, negated } => K::Like {
+                expr: b(expr, self, out),
+                pattern: b(pattern, self, out),
+                negated: *negated,
+            },
         };
         ast::Expr { kind, span: e.span }
     }

@@ -7,8 +7,28 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 use crate::syntax::ast::{self, ExprKind, Lit};
 
-pub const FUNCTIONS: [&str; 9] =
-    ["lower", "upper", "trim", "length", "year", "month", "abs", "round", "coalesce"];
+pub const FUNCTIONS: [&str; 20] = [
+    "lower",
+    "upper",
+    "trim",
+    "length",
+    "year",
+    "month",
+    "abs",
+    "round",
+    "coalesce",
+    "days_between",
+    "hours_between",
+    "quarter",
+    "week",
+    "weekday",
+    "day",
+    "date",
+    "today",
+    "starts_with",
+    "contains",
+    "substr",
+];
 pub const AGGREGATES: [&str; 6] = ["count", "sum", "avg", "min", "max", "median"];
 
 pub fn lit_value(lit: &Lit) -> (Value, Type) {
@@ -58,8 +78,47 @@ fn func(name: &str) -> Option<Func> {
         "abs" => Func::Abs,
         "round" => Func::Round,
         "coalesce" => Func::Coalesce,
+        "days_between" => Func::DaysBetween,
+        "hours_between" => Func::HoursBetween,
+        "quarter" => Func::Quarter,
+        "week" => Func::Week,
+        "weekday" => Func::Weekday,
+        "day" => Func::Day,
+        "date" => Func::Date,
+        "today" => Func::Today,
+        "starts_with" => Func::StartsWith,
+        "contains" => Func::Contains,
+        "substr" => Func::Substr,
         _ => return None,
     })
+}
+
+/// An argument a v2 function takes: what to call it in a message, and the test.
+type ArgKind = (&'static str, fn(Type) -> bool);
+
+fn is_time(t: Type) -> bool {
+    matches!(t, Type::Date | Type::Timestamp)
+}
+
+fn is_text(t: Type) -> bool {
+    t == Type::Text
+}
+
+fn is_int(t: Type) -> bool {
+    t == Type::Int
+}
+
+/// A v2 function's arguments, for help texts.
+fn signature(f: Func) -> &'static str {
+    match f {
+        Func::DaysBetween => "two dates or timestamps: `days_between(first_buy, today())`",
+        Func::HoursBetween => "two timestamps: `hours_between(landed_at, departed_at)`",
+        Func::Quarter | Func::Week | Func::Weekday | Func::Day => "a date or a timestamp",
+        Func::Date => "a timestamp: `date(created_at)`",
+        Func::StartsWith | Func::Contains => "a text and the text to look for",
+        Func::Substr => "a text, a 1-based start and a length: `substr(code, 1, 3)`",
+        _ => "its documented arguments",
+    }
 }
 
 /// Types row expressions against the columns in scope.
@@ -156,6 +215,22 @@ impl RowTyper<'_> {
                 let x = self.expr(expr);
                 (TKind::IsNull { expr: Box::new(x), negated: *negated }, Type::Bool)
             }
+            ExprKind::Like { expr, pattern, negated } => {
+                let x = self.expr(expr);
+                let p = self.expr(pattern);
+                for t in [&x, &p] {
+                    if !matches!(t.ty, Type::Text | Type::Null | Type::Error) {
+                        self.diags.push(errors::mismatch(
+                            t.span,
+                            "text",
+                            t.ty,
+                            "`like` matches text against a pattern, e.g. `name like \"caf%\"`",
+                        ));
+                    }
+                }
+                let (expr, pattern) = (Box::new(x), Box::new(p));
+                (TKind::Like { expr, pattern, negated: *negated }, Type::Bool)
+            }
             ExprKind::Call { func: f, distinct, args, filter } => {
                 if agg_func(&f.name).is_some() {
                     let ty = self.err(errors::aggregate_in_row(f.span, &f.name));
@@ -186,16 +261,59 @@ impl RowTyper<'_> {
         let arity_ok = match func {
             Func::Coalesce => n >= 1,
             Func::Round => n == 1 || n == 2,
+            Func::Today => n == 0,
+            Func::DaysBetween | Func::HoursBetween | Func::StartsWith | Func::Contains => n == 2,
+            Func::Substr => n == 3,
             _ => n == 1,
         };
         if !arity_ok {
             let expected = match func {
                 Func::Coalesce => "one or more arguments",
                 Func::Round => "one or two arguments",
+                Func::Today => "no arguments",
+                Func::DaysBetween | Func::HoursBetween | Func::StartsWith | Func::Contains => {
+                    "two arguments"
+                }
+                Func::Substr => "three arguments (text, start, length)",
                 _ => "one argument",
             };
             let ty = self.err(errors::arity(span, &f.name, expected, n));
             return (TKind::Func(func, args), ty);
+        }
+        if func == Func::Today {
+            return (TKind::Func(func, args), Type::Date);
+        }
+        // The v2 functions take fixed argument types: check each, then the result.
+        let sig: Option<(&[ArgKind], Type)> = match func {
+            Func::DaysBetween => Some((&[("a date", is_time), ("a date", is_time)], Type::Int)),
+            Func::HoursBetween => Some((&[("a date", is_time), ("a date", is_time)], Type::Float)),
+            Func::Quarter | Func::Week | Func::Weekday | Func::Day => {
+                Some((&[("a date", is_time)], Type::Int))
+            }
+            Func::Date => Some((&[("a date or timestamp", is_time)], Type::Date)),
+            Func::StartsWith | Func::Contains => {
+                Some((&[("text", is_text), ("text", is_text)], Type::Bool))
+            }
+            Func::Substr => {
+                Some((&[("text", is_text), ("an int", is_int), ("an int", is_int)], Type::Text))
+            }
+            _ => None,
+        };
+        if let Some((want, result)) = sig {
+            let mut ok = true;
+            for (a, (what, fits)) in args.iter().zip(want) {
+                if !fits(a.ty) && !matches!(a.ty, Type::Error | Type::Null) {
+                    self.diags.push(errors::mismatch(
+                        a.span,
+                        what,
+                        a.ty,
+                        &format!("`{}` takes {}", f.name, signature(func)),
+                    ));
+                    ok = false;
+                }
+                ok &= a.ty != Type::Error;
+            }
+            return (TKind::Func(func, args), if ok { result } else { Type::Error });
         }
         let first = args[0].ty;
         let want = |ok: bool, what: &str, this: &mut Self| -> bool {
@@ -276,6 +394,18 @@ impl RowTyper<'_> {
                 }
                 t
             }
+            // Handled above, with their signatures.
+            Func::DaysBetween
+            | Func::HoursBetween
+            | Func::Quarter
+            | Func::Week
+            | Func::Weekday
+            | Func::Day
+            | Func::Date
+            | Func::Today
+            | Func::StartsWith
+            | Func::Contains
+            | Func::Substr => Type::Error,
         };
         (TKind::Func(func, args), ty)
     }
@@ -348,6 +478,9 @@ impl RowTyper<'_> {
                 self.comparable(op_span, op.symbol(), a, b, !matches!(op, Eq | NotEq));
                 Type::Bool
             }
+            // A date moves by whole days: `order_date + 30`, `today() - 7`.
+            Add | Sub if a.ty == Type::Date && matches!(b.ty, Type::Int | Type::Null) => Type::Date,
+            Add if b.ty == Type::Date && matches!(a.ty, Type::Int | Type::Null) => Type::Date,
             Add | Sub | Mul | Div => {
                 let num = |t: Type| t.is_numeric() || t == Type::Null;
                 if !num(a.ty) || !num(b.ty) {

@@ -179,6 +179,67 @@ pub struct MarketDef {
     pub measures: Vec<MeasureDef>,
 }
 
+impl Checked {
+    /// Every row expression of the program, for passes that rewrite them.
+    pub fn exprs_mut(&mut self) -> Vec<&mut TExpr> {
+        fn measure<'a>(m: &'a mut MExpr, out: &mut Vec<&'a mut TExpr>) {
+            match m {
+                MExpr::Agg(a) => out.extend(a.arg.iter_mut().chain(a.filter.iter_mut())),
+                MExpr::Neg(x, _) => measure(x, out),
+                MExpr::Bin(_, a, b, _) => {
+                    measure(a, out);
+                    measure(b, out);
+                }
+                MExpr::Ref(..) | MExpr::Lit(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        for m in &mut self.markets {
+            out.extend(m.filter.iter_mut());
+            m.measures.iter_mut().for_each(|d| measure(&mut d.expr, &mut out));
+        }
+        for e in &mut self.entities {
+            e.features.iter_mut().for_each(|d| measure(&mut d.expr, &mut out));
+        }
+        for d in &mut self.dims {
+            match &mut d.kind {
+                DimKind::Column(e)
+                | DimKind::Top { expr: e, .. }
+                | DimKind::Map { expr: e, .. }
+                | DimKind::Bins { expr: e, .. }
+                | DimKind::Quantiles { expr: e, .. } => out.push(e),
+                DimKind::Rules { arms, .. } => out.extend(arms.iter_mut().map(|a| &mut a.cond)),
+            }
+        }
+        for s in &mut self.segments {
+            out.extend(s.filter.iter_mut());
+        }
+        for e in &mut self.expects {
+            if let ExpectDef::Assert { expr, .. } = e {
+                out.push(expr);
+            }
+        }
+        out
+    }
+
+    /// Replaces `today()` with `date` (days since 1970-01-01) everywhere; returns
+    /// whether the program used it, so that an output can say which date it used.
+    pub fn bind_today(&mut self, date: i32) -> bool {
+        fn walk(e: &mut TExpr, date: i32, used: &mut bool) {
+            if let TKind::Func(Func::Today, _) = e.kind {
+                e.kind = TKind::Lit(Value::Date(date));
+                *used = true;
+            }
+            e.children_mut().into_iter().for_each(|x| walk(x, date, used));
+        }
+        let mut used = false;
+        for e in self.exprs_mut() {
+            walk(e, date, &mut used);
+        }
+        used
+    }
+}
+
 impl MarketDef {
     /// The column called `name`, if the market has it.
     pub fn column(&self, name: &str) -> Option<&Column> {
@@ -366,6 +427,25 @@ pub enum Func {
     Abs,
     Round,
     Coalesce,
+    /// `days_between(a, b)`: whole days from `a` to `b` (timestamps as their date).
+    DaysBetween,
+    /// `hours_between(a, b)`: hours from `a` to `b`, fractional.
+    HoursBetween,
+    Quarter,
+    /// ISO 8601 week of the year (1-53; week 1 holds the year's first Thursday).
+    Week,
+    /// 1 = Monday ... 7 = Sunday.
+    Weekday,
+    Day,
+    /// `date(ts)`: a timestamp's date.
+    Date,
+    /// `today()`: the as-of date. The driver replaces it with a literal before
+    /// anything is planned or evaluated (`Checked::bind_today`).
+    Today,
+    StartsWith,
+    Contains,
+    /// `substr(x, start, len)`: characters from 1-based `start`, at most `len`.
+    Substr,
 }
 
 /// What an `expect` asks of a segmentation's result.
@@ -419,6 +499,12 @@ pub enum TKind {
         negated: bool,
     },
     Func(Func, Vec<TExpr>),
+    /// `x [not] like "pat%"`: SQL `LIKE` (`%` any characters, `_` one, `\\` escapes).
+    Like {
+        expr: Box<TExpr>,
+        pattern: Box<TExpr>,
+        negated: bool,
+    },
     /// Only in `expect`: a number read off a segmentation's result.
     Query(SegQuery),
 }
@@ -429,7 +515,7 @@ impl TExpr {
         match &self.kind {
             TKind::Col(_) | TKind::Lit(_) | TKind::Query(_) => Vec::new(),
             TKind::Neg(e) | TKind::Not(e) | TKind::IsNull { expr: e, .. } => vec![e],
-            TKind::Bin(_, a, b) => vec![a, b],
+            TKind::Bin(_, a, b) | TKind::Like { expr: a, pattern: b, .. } => vec![a, b],
             TKind::Between { expr, low, high, .. } => vec![expr, low, high],
             TKind::InList { expr, list, .. } => {
                 std::iter::once(&**expr).chain(list.iter()).collect()
@@ -443,7 +529,7 @@ impl TExpr {
         match &mut self.kind {
             TKind::Col(_) | TKind::Lit(_) | TKind::Query(_) => Vec::new(),
             TKind::Neg(e) | TKind::Not(e) | TKind::IsNull { expr: e, .. } => vec![e],
-            TKind::Bin(_, a, b) => vec![a, b],
+            TKind::Bin(_, a, b) | TKind::Like { expr: a, pattern: b, .. } => vec![a, b],
             TKind::Between { expr, low, high, .. } => vec![expr, low, high],
             TKind::InList { expr, list, .. } => {
                 std::iter::once(&mut **expr).chain(list.iter_mut()).collect()

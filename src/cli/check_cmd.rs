@@ -103,6 +103,7 @@ pub fn run(
         no_data,
         policy: PathPolicy { allow_outside: data.allow_outside },
         sources: Default::default(),
+        as_of: data.as_of,
     };
     // One driver for every spec: a data file several specs read is read once.
     let driver = Driver::new(opts);

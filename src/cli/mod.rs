@@ -59,6 +59,14 @@ pub struct DataArgs {
     /// Read data paths outside the project root (absolute paths, `..`, links)
     #[arg(long)]
     pub allow_outside: bool,
+    /// The date `today()` stands for (YYYY-MM-DD; default: the current date, UTC)
+    #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
+    pub as_of: Option<i32>,
+}
+
+fn parse_as_of(s: &str) -> Result<i32, String> {
+    crate::calendar::parse_date(s.trim())
+        .ok_or_else(|| format!("`{s}` is not a date; write it as YYYY-MM-DD"))
 }
 
 /// How the engine runs: threads, memory, data overrides.

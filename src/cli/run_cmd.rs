@@ -41,6 +41,19 @@ pub fn report_in(e: &EngineError, spec: Option<&SpecFile>) -> u8 {
     engine_exit(e)
 }
 
+/// Says which date `today()` stood for, when the spec used it: numbers that
+/// depend on the date must say which date they are for.
+pub fn say_as_of(file: &SpecFile, data: &DataArgs) {
+    if let Some(d) = file.today {
+        let why = if data.as_of.is_some() {
+            "--as-of"
+        } else {
+            "the current date; pass --as-of DATE to fix it"
+        };
+        errln!("note: today() is {} ({why})", crate::calendar::format_date(d));
+    }
+}
+
 /// Loads and checks a spec and opens a session on its data; on failure, prints why
 /// and returns the exit code.
 pub fn open(
@@ -81,6 +94,7 @@ pub fn open_with(
         no_data: false,
         policy: policy.clone(),
         sources: sources.clone(),
+        as_of: data.as_of,
     });
     let file = match driver.load(spec, &shown) {
         Ok(f) => f,
@@ -90,6 +104,7 @@ pub fn open_with(
         }
     };
     print_diagnostics(&file, DiagFormat::Human);
+    say_as_of(&file, data);
     let Some(program) = file.program.clone() else {
         return Err(exit_code(&file.diagnostics, false).max(exit::INVALID));
     };

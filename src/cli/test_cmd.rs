@@ -45,6 +45,7 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
         no_data: false,
         policy: PathPolicy { allow_outside: data.allow_outside },
         sources: Default::default(),
+        as_of: data.as_of,
     });
     for (path, shown) in &specs {
         let file = match driver.load(path, shown) {
@@ -55,6 +56,7 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
                 continue;
             }
         };
+        super::run_cmd::say_as_of(&file, data);
         let Some(program) = file.program.clone() else {
             print_diagnostics(&file, DiagFormat::Human);
             tally.record(

@@ -29,6 +29,8 @@ pub struct SpecFile {
     pub diagnostics: Vec<Diagnostic>,
     /// The checked program; `None` when any diagnostic is an error.
     pub program: Option<Checked>,
+    /// The date `today()` stood for, when the program uses it.
+    pub today: Option<i32>,
 }
 
 impl SpecFile {
@@ -45,6 +47,9 @@ pub struct LoadOptions {
     pub policy: PathPolicy,
     /// `--source MARKET=PATH` replacements, read instead of the spec's paths.
     pub sources: HashMap<String, PathBuf>,
+    /// `--as-of DATE`: the value of `today()` (days since 1970-01-01); else the
+    /// current date (UTC).
+    pub as_of: Option<i32>,
 }
 
 /// A spec analysis kept for reuse: valid while its text and the data files whose
@@ -69,6 +74,16 @@ impl Driver {
 
     pub fn options(&self) -> &LoadOptions {
         &self.opts
+    }
+
+    /// The date `today()` stands for: `--as-of`, else the current date (UTC).
+    pub fn as_of(&self) -> i32 {
+        self.opts.as_of.unwrap_or_else(|| {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            (secs / 86_400) as i32
+        })
     }
 
     /// How many data file schemas this driver has read (cache misses).
@@ -113,6 +128,7 @@ impl Driver {
             text: parsed.text,
             diagnostics: parsed.diagnostics,
             program: None,
+            today: None,
         };
         let schemas = self.schemas_for(&spec.dir());
         let checked = check::check(&parsed.program, &schemas);
@@ -120,6 +136,10 @@ impl Driver {
         spec.diagnostics.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));
         if !spec.diagnostics.iter().any(|d| d.is_error()) {
             spec.program = checked.program;
+        }
+        if let Some(p) = &mut spec.program {
+            let date = self.as_of();
+            spec.today = p.bind_today(date).then_some(date);
         }
         (spec, schemas.take_inputs())
     }
@@ -142,7 +162,10 @@ impl Driver {
         let mut diags = parsed.diagnostics;
         let checked = check::check(&parsed.program, &self.schemas_for(dir));
         diags.extend(checked.diagnostics);
-        let program = checked.program.filter(|_| !diags.iter().any(|d| d.is_error()));
+        let mut program = checked.program.filter(|_| !diags.iter().any(|d| d.is_error()));
+        if let Some(p) = &mut program {
+            p.bind_today(self.as_of());
+        }
         (diags, program)
     }
 

@@ -6,6 +6,7 @@ use arrow::datatypes::DataType;
 use datafusion::common::{Column as DfColumn, ScalarValue};
 use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::logical_expr::expr::Like;
 use datafusion::logical_expr::{cast, in_list, lit, not, when, Between, Expr};
 
 pub fn col(name: &str) -> Expr {
@@ -53,6 +54,15 @@ pub fn row(e: &TExpr) -> Expr {
                     }
                 }
                 BinOp::Div => div(la, lb),
+                // A date plus or minus whole days: day numbers, checked, back to a date.
+                _ if e.ty == Type::Date => {
+                    let (date, n) = if a.ty == Type::Date { (a, b) } else { (b, a) };
+                    if n.ty != Type::Int {
+                        return lit(ScalarValue::Date32(None));
+                    }
+                    let days = int_arith(*op, checked_days(date), row(n));
+                    cast(cast(days, DataType::Int32), DataType::Date32)
+                }
                 BinOp::Add | BinOp::Sub | BinOp::Mul
                     if e.ty == Type::Int && a.ty == Type::Int && b.ty == Type::Int =>
                 {
@@ -81,8 +91,16 @@ pub fn row(e: &TExpr) -> Expr {
                 row(expr).is_null()
             }
         }
+        TKind::Like { expr, pattern, negated } => Expr::Like(Like::new(
+            *negated,
+            Box::new(row(expr)),
+            Box::new(row(pattern)),
+            None,
+            false,
+        )),
         TKind::Func(func, args) => {
             let a: Vec<Expr> = args.iter().map(row).collect();
+            let part = |p: &str| f::date_part(lit(p), a[0].clone());
             let out = match func {
                 Func::Lower => f::lower(a[0].clone()),
                 Func::Upper => f::upper(a[0].clone()),
@@ -108,11 +126,52 @@ pub fn row(e: &TExpr) -> Expr {
                             .collect();
                     f::coalesce(w)
                 }
+                Func::DaysBetween => checked_days(&args[1]) - checked_days(&args[0]),
+                Func::HoursBetween => {
+                    float(micros(&args[1]) - micros(&args[0])) / lit(3_600_000_000f64)
+                }
+                Func::Quarter => part("quarter"),
+                Func::Week => part("week"),
+                Func::Weekday => part("isodow"),
+                Func::Day => part("day"),
+                Func::Date => cast(a[0].clone(), DataType::Date32),
+                // The driver binds `today()` to the as-of date before planning; an
+                // unbound one is unknown rather than a guess.
+                Func::Today => lit(ScalarValue::Date32(None)),
+                Func::StartsWith => f::starts_with(a[0].clone(), a[1].clone()),
+                Func::Contains => f::contains(a[0].clone(), a[1].clone()),
+                Func::Substr => {
+                    // A negative length is an error in DataFusion (and PostgreSQL); seg
+                    // reads it as no characters.
+                    let len = when(a[2].clone().lt(lit(0i64)), lit(0i64))
+                        .otherwise(a[2].clone())
+                        .unwrap_or_else(|_| a[2].clone());
+                    datafusion::functions::unicode::substr().call(vec![
+                        a[0].clone(),
+                        a[1].clone(),
+                        len,
+                    ])
+                }
             };
             // Function return types vary (Int32 lengths, Float64 rounds): pin them.
             cast(out, arrow_type(e.ty))
         }
         TKind::Query(_) => lit(ScalarValue::Null),
+    }
+}
+
+/// Days since 1970-01-01 of a date or a timestamp (its date), as Int64.
+fn checked_days(e: &TExpr) -> Expr {
+    let date = if e.ty == Type::Timestamp { cast(row(e), DataType::Date32) } else { row(e) };
+    cast(cast(date, DataType::Int32), DataType::Int64)
+}
+
+/// Microseconds since 1970-01-01 of a timestamp (a date is its midnight), as Int64.
+fn micros(e: &TExpr) -> Expr {
+    if e.ty == Type::Date {
+        checked_days(e) * lit(86_400_000_000i64)
+    } else {
+        cast(row(e), DataType::Int64)
     }
 }
 

@@ -130,6 +130,10 @@ pub fn eval(e: &TExpr, row: &dyn RowRef) -> Value {
             from_truth(if *negated { r.map(|b| !b) } else { r })
         }
         TKind::IsNull { expr, negated } => Value::Bool(eval(expr, row).is_null() != *negated),
+        TKind::Like { expr, pattern, negated } => match (eval(expr, row), eval(pattern, row)) {
+            (Value::Text(x), Value::Text(p)) => Value::Bool(like(&x, &p) != *negated),
+            _ => Value::Null,
+        },
         TKind::Func(f, args) => {
             let vals: Vec<Value> = args.iter().map(|a| eval(a, row)).collect();
             func(*f, &vals, e.ty)
@@ -142,6 +146,16 @@ fn cmp_bool(a: &Value, b: &Value, pred: impl Fn(Ordering) -> bool) -> Option<boo
 }
 
 pub fn arith(op: BinOp, x: &Value, y: &Value, ty: Type) -> Value {
+    if ty == Type::Date {
+        let shifted = match (x, y, op) {
+            (Value::Date(d), Value::Int(n), BinOp::Add) | (Value::Int(n), Value::Date(d), _) => {
+                (*d as i64).checked_add(*n)
+            }
+            (Value::Date(d), Value::Int(n), _) => (*d as i64).checked_sub(*n),
+            _ => None,
+        };
+        return shifted.and_then(|d| i32::try_from(d).ok()).map_or(Value::Null, Value::Date);
+    }
     if op == BinOp::Div {
         let (Some(a), Some(b)) = (num(x), num(y)) else { return Value::Null };
         return if b == 0.0 { Value::Null } else { Value::Float(a / b) };
@@ -162,6 +176,91 @@ pub fn arith(op: BinOp, x: &Value, y: &Value, ty: Type) -> Value {
     })
 }
 
+/// Days since 1970-01-01 of a date, or of a timestamp's date.
+fn days_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Date(d) => Some(*d as i64),
+        Value::Timestamp(t) => Some(t.div_euclid(86_400_000_000)),
+        _ => None,
+    }
+}
+
+/// Microseconds since 1970-01-01 of a timestamp, or of a date's midnight.
+fn micros_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Date(d) => Some(*d as i64 * 86_400_000_000),
+        Value::Timestamp(t) => Some(*t),
+        _ => None,
+    }
+}
+
+/// (year, month, day) of days since 1970-01-01 (Howard Hinnant's civil_from_days).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// 1 = Monday ... 7 = Sunday; 1970-01-01 was a Thursday.
+fn weekday(days: i64) -> i64 {
+    (days + 3).rem_euclid(7) + 1
+}
+
+/// The ISO 8601 week: the week (Monday to Sunday) that holds the date's Thursday,
+/// counted from the week that holds its year's first Thursday.
+fn iso_week(days: i64) -> i64 {
+    let thursday = days - weekday(days) + 4;
+    let (year, _, _) = civil(thursday);
+    let jan1 = crate::calendar::parse_date(&format!("{year:04}-01-01")).map_or(0, i64::from);
+    (thursday - jan1) / 7 + 1
+}
+
+/// SQL `LIKE`: `%` any characters, `_` one character, `\` makes the next one literal
+/// (a trailing `\` is itself), as Arrow's kernel reads a pattern.
+fn like(text: &str, pattern: &str) -> bool {
+    enum Tok {
+        Any,
+        One,
+        Lit(char),
+    }
+    let mut toks = Vec::new();
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        toks.push(match c {
+            '%' => Tok::Any,
+            '_' => Tok::One,
+            '\\' => Tok::Lit(it.next().unwrap_or('\\')),
+            c => Tok::Lit(c),
+        });
+    }
+    let s: Vec<char> = text.chars().collect();
+    // reach[i]: the pattern so far can match the first i characters.
+    let mut reach = vec![false; s.len() + 1];
+    reach[0] = true;
+    for t in &toks {
+        let mut next = vec![false; s.len() + 1];
+        match t {
+            Tok::Any => {
+                let mut on = false;
+                for i in 0..=s.len() {
+                    on |= reach[i];
+                    next[i] = on;
+                }
+            }
+            Tok::One => (0..s.len()).for_each(|i| next[i + 1] = reach[i]),
+            Tok::Lit(c) => (0..s.len()).for_each(|i| next[i + 1] = reach[i] && s[i] == *c),
+        }
+        reach = next;
+    }
+    reach[s.len()]
+}
+
 fn func(f: Func, v: &[Value], ty: Type) -> Value {
     let first = v.first().cloned().unwrap_or(Value::Null);
     match f {
@@ -172,7 +271,46 @@ fn func(f: Func, v: &[Value], ty: Type) -> Value {
                 (x, _) => x,
             }
         }
-        _ if first.is_null() => Value::Null,
+        // Unbound `today()` is unknown (the driver binds it before anything runs).
+        Func::Today => Value::Null,
+        _ if v.iter().any(Value::is_null) => Value::Null,
+        Func::DaysBetween => match (days_of(&v[0]), days_of(&v[1])) {
+            (Some(a), Some(b)) => Value::Int(b - a),
+            _ => Value::Null,
+        },
+        Func::HoursBetween => match (micros_of(&v[0]), micros_of(&v[1])) {
+            (Some(a), Some(b)) => Value::Float((b - a) as f64 / 3_600_000_000.0),
+            _ => Value::Null,
+        },
+        Func::Quarter | Func::Day | Func::Weekday | Func::Week | Func::Date => {
+            let Some(days) = days_of(&first) else { return Value::Null };
+            let (_, m, d) = civil(days);
+            match f {
+                Func::Quarter => Value::Int((m - 1) / 3 + 1),
+                Func::Day => Value::Int(d),
+                Func::Weekday => Value::Int(weekday(days)),
+                Func::Week => Value::Int(iso_week(days)),
+                _ => i32::try_from(days).map_or(Value::Null, Value::Date),
+            }
+        }
+        Func::StartsWith | Func::Contains => match (&v[0], &v[1]) {
+            (Value::Text(x), Value::Text(p)) => Value::Bool(if f == Func::StartsWith {
+                x.starts_with(p.as_str())
+            } else {
+                x.contains(p.as_str())
+            }),
+            _ => Value::Null,
+        },
+        Func::Substr => match (&v[0], &v[1], &v[2]) {
+            // Characters at 1-based positions start .. start + len - 1 that exist.
+            (Value::Text(x), Value::Int(start), Value::Int(len)) => {
+                let from = (*start).max(1);
+                let to = start.saturating_add((*len).max(0));
+                let take = (to - from).max(0) as usize;
+                Value::Text(x.chars().skip((from - 1) as usize).take(take).collect())
+            }
+            _ => Value::Null,
+        },
         Func::Lower => match first {
             Value::Text(s) => Value::Text(s.to_lowercase()),
             _ => Value::Null,

@@ -128,11 +128,13 @@ pub fn open_brackets(text: &str) -> i64 {
 const QUERY_NAME: &str = "__repl_query";
 
 impl Repl {
+    /// A session on `spec` (or none); `as_of` is the date `today()` stands for.
     pub fn new(
         spec: Option<&Path>,
         allow_outside: bool,
         threads: Option<usize>,
         color: bool,
+        as_of: Option<i32>,
     ) -> Result<(Repl, Reply), String> {
         let dir = match spec.and_then(|s| s.parent()) {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -143,6 +145,7 @@ impl Repl {
             no_data: false,
             policy: policy.clone(),
             sources: HashMap::new(),
+            as_of,
         });
         let mut repl = Repl {
             spec: None,

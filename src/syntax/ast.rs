@@ -306,6 +306,12 @@ pub enum ExprKind {
         expr: Box<Expr>,
         negated: bool,
     },
+    /// `x [not] like pattern`.
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+    },
     /// `f(args)`, `count(distinct x)`, `sum(x where cond)`: `filter` is the `where`.
     Call {
         func: Ident,

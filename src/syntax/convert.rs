@@ -572,6 +572,13 @@ impl Ctx {
                         let negated = t.opt(Rule::not_op).is_some();
                         ExprKind::IsNull { expr: lhs, negated }
                     }
+                    Rule::like_tail => {
+                        let mut t = self.kids(tail);
+                        let negated = t.opt(Rule::not_op).is_some();
+                        t.expect(Rule::like_kw)?;
+                        let pattern = Box::new(self.expr(t.expect(Rule::add_expr)?)?);
+                        ExprKind::Like { expr: lhs, pattern, negated }
+                    }
                     _ => return Err(self.unexpected(&tail)),
                 };
                 Ok(Expr { kind, span })

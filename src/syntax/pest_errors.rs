@@ -27,7 +27,8 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
             "a statement (market, entity, dimension, segment, expect or example)"
         }
         Rule::EOI => "end of file",
-        Rule::cmp_op | Rule::between_tail | Rule::in_tail | Rule::is_null_tail => "a comparison",
+        Rule::cmp_op | Rule::between_tail | Rule::in_tail | Rule::is_null_tail | Rule::like_tail
+        | Rule::like_kw => "a comparison",
         Rule::or_op => "`or`",
         Rule::and_op => "`and`",
         Rule::add_op | Rule::mul_op => "an operator",

@@ -12,6 +12,7 @@ fn editing_a_spec_reads_no_unchanged_data_file() {
         no_data: false,
         policy: PathPolicy { allow_outside: false },
         sources: Default::default(),
+        as_of: None,
     });
     let spec = p.path().join("s.seg");
     let v1 = "market m from \"data/mini.csv\"\ndimension r on m = region\nsegment m by r\n";

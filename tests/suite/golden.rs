@@ -22,6 +22,7 @@ fn load(path: &Path) -> Arc<SpecFile> {
             no_data,
             policy: PathPolicy { allow_outside: false },
             sources: Default::default(),
+            as_of: None,
         },
     )
 }
@@ -127,6 +128,7 @@ fn hostile_cases() {
                 no_data: true,
                 policy: PathPolicy { allow_outside: false },
                 sources: Default::default(),
+                as_of: None,
             },
         );
         golden(&dir.join(format!("{name}.out")), &render_diagnostics(&spec), &mut failures);
@@ -166,6 +168,7 @@ fn run_error_cases() {
                 no_data: false,
                 policy: PathPolicy { allow_outside: false },
                 sources: Default::default(),
+                as_of: None,
             },
         );
         assert!(file.diagnostics.is_empty(), "{name}: {:?}", file.diagnostics);

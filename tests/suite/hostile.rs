@@ -157,13 +157,17 @@ impl Spans<'_> {
                 self.expr(s, low);
                 self.expr(s, high);
             }
+            ExprKind::Like { expr, pattern, .. } => {
+                self.expr(s, expr);
+                self.expr(s, pattern);
+            }
             ExprKind::InList { expr, list, .. } => {
                 self.expr(s, expr);
                 list.iter().for_each(|x| self.expr(s, x));
             }
-            ExprKind::Call { func, args, .. } => {
+            ExprKind::Call { func, args, filter, .. } => {
                 self.within(s, func.span, "function");
-                args.iter().for_each(|x| self.expr(s, x));
+                args.iter().chain(filter.as_deref()).for_each(|x| self.expr(s, x));
             }
         }
     }

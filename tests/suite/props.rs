@@ -22,8 +22,25 @@ struct Data {
     rows: Vec<DataRow>,
 }
 
-/// `a int, b float, t text, k int, flag bool`.
-type DataRow = (Option<i64>, Option<f64>, Option<String>, Option<i64>, Option<bool>);
+/// `a int, b float, t text, k int, flag bool, d date, ts timestamp`.
+type DataRow =
+    (Option<i64>, Option<f64>, Option<String>, Option<i64>, Option<bool>, Option<i32>, Option<i64>);
+
+/// Days around month and year ends, leap days, ISO weeks 52, 53 and 1, and 1969.
+const DAYS: [&str; 12] = [
+    "2023-12-31",
+    "2024-01-01",
+    "2024-02-28",
+    "2024-02-29",
+    "2024-03-01",
+    "2024-03-31",
+    "2024-12-29",
+    "2024-12-30",
+    "2025-01-01",
+    "2020-12-31",
+    "2021-01-03",
+    "1969-12-31",
+];
 
 fn data() -> impl Strategy<Value = Data> {
     let a = prop_oneof![1 => Just(None), 3 => prop::sample::select(CUTS.to_vec()).prop_map(Some), 4 => (-5i64..100).prop_map(Some)];
@@ -31,7 +48,19 @@ fn data() -> impl Strategy<Value = Data> {
     let t = prop_oneof![1 => Just(None), 6 => prop::sample::select(TEXTS.to_vec()).prop_map(|s| Some(s.to_string()))];
     let k = prop_oneof![1 => Just(None), 6 => (1i64..9).prop_map(Some)];
     let f = prop_oneof![1 => Just(None), 3 => any::<bool>().prop_map(Some)];
-    prop::collection::vec((a, b, t, k, f), 0..50).prop_map(|rows| Data { rows })
+    let day = |s: &str| seg::calendar::parse_date(s).unwrap();
+    let d = prop_oneof![
+        1 => Just(None),
+        3 => prop::sample::select(DAYS.to_vec()).prop_map(move |s| Some(day(s))),
+        2 => (-400i32..25_000).prop_map(Some),
+    ];
+    // Microseconds: whole days and odd times, before and after 1970.
+    let ts = prop_oneof![
+        1 => Just(None),
+        2 => (-10_000_000i64..10_000_000).prop_map(|m| Some(m * 60_000_000 + 7_000_123)),
+        2 => prop::sample::select(DAYS.to_vec()).prop_map(move |s| Some(day(s) as i64 * 86_400_000_000)),
+    ];
+    prop::collection::vec((a, b, t, k, f, d, ts), 0..50).prop_map(|rows| Data { rows })
 }
 
 fn row_cond() -> impl Strategy<Value = String> {
@@ -62,6 +91,26 @@ fn row_cond() -> impl Strategy<Value = String> {
         "upper(trim(t)) = \"CAFE\"",
         "abs(b) > 3",
         "round(b) = 10",
+        "days_between(d, 2024-03-01) > 10",
+        "days_between(ts, d) = 0",
+        "hours_between(ts, 2024-01-01T00:00:00) > 100",
+        "weekday(d) = 7",
+        "week(d) >= 52",
+        "week(ts) = 1",
+        "quarter(d) = 4",
+        "day(d) = 31",
+        "d + 30 > 2024-03-01",
+        "d - 1 < 2024-01-01",
+        "date(ts) = d",
+        "date(ts) < 1970-01-01",
+        "t like \"a%\"",
+        "t not like \"%e_\"",
+        "t like \"_\"",
+        "starts_with(t, \"ca\")",
+        "contains(t, \" \")",
+        "substr(t, 2, 3) = \"afe\"",
+        "substr(t, 0, 2) = \"c\"",
+        "days_between(d, today()) > 300",
     ])
     .prop_map(str::to_string)
 }
@@ -137,6 +186,10 @@ fn dim_body() -> impl Strategy<Value = (bool, String)> {
     prop_oneof![
         Just((false, "t".to_string())),
         Just((false, "a".to_string())),
+        Just((false, "week(d)".to_string())),
+        Just((false, "date(ts)".to_string())),
+        Just((false, "d + 1".to_string())),
+        Just((false, "substr(t, 1, 2)".to_string())),
         (1u64..4).prop_map(|n| (false, format!("top {n} t else \"other\""))),
         (1u64..3).prop_map(|n| (false, format!("top {n} a"))),
         mapping.prop_map(|s| (false, s)),
@@ -198,7 +251,7 @@ fn case() -> impl Strategy<Value = Case> {
     )
         .prop_map(|(dims, then, sw, mw, share, measures, data, threads, batch, ipc)| {
             let mut spec = format!(
-                "market m from \"data.{}\" {{\n  columns {{ a int, b float, t text, k int, flag bool }}\n",
+                "market m from \"data.{}\" {{\n  columns {{ a int, b float, t text, k int, flag bool, d date, ts timestamp }}\n",
                 if ipc { "arrow" } else { "parquet" }
             );
             if let Some(w) = mw {
@@ -236,6 +289,8 @@ fn write_data(dir: &std::path::Path, d: &Data, ipc: bool) {
         Field::new("t", DataType::Utf8, true),
         Field::new("k", DataType::Int64, true),
         Field::new("flag", DataType::Boolean, true),
+        Field::new("d", DataType::Date32, true),
+        Field::new("ts", DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None), true),
     ]));
     let cols: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from(d.rows.iter().map(|r| r.0).collect::<Vec<_>>())),
@@ -243,6 +298,8 @@ fn write_data(dir: &std::path::Path, d: &Data, ipc: bool) {
         Arc::new(StringArray::from(d.rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>())),
         Arc::new(Int64Array::from(d.rows.iter().map(|r| r.3).collect::<Vec<_>>())),
         Arc::new(BooleanArray::from(d.rows.iter().map(|r| r.4).collect::<Vec<_>>())),
+        Arc::new(Date32Array::from(d.rows.iter().map(|r| r.5).collect::<Vec<_>>())),
+        Arc::new(TimestampMicrosecondArray::from(d.rows.iter().map(|r| r.6).collect::<Vec<_>>())),
     ];
     let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), cols).unwrap();
     if ipc {
@@ -261,7 +318,7 @@ fn write_data(dir: &std::path::Path, d: &Data, ipc: bool) {
 fn reference_table(d: &Data) -> Table {
     let opt = |v: Option<Value>| v.unwrap_or(Value::Null);
     Table {
-        columns: ["a", "b", "t", "k", "flag"].iter().map(|s| s.to_string()).collect(),
+        columns: ["a", "b", "t", "k", "flag", "d", "ts"].iter().map(|s| s.to_string()).collect(),
         rows: d
             .rows
             .iter()
@@ -272,6 +329,8 @@ fn reference_table(d: &Data) -> Table {
                     opt(r.2.clone().map(Value::Text)),
                     opt(r.3.map(Value::Int)),
                     opt(r.4.map(Value::Bool)),
+                    opt(r.5.map(Value::Date)),
+                    opt(r.6.map(Value::Timestamp)),
                 ]
             })
             .collect(),
@@ -291,6 +350,7 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
             no_data: false,
             policy: PathPolicy { allow_outside: false },
             sources: Default::default(),
+            as_of: None,
         },
     );
     let errors: Vec<String> = spec
@@ -396,10 +456,12 @@ fn label_codes_agree_past_the_distinct_value_cache() {
                 }),
                 Some(i % 7),
                 Some(i % 3 == 0),
+                None,
+                None,
             )
         })
         .collect();
-    let spec = "market m from \"data.parquet\" {\n  columns { a int, b float, t text, k int, flag bool }\n  measure s = sum(b)\n}\n\
+    let spec = "market m from \"data.parquet\" {\n  columns { a int, b float, t text, k int, flag bool, d date, ts timestamp }\n  measure s = sum(b)\n}\n\
                 dimension lo on m = rules {\n  a < 4000 => \"low\"\n  a < 9000 => \"mid\"\n  else => \"high\"\n}\n\
                 dimension tt on m = t {\n  \"t2\", \"a longer text value 1\" => \"picked\"\n  else => \"rest\"\n}\n\
                 dimension both on m = rules {\n  a < 9000 and flag => \"yes\"\n  else => \"no\"\n}\n\
@@ -671,9 +733,15 @@ fn audit_counts_match_brute_force() {
                     no_data: false,
                     policy: PathPolicy { allow_outside: false },
                     sources: Default::default(),
+                    as_of: None,
                 },
             );
-            let program = spec.program.clone().unwrap();
+            let Some(program) = spec.program.clone() else {
+                return Err(TestCaseError::fail(format!(
+                    "generated spec does not check: {:?}\n{}",
+                    spec.diagnostics, c.spec
+                )));
+            };
             let session = Session::new(
                 program.clone(),
                 dir.path(),

@@ -80,7 +80,7 @@ fn repl_save_never_replaces_data() {
     let p = project();
     let spec = write(p.path(), "s.seg", SPEC);
     let (mut repl, _) =
-        seg::repl::Repl::new(Some(&spec), false, Some(1), false).expect("open the REPL");
+        seg::repl::Repl::new(Some(&spec), false, Some(1), false, None).expect("open the REPL");
     let data = p.path().join("data/mini.csv");
     let before = std::fs::read(&data).unwrap();
     let r = repl.eval(&format!(":save {}", data.display()), || Box::pin(std::future::pending()));
