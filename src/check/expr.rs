@@ -29,7 +29,7 @@ pub const FUNCTIONS: [&str; 20] = [
     "contains",
     "substr",
 ];
-pub const AGGREGATES: [&str; 6] = ["count", "sum", "avg", "min", "max", "median"];
+pub const AGGREGATES: [&str; 7] = ["count", "sum", "avg", "min", "max", "median", "mode"];
 
 pub fn lit_value(lit: &Lit) -> (Value, Type) {
     match lit {
@@ -63,6 +63,7 @@ fn agg_func(name: &str) -> Option<AggFunc> {
         "min" => AggFunc::Min,
         "max" => AggFunc::Max,
         "median" => AggFunc::Median,
+        "mode" => AggFunc::Mode,
         _ => return None,
     })
 }
@@ -634,6 +635,8 @@ impl AggTyper<'_> {
                     _ if at == Type::Error => Type::Error,
                     AggFunc::Sum if at.is_numeric() => at,
                     AggFunc::Avg | AggFunc::Median if at.is_numeric() => Type::Float,
+                    // Any value has a most frequent one; a bare null has no type.
+                    AggFunc::Mode if at != Type::Null => at,
                     AggFunc::Min | AggFunc::Max if at.is_ordered() || at == Type::Text => at,
                     _ => {
                         let span = arg.as_ref().map(|a| a.span).unwrap_or(e.span);

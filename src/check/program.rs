@@ -292,6 +292,8 @@ pub enum AggFunc {
     Min,
     Max,
     Median,
+    /// The most frequent non-null value; the smallest among ties.
+    Mode,
 }
 
 /// One aggregate call: `sum(revenue)`, `count(distinct customer_id)`, `count()`.

@@ -108,6 +108,19 @@ impl Checker {
             }
             if let Some(id) = &s.share_of {
                 share_of = lookup(id, &mut self.diags).flatten();
+                // A share divides numbers: `share of` a text `mode` has no meaning.
+                if let Some(i) = share_of {
+                    let md = &self.out.markets[mi].measures[i];
+                    if !md.ty.is_numeric() && md.ty != Type::Error {
+                        self.diags.push(errors::mismatch(
+                            id.span,
+                            "a number",
+                            md.ty,
+                            "`share of` divides a measure that adds up, such as `sum(revenue)`",
+                        ));
+                        share_of = None;
+                    }
+                }
             }
             for &m in &measures {
                 let md = &self.out.markets[mi].measures[m];

@@ -260,9 +260,13 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
                     if a.is_null(i) {
                         continue;
                     }
+                    // Only numbers add up (a `mode` of text does not).
                     leaf_sums[j] += match a.data_type() {
                         DataType::Int64 => a.as_primitive::<Int64Type>().value(i) as f64,
-                        _ => a.as_primitive::<arrow::datatypes::Float64Type>().value(i),
+                        DataType::Float64 => {
+                            a.as_primitive::<arrow::datatypes::Float64Type>().value(i)
+                        }
+                        _ => 0.0,
                     };
                 }
             }

@@ -17,7 +17,9 @@ pub fn batches_to_values(
 ) -> Vec<Vec<crate::check::program::Value>> {
     use crate::check::program::Value;
     use arrow::array::{Array, AsArray};
-    use arrow::datatypes::{DataType, Float64Type, Int64Type};
+    use arrow::datatypes::{
+        DataType, Date32Type, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType,
+    };
     let mut out = Vec::new();
     for b in batches {
         for i in 0..b.num_rows() {
@@ -34,6 +36,10 @@ pub fn batches_to_values(
                         DataType::Utf8 => Value::Text(a.as_string::<i32>().value(i).to_string()),
                         DataType::Utf8View => Value::Text(a.as_string_view().value(i).to_string()),
                         DataType::Boolean => Value::Bool(a.as_boolean().value(i)),
+                        DataType::Date32 => Value::Date(a.as_primitive::<Date32Type>().value(i)),
+                        DataType::Timestamp(TimeUnit::Microsecond, None) => {
+                            Value::Timestamp(a.as_primitive::<TimestampMicrosecondType>().value(i))
+                        }
                         _ => Value::Text(
                             arrow::util::display::array_value_to_string(a, i).unwrap_or_default(),
                         ),

@@ -143,8 +143,14 @@ pub fn market_totals(p: &Checked, s: usize, scans: &dyn Scans) -> DfResult<Logic
     let mut set = AggSet::new(names::MEASURE_AGG);
     let mut exprs: Vec<Expr> = vec![cast(col(names::ROWS), DataType::Float64).alias("rows")];
     exprs.extend(sd.measures.iter().map(|&i| {
-        cast(set.measure(&mk.measures[i].expr, &mk.measures), DataType::Float64)
-            .alias(format!("m{i}"))
+        let m = &mk.measures[i];
+        // Only numbers have a total (a `mode` of text has none).
+        let total = if m.ty.is_numeric() {
+            cast(set.measure(&m.expr, &mk.measures), DataType::Float64)
+        } else {
+            lit(datafusion::common::ScalarValue::Float64(None))
+        };
+        total.alias(format!("m{i}"))
     }));
     let mut aggs = vec![count_all().alias(names::ROWS)];
     aggs.extend(set.exprs());

@@ -216,6 +216,7 @@ pub fn aggregate(a: &Agg) -> Expr {
         (AggFunc::Min, Some(x)) => agg::min(x),
         (AggFunc::Max, Some(x)) => agg::max(x),
         (AggFunc::Median, Some(x)) => agg::median(float(x)),
+        (AggFunc::Mode, Some(x)) => super::mode::mode(x),
         (_, None) => datafusion::functions_aggregate::count::count_all(),
     }
 }

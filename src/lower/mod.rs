@@ -10,6 +10,7 @@ pub mod errors;
 pub mod exact;
 pub mod expr;
 mod labels;
+pub mod mode;
 pub mod names;
 pub mod scan;
 mod segment;

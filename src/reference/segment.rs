@@ -109,6 +109,27 @@ fn aggregate(a: &Agg, rows: &[&Row]) -> Value {
             let n = xs.len();
             Value::Float(if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 })
         }
+        AggFunc::Mode => {
+            // Count equal values; the most frequent wins, the smallest among ties.
+            let mut counts: Vec<(Value, usize)> = Vec::new();
+            for v in vals {
+                match counts.iter_mut().find(|(u, _)| compare(u, &v) == Some(Ordering::Equal)) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((v, 1)),
+                }
+            }
+            let mut best: Option<(Value, usize)> = None;
+            for (v, n) in counts {
+                let better = match &best {
+                    None => true,
+                    Some((b, m)) => n > *m || (n == *m && compare(&v, b) == Some(Ordering::Less)),
+                };
+                if better {
+                    best = Some((v, n));
+                }
+            }
+            best.map_or(Value::Null, |(v, _)| v)
+        }
     }
 }
 
@@ -468,6 +489,9 @@ pub fn close(x: &Value, y: &Value) -> bool {
         (Value::Null, Value::Null) => true,
         (Value::Int(a), Value::Int(b)) => a == b,
         (Value::Text(a), Value::Text(b)) => a == b,
+        (Value::Bool(a), Value::Bool(b)) => a == b,
+        (Value::Date(a), Value::Date(b)) => a == b,
+        (Value::Timestamp(a), Value::Timestamp(b)) => a == b,
         (Value::Float(a), Value::Float(b)) => {
             if a == b {
                 return true;

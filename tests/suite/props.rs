@@ -125,6 +125,8 @@ fn entity_cond() -> impl Strategy<Value = String> {
         "cnt > 1 and spend < 50",
         "hot > 0",
         "hot = cnt",
+        "fav = \"a\"",
+        "fav is null",
     ])
     .prop_map(str::to_string)
 }
@@ -243,6 +245,7 @@ fn case() -> impl Strategy<Value = Case> {
             "n",
             "fc, fs, fi",
             "fu, fm",
+            "mo, mb, md2",
         ])),
         data(),
         1usize..5,
@@ -257,8 +260,8 @@ fn case() -> impl Strategy<Value = Case> {
             if let Some(w) = mw {
                 spec.push_str(&format!("  where {w}\n"));
             }
-            spec.push_str("  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fu = count(distinct t where a > 5)\n  measure fm = max(a where flag or a is null)\n  measure fi = sum(a where b > 10) - fc\n}\n");
-            spec.push_str("entity e of m by k {\n  cnt = count()\n  spend = sum(b)\n  hot = count(where flag)\n}\n");
+            spec.push_str("  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fu = count(distinct t where a > 5)\n  measure fm = max(a where flag or a is null)\n  measure fi = sum(a where b > 10) - fc\n  measure mo = mode(t)\n  measure mb = mode(b where flag)\n  measure md2 = mode(d)\n}\n");
+            spec.push_str("entity e of m by k {\n  cnt = count()\n  spend = sum(b)\n  hot = count(where flag)\n  fav = mode(t)\n}\n");
             let mut names = Vec::new();
             for (i, (on_entity, body)) in dims.iter().enumerate() {
                 spec.push_str(&format!("dimension d{i} on {} = {body}\n", if *on_entity { "e" } else { "m" }));
