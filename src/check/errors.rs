@@ -100,7 +100,20 @@ pub fn unknown_label(span: Span, label: &str, dim: &str, candidates: Vec<&str>) 
 
 /// The columns `seg run` adds to every result; a dimension or measure of the same
 /// name would make two output columns with one name.
-pub const OUTPUT_COLUMNS: [&str; 4] = ["rows", "share", "level", "share_of_parent"];
+/// The columns seg adds to a segmentation's output (v1), and those the v2 contract
+/// reserves for `over` and `migrate` output.
+pub const OUTPUT_COLUMNS: [&str; 10] = [
+    "rows",
+    "share",
+    "level",
+    "share_of_parent",
+    "period",
+    "growth",
+    "share_change",
+    "parent_share_change",
+    "from",
+    "to",
+];
 
 pub fn reserved_name(span: Span, what: &str, name: &str) -> Diagnostic {
     Diagnostic::new(Code::E0211, format!("{what} `{name}` has the name of an output column"))
