@@ -117,9 +117,9 @@ pub const OUTPUT_COLUMNS: [&str; 10] = [
 
 pub fn reserved_name(span: Span, what: &str, name: &str) -> Diagnostic {
     Diagnostic::new(Code::E0211, format!("{what} `{name}` has the name of an output column"))
-        .with_label(span, format!("`{name}` is a column of every result"))
+        .with_label(span, format!("`{name}` is a column seg adds to results"))
         .with_help(format!(
-            "results have the columns {}; rename the {what}, e.g. `{name}_{}`",
+            "seg names these result columns: {}; rename the {what}, e.g. `{name}_{}`",
             OUTPUT_COLUMNS.join(", "),
             if what == "dimension" { "band" } else { "value" }
         ))
