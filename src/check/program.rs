@@ -398,6 +398,16 @@ pub struct SegDef {
     pub measures: Vec<usize>,
     /// `share of MEASURE`; `None` is a share of rows.
     pub share_of: Option<usize>,
+    /// `with total`: a grand-total row, level 0 with null labels; the output then has
+    /// a `level` column even for `x` (cells are level k).
+    pub with_total: bool,
+}
+
+impl SegDef {
+    /// Whether the output has a `level` column.
+    pub fn has_levels(&self) -> bool {
+        self.mode == SegMode::Then || self.with_total
+    }
 }
 
 /// An `expect`: a partition to prove (statically, else on data), or a condition

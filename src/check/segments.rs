@@ -141,6 +141,7 @@ impl Checker {
                 filter,
                 measures,
                 share_of,
+                with_total: s.with_total,
             });
             Some(self.out.segments.len() - 1)
         } else {

@@ -227,7 +227,7 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
         let dims = audit_dims(session, s)?;
         let result = session.run_segment(s)?;
         let k = sd.dims.len();
-        let level_col = if sd.mode == SegMode::Then { Some(k) } else { None };
+        let level_col = if sd.has_levels() { Some(k) } else { None };
         let rows_col = k + usize::from(level_col.is_some());
         let mut empty = Vec::new();
         let mut leaf_sums = vec![0f64; sd.measures.len()];

@@ -64,11 +64,7 @@ fn results<'a>(
         let sd = &session.program.segments[s];
         let batches = session.run_segment(s).map_err(|e| e.to_string())?;
         let values = super::batches_to_values(&batches);
-        slot.insert(reference::segment::rows_from_values(
-            sd.dims.len(),
-            sd.mode == SegMode::Then,
-            &values,
-        ));
+        slot.insert(reference::segment::rows_from_values(sd.dims.len(), sd.has_levels(), &values));
     }
     Ok(&cache[&s])
 }
@@ -96,6 +92,10 @@ pub fn query_value(p: &Checked, rows: &[OutRow], q: &SegQuery) -> Result<Value, 
         if q.what != QueryWhat::Rows {
             return Err("name a segment by its labels".into());
         }
+        // `with total`: the grand-total row says it.
+        if let Some(t) = rows.iter().find(|r| r.level == Some(0)) {
+            return Ok(t.values[0].clone());
+        }
         let top: i64 = rows
             .iter()
             .filter(|r| r.level.unwrap_or(1) == 1)
@@ -121,7 +121,8 @@ pub fn query_value(p: &Checked, rows: &[OutRow], q: &SegQuery) -> Result<Value, 
         let mut int_sum = 0i64;
         let mut float_sum = 0f64;
         let mut is_float = false;
-        for r in rows.iter().filter(|r| r.labels[..n] == q.labels[..]) {
+        let cells = rows.iter().filter(|r| r.level != Some(0));
+        for r in cells.filter(|r| r.labels[..n] == q.labels[..]) {
             match r.values.get(col) {
                 Some(Value::Int(i)) => int_sum += i,
                 Some(Value::Float(f)) => {

@@ -3,10 +3,10 @@
 //! the leaves, fill the grid of `x`, compute measures and the `then` level, add
 //! shares by window, sort in declared label order.
 
-use super::expr::{col, div, AggSet};
+use super::expr::{col, div, row, AggSet};
 use super::labels::{coded_dims, labelled};
 use super::types::arrow_type;
-use super::{codes, exact, internal, measure_columns, names, DfResult, Scans};
+use super::{codes, exact, internal, market_rows, measure_columns, names, DfResult, Scans};
 use crate::check::program::*;
 use crate::diagnostic::Diagnostic;
 use arrow::datatypes::DataType;
@@ -51,6 +51,10 @@ impl Seg<'_> {
         let b = self.grouped(&set, &keep)?;
         let b = self.grid(b)?;
         let b = self.measures(b, &measures)?;
+        let b = match self.sd.with_total {
+            true => self.with_total(b, &set, &measures)?,
+            false => b,
+        };
         let b = self.shares(b)?;
         self.output(b)
     }
@@ -72,8 +76,13 @@ impl Seg<'_> {
         self.sd.mode == SegMode::Then && self.dims().len() > 1
     }
 
-    /// Whether rows carry a `then` level.
+    /// Whether rows carry a level (`then`, or `with total`).
     fn levels(&self) -> bool {
+        self.sd.has_levels()
+    }
+
+    /// `then`: rows have parents, and a `share_of_parent`.
+    fn parents(&self) -> bool {
         self.sd.mode == SegMode::Then
     }
 
@@ -252,11 +261,15 @@ impl Seg<'_> {
         joined.project(cols)
     }
 
-    /// The `then` level of a row: k minus the dimensions rolled up.
+    /// A row's level: under `then`, k minus the dimensions rolled up; the cells of
+    /// an `x` grid with a total are level k.
     fn level(&self) -> Option<Expr> {
         let k = self.dims().len();
         if !self.levels() {
             return None;
+        }
+        if !self.parents() {
+            return Some(lit(k as i64));
         }
         let mut rolled = lit(0i64);
         for i in 1..k {
@@ -286,6 +299,44 @@ impl Seg<'_> {
         b.project(proj)
     }
 
+    /// The grand-total row (`with total`) appended to the segments: every row of
+    /// the segmentation (its `where` applied), level 0, every label null. It has the
+    /// columns `measures` made, so shares and sorting treat it like any row.
+    fn with_total(
+        &self,
+        b: LogicalPlanBuilder,
+        set: &AggSet,
+        measures: &[(usize, Expr)],
+    ) -> DfResult<LogicalPlanBuilder> {
+        let schema = b.schema().clone();
+        let typed_null = |name: &str| -> DfResult<Expr> {
+            let t = schema.field_with_unqualified_name(name)?.data_type().clone();
+            Ok(cast(lit(ScalarValue::Null), t).alias(name))
+        };
+        let mut aggs = vec![count_all().alias(names::ROWS)];
+        aggs.extend(set.exprs());
+        let mut rows = market_rows(self.p, self.sd.market, self.scans)?;
+        if let Some(w) = &self.sd.filter {
+            rows = rows.filter(row(w))?;
+        }
+        let mut proj = Vec::new();
+        for &d in self.dims() {
+            proj.push(typed_null(&names::label(d))?);
+        }
+        proj.push(lit(0i64).alias(names::LEVEL));
+        proj.push(f::coalesce(vec![col(names::ROWS), lit(0i64)]).alias(names::ROWS));
+        for (i, e) in measures {
+            proj.push(
+                cast(e.clone(), arrow_type(self.mk.measures[*i].ty)).alias(names::measure(*i)),
+            );
+        }
+        for d in self.tops() {
+            proj.push(typed_null(&names::top_order(d))?);
+        }
+        let total = rows.aggregate(Vec::<Expr>::new(), aggs)?.project(proj)?.build()?;
+        b.union(total)
+    }
+
     /// What a share divides: the `share of` measure, or the row count; and whether
     /// it is a float.
     fn share_quantity(&self) -> (Expr, bool) {
@@ -304,7 +355,7 @@ impl Seg<'_> {
         if self.levels() {
             let level = vec![col(names::LEVEL)];
             windows.push(window_sum(q.clone(), q_float, level)?.alias(names::TOTAL));
-            for lv in 2..=dims.len() {
+            for lv in (2..=dims.len()).filter(|_| self.parents()) {
                 let mut part = vec![col(names::LEVEL)];
                 part.extend(dims[..lv - 1].iter().map(|&d| col(&names::label(d))));
                 windows.push(window_sum(q.clone(), q_float, part)?.alias(names::parent_total(lv)));
@@ -335,6 +386,14 @@ impl Seg<'_> {
     /// labels in declared order, others by text; nulls (unassigned) last.
     fn sort_keys(&self) -> DfResult<Vec<SortExpr>> {
         let mut sort = Vec::new();
+        // The grand total first: its labels are null, like the unassigned segment's.
+        if self.sd.with_total {
+            sort.push(
+                when(col(names::LEVEL).eq(lit(0i64)), lit(0i64))
+                    .otherwise(lit(1i64))?
+                    .sort(true, true),
+            );
+        }
         for (i, &d) in self.dims().iter().enumerate() {
             let label = col(&names::label(d));
             if self.levels() && i > 0 {
@@ -375,7 +434,7 @@ impl Seg<'_> {
             out.push(col(&names::measure(i)).alias(&self.mk.measures[i].name));
         }
         out.push(div(q.clone(), col(names::TOTAL)).alias("share"));
-        if self.levels() {
+        if self.parents() {
             let mut case = when(col(names::LEVEL).eq(lit(1i64)), div(q.clone(), col(names::TOTAL)));
             for lv in 2..=self.dims().len() {
                 case = case.when(

@@ -370,6 +370,13 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
         }
     }
 
+    if sd.with_total {
+        // Cells of a grid become level k, beside the grand total at level 0.
+        if sd.mode == SegMode::Cross {
+            groups.iter_mut().for_each(|g| g.1 = Some(k as i64));
+        }
+        groups.push((vec![None; k], Some(0), keep.clone()));
+    }
     let mut wanted = sd.measures.clone();
     if let Some(x) = sd.share_of {
         if !wanted.contains(&x) {
@@ -408,8 +415,13 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
         let tot = total_where(&|o: &OutRow| o.level == r.level);
         let mut r2 = r.clone();
         r2.values.push(ratio(q, tot));
-        if let Some(lv) = r.level {
-            let par = if lv == 1 {
+        if let (Some(lv), SegMode::Then) = (r.level, sd.mode) {
+            let par = if lv == 0 {
+                // The grand total has no parent.
+                r2.values.push(Value::Null);
+                result.push(r2);
+                continue;
+            } else if lv == 1 {
                 tot
             } else {
                 let prefix = &r.labels[..(lv - 1) as usize];

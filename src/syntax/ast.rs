@@ -175,6 +175,8 @@ pub struct Segment {
     pub filters: Vec<Expr>,
     pub measures: Option<(Vec<Ident>, Span)>,
     pub share_of: Option<Ident>,
+    /// `with total`: a grand-total row (level 0, labels null).
+    pub with_total: bool,
     pub span: Span,
 }
 

@@ -350,6 +350,7 @@ impl Ctx {
             filters: Vec::new(),
             measures: None,
             share_of: None,
+            with_total: false,
             span,
         };
         while let Some(c) = e.next() {
@@ -364,6 +365,7 @@ impl Ctx {
                     seg.measures = Some((names, cs));
                 }
                 Rule::share_clause => seg.share_of = Some(self.name(self.kids(c).any()?)?),
+                Rule::with_total => seg.with_total = true,
                 _ => return Err(self.unexpected(&c)),
             }
         }

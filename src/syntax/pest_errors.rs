@@ -46,6 +46,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::cut_list => "a list of cut points `[...]`",
         Rule::measures_clause => "`measures (...)`",
         Rule::share_clause => "`share of`",
+        Rule::with_total => "`with total`",
         Rule::format_clause => "`as FORMAT`",
         Rule::market_body | Rule::entity_body | Rule::rule_block | Rule::map_block => "`{`",
         Rule::call_args => "`(`",

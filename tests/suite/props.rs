@@ -250,9 +250,9 @@ fn case() -> impl Strategy<Value = Case> {
         data(),
         1usize..5,
         1usize..64,
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
     )
-        .prop_map(|(dims, then, sw, mw, share, measures, data, threads, batch, ipc)| {
+        .prop_map(|(dims, then, sw, mw, share, measures, data, threads, batch, (ipc, total))| {
             let mut spec = format!(
                 "market m from \"data.{}\" {{\n  columns {{ a int, b float, t text, k int, flag bool, d date, ts timestamp }}\n",
                 if ipc { "arrow" } else { "parquet" }
@@ -277,6 +277,9 @@ fn case() -> impl Strategy<Value = Case> {
             }
             if let Some(m) = measures {
                 spec.push_str(&format!(" measures ({m})"));
+            }
+            if total {
+                spec.push_str(" with total");
             }
             spec.push('\n');
             Case { spec, data, threads, batch, ipc }
@@ -378,11 +381,8 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
     let batches =
         session.run_segment(0).map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
     let sd = &session.program.segments[0];
-    let actual = rows_from_values(
-        sd.dims.len(),
-        sd.mode == seg::check::program::SegMode::Then,
-        &seg::engine::batches_to_values(&batches),
-    );
+    let actual =
+        rows_from_values(sd.dims.len(), sd.has_levels(), &seg::engine::batches_to_values(&batches));
     if let Some(d) = diff(&expected, &actual) {
         return Err(TestCaseError::fail(format!("{d}\nspec:\n{}\ndata: {:?}", c.spec, c.data)));
     }
@@ -424,10 +424,12 @@ fn check_queries(
     }
     if sd.mode == SegMode::Cross && k >= 2 {
         // A margin: the first label alone adds up the cells under it.
-        let mut firsts: Vec<&Option<String>> = expected.iter().map(|r| &r.labels[0]).collect();
+        // The grand total (`with total`, level 0) is not a cell.
+        let cells: Vec<_> = expected.iter().filter(|r| r.level != Some(0)).collect();
+        let mut firsts: Vec<&Option<String>> = cells.iter().map(|r| &r.labels[0]).collect();
         firsts.dedup();
         for first in firsts {
-            let want: i64 = expected
+            let want: i64 = cells
                 .iter()
                 .filter(|r| &r.labels[0] == first)
                 .map(|r| if let Value::Int(i) = r.values[0] { i } else { 0 })
