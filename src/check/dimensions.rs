@@ -76,7 +76,9 @@ impl Checker {
             ast::DimBody::Bins {
                 expr, cuts, cuts_span, closed_right, labels, labels_span, ..
             } => bins(t, expr, cuts, *cuts_span, *closed_right, labels.as_deref(), *labels_span)?,
-            ast::DimBody::Quantiles { expr, n, n_span, .. } => quantiles(t, expr, *n, *n_span)?,
+            ast::DimBody::Quantiles { expr, n, n_span, cuts, labels, labels_span, .. } => {
+                quantiles(t, expr, *n, *n_span, cuts.as_deref(), labels.as_deref(), *labels_span)?
+            }
         })
     }
 
@@ -261,24 +263,89 @@ fn bins(
     Some((DimKind::Bins { expr: t, cuts, closed_right, labels: labels_out.clone() }, labels_out))
 }
 
-/// `quantiles expr N`: labels Q1..QN.
+/// `quantiles expr N [labels [...]]` (labels Q1..QN by default) or `quantiles expr
+/// [50%, 90%] [labels [...]]` (labels P0-50, P50-90, P90-100 by default).
 fn quantiles(
     typer: &mut RowTyper,
     expr: &ast::Expr,
     n: u64,
     n_span: Span,
+    cuts: Option<&[ast::Constant]>,
+    labels: Option<&[ast::StrLit]>,
+    labels_span: Span,
 ) -> Option<(DimKind, Vec<String>)> {
     let t = typer.expr(expr);
     if !t.ty.is_ordered() && t.ty != Type::Error {
         typer.diags.push(errors::not_orderable(t.span, "`quantiles`", t.ty));
         return None;
     }
-    if !(2..=1000).contains(&n) {
-        typer.diags.push(errors::bad_count(n_span, "the number of quantiles", 2, 1000));
+    let fractions = match cuts {
+        Some(cs) => Some(quantile_cuts(typer, cs, n_span)?),
+        None if !(2..=1000).contains(&n) => {
+            typer.diags.push(errors::bad_count(n_span, "the number of quantiles", 2, 1000));
+            return None;
+        }
+        None => None,
+    };
+    let groups = fractions.as_ref().map_or(n as usize, |f| f.len() + 1);
+    let labels: Vec<String> = match labels {
+        Some(ls) => {
+            if ls.len() != groups {
+                typer.diags.push(errors::quantile_label_count(labels_span, groups, ls.len()));
+                return None;
+            }
+            let mut seen: Vec<&ast::StrLit> = Vec::new();
+            for l in ls {
+                if let Some(first) = seen.iter().find(|x| x.value == l.value) {
+                    typer.diags.push(errors::duplicate(l.span, first.span, "label", &l.value));
+                    return None;
+                }
+                seen.push(l);
+            }
+            ls.iter().map(|l| l.value.clone()).collect()
+        }
+        None => match &fractions {
+            None => (1..=n).map(|i| format!("Q{i}")).collect(),
+            Some(f) => {
+                let mut ends = vec![0.0];
+                ends.extend(f.iter().copied());
+                ends.push(1.0);
+                ends.windows(2).map(|w| format!("P{}-{}", pct(w[0]), pct(w[1]))).collect()
+            }
+        },
+    };
+    let kind =
+        DimKind::Quantiles { expr: t, n: groups as u64, cuts: fractions, labels: labels.clone() };
+    Some((kind, labels))
+}
+
+/// Cut fractions: numbers (`50%` or `0.5`) strictly inside (0, 1), ascending.
+fn quantile_cuts(typer: &mut RowTyper, cuts: &[ast::Constant], span: Span) -> Option<Vec<f64>> {
+    if cuts.is_empty() || cuts.len() > 999 {
+        typer.diags.push(errors::bad_count(span, "the number of quantile cuts", 1, 999));
         return None;
     }
-    let labels = (1..=n).map(|i| format!("Q{i}")).collect();
-    Some((DimKind::Quantiles { expr: t, n }, labels))
+    let mut out: Vec<f64> = Vec::new();
+    for c in cuts {
+        let f = match &c.value {
+            ast::Lit::Percent(x) | ast::Lit::Float(x) => *x,
+            ast::Lit::Int(i) => *i as f64,
+            _ => f64::NAN,
+        };
+        let after = out.last().copied().unwrap_or(0.0);
+        if !(f > after && f < 1.0) {
+            typer.diags.push(errors::bad_quantile_cut(c.span, after));
+            return None;
+        }
+        out.push(f);
+    }
+    Some(out)
+}
+
+/// A fraction as a percentage for a label: 0.5 as `50`, 0.995 as `99.5`.
+fn pct(f: f64) -> String {
+    let s = format!("{:.6}", f * 100.0);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 pub fn default_bin_labels(cuts: &[Value], closed_right: bool) -> Vec<String> {

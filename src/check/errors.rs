@@ -377,3 +377,23 @@ pub fn count_of_condition(span: Span) -> Diagnostic {
     .with_label(span, "this is true or false on every row where it is known")
     .with_help("to count the rows where it holds, write `count(where CONDITION)`")
 }
+
+pub fn quantile_label_count(span: Span, expected: usize, found: usize) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0403,
+        format!("{expected} quantile groups need {expected} labels, found {found}"),
+    )
+    .with_label(span, format!("{found} labels"))
+    .with_help("give one label per group, lowest values first; n cuts make n + 1 groups")
+}
+
+pub fn bad_quantile_cut(span: Span, after: f64) -> Diagnostic {
+    let what = if after == 0.0 {
+        "above 0%".to_string()
+    } else {
+        format!("above the previous cut ({}%)", after * 100.0)
+    };
+    Diagnostic::new(Code::E0412, format!("a quantile cut must be a fraction {what} and below 100%"))
+        .with_label(span, "not a fraction in ascending order")
+        .with_help("cut at fractions of the ordered values, ascending, e.g. `quantiles spend [50%, 90%, 99%]`")
+}

@@ -351,11 +351,35 @@ impl DimDef {
 #[derive(Clone, Debug)]
 pub enum DimKind {
     Column(TExpr),
-    Top { n: u64, expr: TExpr, other: String },
-    Map { expr: TExpr, arms: Vec<MapArm>, else_label: Option<String> },
-    Rules { arms: Vec<RuleArm>, else_label: Option<String>, partition: bool },
-    Bins { expr: TExpr, cuts: Vec<Value>, closed_right: bool, labels: Vec<String> },
-    Quantiles { expr: TExpr, n: u64 },
+    Top {
+        n: u64,
+        expr: TExpr,
+        other: String,
+    },
+    Map {
+        expr: TExpr,
+        arms: Vec<MapArm>,
+        else_label: Option<String>,
+    },
+    Rules {
+        arms: Vec<RuleArm>,
+        else_label: Option<String>,
+        partition: bool,
+    },
+    Bins {
+        expr: TExpr,
+        cuts: Vec<Value>,
+        closed_right: bool,
+        labels: Vec<String>,
+    },
+    /// `n` groups of equal size (by rank; equal values share a group), or, with
+    /// `cuts`, groups cut at those fractions of the ordered values.
+    Quantiles {
+        expr: TExpr,
+        n: u64,
+        cuts: Option<Vec<f64>>,
+        labels: Vec<String>,
+    },
 }
 
 /// Values that get one label in a mapping, each with its span.

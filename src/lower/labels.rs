@@ -2,7 +2,7 @@
 //! its market, with what it needs first (a ranking join for `top`, windows for
 //! `quantiles`, an entity's rows aggregated per key and joined back).
 
-use super::expr::col;
+use super::expr::{col, float};
 use super::expr::{row, AggSet};
 use super::types::{self, arrow_type};
 use super::{codes, market_rows, names, DfResult, Scans};
@@ -86,14 +86,38 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
             }
             case.otherwise(lit(labels[cuts.len()].as_str()))?
         }
-        DimKind::Quantiles { expr: e, n } => {
-            // Q = floor((rank - 1) * n / count) + 1, equal values sharing a quantile.
+        DimKind::Quantiles { expr: e, n, cuts, labels } => {
+            // A row's group from its rank (equal values share the lowest rank): equal
+            // groups, Q = floor((rank - 1) * n / count) + 1; cut groups, Q = 1 + the
+            // number of cuts at or below (rank - 1) / count, computed in floats as
+            // the reference does.
             let (rn, cn) = names::quantile(e);
             let r = cast(col(&rn), DataType::Int64);
             let c = col(&cn);
-            let q = ((r - lit(1i64)) * lit(*n as i64)) / c + lit(1i64);
-            when(row(e).is_null(), null_text())
-                .otherwise(f::concat(vec![lit("Q"), cast(q, DataType::Utf8)]))?
+            let q = match cuts {
+                None => ((r - lit(1i64)) * lit(*n as i64)) / c + lit(1i64),
+                Some(cuts) => {
+                    let at = float(r - lit(1i64)) / float(c);
+                    let mut q = lit(1i64);
+                    for cut in cuts {
+                        q = q + when(at.clone().gt_eq(lit(*cut)), lit(1i64))
+                            .otherwise(lit(0i64))?;
+                    }
+                    q
+                }
+            };
+            let default = cuts.is_none()
+                && labels.iter().enumerate().all(|(i, l)| *l == format!("Q{}", i + 1));
+            let label = if default {
+                f::concat(vec![lit("Q"), cast(q, DataType::Utf8)])
+            } else {
+                let mut case = when(q.clone().eq(lit(1i64)), lit(labels[0].as_str()));
+                for (i, l) in labels.iter().enumerate().skip(1) {
+                    case = case.when(q.clone().eq(lit(i as i64 + 1)), lit(l.as_str()));
+                }
+                case.otherwise(null_text())?
+            };
+            when(row(e).is_null(), null_text()).otherwise(label)?
         }
     })
 }

@@ -183,7 +183,7 @@ fn labels_over(d: &DimDef, cols: &[String], rows: &[Vec<Value>]) -> Vec<Option<S
                 })
                 .collect()
         }
-        DimKind::Quantiles { expr, n } => {
+        DimKind::Quantiles { expr, n, cuts, labels } => {
             let vals: Vec<Value> =
                 rows.iter().map(|r| eval(expr, &Row { cols, vals: r })).collect();
             let present: Vec<&Value> = vals.iter().filter(|v| !v.is_null()).collect();
@@ -196,8 +196,14 @@ fn labels_over(d: &DimDef, cols: &[String], rows: &[Vec<Value>]) -> Vec<Option<S
                     let below =
                         present.iter().filter(|u| compare(u, v) == Some(Ordering::Less)).count()
                             as i64;
-                    let q = below * (*n as i64) / cnt + 1;
-                    Some(format!("Q{q}"))
+                    let q = match cuts {
+                        None => below * (*n as i64) / cnt + 1,
+                        Some(cuts) => {
+                            let at = below as f64 / cnt as f64;
+                            1 + cuts.iter().filter(|c| at >= **c).count() as i64
+                        }
+                    };
+                    labels.get(q as usize - 1).cloned()
                 })
                 .collect()
         }

@@ -141,10 +141,14 @@ pub enum DimBody {
         labels_span: Span,
         span: Span,
     },
+    /// `n` equal groups, or groups cut at the fractions `cuts` (then `n` is 0).
     Quantiles {
         expr: Expr,
         n: u64,
         n_span: Span,
+        cuts: Option<Vec<Constant>>,
+        labels: Option<Vec<StrLit>>,
+        labels_span: Span,
         span: Span,
     },
 }

@@ -246,13 +246,32 @@ impl Ctx {
             }
             Rule::quantiles_dim => {
                 let expr = self.expr(k.expect(Rule::expr)?)?;
-                let n_pair = k.expect(Rule::integer)?;
-                DimBody::Quantiles {
-                    expr,
-                    n: self.count(&n_pair)?,
-                    n_span: self.span(&n_pair),
-                    span,
-                }
+                let (n, n_span, cuts) = match k.opt(Rule::cut_list) {
+                    Some(cut_pair) => {
+                        let cs = self.span(&cut_pair);
+                        let mut cuts = Vec::new();
+                        for c in cut_pair.into_inner() {
+                            cuts.push(self.constant(c)?);
+                        }
+                        (0, cs, Some(cuts))
+                    }
+                    None => {
+                        let n_pair = k.expect(Rule::integer)?;
+                        (self.count(&n_pair)?, self.span(&n_pair), None)
+                    }
+                };
+                let (labels, labels_span) = match k.opt(Rule::label_list) {
+                    Some(l) => {
+                        let ls = self.span(&l);
+                        let mut v = Vec::new();
+                        for s in l.into_inner() {
+                            v.push(self.string(s)?);
+                        }
+                        (Some(v), ls)
+                    }
+                    None => (None, n_span),
+                };
+                DimBody::Quantiles { expr, n, n_span, cuts, labels, labels_span, span }
             }
             Rule::map_dim => {
                 let expr = self.expr(k.expect(Rule::expr)?)?;

@@ -211,6 +211,14 @@ fn dim_body() -> impl Strategy<Value = (bool, String)> {
         }),
         bins.prop_map(|s| (false, s)),
         (2u64..5).prop_map(|n| (false, format!("quantiles b {n}"))),
+        Just((false, "quantiles b 3 labels [\"lo\", \"mid\", \"hi\"]".to_string())),
+        Just((false, "quantiles b [50%, 90%]".to_string())),
+        Just((
+            false,
+            "quantiles a [10%, 0.5, 90%] labels [\"p10\", \"p50\", \"p90\", \"top\"]".to_string()
+        )),
+        Just((false, "quantiles d [25%, 75%]".to_string())),
+        Just((true, "quantiles spend [20%, 80%] labels [\"low\", \"core\", \"high\"]".to_string())),
         rules(entity_cond().boxed(), "rules").prop_map(|s| (true, s)),
         (2u64..4).prop_map(|n| (true, format!("quantiles spend {n}"))),
         (1u64..3).prop_map(|n| (true, format!("top {n} cnt"))),
