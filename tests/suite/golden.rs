@@ -22,7 +22,8 @@ fn load(path: &Path) -> Arc<SpecFile> {
             no_data,
             policy: PathPolicy { allow_outside: false },
             sources: Default::default(),
-            as_of: None,
+            // Specs that read `today()` (RFM recency) are recorded as of one date.
+            as_of: seg::calendar::parse_date("2025-01-01"),
         },
     )
 }
