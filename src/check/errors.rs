@@ -397,3 +397,14 @@ pub fn bad_quantile_cut(span: Span, after: f64) -> Diagnostic {
         .with_label(span, "not a fraction in ascending order")
         .with_help("cut at fractions of the ordered values, ascending, e.g. `quantiles spend [50%, 90%, 99%]`")
 }
+
+pub fn not_on_entity(span: Span, dim: &str, entity: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0413,
+        format!("dimension `{dim}` does not label entity `{entity}`, which this segmentation counts"),
+    )
+    .with_label(span, format!("not a dimension on `{entity}`"))
+    .with_help(format!(
+        "segment `{entity}` by dimensions `on {entity}`, or segment its market to size the market by them"
+    ))
+}

@@ -127,17 +127,21 @@ impl Checker {
         };
         let seg = self.seg_ref(seg_id).ok()??;
         let sd = self.out.segments[seg].clone();
-        let mk = &self.out.markets[sd.market];
+        let measures = self.out.seg_measures(seg);
+        let owner = match sd.entity {
+            Some(e) => self.out.entities[e].name.clone(),
+            None => self.out.markets[sd.market].name.clone(),
+        };
         let (what, ty) = match func.name.as_str() {
             "rows" => (QueryWhat::Rows, Type::Int),
             "share" => (QueryWhat::Share, Type::Float),
             "share_of_parent" => (QueryWhat::ShareOfParent, Type::Float),
-            other => match mk.measures.iter().position(|m| m.name == other) {
-                Some(i) => (QueryWhat::Measure(i), mk.measures[i].ty),
+            other => match measures.iter().position(|m| m.name == other) {
+                Some(i) => (QueryWhat::Measure(i), measures[i].ty),
                 None => {
                     let mut cands: Vec<&str> = vec!["rows", "share", "share_of_parent"];
-                    cands.extend(mk.measures.iter().map(|m| m.name.as_str()));
-                    self.diags.push(errors::unknown_measure(func.span, other, &mk.name, cands));
+                    cands.extend(measures.iter().map(|m| m.name.as_str()));
+                    self.diags.push(errors::unknown_measure(func.span, other, &owner, cands));
                     return None;
                 }
             },

@@ -340,13 +340,24 @@ impl Checker {
                 );
                 match key {
                     Some(key) => {
-                        self.out.entities.push(EntityDef {
+                        let mut ent = EntityDef {
                             name: e.name.name.clone(),
                             span: e.name.span,
                             market: mi,
                             key,
                             features,
-                        });
+                            measures: Vec::new(),
+                        };
+                        self.measure_names(&e.measures);
+                        let (measures, _) = resolve_measures(
+                            &e.measures,
+                            &ent.columns(),
+                            format!("entity `{}`", e.name.name),
+                            format!("entity `{}`", e.name.name),
+                            &mut self.diags,
+                        );
+                        ent.measures = measures;
+                        self.out.entities.push(ent);
                         Table::Entity(self.out.entities.len() - 1)
                     }
                     _ => Table::Poisoned,

@@ -180,6 +180,15 @@ pub struct MarketDef {
 }
 
 impl Checked {
+    /// The measures segmentation `s` can report: its entity's, or its market's.
+    pub fn seg_measures(&self, s: usize) -> &[MeasureDef] {
+        let sd = &self.segments[s];
+        match sd.entity {
+            Some(e) => &self.entities[e].measures,
+            None => &self.markets[sd.market].measures,
+        }
+    }
+
     /// Every row expression of the program, for passes that rewrite them.
     pub fn exprs_mut(&mut self) -> Vec<&mut TExpr> {
         fn measure<'a>(m: &'a mut MExpr, out: &mut Vec<&'a mut TExpr>) {
@@ -316,6 +325,21 @@ pub struct EntityDef {
     pub market: usize,
     pub key: Column,
     pub features: Vec<MeasureDef>,
+    /// Aggregates of the features over entity rows (for entity segmentations).
+    pub measures: Vec<MeasureDef>,
+}
+
+impl EntityDef {
+    /// An entity row's columns: the key, then each feature.
+    pub fn columns(&self) -> Vec<Column> {
+        let mut cols = vec![self.key.clone()];
+        cols.extend(self.features.iter().map(|f| Column {
+            name: f.name.clone(),
+            ty: f.ty,
+            nullable: true,
+        }));
+        cols
+    }
 }
 
 /// Whose rows a dimension labels: a market's, or an entity's (one row per key,
@@ -425,9 +449,20 @@ pub struct SegDef {
     /// `with total`: a grand-total row, level 0 with null labels; the output then has
     /// a `level` column even for `x` (cells are level k).
     pub with_total: bool,
+    /// `segment ENTITY by ...`: the rows are the entity's (one per key of `market`);
+    /// `rows` counts entities and the measures are the entity's.
+    pub entity: Option<usize>,
 }
 
 impl SegDef {
+    /// Whose rows are segmented.
+    pub fn owner(&self) -> Owner {
+        match self.entity {
+            Some(e) => Owner::Entity(e),
+            None => Owner::Market(self.market),
+        }
+    }
+
     /// Whether the output has a `level` column.
     pub fn has_levels(&self) -> bool {
         self.mode == SegMode::Then || self.with_total

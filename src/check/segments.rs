@@ -3,14 +3,18 @@
 
 use super::errors;
 use super::program::*;
-use super::Checker;
+use super::{Checker, Table};
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
 use crate::syntax::ast;
 
 impl Checker {
     pub(super) fn segment(&mut self, s: &ast::Segment) {
-        let market = self.market_ref(&s.market);
+        // `segment ENTITY by ...` counts entities; otherwise market rows.
+        let (market, entity) = match self.tables.get(&s.market.name) {
+            Some((Table::Entity(e), _)) => (Some(self.out.entities[*e].market), Some(*e)),
+            _ => (self.market_ref(&s.market), None),
+        };
         let mut dims = Vec::new();
         let mut broken = market.is_none();
         let mut seen: Vec<&ast::Ident> = Vec::new();
@@ -48,7 +52,17 @@ impl Checker {
         let mut filter: Option<TExpr> = None;
         let mut measures = Vec::new();
         let mut share_of = None;
-        if let Some(mi) = market {
+        if let (Some(_), Some(e)) = (market, entity) {
+            // An entity segmentation groups entity rows: only the entity's own
+            // dimensions label them.
+            for &(d, span) in &dims {
+                if self.out.dims[d].owner != Owner::Entity(e) {
+                    let ent = &self.out.entities[e].name;
+                    self.diags.push(errors::not_on_entity(span, &self.out.dims[d].name, ent));
+                    broken = true;
+                }
+            }
+        } else if let Some(mi) = market {
             // Dimensions must label this market; name the mismatch precisely.
             let foreign: Vec<&(usize, Span)> =
                 dims.iter().filter(|(d, _)| self.out.dims[*d].market != mi).collect();
@@ -74,12 +88,23 @@ impl Checker {
                     }
                 }
             }
-            let mk = &self.out.markets[mi];
-            let cols = mk.columns.clone();
-            let scope = format!("market `{}`", mk.name);
+        }
+        if let Some(mi) = market {
+            let owner = match entity {
+                Some(e) => Owner::Entity(e),
+                None => Owner::Market(mi),
+            };
+            let (cols, scope, _) = self.owner_scope(owner);
             filter = self.conditions(&s.filters, &cols, &scope, "a segmentation's `where`");
-            let mk = &self.out.markets[mi];
-            let names: Vec<String> = mk.measures.iter().map(|m| m.name.clone()).collect();
+            let owner_measures = match entity {
+                Some(e) => self.out.entities[e].measures.clone(),
+                None => self.out.markets[mi].measures.clone(),
+            };
+            let owner_name = match entity {
+                Some(e) => self.out.entities[e].name.clone(),
+                None => self.out.markets[mi].name.clone(),
+            };
+            let names: Vec<String> = owner_measures.iter().map(|m| m.name.clone()).collect();
             let lookup = |id: &ast::Ident, diags: &mut Vec<Diagnostic>| -> Option<Option<usize>> {
                 if id.name == "rows" {
                     return Some(None);
@@ -89,7 +114,7 @@ impl Checker {
                     None => {
                         let mut cands: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
                         cands.push("rows");
-                        diags.push(errors::unknown_measure(id.span, &id.name, &mk.name, cands));
+                        diags.push(errors::unknown_measure(id.span, &id.name, &owner_name, cands));
                         None
                     }
                 }
@@ -110,7 +135,7 @@ impl Checker {
                 share_of = lookup(id, &mut self.diags).flatten();
                 // A share divides numbers: `share of` a text `mode` has no meaning.
                 if let Some(i) = share_of {
-                    let md = &self.out.markets[mi].measures[i];
+                    let md = &owner_measures[i];
                     if !md.ty.is_numeric() && md.ty != Type::Error {
                         self.diags.push(errors::mismatch(
                             id.span,
@@ -123,7 +148,7 @@ impl Checker {
                 }
             }
             for &m in &measures {
-                let md = &self.out.markets[mi].measures[m];
+                let md = &owner_measures[m];
                 if let Some(&(_, span)) =
                     dims.iter().find(|(d, _)| self.out.dims[*d].name == md.name)
                 {
@@ -142,6 +167,7 @@ impl Checker {
                 measures,
                 share_of,
                 with_total: s.with_total,
+                entity,
             });
             Some(self.out.segments.len() - 1)
         } else {

@@ -223,7 +223,7 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
     let mut reports = Vec::new();
     for &s in segs {
         let sd = &p.segments[s];
-        let mk = &p.markets[sd.market];
+        let defs = p.seg_measures(s);
         let dims = audit_dims(session, s)?;
         let result = session.run_segment(s)?;
         let k = sd.dims.len();
@@ -288,9 +288,9 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
             total: totals[0].or(Some(0.0)),
         }];
         leaves.extend(sd.measures.iter().enumerate().map(|(j, &i)| {
-            let add = is_additive(&mk.measures[i].expr, &mk.measures);
+            let add = is_additive(&defs[i].expr, defs);
             LeafCheck {
-                measure: mk.measures[i].name.clone(),
+                measure: defs[i].name.clone(),
                 leaves: add.then_some(leaf_sums[j]),
                 total: if add { totals[j + 1].or(Some(0.0)) } else { None },
             }

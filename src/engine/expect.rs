@@ -81,7 +81,8 @@ pub fn query_value(p: &Checked, rows: &[OutRow], q: &SegQuery) -> Result<Value, 
             None => {
                 return Err(format!(
                     "segmentation `{}` does not report measure `{}`",
-                    sd.name, p.markets[sd.market].measures[i].name
+                    sd.name,
+                    p.seg_measures(q.segment)[i].name
                 ))
             }
         },
@@ -109,8 +110,8 @@ pub fn query_value(p: &Checked, rows: &[OutRow], q: &SegQuery) -> Result<Value, 
         // and additive measures.
         let additive = match q.what {
             QueryWhat::Measure(i) => {
-                let mk = &p.markets[sd.market];
-                super::audit::is_additive(&mk.measures[i].expr, &mk.measures)
+                let defs = p.seg_measures(q.segment);
+                super::audit::is_additive(&defs[i].expr, defs)
             }
             QueryWhat::ShareOfParent => false,
             _ => true,
@@ -184,7 +185,7 @@ fn describe(q: &SegQuery, p: &Checked) -> String {
         QueryWhat::Rows => "rows".to_string(),
         QueryWhat::Share => "share".into(),
         QueryWhat::ShareOfParent => "share_of_parent".into(),
-        QueryWhat::Measure(i) => p.markets[p.segments[q.segment].market].measures[i].name.clone(),
+        QueryWhat::Measure(i) => p.seg_measures(q.segment)[i].name.clone(),
     };
     let mut args = vec![p.segments[q.segment].name.clone()];
     args.extend(

@@ -23,7 +23,7 @@ pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPl
         let numbered =
             market_rows(p, m, scans)?.window(vec![row_number().alias(names::ASSIGN_ROW)])?;
         keep.push(names::ASSIGN_ROW.to_string());
-        let lab = labelled_from(numbered, p, m, &dims, None, &keep, &[], scans)?
+        let lab = labelled_from(numbered, p, Owner::Market(m), &dims, None, &keep, &[], scans)?
             .sort(vec![col(names::ASSIGN_ROW).sort(true, false)])?;
         keep.pop();
         // Columns leave with seg's types whatever the source carried (string views).

@@ -4,8 +4,9 @@
 //! totals its leaves must add up to. The engine runs them and words the report.
 
 use super::expr::{col, row, AggSet};
+use super::labels::owner_rows;
 use super::types::scalar;
-use super::{labelled, market_rows, names, DfResult, Scans};
+use super::{labelled, names, DfResult, Scans};
 use crate::check::program::*;
 use arrow::datatypes::DataType;
 use datafusion::functions_aggregate::count::count_all;
@@ -23,8 +24,10 @@ pub struct DimPlans<'a> {
 
 impl<'a> DimPlans<'a> {
     pub fn new(p: &'a Checked, s: usize, d: usize, scans: &'a dyn Scans) -> Self {
-        let m = p.segments[s].market;
-        let all_cols = p.markets[m].columns.iter().map(|c| c.name.clone()).collect();
+        let all_cols = match p.segments[s].owner() {
+            Owner::Market(m) => p.markets[m].columns.iter().map(|c| c.name.clone()).collect(),
+            Owner::Entity(e) => p.entities[e].columns().into_iter().map(|c| c.name).collect(),
+        };
         DimPlans { p, s, d, scans, all_cols }
     }
 
@@ -36,7 +39,7 @@ impl<'a> DimPlans<'a> {
     /// column kept so that a sample row can show the columns the rules read.
     fn rows(&self) -> DfResult<LogicalPlanBuilder> {
         let sd = &self.p.segments[self.s];
-        labelled(self.p, sd.market, &[self.d], sd.filter.as_ref(), &self.all_cols, &[], self.scans)
+        labelled(self.p, sd.owner(), &[self.d], sd.filter.as_ref(), &self.all_cols, &[], self.scans)
     }
 
     /// Partition rules on the market's own rows: only there can a row be tested
@@ -139,14 +142,14 @@ fn rule_hits(arms: &[RuleArm]) -> DfResult<Expr> {
 /// additive measure must add up to these.
 pub fn market_totals(p: &Checked, s: usize, scans: &dyn Scans) -> DfResult<LogicalPlan> {
     let sd = &p.segments[s];
-    let mk = &p.markets[sd.market];
+    let defs = p.seg_measures(s);
     let mut set = AggSet::new(names::MEASURE_AGG);
     let mut exprs: Vec<Expr> = vec![cast(col(names::ROWS), DataType::Float64).alias("rows")];
     exprs.extend(sd.measures.iter().map(|&i| {
-        let m = &mk.measures[i];
+        let m = &defs[i];
         // Only numbers have a total (a `mode` of text has none).
         let total = if m.ty.is_numeric() {
-            cast(set.measure(&m.expr, &mk.measures), DataType::Float64)
+            cast(set.measure(&m.expr, defs), DataType::Float64)
         } else {
             lit(datafusion::common::ScalarValue::Float64(None))
         };
@@ -154,7 +157,7 @@ pub fn market_totals(p: &Checked, s: usize, scans: &dyn Scans) -> DfResult<Logic
     }));
     let mut aggs = vec![count_all().alias(names::ROWS)];
     aggs.extend(set.exprs());
-    let mut b = market_rows(p, sd.market, scans)?;
+    let mut b = owner_rows(p, sd.owner(), scans)?;
     if let Some(w) = &sd.filter {
         b = b.filter(row(w))?;
     }

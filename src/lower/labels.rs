@@ -196,21 +196,7 @@ fn entity_labels(
     scans: &dyn Scans,
 ) -> DfResult<LogicalPlan> {
     let ent = &p.entities[e];
-    let rows = || -> DfResult<LogicalPlanBuilder> {
-        let mut set = AggSet::new(names::FEATURE_AGG);
-        let feats: Vec<Expr> = ent
-            .features
-            .iter()
-            .map(|fe| set.measure(&fe.expr, &ent.features).alias(&fe.name))
-            .collect();
-        let key = col(&ent.key.name);
-        let mut proj = vec![col(&ent.key.name)];
-        proj.extend(feats);
-        market_rows(p, ent.market, scans)?
-            .filter(key.clone().is_not_null())?
-            .aggregate(vec![key], set.exprs())?
-            .project(proj)
-    };
+    let rows = || entity_rows(p, e, scans);
     let mut b = rows()?;
     for &d in dims {
         b = prepare_dim(b, &p.dims[d], d, &rows)?;
@@ -242,14 +228,41 @@ fn top_ord(d: &DimDef, i: usize) -> Expr {
 /// Dimensions in `coded` get their label code `__c{i}` instead (see `codes`).
 pub fn labelled(
     p: &Checked,
-    m: usize,
+    owner: Owner,
     dims: &[usize],
     filter: Option<&TExpr>,
     keep: &[String],
     coded: &[usize],
     scans: &dyn Scans,
 ) -> DfResult<LogicalPlanBuilder> {
-    labelled_from(market_rows(p, m, scans)?, p, m, dims, filter, keep, coded, scans)
+    labelled_from(owner_rows(p, owner, scans)?, p, owner, dims, filter, keep, coded, scans)
+}
+
+/// An entity's rows: one per non-null key of its market (the market's `where`
+/// applied), the key and every feature.
+pub fn entity_rows(p: &Checked, e: usize, scans: &dyn Scans) -> DfResult<LogicalPlanBuilder> {
+    let ent = &p.entities[e];
+    let mut set = AggSet::new(names::FEATURE_AGG);
+    let feats: Vec<Expr> = ent
+        .features
+        .iter()
+        .map(|fe| set.measure(&fe.expr, &ent.features).alias(&fe.name))
+        .collect();
+    let key = col(&ent.key.name);
+    let mut proj = vec![col(&ent.key.name)];
+    proj.extend(feats);
+    market_rows(p, ent.market, scans)?
+        .filter(key.clone().is_not_null())?
+        .aggregate(vec![key], set.exprs())?
+        .project(proj)
+}
+
+/// The rows a segmentation groups: a market's, or an entity's.
+pub fn owner_rows(p: &Checked, owner: Owner, scans: &dyn Scans) -> DfResult<LogicalPlanBuilder> {
+    match owner {
+        Owner::Market(m) => market_rows(p, m, scans),
+        Owner::Entity(e) => entity_rows(p, e, scans),
+    }
 }
 
 /// `labelled` over given market rows (which may carry extra columns to `keep`).
@@ -257,17 +270,18 @@ pub fn labelled(
 pub(super) fn labelled_from(
     mut b: LogicalPlanBuilder,
     p: &Checked,
-    m: usize,
+    owner: Owner,
     dims: &[usize],
     filter: Option<&TExpr>,
     keep: &[String],
     coded: &[usize],
     scans: &dyn Scans,
 ) -> DfResult<LogicalPlanBuilder> {
-    // Entity dimensions: aggregate per key, label, join back.
+    // Dimensions of an entity whose rows these are not: aggregate per key, label,
+    // join back. (An entity segmentation labels its own rows in place, below.)
     let mut by_entity: Vec<(usize, Vec<usize>)> = Vec::new();
     for &d in dims {
-        if let Owner::Entity(e) = p.dims[d].owner {
+        if let (Owner::Entity(e), true) = (p.dims[d].owner, p.dims[d].owner != owner) {
             match by_entity.iter_mut().find(|(x, _)| *x == e) {
                 Some((_, v)) => v.push(d),
                 None => by_entity.push((e, vec![d])),
@@ -288,10 +302,9 @@ pub(super) fn labelled_from(
             NullEquality::NullEqualsNothing,
         )?;
     }
-    let market_dims: Vec<usize> =
-        dims.iter().copied().filter(|&d| p.dims[d].owner == Owner::Market(m)).collect();
-    let rows = || market_rows(p, m, scans);
-    for &d in &market_dims {
+    let own_dims: Vec<usize> = dims.iter().copied().filter(|&d| p.dims[d].owner == owner).collect();
+    let rows = || owner_rows(p, owner, scans);
+    for &d in &own_dims {
         b = prepare_dim(b, &p.dims[d], d, &rows)?;
     }
     // The segmentation's `where` comes after rankings, quantiles and entity
@@ -301,7 +314,7 @@ pub(super) fn labelled_from(
     }
     let mut out: Vec<Expr> = keep.iter().map(|c| col(c)).collect();
     for &d in dims {
-        if coded.contains(&d) && p.dims[d].owner == Owner::Market(m) {
+        if coded.contains(&d) && p.dims[d].owner == owner {
             let label = label_expr(&p.dims[d], d)?;
             let code = if codes::codable(&p.dims[d]) {
                 codes::code_expr(&p.dims[d], label)
@@ -318,7 +331,7 @@ pub(super) fn labelled_from(
                     .otherwise(col(&names::code(d)))?
                     .alias(names::code(d)),
             );
-        } else if p.dims[d].owner == Owner::Market(m) {
+        } else if p.dims[d].owner == owner {
             out.push(label_expr(&p.dims[d], d)?.alias(names::label(d)));
             if matches!(p.dims[d].kind, DimKind::Top { .. }) {
                 out.push(top_ord(&p.dims[d], d).alias(names::top_order(d)));

@@ -39,7 +39,7 @@ pub fn market_rows(p: &Checked, m: usize, scans: &dyn Scans) -> DfResult<Logical
 }
 
 /// Columns that measures (or a filter) read, so the labelled plan keeps them.
-fn measure_columns(p: &Checked, m: usize, measures: &[usize]) -> Vec<String> {
+fn measure_columns(all: &[MeasureDef], measures: &[usize]) -> Vec<String> {
     fn walk(e: &MExpr, all: &[MeasureDef], out: &mut Vec<String>) {
         match e {
             MExpr::Agg(a) => {
@@ -54,7 +54,6 @@ fn measure_columns(p: &Checked, m: usize, measures: &[usize]) -> Vec<String> {
             MExpr::Lit(_) => {}
         }
     }
-    let all = &p.markets[m].measures;
     let mut out = Vec::new();
     for &i in measures {
         walk(&all[i].expr, all, &mut out);

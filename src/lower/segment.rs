@@ -4,9 +4,9 @@
 //! shares by window, sort in declared label order.
 
 use super::expr::{col, div, row, AggSet};
-use super::labels::{coded_dims, labelled};
+use super::labels::{coded_dims, labelled, owner_rows};
 use super::types::arrow_type;
-use super::{codes, exact, internal, market_rows, measure_columns, names, DfResult, Scans};
+use super::{codes, exact, internal, measure_columns, names, DfResult, Scans};
 use crate::check::program::*;
 use crate::diagnostic::Diagnostic;
 use arrow::datatypes::DataType;
@@ -23,7 +23,7 @@ use datafusion::logical_expr::{
 /// One plan per segmentation: read, label, group, fill the grid, add shares, sort.
 pub fn segment_plan(p: &Checked, s: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
     let sd = &p.segments[s];
-    let seg = Seg { p, sd, mk: &p.markets[sd.market], scans };
+    let seg = Seg { p, sd, defs: p.seg_measures(s), scans };
     seg.plan().map_err(|e| internal(sd.span, &format!("segmentation `{}`", sd.name), e))
 }
 
@@ -31,7 +31,8 @@ pub fn segment_plan(p: &Checked, s: usize, scans: &dyn Scans) -> Result<LogicalP
 struct Seg<'a> {
     p: &'a Checked,
     sd: &'a SegDef,
-    mk: &'a MarketDef,
+    /// The measures it can report: its market's, or its entity's.
+    defs: &'a [MeasureDef],
     scans: &'a dyn Scans,
 }
 
@@ -43,11 +44,9 @@ impl Seg<'_> {
             wanted.push(s);
         }
         let mut set = AggSet::new(names::MEASURE_AGG);
-        let measures: Vec<(usize, Expr)> = wanted
-            .iter()
-            .map(|&i| (i, set.measure(&self.mk.measures[i].expr, &self.mk.measures)))
-            .collect();
-        let keep = measure_columns(self.p, self.sd.market, &wanted);
+        let measures: Vec<(usize, Expr)> =
+            wanted.iter().map(|&i| (i, set.measure(&self.defs[i].expr, self.defs))).collect();
+        let keep = measure_columns(self.defs, &wanted);
         let b = self.grouped(&set, &keep)?;
         let b = self.grid(b)?;
         let b = self.measures(b, &measures)?;
@@ -118,8 +117,15 @@ impl Seg<'_> {
             coded_dims(self.p, self.dims())
         };
         let sd = self.sd;
-        let lab =
-            labelled(self.p, sd.market, self.dims(), sd.filter.as_ref(), keep, &coded, self.scans)?;
+        let lab = labelled(
+            self.p,
+            sd.owner(),
+            self.dims(),
+            sd.filter.as_ref(),
+            keep,
+            &coded,
+            self.scans,
+        )?;
         if !coded.is_empty() {
             let leaves = self.coded_leaves(lab, &coded, aggs, set)?;
             return if self.subtotals() { self.rolled_up(leaves, set) } else { Ok(leaves) };
@@ -218,7 +224,7 @@ impl Seg<'_> {
                 LogicalPlanBuilder::values(rows)?
                     .project(vec![col("column1").alias(names::grid(d))])?
             } else {
-                labelled(p, sd.market, &[d], sd.filter.as_ref(), &[], &[], self.scans)?
+                labelled(p, sd.owner(), &[d], sd.filter.as_ref(), &[], &[], self.scans)?
                     .filter(col(&names::label(d)).is_not_null())?
                     .aggregate(
                         vec![col(&names::label(d)).alias(names::grid(d))],
@@ -291,9 +297,7 @@ impl Seg<'_> {
         }
         proj.push(f::coalesce(vec![col(names::ROWS), lit(0i64)]).alias(names::ROWS));
         for (i, e) in measures {
-            proj.push(
-                cast(e.clone(), arrow_type(self.mk.measures[*i].ty)).alias(names::measure(*i)),
-            );
+            proj.push(cast(e.clone(), arrow_type(self.defs[*i].ty)).alias(names::measure(*i)));
         }
         proj.extend(self.tops().map(|d| col(&names::top_order(d))));
         b.project(proj)
@@ -315,7 +319,7 @@ impl Seg<'_> {
         };
         let mut aggs = vec![count_all().alias(names::ROWS)];
         aggs.extend(set.exprs());
-        let mut rows = market_rows(self.p, self.sd.market, self.scans)?;
+        let mut rows = owner_rows(self.p, self.sd.owner(), self.scans)?;
         if let Some(w) = &self.sd.filter {
             rows = rows.filter(row(w))?;
         }
@@ -326,9 +330,7 @@ impl Seg<'_> {
         proj.push(lit(0i64).alias(names::LEVEL));
         proj.push(f::coalesce(vec![col(names::ROWS), lit(0i64)]).alias(names::ROWS));
         for (i, e) in measures {
-            proj.push(
-                cast(e.clone(), arrow_type(self.mk.measures[*i].ty)).alias(names::measure(*i)),
-            );
+            proj.push(cast(e.clone(), arrow_type(self.defs[*i].ty)).alias(names::measure(*i)));
         }
         for d in self.tops() {
             proj.push(typed_null(&names::top_order(d))?);
@@ -341,7 +343,7 @@ impl Seg<'_> {
     /// it is a float.
     fn share_quantity(&self) -> (Expr, bool) {
         match self.sd.share_of {
-            Some(i) => (col(&names::measure(i)), self.mk.measures[i].ty == Type::Float),
+            Some(i) => (col(&names::measure(i)), self.defs[i].ty == Type::Float),
             None => (col(names::ROWS), false),
         }
     }
@@ -431,7 +433,7 @@ impl Seg<'_> {
         }
         out.push(col(names::ROWS).alias("rows"));
         for &i in &self.sd.measures {
-            out.push(col(&names::measure(i)).alias(&self.mk.measures[i].name));
+            out.push(col(&names::measure(i)).alias(&self.defs[i].name));
         }
         out.push(div(q.clone(), col(names::TOTAL)).alias("share"));
         if self.parents() {

@@ -236,41 +236,9 @@ pub fn dim_labels(
     match d.owner {
         Owner::Market(_) => labels_over(d, cols, rows),
         Owner::Entity(e) => {
+            let (ecols, erows, keys) = entity_table(p, e, cols, rows);
             let ent = &p.entities[e];
             let key_of = |r: &Vec<Value>| Row { cols, vals: r }.get(&ent.key.name);
-            // Group market rows by key, in first-seen order.
-            let mut keys: Vec<Value> = Vec::new();
-            let mut members: Vec<Vec<usize>> = Vec::new();
-            for (i, r) in rows.iter().enumerate() {
-                let k = key_of(r);
-                if k.is_null() {
-                    continue;
-                }
-                match keys.iter().position(|x| compare(x, &k) == Some(Ordering::Equal)) {
-                    Some(j) => members[j].push(i),
-                    None => {
-                        keys.push(k);
-                        members.push(vec![i]);
-                    }
-                }
-            }
-            let mut ecols = vec![ent.key.name.clone()];
-            ecols.extend(ent.features.iter().map(|f| f.name.clone()));
-            let erows: Vec<Vec<Value>> = keys
-                .iter()
-                .zip(&members)
-                .map(|(k, idx)| {
-                    let group: Vec<Row> =
-                        idx.iter().map(|&i| Row { cols, vals: &rows[i] }).collect();
-                    let refs: Vec<&Row> = group.iter().collect();
-                    let mut v = vec![k.clone()];
-                    v.extend(ent.features.iter().map(|f| {
-                        let x = measure(&f.expr, &ent.features, &refs);
-                        crate::check::coerce(x, f.ty)
-                    }));
-                    v
-                })
-                .collect();
             let elabels = labels_over(d, &ecols, &erows);
             rows.iter()
                 .map(|r| {
@@ -287,15 +255,81 @@ pub fn dim_labels(
     }
 }
 
+/// An entity's rows from its market's rows: one per non-null key, in first-seen
+/// order, the key then each feature; and the keys.
+fn entity_table(
+    p: &Checked,
+    e: usize,
+    cols: &[String],
+    rows: &[Vec<Value>],
+) -> (Vec<String>, Vec<Vec<Value>>, Vec<Value>) {
+    let ent = &p.entities[e];
+    let key_of = |r: &Vec<Value>| Row { cols, vals: r }.get(&ent.key.name);
+    // Group market rows by key, in first-seen order.
+    let mut keys: Vec<Value> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let k = key_of(r);
+        if k.is_null() {
+            continue;
+        }
+        match keys.iter().position(|x| compare(x, &k) == Some(Ordering::Equal)) {
+            Some(j) => members[j].push(i),
+            None => {
+                keys.push(k);
+                members.push(vec![i]);
+            }
+        }
+    }
+    let mut ecols = vec![ent.key.name.clone()];
+    ecols.extend(ent.features.iter().map(|f| f.name.clone()));
+    let erows: Vec<Vec<Value>> = keys
+        .iter()
+        .zip(&members)
+        .map(|(k, idx)| {
+            let group: Vec<Row> = idx.iter().map(|&i| Row { cols, vals: &rows[i] }).collect();
+            let refs: Vec<&Row> = group.iter().collect();
+            let mut v = vec![k.clone()];
+            v.extend(ent.features.iter().map(|f| {
+                let x = measure(&f.expr, &ent.features, &refs);
+                crate::check::coerce(x, f.ty)
+            }));
+            v
+        })
+        .collect();
+    (ecols, erows, keys)
+}
+
+/// Columns, rows and, per dimension, every row's label.
+pub type SegRows = (Vec<String>, Vec<Vec<Value>>, Vec<Vec<Option<String>>>);
+
+/// The rows segmentation `s` groups (its market's, or its entity's; before its
+/// `where`), their columns, and each of its dimensions' labels for every row.
+pub fn segment_rows(p: &Checked, s: usize, data: &[Table]) -> SegRows {
+    let sd = &p.segments[s];
+    let m = sd.market;
+    let mrows = market_rows(p, m, &data[m]);
+    match sd.entity {
+        None => {
+            let labels =
+                sd.dims.iter().map(|&d| dim_labels(p, d, &data[m].columns, &mrows)).collect();
+            (data[m].columns.clone(), mrows, labels)
+        }
+        // An entity segmentation groups the entity's rows, labelled by its own dimensions.
+        Some(e) => {
+            let (ecols, erows, _) = entity_table(p, e, &data[m].columns, &mrows);
+            let labels = sd.dims.iter().map(|&d| labels_over(&p.dims[d], &ecols, &erows)).collect();
+            (ecols, erows, labels)
+        }
+    }
+}
+
 /// Evaluates segmentation `s` over `data` (one table per market).
 pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
     let sd = &p.segments[s];
-    let m = sd.market;
-    let mk = &p.markets[m];
-    let cols = &data[m].columns;
-    let rows = market_rows(p, m, &data[m]);
-    let labels: Vec<Vec<Option<String>>> =
-        sd.dims.iter().map(|&d| dim_labels(p, d, cols, &rows)).collect();
+    let defs = p.seg_measures(s);
+    let (cols, rows, labels) = segment_rows(p, s, data);
+    let cols = &cols;
     let keep: Vec<usize> = (0..rows.len())
         .filter(|&i| {
             sd.filter
@@ -395,16 +429,10 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
         let refs: Vec<&Row> = group.iter().collect();
         let mut values = vec![Value::Int(members.len() as i64)];
         for &mi in &sd.measures {
-            values.push(crate::check::coerce(
-                measure(&mk.measures[mi].expr, &mk.measures, &refs),
-                mk.measures[mi].ty,
-            ));
+            values.push(crate::check::coerce(measure(&defs[mi].expr, defs, &refs), defs[mi].ty));
         }
         let q = match sd.share_of {
-            Some(x) => crate::check::coerce(
-                measure(&mk.measures[x].expr, &mk.measures, &refs),
-                mk.measures[x].ty,
-            ),
+            Some(x) => crate::check::coerce(measure(&defs[x].expr, defs, &refs), defs[x].ty),
             None => Value::Int(members.len() as i64),
         };
         out.push((OutRow { labels: key.clone(), level: *level, values }, q));

@@ -99,6 +99,8 @@ pub struct Entity {
     pub market: Ident,
     pub key: Ident,
     pub features: Vec<MeasureDef>,
+    /// `measure NAME = AGG(feature)`: over the entity's rows, for entity segmentations.
+    pub measures: Vec<MeasureDef>,
 }
 
 /// `dimension NAME on OWNER = BODY`; the owner is a market or an entity.

@@ -185,10 +185,14 @@ impl Ctx {
         let key = self.name(k.expect(Rule::column_ref)?)?;
         let body = k.expect(Rule::entity_body)?;
         let mut features = Vec::new();
+        let mut measures = Vec::new();
         for f in body.into_inner() {
-            features.push(self.measure_def(f)?);
+            match f.as_rule() {
+                Rule::measure_def => measures.push(self.measure_def(f)?),
+                _ => features.push(self.measure_def(f)?),
+            }
         }
-        Ok(Entity { name, market, key, features })
+        Ok(Entity { name, market, key, features, measures })
     }
 
     fn dimension(&self, p: Pair<Rule>) -> R<Dimension> {

@@ -259,8 +259,24 @@ fn case() -> impl Strategy<Value = Case> {
         1usize..5,
         1usize..64,
         (any::<bool>(), any::<bool>()),
+        // An entity segmentation (entity rows, entity dimensions and measures).
+        (
+            prop::bool::weighted(0.3),
+            prop::option::of(prop::sample::select(vec!["cnt > 1", "spend < 300", "fav is not null"])),
+            prop::option::of(prop::sample::select(vec!["es", "ec", "ef"])),
+            prop::option::of(prop::sample::select(vec!["es, ec", "ea, em, emx"])),
+        ),
     )
-        .prop_map(|(dims, then, sw, mw, share, measures, data, threads, batch, (ipc, total))| {
+        .prop_map(|(dims, then, sw, mw, share, measures, data, threads, batch, (ipc, total), (ent_seg, ew, eshare, emeasures))| {
+            let (dims, sw, share, measures) = if ent_seg {
+                let mut ds: Vec<(bool, String)> = dims.into_iter().filter(|(e, _)| *e).collect();
+                if ds.is_empty() {
+                    ds.push((true, "quantiles spend 2".to_string()));
+                }
+                (ds, ew, eshare, emeasures)
+            } else {
+                (dims, sw, share, measures)
+            };
             let mut spec = format!(
                 "market m from \"data.{}\" {{\n  columns {{ a int, b float, t text, k int, flag bool, d date, ts timestamp }}\n",
                 if ipc { "arrow" } else { "parquet" }
@@ -269,14 +285,15 @@ fn case() -> impl Strategy<Value = Case> {
                 spec.push_str(&format!("  where {w}\n"));
             }
             spec.push_str("  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fu = count(distinct t where a > 5)\n  measure fm = max(a where flag or a is null)\n  measure fi = sum(a where b > 10) - fc\n  measure mo = mode(t)\n  measure mb = mode(b where flag)\n  measure md2 = mode(d)\n}\n");
-            spec.push_str("entity e of m by k {\n  cnt = count()\n  spend = sum(b)\n  hot = count(where flag)\n  fav = mode(t)\n}\n");
+            spec.push_str("entity e of m by k {\n  cnt = count()\n  spend = sum(b)\n  hot = count(where flag)\n  fav = mode(t)\n  measure es = sum(spend)\n  measure ec = count()\n  measure ea = avg(cnt)\n  measure ef = count(where hot > 0)\n  measure em = mode(fav)\n  measure emx = max(spend where cnt > 1)\n}\n");
             let mut names = Vec::new();
             for (i, (on_entity, body)) in dims.iter().enumerate() {
                 spec.push_str(&format!("dimension d{i} on {} = {body}\n", if *on_entity { "e" } else { "m" }));
                 names.push(format!("d{i}"));
             }
             let op = if then { " then " } else { " x " };
-            spec.push_str(&format!("segment s0 = m by {}", names.join(op)));
+            let owner = if ent_seg { "e" } else { "m" };
+            spec.push_str(&format!("segment s0 = {owner} by {}", names.join(op)));
             if let Some(w) = sw {
                 spec.push_str(&format!(" where {w}"));
             }
@@ -724,7 +741,7 @@ fn verify(
 #[test]
 fn audit_counts_match_brute_force() {
     use seg::check::program::{DimKind, Owner};
-    use seg::reference::segment::{dim_labels, market_rows};
+    use seg::reference::segment::segment_rows;
     let cases =
         std::env::var("SEG_PROPTEST_CASES").ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(256)
             / 4;
@@ -764,19 +781,20 @@ fn audit_counts_match_brute_force() {
             let audits = seg::engine::audit::audit_dims(&session, 0)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             let table = reference_table(&c.data);
-            let rows = market_rows(&program, 0, &table);
+            // The segmentation's rows: the market's, or (entity segmentation) the entity's.
+            let (cols, rows, seg_labels) = segment_rows(&program, 0, &[table]);
             let sd = &program.segments[0];
             let keep: Vec<usize> = (0..rows.len())
                 .filter(|&i| {
                     sd.filter.as_ref().is_none_or(|f| {
-                        let r =
-                            seg::reference::segment::Row { cols: &table.columns, vals: &rows[i] };
+                        let r = seg::reference::segment::Row { cols: &cols, vals: &rows[i] };
                         seg::reference::eval(f, &r) == Value::Bool(true)
                     })
                 })
                 .collect();
             for a in &audits {
-                let labels = dim_labels(&program, a.dim, &table.columns, &rows);
+                let j = sd.dims.iter().position(|&d| d == a.dim).expect("a dimension of s0");
+                let labels = &seg_labels[j];
                 let unassigned = keep.iter().filter(|&&i| labels[i].is_none()).count() as i64;
                 prop_assert_eq!(
                     a.unassigned,
@@ -792,10 +810,7 @@ fn audit_counts_match_brute_force() {
                     let multi = keep
                         .iter()
                         .filter(|&&i| {
-                            let r = seg::reference::segment::Row {
-                                cols: &table.columns,
-                                vals: &rows[i],
-                            };
+                            let r = seg::reference::segment::Row { cols: &cols, vals: &rows[i] };
                             arms.iter()
                                 .filter(|x| seg::reference::eval(&x.cond, &r) == Value::Bool(true))
                                 .count()
