@@ -151,12 +151,17 @@ pub enum Command {
     },
     /// Write every row of a market with one label column per dimension
     #[command(
-        after_help = "Example:\n  seg assign specs/coffee.seg --market coffee -o coffee_labels.parquet"
+        after_help = "Examples:\n  seg assign specs/coffee.seg --market coffee -o coffee_labels.parquet\n  seg assign specs/shoppers.seg --entity shopper -o shoppers.csv",
+        group(clap::ArgGroup::new("target").required(true).args(["market", "entity"]))
     )]
     Assign {
         spec: PathBuf,
+        /// Every row of this market, with its labels
         #[arg(long)]
-        market: String,
+        market: Option<String>,
+        /// One row per key of this entity, with its features and labels
+        #[arg(long)]
+        entity: Option<String>,
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
         /// csv, json or parquet (default: from the extension, else parquet)
@@ -361,8 +366,13 @@ fn dispatch(cli: Cli) -> u8 {
                 &engine,
             )
         }
-        Command::Assign { spec, market, output, format, force, data, engine } => {
-            run_cmd::assign(&spec, &market, &output, format.map(Into::into), force, &data, &engine)
+        Command::Assign { spec, market, entity, output, format, force, data, engine } => {
+            let target = match (market, entity) {
+                (_, Some(e)) => run_cmd::AssignTarget::Entity(e),
+                (Some(m), None) => run_cmd::AssignTarget::Market(m),
+                (None, None) => return exit::USAGE,
+            };
+            run_cmd::assign(&spec, &target, &output, format.map(Into::into), force, &data, &engine)
         }
         Command::Explain { spec, segments, physical, data, engine } => {
             run_cmd::explain(&spec, &segments, physical, &data, &engine)

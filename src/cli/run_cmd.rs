@@ -306,9 +306,15 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     exit::OK
 }
 
+/// What `seg assign` lists: a market's rows, or an entity's.
+pub enum AssignTarget {
+    Market(String),
+    Entity(String),
+}
+
 pub fn assign(
     spec: &Path,
-    market: &str,
+    target: &AssignTarget,
     dest: &Path,
     format: Option<OutFormat>,
     force: bool,
@@ -336,12 +342,29 @@ pub fn assign(
     if let Err(e) = files::check_output(dest, force, &inputs) {
         return report(&e);
     }
-    let Some(m) = session.program.markets.iter().position(|x| x.name == market) else {
-        let names: Vec<&str> = session.program.markets.iter().map(|m| m.name.as_str()).collect();
-        errln!("error: no market named `{market}` (there are: {})", names.join(", "));
-        return exit::USAGE;
+    let p = &session.program;
+    let (plan, what) = match target {
+        AssignTarget::Market(market) => {
+            let Some(m) = p.markets.iter().position(|x| &x.name == market) else {
+                let names: Vec<&str> = p.markets.iter().map(|m| m.name.as_str()).collect();
+                errln!("error: no market named `{market}` (there are: {})", names.join(", "));
+                return exit::USAGE;
+            };
+            (crate::lower::assign_plan(p, m, &session), format!("rows of market `{market}`"))
+        }
+        AssignTarget::Entity(entity) => {
+            let Some(e) = p.entities.iter().position(|x| &x.name == entity) else {
+                let names: Vec<&str> = p.entities.iter().map(|e| e.name.as_str()).collect();
+                errln!("error: no entity named `{entity}` (there are: {})", names.join(", "));
+                return exit::USAGE;
+            };
+            (
+                crate::lower::assign::entity_plan(p, e, &session),
+                format!("rows of entity `{entity}`"),
+            )
+        }
     };
-    let plan = match crate::lower::assign_plan(&session.program, m, &session) {
+    let plan = match plan {
         Ok(p) => p,
         Err(d) => return report_in(&EngineError::lowering(d), Some(&file)),
     };
@@ -356,7 +379,7 @@ pub fn assign(
     if let Err(e) = written {
         return report(&e);
     }
-    errln!("wrote {rows} rows of market `{market}` to {}", dest.display());
+    errln!("wrote {rows} {what} to {}", dest.display());
     exit::OK
 }
 

@@ -1,8 +1,8 @@
 //! `seg assign`: every market row, in the order it was read, with one label column
-//! per dimension on it.
+//! per dimension on it; or every entity row, by key, with its features and labels.
 
 use super::expr::col;
-use super::labels::labelled_from;
+use super::labels::{entity_rows, labelled_from};
 use super::types::arrow_type;
 use super::{internal, market_rows, names, DfResult, Scans};
 use crate::check::program::*;
@@ -40,4 +40,28 @@ pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPl
         lab.project(out)?.build()
     };
     inner().map_err(|e| internal(mk.span, &format!("market `{}`", mk.name), e))
+}
+
+/// `seg assign --entity`: one row per key of entity `e`, sorted by key, with its
+/// features and one label column per dimension on the entity (an audience list).
+pub fn entity_plan(p: &Checked, e: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
+    let ent = &p.entities[e];
+    let inner = || -> DfResult<LogicalPlan> {
+        let dims: Vec<usize> =
+            (0..p.dims.len()).filter(|&d| p.dims[d].owner == Owner::Entity(e)).collect();
+        let cols = ent.columns();
+        let keep: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+        let rows = entity_rows(p, e, scans)?;
+        let lab = labelled_from(rows, p, Owner::Entity(e), &dims, None, &keep, &[], scans)?
+            .sort(vec![col(&ent.key.name).sort(true, false)])?;
+        let mut out: Vec<Expr> =
+            cols.iter().map(|c| cast(col(&c.name), arrow_type(c.ty)).alias(&c.name)).collect();
+        for &d in &dims {
+            let name = &p.dims[d].name;
+            let shown = if keep.contains(name) { format!("{name}_label") } else { name.clone() };
+            out.push(cast(col(&names::label(d)), DataType::Utf8).alias(shown));
+        }
+        lab.project(out)?.build()
+    };
+    inner().map_err(|err| internal(ent.span, &format!("entity `{}`", ent.name), err))
 }

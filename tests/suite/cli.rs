@@ -271,3 +271,43 @@ fn source_replaces_the_data_for_check_and_run() {
     let o = seg(&["run", "s.seg", "--source", "nope=elsewhere.csv"], p.path());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// RFM segments as of a fixed date, and an audience list with one row per customer.
+#[test]
+fn shoppers_rfm_and_entity_assign() {
+    let o = seg(
+        &["run", "specs/shoppers.seg", "--as-of", "2025-01-01", "--segment", "rfm_segments"],
+        &root(),
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("champions") && t.contains("lapsed"), "{t}");
+    assert!(t.contains("today() is 2025-01-01 (--as-of)"), "{t}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shoppers.csv");
+    let o = seg(
+        &["assign", "specs/shoppers.seg", "--entity", "shopper", "-o", out.to_str().unwrap()],
+        &root(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("shopper_id,orders,spend,")
+            && header.ends_with(",behaviour,value_tier,rfm"),
+        "{header}"
+    );
+    let keys: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
+    let mut unique = keys.clone();
+    unique.dedup();
+    assert_eq!(keys.len(), unique.len(), "one row per shopper");
+    let shoppers = std::fs::read_to_string(root().join("specs/data/transactions.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(keys.len(), shoppers);
+}
