@@ -408,3 +408,17 @@ pub fn not_on_entity(span: Span, dim: &str, entity: &str) -> Diagnostic {
         "segment `{entity}` by dimensions `on {entity}`, or segment its market to size the market by them"
     ))
 }
+
+pub fn contradicts_derived(
+    span: Span,
+    feature: &str,
+    given: &super::program::Value,
+    derived: &super::program::Value,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0414,
+        format!("`{feature}: {given}` contradicts its definition, which gives {derived} here"),
+    )
+    .with_label(span, format!("the other fields make `{feature}` {derived}"))
+    .with_help(format!("drop `{feature}` (it is derived from the other fields), or fix the values"))
+}

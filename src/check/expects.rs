@@ -277,6 +277,17 @@ impl Checker {
             }
             expected.push((di, label.as_ref().map(|l| l.value.clone()), *espan));
         }
+        let fields = match owner {
+            Owner::Entity(ei) => {
+                let spans: Vec<(String, Span)> =
+                    e.fields.iter().map(|(n, c)| (n.name.clone(), c.span)).collect();
+                let (fields, diags) =
+                    super::derive::complete(&self.out.entities[ei], fields, &spans);
+                self.diags.extend(diags);
+                fields
+            }
+            Owner::Market(_) => fields,
+        };
         if self.diags.len() == before {
             self.out.examples.push(ExampleDef { owner, span, fields, expected });
         }

@@ -2,6 +2,7 @@
 //! stops at the first problem; an error poisons what depends on it instead of
 //! cascading into more diagnostics. Knows nothing of DataFusion.
 
+mod derive;
 mod dimensions;
 pub mod errors;
 mod expects;
