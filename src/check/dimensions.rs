@@ -24,6 +24,12 @@ impl Checker {
             }
         };
         let def = owner.and_then(|owner| {
+            // A Pareto split ranks entities; a market's rows are not ranked.
+            if let (ast::DimBody::Pareto { span, .. }, Owner::Market(m)) = (&d.body, owner) {
+                let market = self.out.markets[m].name.clone();
+                self.diags.push(errors::pareto_outside_entity(*span, &market));
+                return None;
+            }
             let (cols, scope, market) = self.owner_scope(owner);
             let (kind, labels) = self.dim_body(&d.body, &cols, &scope)?;
             Some(DimDef {
@@ -76,6 +82,9 @@ impl Checker {
             ast::DimBody::Bins {
                 expr, cuts, cuts_span, closed_right, labels, labels_span, ..
             } => bins(t, expr, cuts, *cuts_span, *closed_right, labels.as_deref(), *labels_span)?,
+            ast::DimBody::Pareto { expr, cuts, cuts_span, labels, labels_span, span } => {
+                pareto(t, expr, cuts, *cuts_span, labels.as_deref(), *labels_span, *span)?
+            }
             ast::DimBody::Quantiles { expr, n, n_span, cuts, labels, labels_span, .. } => {
                 quantiles(t, expr, *n, *n_span, cuts.as_deref(), labels.as_deref(), *labels_span)?
             }
@@ -317,6 +326,54 @@ fn quantiles(
     let kind =
         DimKind::Quantiles { expr: t, n: groups as u64, cuts: fractions, labels: labels.clone() };
     Some((kind, labels))
+}
+
+/// `pareto EXPR [80%, 95%] [labels [...]]`: numbers, cuts as for quantiles, labels
+/// `A`, `B`, ... by default. Whether the owner is an entity is checked by the caller,
+/// which knows it.
+fn pareto(
+    typer: &mut RowTyper,
+    expr: &ast::Expr,
+    cuts: &[ast::Constant],
+    cuts_span: Span,
+    labels: Option<&[ast::StrLit]>,
+    labels_span: Span,
+    _span: Span,
+) -> Option<(DimKind, Vec<String>)> {
+    let t = typer.expr(expr);
+    if !t.ty.is_numeric() && t.ty != Type::Error {
+        typer.diags.push(errors::mismatch(
+            t.span,
+            "a number",
+            t.ty,
+            "`pareto` ranks entities by a number that adds up, such as `spend`",
+        ));
+        return None;
+    }
+    let fractions = quantile_cuts(typer, cuts, cuts_span)?;
+    let groups = fractions.len() + 1;
+    let labels: Vec<String> = match labels {
+        Some(ls) => {
+            if ls.len() != groups {
+                typer.diags.push(errors::quantile_label_count(labels_span, groups, ls.len()));
+                return None;
+            }
+            let mut seen: Vec<&ast::StrLit> = Vec::new();
+            for l in ls {
+                if let Some(first) = seen.iter().find(|x| x.value == l.value) {
+                    typer.diags.push(errors::duplicate(l.span, first.span, "label", &l.value));
+                    return None;
+                }
+                seen.push(l);
+            }
+            ls.iter().map(|l| l.value.clone()).collect()
+        }
+        None if groups <= 26 => {
+            (0..groups).map(|i| ((b'A' + i as u8) as char).to_string()).collect()
+        }
+        None => (1..=groups).map(|i| format!("G{i}")).collect(),
+    };
+    Some((DimKind::Pareto { expr: t, cuts: fractions, labels: labels.clone() }, labels))
 }
 
 /// Cut fractions: numbers (`50%` or `0.5`) strictly inside (0, 1), ascending.

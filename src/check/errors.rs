@@ -422,3 +422,11 @@ pub fn contradicts_derived(
     .with_label(span, format!("the other fields make `{feature}` {derived}"))
     .with_help(format!("drop `{feature}` (it is derived from the other fields), or fix the values"))
 }
+
+pub fn pareto_outside_entity(span: Span, market: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0415, "`pareto` ranks entities, and this dimension is on a market")
+        .with_label(span, format!("on market `{market}`"))
+        .with_help(format!(
+            "declare an entity (`entity customer of {market} by customer_id {{ spend = sum(revenue) }}`) and put the `pareto` dimension on it"
+        ))
+}

@@ -216,7 +216,8 @@ impl Checked {
                 | DimKind::Top { expr: e, .. }
                 | DimKind::Map { expr: e, .. }
                 | DimKind::Bins { expr: e, .. }
-                | DimKind::Quantiles { expr: e, .. } => out.push(e),
+                | DimKind::Quantiles { expr: e, .. }
+                | DimKind::Pareto { expr: e, .. } => out.push(e),
                 DimKind::Rules { arms, .. } => out.extend(arms.iter_mut().map(|a| &mut a.cond)),
             }
         }
@@ -394,6 +395,14 @@ pub enum DimKind {
         expr: TExpr,
         cuts: Vec<Value>,
         closed_right: bool,
+        labels: Vec<String>,
+    },
+    /// On an entity: rank by `expr` descending (ties by key); an entity is in group
+    /// 1 + the number of cuts at or below the share of the total held by the
+    /// entities ranked before it.
+    Pareto {
+        expr: TExpr,
+        cuts: Vec<f64>,
         labels: Vec<String>,
     },
     /// `n` groups of equal size (by rank; equal values share a group), or, with

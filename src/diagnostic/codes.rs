@@ -111,6 +111,7 @@ codes! {
     E0412: Error, Spec, "quantile cuts not ascending fractions between 0 and 1";
     E0413: Error, Spec, "dimension not on the segmented entity";
     E0414: Error, Spec, "example contradicts a derived feature";
+    E0415: Error, Spec, "`pareto` outside an entity";
     W0420: Warning, Spec, "a `rules` rule that can never match";
     E0421: Error, Spec, "`partition` rules that overlap";
     E0422: Error, Spec, "a `partition` that leaves rows without a label (a gap), nulls included";

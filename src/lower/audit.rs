@@ -76,7 +76,8 @@ impl<'a> DimPlans<'a> {
             | DimKind::Top { expr: e, .. }
             | DimKind::Map { expr: e, .. }
             | DimKind::Bins { expr: e, .. }
-            | DimKind::Quantiles { expr: e, .. } => add(e),
+            | DimKind::Quantiles { expr: e, .. }
+            | DimKind::Pareto { expr: e, .. } => add(e),
             DimKind::Rules { arms, .. } => arms.iter().for_each(|a| add(&a.cond)),
         }
         out

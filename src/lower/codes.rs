@@ -69,7 +69,8 @@ pub fn code_expr(d: &DimDef, label: Expr) -> Expr {
         | DimKind::Bins { expr, .. }
         | DimKind::Column(expr)
         | DimKind::Top { expr, .. }
-        | DimKind::Quantiles { expr, .. } => expr.columns(&mut cols),
+        | DimKind::Quantiles { expr, .. }
+        | DimKind::Pareto { expr, .. } => expr.columns(&mut cols),
     }
     new_code(d, How::Label, label, cols.iter().map(|c| col(c)).collect(), cols)
 }

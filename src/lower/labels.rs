@@ -15,6 +15,7 @@ use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::{
     cast, lit, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder,
 };
+use datafusion::logical_expr::{WindowFrame, WindowFrameBound, WindowFrameUnits};
 
 /// How a dimension's label is computed over rows of its owner, after the
 /// preparation (joins, windows) `prepare_dim` added.
@@ -86,6 +87,23 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
             }
             case.otherwise(lit(labels[cuts.len()].as_str()))?
         }
+        DimKind::Pareto { expr: e, cuts, labels } => {
+            // Group 1 + the number of cuts at or below the share held by the entities
+            // ranked before this one (0 when the total is 0).
+            let (before_name, total_name) = names::pareto(e);
+            let before = float(f::coalesce(vec![col(&before_name), lit(0i64)]));
+            let total = float(col(&total_name));
+            let share = when(total.clone().eq(lit(0f64)), lit(0f64)).otherwise(before / total)?;
+            let mut q = lit(1i64);
+            for cut in cuts {
+                q = q + when(share.clone().gt_eq(lit(*cut)), lit(1i64)).otherwise(lit(0i64))?;
+            }
+            let mut case = when(q.clone().eq(lit(1i64)), lit(labels[0].as_str()));
+            for (k, l) in labels.iter().enumerate().skip(1) {
+                case = case.when(q.clone().eq(lit(k as i64 + 1)), lit(l.as_str()));
+            }
+            when(row(e).is_null(), null_text()).otherwise(case.otherwise(null_text())?)?
+        }
         DimKind::Quantiles { expr: e, n, cuts, labels } => {
             // A row's group from its rank (equal values share the lowest rank): equal
             // groups, Q = floor((rank - 1) * n / count) + 1; cut groups, Q = 1 + the
@@ -126,12 +144,45 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
 /// `top`, rank and count windows for `quantiles`. `rows` builds a fresh copy of the
 /// owner's rows for the ranking side.
 fn prepare_dim(
+    p: &Checked,
     b: LogicalPlanBuilder,
     d: &DimDef,
     i: usize,
     owner_rows: &dyn Fn() -> DfResult<LogicalPlanBuilder>,
 ) -> DfResult<LogicalPlanBuilder> {
     match &d.kind {
+        DimKind::Pareto { expr: e, .. } => {
+            // Entities ranked by the value, largest first, ties by key; the running
+            // total of those ranked before, and the total of all (nulls rank last and
+            // add nothing). Float totals are exact, as the sums they add up.
+            let Owner::Entity(ent) = d.owner else { return Ok(b) };
+            let (before_name, total_name) = names::pareto(e);
+            if b.schema().has_column_with_unqualified_name(&before_name) {
+                return Ok(b);
+            }
+            let key = col(&p.entities[ent].key.name);
+            let x = row(e);
+            let sum = if e.ty == Type::Float {
+                super::exact::float_sum_udaf()
+            } else {
+                datafusion::functions_aggregate::sum::sum_udaf()
+            };
+            let order = vec![x.clone().sort(false, false), key.sort(true, false)];
+            let before = Expr::from(WindowFunction::new(sum.clone(), vec![x.clone()]))
+                .order_by(order)
+                .window_frame(WindowFrame::new_bounds(
+                    WindowFrameUnits::Rows,
+                    WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+                    WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))),
+                ))
+                .build()?
+                .alias(before_name);
+            let total = Expr::from(WindowFunction::new(sum, vec![x]))
+                .partition_by(vec![])
+                .build()?
+                .alias(total_name);
+            b.window(vec![before])?.window(vec![total])
+        }
         DimKind::Top { n, expr: e, .. } => {
             let v = names::top_value(i);
             let r = names::top_rank(i);
@@ -199,7 +250,7 @@ fn entity_labels(
     let rows = || entity_rows(p, e, scans);
     let mut b = rows()?;
     for &d in dims {
-        b = prepare_dim(b, &p.dims[d], d, &rows)?;
+        b = prepare_dim(p, b, &p.dims[d], d, &rows)?;
     }
     let mut out = vec![col(&ent.key.name).alias(names::entity_key(e))];
     for &d in dims {
@@ -305,7 +356,7 @@ pub(super) fn labelled_from(
     let own_dims: Vec<usize> = dims.iter().copied().filter(|&d| p.dims[d].owner == owner).collect();
     let rows = || owner_rows(p, owner, scans);
     for &d in &own_dims {
-        b = prepare_dim(b, &p.dims[d], d, &rows)?;
+        b = prepare_dim(p, b, &p.dims[d], d, &rows)?;
     }
     // The segmentation's `where` comes after rankings, quantiles and entity
     // features, which are computed over the whole market.

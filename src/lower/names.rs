@@ -38,6 +38,15 @@ pub fn top_key(d: usize) -> String {
 /// Rows per value in a `top` ranking.
 pub const TOP_COUNT: &str = "__tn";
 
+/// A `pareto` dimension's running total before an entity, and the grand total:
+/// named by the ranked expression, so dimensions ranking the same value share one
+/// pair of windows (DataFusion cannot plan two identical windows side by side).
+pub fn pareto(e: &crate::check::program::TExpr) -> (String, String) {
+    let (r, _) = quantile(e);
+    let k = &r["__qr".len()..];
+    (format!("__pb{k}"), format!("__pt{k}"))
+}
+
 /// A label domain in the grid of `x`.
 pub fn grid(d: usize) -> String {
     format!("__g{d}")

@@ -402,6 +402,6 @@ pub fn row_label(d: &DimDef, row: &dyn RowRef) -> Option<String> {
                 .unwrap_or(cuts.len());
             labels.get(idx).cloned()
         }
-        DimKind::Top { .. } | DimKind::Quantiles { .. } => None,
+        DimKind::Top { .. } | DimKind::Quantiles { .. } | DimKind::Pareto { .. } => None,
     }
 }

@@ -183,6 +183,28 @@ fn labels_over(d: &DimDef, cols: &[String], rows: &[Vec<Value>]) -> Vec<Option<S
                 })
                 .collect()
         }
+        DimKind::Pareto { expr, cuts, labels } => {
+            // Entity rows (the key first): rank by value descending, ties by key;
+            // each entity's group from the share held by those ranked before it.
+            let vals: Vec<Value> =
+                rows.iter().map(|r| eval(expr, &Row { cols, vals: r })).collect();
+            let mut order: Vec<usize> = (0..rows.len()).filter(|&i| !vals[i].is_null()).collect();
+            order.sort_by(|&a, &b| {
+                compare(&vals[b], &vals[a])
+                    .unwrap_or(Ordering::Equal)
+                    .then(compare(&rows[a][0], &rows[b][0]).unwrap_or(Ordering::Equal))
+            });
+            let total: f64 = order.iter().filter_map(|&i| vals[i].as_f64()).sum();
+            let mut out = vec![None; rows.len()];
+            let mut before = 0.0;
+            for &i in &order {
+                let share = if total == 0.0 { 0.0 } else { before / total };
+                let g = cuts.iter().filter(|c| share >= **c).count();
+                out[i] = labels.get(g).cloned();
+                before += vals[i].as_f64().unwrap_or(0.0);
+            }
+            out
+        }
         DimKind::Quantiles { expr, n, cuts, labels } => {
             let vals: Vec<Value> =
                 rows.iter().map(|r| eval(expr, &Row { cols, vals: r })).collect();

@@ -567,6 +567,7 @@ impl Repl {
                 DimKind::Rules { .. } => "rules",
                 DimKind::Bins { .. } => "bins",
                 DimKind::Quantiles { .. } => "quantiles",
+                DimKind::Pareto { .. } => "pareto",
             };
             let labels = if d.labels.is_empty() {
                 "(labels from data)".to_string()

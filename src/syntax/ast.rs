@@ -143,6 +143,15 @@ pub enum DimBody {
         labels_span: Span,
         span: Span,
     },
+    /// `pareto EXPR [cuts] [labels [...]]`: ABC groups by cumulative share.
+    Pareto {
+        expr: Expr,
+        cuts: Vec<Constant>,
+        cuts_span: Span,
+        labels: Option<Vec<StrLit>>,
+        labels_span: Span,
+        span: Span,
+    },
     /// `n` equal groups, or groups cut at the fractions `cuts` (then `n` is 0).
     Quantiles {
         expr: Expr,

@@ -248,6 +248,28 @@ impl Ctx {
                 };
                 DimBody::Bins { expr, cuts, cuts_span, closed_right, labels, labels_span, span }
             }
+            Rule::pareto_dim => {
+                k.expect(Rule::pareto_kw)?;
+                let expr = self.expr(k.expect(Rule::expr)?)?;
+                let cut_pair = k.expect(Rule::cut_list)?;
+                let cuts_span = self.span(&cut_pair);
+                let mut cuts = Vec::new();
+                for c in cut_pair.into_inner() {
+                    cuts.push(self.constant(c)?);
+                }
+                let (labels, labels_span) = match k.opt(Rule::label_list) {
+                    Some(l) => {
+                        let ls = self.span(&l);
+                        let mut v = Vec::new();
+                        for s in l.into_inner() {
+                            v.push(self.string(s)?);
+                        }
+                        (Some(v), ls)
+                    }
+                    None => (None, cuts_span),
+                };
+                DimBody::Pareto { expr, cuts, cuts_span, labels, labels_span, span }
+            }
             Rule::quantiles_dim => {
                 let expr = self.expr(k.expect(Rule::expr)?)?;
                 let (n, n_span, cuts) = match k.opt(Rule::cut_list) {

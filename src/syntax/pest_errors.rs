@@ -54,7 +54,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::expected => "an expected label (`dimension \"label\"`)",
         Rule::partition_check => "`SEGMENTATION is partition`",
         Rule::top_dim | Rule::rules_dim | Rule::partition_dim | Rule::bins_dim | Rule::quantiles_dim
-        | Rule::map_dim | Rule::column_dim => "a dimension body (a column, `top`, `rules`, `partition`, `bins`, `quantiles` or a mapping)",
+        | Rule::pareto_dim | Rule::pareto_kw | Rule::map_dim | Rule::column_dim => "a dimension body (a column, `top`, `rules`, `partition`, `bins`, `quantiles` or a mapping)",
         _ => return None,
     })
 }

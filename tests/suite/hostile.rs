@@ -237,6 +237,11 @@ fn spans_are_sane() {
                                 v.expr(a.span, &a.cond);
                             }
                         }
+                        DimBody::Pareto { expr, cuts, cuts_span, span, .. } => {
+                            v.within(s, *span, "dimension body");
+                            v.expr(*span, expr);
+                            cuts.iter().for_each(|c| v.within(*cuts_span, c.span, "cut point"));
+                        }
                         DimBody::Bins { expr, cuts, cuts_span, span, .. } => {
                             v.within(s, *span, "dimension body");
                             v.expr(*span, expr);

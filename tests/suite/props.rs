@@ -219,6 +219,8 @@ fn dim_body() -> impl Strategy<Value = (bool, String)> {
         )),
         Just((false, "quantiles d [25%, 75%]".to_string())),
         Just((true, "quantiles spend [20%, 80%] labels [\"low\", \"core\", \"high\"]".to_string())),
+        Just((true, "pareto spend [80%, 95%] labels [\"A\", \"B\", \"C\"]".to_string())),
+        Just((true, "pareto cnt [50%]".to_string())),
         rules(entity_cond().boxed(), "rules").prop_map(|s| (true, s)),
         (2u64..4).prop_map(|n| (true, format!("quantiles spend {n}"))),
         (1u64..3).prop_map(|n| (true, format!("top {n} cnt"))),

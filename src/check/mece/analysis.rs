@@ -293,7 +293,10 @@ pub(super) fn analyse_dim(p: &Checked, d: &DimDef, extra: Option<&TExpr>) -> R<D
                 proven: space.minus(&pre, &t)?.boxes.is_empty(),
             })
         }
-        DimKind::Column(e) | DimKind::Bins { expr: e, .. } | DimKind::Quantiles { expr: e, .. } => {
+        DimKind::Column(e)
+        | DimKind::Bins { expr: e, .. }
+        | DimKind::Quantiles { expr: e, .. }
+        | DimKind::Pareto { expr: e, .. } => {
             Ok(DimFindings { findings: Vec::new(), proven: non_null(p, d, e, extra)? })
         }
     }
