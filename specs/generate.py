@@ -6,7 +6,7 @@ Run from anywhere: python3 specs/generate.py. Each file stays well under 1 MB.
 import csv
 import json
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -106,7 +106,17 @@ def airline():
         hours = round(rng.lognormvariate(2.2 if job != "engine" else 4.5, 0.8), 1)
         cost = round(hours * rng.uniform(90, 160) + (rng.uniform(2000, 90000) if job == "engine" else rng.uniform(0, 4000)), 2)
         rows.append((jid, f"T{rng.randrange(1, 120):03d}", weighted(rng, aircraft), job, "true" if urgent else "false", hours, cost, (start + timedelta(days=rng.randrange(0, 366))).isoformat()))
-    write_csv("maintenance_jobs.csv", ["job_id", "tail", "aircraft", "job_type", "unscheduled", "labour_hours", "cost", "opened"], rows)
+    # When the aircraft came in and when it was released (turnaround), from a stream
+    # of their own so the columns above keep their values.
+    times = random.Random(7370)
+    timed = []
+    for r in rows:
+        opened_at = datetime.fromisoformat(r[7]) + timedelta(minutes=times.randrange(0, 24 * 60))
+        crew = times.choice([1, 2, 3, 4])
+        wait = times.expovariate(1 / 6) if r[4] == "true" else times.expovariate(1 / 2)
+        released_at = opened_at + timedelta(minutes=round((r[5] / crew + wait) * 60))
+        timed.append(r + (opened_at.isoformat(), released_at.isoformat()))
+    write_csv("maintenance_jobs.csv", ["job_id", "tail", "aircraft", "job_type", "unscheduled", "labour_hours", "cost", "opened", "opened_at", "released_at"], timed)
 
 
 def streaming():
