@@ -32,6 +32,12 @@ impl Checker {
             }
             let (cols, scope, market) = self.owner_scope(owner);
             let (kind, labels) = self.dim_body(&d.body, &cols, &scope)?;
+            let order = match (&d.body, &kind) {
+                (ast::DimBody::Column(_, Some(vals)), DimKind::Column(e)) => {
+                    self.label_order(vals, e.ty)
+                }
+                _ => Vec::new(),
+            };
             Some(DimDef {
                 name: d.name.name.clone(),
                 span: d.name.span,
@@ -39,6 +45,7 @@ impl Checker {
                 market,
                 kind,
                 labels,
+                order,
             })
         });
         let index = match def {
@@ -58,6 +65,31 @@ impl Checker {
         self.dims.insert(d.name.name.clone(), (index, d.name.span));
     }
 
+    /// `order [...]` of a column dimension: values of the column's type, each once,
+    /// as the labels they become.
+    fn label_order(&mut self, vals: &[ast::Constant], ty: Type) -> Vec<String> {
+        let mut out: Vec<(String, Span)> = Vec::new();
+        for c in vals {
+            let (v, vt) = lit_value(&c.value);
+            if ty != Type::Error && (unify(ty, vt).is_none() || vt == Type::Null) {
+                self.diags.push(errors::mismatch(
+                    c.span,
+                    &format!("a {ty} value"),
+                    vt,
+                    "`order` lists values of the dimension's column",
+                ));
+                continue;
+            }
+            let Some(label) = coerce(v, ty).label() else { continue };
+            if let Some((_, first)) = out.iter().find(|(l, _)| *l == label) {
+                self.diags.push(errors::order_repeats(c.span, *first, &label));
+                continue;
+            }
+            out.push((label, c.span));
+        }
+        out.into_iter().map(|(l, _)| l).collect()
+    }
+
     /// A dimension's kind and its labels in declared order (`else` last), checked
     /// against the owner's columns; `None` when it cannot label anything.
     pub(super) fn dim_body(
@@ -69,7 +101,7 @@ impl Checker {
         let mut typer = RowTyper { cols, scope: scope.to_string(), diags: &mut self.diags };
         let t = &mut typer;
         Some(match body {
-            ast::DimBody::Column(e) => (DimKind::Column(t.expr(e)), Vec::new()),
+            ast::DimBody::Column(e, _) => (DimKind::Column(t.expr(e)), Vec::new()),
             ast::DimBody::Top { n, n_span, expr, else_label, .. } => {
                 top(t, *n, *n_span, expr, else_label.as_ref())
             }

@@ -430,3 +430,10 @@ pub fn pareto_outside_entity(span: Span, market: &str) -> Diagnostic {
             "declare an entity (`entity customer of {market} by customer_id {{ spend = sum(revenue) }}`) and put the `pareto` dimension on it"
         ))
 }
+
+pub fn order_repeats(span: Span, first: Span, label: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0416, format!("`order` lists `{label}` twice"))
+        .with_label(span, "listed again")
+        .with_label(first, "first listed here")
+        .with_help("list each value once, in the order the results should show them")
+}

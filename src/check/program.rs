@@ -362,6 +362,8 @@ pub struct DimDef {
     pub kind: DimKind,
     /// Every label in declared order, `else` last; empty when labels come from data.
     pub labels: Vec<String>,
+    /// For a column dimension, `order [...]`: these labels sort first, in this order.
+    pub order: Vec<String>,
 }
 
 impl DimDef {

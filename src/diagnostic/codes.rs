@@ -112,6 +112,7 @@ codes! {
     E0413: Error, Spec, "dimension not on the segmented entity";
     E0414: Error, Spec, "example contradicts a derived feature";
     E0415: Error, Spec, "`pareto` outside an entity";
+    E0416: Error, Spec, "`order` lists a value twice";
     W0420: Warning, Spec, "a `rules` rule that can never match";
     E0421: Error, Spec, "`partition` rules that overlap";
     E0422: Error, Spec, "a `partition` that leaves rows without a label (a gap), nulls included";

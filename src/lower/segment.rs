@@ -17,7 +17,7 @@ use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::functions_aggregate::sum::sum_udaf;
 use datafusion::logical_expr::expr::{GroupingSet, WindowFunction};
 use datafusion::logical_expr::{
-    cast, lit, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr,
+    cast, lit, try_cast, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr,
 };
 
 /// One plan per segmentation: read, label, group, fill the grid, add shares, sort.
@@ -413,6 +413,8 @@ impl Seg<'_> {
                 );
             } else if let Some(o) = static_ord(&self.p.dims[d], label.clone())? {
                 sort.push(o.sort(true, false));
+            } else {
+                sort.extend(column_order(&self.p.dims[d], label.clone())?);
             }
             sort.push(label.sort(true, false));
         }
@@ -448,6 +450,26 @@ impl Seg<'_> {
         }
         b.sort(self.sort_keys()?)?.project(out)?.build()
     }
+}
+
+/// A column dimension's order: the labels `order [...]` lists first, as listed;
+/// then numbers, dates and timestamps by value (`2` before `10`), text by text.
+fn column_order(d: &DimDef, label: Expr) -> DfResult<Vec<SortExpr>> {
+    let DimKind::Column(e) = &d.kind else { return Ok(Vec::new()) };
+    let mut keys = Vec::new();
+    if let Some(first) = d.order.first() {
+        let n = d.order.len() as i64;
+        let mut case = when(label.clone().eq(lit(first.as_str())), lit(0i64));
+        for (k, l) in d.order.iter().enumerate().skip(1) {
+            case = case.when(label.clone().eq(lit(l.as_str())), lit(k as i64));
+        }
+        keys.push(case.otherwise(lit(n))?.sort(true, false));
+    }
+    if matches!(e.ty, Type::Int | Type::Float | Type::Date | Type::Timestamp) {
+        // The label is the value as text; read it back to sort by value.
+        keys.push(try_cast(cast(label, DataType::Utf8), arrow_type(e.ty)).sort(true, false));
+    }
+    Ok(keys)
 }
 
 /// The sort position of a label in declared order; data-dependent labels sort by text.

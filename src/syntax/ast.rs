@@ -114,7 +114,8 @@ pub struct Dimension {
 /// How a dimension labels a row.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DimBody {
-    Column(Expr),
+    /// The value itself; `order [...]` puts these values first, in this order.
+    Column(Expr, Option<Vec<Constant>>),
     Top {
         n: u64,
         n_span: Span,

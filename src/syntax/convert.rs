@@ -208,7 +208,22 @@ impl Ctx {
         let rule = p.as_rule();
         let mut k = self.kids(p);
         Ok(match rule {
-            Rule::column_dim => DimBody::Column(self.expr(k.expect(Rule::expr)?)?),
+            Rule::column_dim => {
+                let expr = self.expr(k.expect(Rule::expr)?)?;
+                let order = match k.opt(Rule::order_clause) {
+                    Some(o) => {
+                        let mut o = self.kids(o);
+                        o.expect(Rule::order_kw)?;
+                        let mut vals = Vec::new();
+                        while let Some(c) = o.next() {
+                            vals.push(self.constant(c)?);
+                        }
+                        Some(vals)
+                    }
+                    None => None,
+                };
+                DimBody::Column(expr, order)
+            }
             Rule::top_dim => {
                 let n_pair = k.expect(Rule::integer)?;
                 let (n, n_span) = (self.count(&n_pair)?, self.span(&n_pair));

@@ -43,6 +43,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::map_arm => "a mapping (`\"value\" => \"label\"`)",
         Rule::closed_right => "`closed right`",
         Rule::label_list => "`labels [...]`",
+        Rule::order_clause | Rule::order_kw => "`order [...]`",
         Rule::cut_list => "a list of cut points `[...]`",
         Rule::measures_clause => "`measures (...)`",
         Rule::share_clause => "`share of`",

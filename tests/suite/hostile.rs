@@ -214,7 +214,7 @@ fn spans_are_sane() {
                 ItemKind::Dimension(d) => {
                     v.within(s, d.name.span, "dimension name");
                     match &d.body {
-                        DimBody::Column(e) => v.expr(s, e),
+                        DimBody::Column(e, _) => v.expr(s, e),
                         DimBody::Top { expr, span, .. } | DimBody::Quantiles { expr, span, .. } => {
                             v.within(s, *span, "dimension body");
                             v.expr(*span, expr);
