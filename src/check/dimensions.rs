@@ -17,6 +17,10 @@ impl Checker {
             Some((Table::Market(i), _)) => Some(Owner::Market(*i)),
             Some((Table::Entity(i), _)) => Some(Owner::Entity(*i)),
             Some((Table::Poisoned, _)) => None,
+            Some((Table::Lookup(_), _)) => {
+                self.diags.push(errors::dimension_on_table(d.owner.span, &d.owner.name));
+                None
+            }
             None => {
                 let cands: Vec<&str> = self.tables.keys().map(|k| k.as_str()).collect();
                 self.diags.push(errors::unknown_owner(d.owner.span, &d.owner.name, cands));

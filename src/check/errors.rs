@@ -437,3 +437,58 @@ pub fn order_repeats(span: Span, first: Span, label: &str) -> Diagnostic {
         .with_label(first, "first listed here")
         .with_help("list each value once, in the order the results should show them")
 }
+
+pub fn table_without_key(span: Span, table: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0418, format!("table `{table}` has no `key`"))
+        .with_label(span, "a lookup table needs the column that identifies a row")
+        .with_help("add `key COLUMN` inside the table's braces, e.g. `key customer_id`")
+}
+
+pub fn unknown_table(span: Span, name: &str, candidates: Vec<&str>) -> Diagnostic {
+    did_you_mean(
+        Diagnostic::new(Code::E0212, format!("unknown table `{name}`"))
+            .with_label(span, "no table of this name"),
+        "table",
+        name,
+        candidates,
+    )
+}
+
+pub fn join_not_on_key(span: Span, table: &str, key: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0417, format!("a join matches table `{table}` on its key `{key}`"))
+        .with_label(span, format!("not `{table}.{key}`"))
+        .with_help(format!("write `on COLUMN = {table}.{key}`, or `on COLUMN` alone"))
+}
+
+pub fn join_types(
+    span: Span,
+    column: &str,
+    ty: Type,
+    table: &str,
+    key: &str,
+    key_ty: Type,
+) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0417,
+        format!("`{column}` ({ty}) cannot match `{table}.{key}` ({key_ty})"),
+    )
+    .with_label(span, "a join on columns of different types")
+    .with_help("join on columns of one type; declare them alike in `columns { ... }`")
+}
+
+pub fn ambiguous_column(span: Span, name: &str, qualified: &[String]) -> Diagnostic {
+    Diagnostic::new(Code::E0213, format!("column `{name}` is ambiguous"))
+        .with_label(span, "more than one joined source has it")
+        .with_help(format!(
+            "name the one you mean: {}",
+            qualified.iter().map(|q| format!("`{q}`")).collect::<Vec<_>>().join(" or ")
+        ))
+}
+
+pub fn dimension_on_table(span: Span, table: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0209, format!("`{table}` is a table, which labels no rows of its own"))
+        .with_label(span, "a lookup table")
+        .with_help(format!(
+            "join it to a market (`join {table} on COLUMN`) and use its columns there, e.g. `{table}.country`"
+        ))
+}

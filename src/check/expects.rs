@@ -199,6 +199,10 @@ impl Checker {
             Some((Table::Market(i), _)) => Owner::Market(*i),
             Some((Table::Entity(i), _)) => Owner::Entity(*i),
             Some((Table::Poisoned, _)) => return,
+            Some((Table::Lookup(_), _)) => {
+                self.diags.push(errors::dimension_on_table(e.owner.span, &e.owner.name));
+                return;
+            }
             None => {
                 let cands: Vec<&str> = self.tables.keys().map(|k| k.as_str()).collect();
                 self.diags.push(errors::unknown_owner(e.owner.span, &e.owner.name, cands));

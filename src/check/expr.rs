@@ -159,8 +159,21 @@ impl RowTyper<'_> {
             ExprKind::Name(id) => match self.cols.iter().find(|c| c.name == id.name) {
                 Some(c) => (TKind::Col(c.name.clone()), c.ty),
                 None => {
-                    let cands: Vec<&str> = self.cols.iter().map(|c| c.name.as_str()).collect();
-                    let d = errors::unknown_column(id.span, &id.name, &self.scope, cands);
+                    // A bare name that several joined sources have is left out of the
+                    // row's columns: say so, with the qualified names to choose from.
+                    let suffix = format!(".{}", id.name);
+                    let qualified: Vec<String> = self
+                        .cols
+                        .iter()
+                        .filter(|c| c.name.ends_with(&suffix))
+                        .map(|c| c.name.clone())
+                        .collect();
+                    let d = if qualified.len() > 1 {
+                        errors::ambiguous_column(id.span, &id.name, &qualified)
+                    } else {
+                        let cands: Vec<&str> = self.cols.iter().map(|c| c.name.as_str()).collect();
+                        errors::unknown_column(id.span, &id.name, &self.scope, cands)
+                    };
                     (TKind::Col(id.name.clone()), self.err(d))
                 }
             },

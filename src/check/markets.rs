@@ -123,16 +123,20 @@ impl Checker {
             None => declared.as_ref().map(|d| d.iter().map(|(c, _)| c.clone()).collect()),
         };
         let scope = format!("market `{}`", m.name.name);
-        let filter = match &columns {
+        let (joins, row_columns) = match &columns {
+            Some(cols) => self.joins(m, cols),
+            None => (Vec::new(), None),
+        };
+        let filter = match &row_columns {
             Some(cols) => self.conditions(&m.filters, cols, &scope, "a market's `where`"),
             None => None,
         };
         self.measure_names(&m.measures);
-        let table = match (format, columns) {
-            (Some(format), Some(columns)) => {
+        let table = match (format, columns, row_columns) {
+            (Some(format), Some(columns), Some(row_columns)) => {
                 let (measures, _) = resolve_measures(
                     &m.measures,
-                    &columns,
+                    &row_columns,
                     scope,
                     format!("`{}`", m.name.name),
                     &mut self.diags,
@@ -145,12 +149,14 @@ impl Checker {
                     format,
                     declared,
                     columns,
+                    joins,
+                    row_columns,
                     filter,
                     measures,
                 });
                 Table::Market(self.out.markets.len() - 1)
             }
-            (None, Some(columns)) => {
+            (None, Some(columns), _) => {
                 // The format is broken, but measures are still checked so that
                 // their own mistakes show now, not after the fix.
                 resolve_measures(
@@ -292,13 +298,170 @@ impl Checker {
         }
     }
 
+    /// `table NAME from "PATH" { columns {...} key COL }`: its columns as a market's
+    /// are found (declared, or read from the file), and its key.
+    pub(super) fn table(&mut self, t: &ast::Table, schemas: &dyn SchemaSource) {
+        // A table reads like a market without a body: reuse the market's checks.
+        let as_market = ast::Market {
+            name: t.name.clone(),
+            source: t.source.clone(),
+            format: t.format.clone(),
+            columns: t.columns.clone(),
+            filters: Vec::new(),
+            measures: Vec::new(),
+            joins: Vec::new(),
+        };
+        let format = self.market_format(&as_market);
+        let declared = t.columns.as_ref().map(|block| self.declared_columns(block));
+        let columns = match format {
+            Some(f) => self.market_columns(&as_market, f, declared.as_deref(), schemas),
+            None => None,
+        };
+        let key = match (&t.key, &columns) {
+            (None, _) => {
+                self.diags.push(errors::table_without_key(t.name.span, &t.name.name));
+                None
+            }
+            (Some(k), Some(cols)) => match cols.iter().find(|c| c.name == k.name) {
+                Some(c) => Some(c.clone()),
+                None => {
+                    let cands: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+                    let scope = format!("table `{}`", t.name.name);
+                    self.diags.push(errors::unknown_column(k.span, &k.name, &scope, cands));
+                    None
+                }
+            },
+            (Some(_), None) => None,
+        };
+        let table = match (format, columns, key) {
+            (Some(format), Some(columns), Some(key)) => {
+                self.out.tables.push(TableDef {
+                    name: t.name.name.clone(),
+                    span: t.name.span,
+                    path: t.source.value.clone(),
+                    path_span: t.source.span,
+                    format,
+                    columns,
+                    key,
+                });
+                Table::Lookup(self.out.tables.len() - 1)
+            }
+            _ => Table::Poisoned,
+        };
+        self.declare_table(&t.name, "table", table);
+    }
+
+    /// A market's joins, and the columns its rows then have (see
+    /// `MarketDef::row_columns`); `None` when a join is broken.
+    fn joins(&mut self, m: &ast::Market, cols: &[Column]) -> (Vec<JoinDef>, Option<Vec<Column>>) {
+        let mut joins = Vec::new();
+        let mut broken = false;
+        for j in &m.joins {
+            let t = match self.tables.get(&j.table.name) {
+                Some((Table::Lookup(t), _)) => *t,
+                Some((Table::Poisoned, _)) => {
+                    broken = true;
+                    continue;
+                }
+                _ => {
+                    let cands: Vec<&str> = self
+                        .tables
+                        .iter()
+                        .filter(|(_, (k, _))| matches!(k, Table::Lookup(_)))
+                        .map(|(n, _)| n.as_str())
+                        .collect();
+                    self.diags.push(errors::unknown_table(j.table.span, &j.table.name, cands));
+                    broken = true;
+                    continue;
+                }
+            };
+            let td = self.out.tables[t].clone();
+            let Some(col) = cols.iter().find(|c| c.name == j.column.name) else {
+                let cands: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+                let scope = format!("market `{}`", m.name.name);
+                self.diags.push(errors::unknown_column(
+                    j.column.span,
+                    &j.column.name,
+                    &scope,
+                    cands,
+                ));
+                broken = true;
+                continue;
+            };
+            if let Some((tt, key)) = &j.key {
+                if tt.name != td.name || key.name != td.key.name {
+                    self.diags.push(errors::join_not_on_key(key.span, &td.name, &td.key.name));
+                    broken = true;
+                    continue;
+                }
+            }
+            if col.ty != td.key.ty {
+                self.diags.push(errors::join_types(
+                    j.span,
+                    &col.name,
+                    col.ty,
+                    &td.name,
+                    &td.key.name,
+                    td.key.ty,
+                ));
+                broken = true;
+                continue;
+            }
+            if joins.iter().any(|x: &JoinDef| x.table == t) {
+                self.diags.push(errors::duplicate(
+                    j.table.span,
+                    j.table.span,
+                    "join of table",
+                    &td.name,
+                ));
+                broken = true;
+                continue;
+            }
+            joins.push(JoinDef {
+                table: t,
+                column: col.name.clone(),
+                key: td.key.name.clone(),
+                span: j.span,
+            });
+        }
+        if broken {
+            return (joins, None);
+        }
+        if joins.is_empty() {
+            return (joins, Some(cols.to_vec()));
+        }
+        // Qualified names always; a bare name only when one source has it.
+        let mut sources: Vec<(String, Vec<Column>)> = vec![(m.name.name.clone(), cols.to_vec())];
+        for j in &joins {
+            let td = &self.out.tables[j.table];
+            // A table's columns are null on market rows without a match.
+            let nullable =
+                td.columns.iter().map(|c| Column { nullable: true, ..c.clone() }).collect();
+            sources.push((td.name.clone(), nullable));
+        }
+        let mut row = Vec::new();
+        for (i, (name, cs)) in sources.iter().enumerate() {
+            for c in cs {
+                let shared = sources
+                    .iter()
+                    .enumerate()
+                    .any(|(k, (_, other))| k != i && other.iter().any(|o| o.name == c.name));
+                if !shared {
+                    row.push(c.clone());
+                }
+                row.push(Column { name: format!("{name}.{}", c.name), ..c.clone() });
+            }
+        }
+        (joins, Some(row))
+    }
+
     pub(super) fn entity(&mut self, e: &ast::Entity) {
         let market = self.market_ref(&e.market);
         let table = match market {
             Some(mi) => {
                 let mk = &self.out.markets[mi];
-                let cols = mk.columns.clone();
-                let key = match mk.column(&e.key.name) {
+                let cols = mk.row_columns.clone();
+                let key = match cols.iter().find(|c| c.name == e.key.name) {
                     Some(k) => Some(k.clone()),
                     None => {
                         let cands: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
@@ -373,6 +536,15 @@ impl Checker {
         match self.tables.get(&id.name) {
             Some((Table::Market(i), _)) => Some(*i),
             Some((Table::Poisoned, _)) => None,
+            Some((Table::Lookup(_), _)) => {
+                self.diags.push(errors::unknown_market(id.span, &id.name, vec![]).with_help(
+                    format!(
+                        "`{}` is a table; join it to a market: `join {} on COLUMN`",
+                        id.name, id.name
+                    ),
+                ));
+                None
+            }
             Some((Table::Entity(_), _)) => {
                 self.diags.push(errors::unknown_market(id.span, &id.name, vec![]).with_help(
                     format!("`{}` is an entity; segment the market it is `of`", id.name),
@@ -396,7 +568,7 @@ impl Checker {
     pub(super) fn owner_scope(&self, owner: Owner) -> (Vec<Column>, String, usize) {
         match owner {
             Owner::Market(i) => (
-                self.out.markets[i].columns.clone(),
+                self.out.markets[i].row_columns.clone(),
                 format!("market `{}`", self.out.markets[i].name),
                 i,
             ),

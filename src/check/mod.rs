@@ -138,6 +138,8 @@ pub fn format_of(path: &str, as_name: Option<&str>) -> Option<Format> {
 enum Table {
     Market(usize),
     Entity(usize),
+    /// A lookup table (`table ... { key ... }`).
+    Lookup(usize),
     /// Defined, but broken: references to it stay quiet.
     Poisoned,
 }
@@ -154,6 +156,12 @@ struct Checker {
 
 impl Checker {
     fn run(&mut self, ast: &ast::Program, schemas: &dyn SchemaSource) {
+        // Tables first: a market may join a table declared after it.
+        for item in &ast.items {
+            if let ast::ItemKind::Table(t) = &item.kind {
+                self.table(t, schemas);
+            }
+        }
         for item in &ast.items {
             match &item.kind {
                 ast::ItemKind::Market(m) => self.market(m, schemas),

@@ -156,6 +156,8 @@ pub struct Column {
 #[derive(Clone, Debug, Default)]
 pub struct Checked {
     pub markets: Vec<MarketDef>,
+    /// Lookup tables that markets join.
+    pub tables: Vec<TableDef>,
     pub entities: Vec<EntityDef>,
     pub dims: Vec<DimDef>,
     pub segments: Vec<SegDef>,
@@ -175,8 +177,38 @@ pub struct MarketDef {
     pub declared: Option<Vec<(Column, Span)>>,
     /// The schema seg works with: declared, or read from the file.
     pub columns: Vec<Column>,
+    /// `join`s, in order.
+    pub joins: Vec<JoinDef>,
+    /// The columns a row of the market has once its tables are joined, as
+    /// expressions name them: its own (`c`, and `MARKET.c`), each table's
+    /// (`TABLE.c`, and `c`); a bare name two of them share is left out (ambiguous).
+    /// Without joins, `columns`.
+    pub row_columns: Vec<Column>,
     pub filter: Option<TExpr>,
     pub measures: Vec<MeasureDef>,
+}
+
+/// A lookup table: a data file with one row per `key`.
+#[derive(Clone, Debug)]
+pub struct TableDef {
+    pub name: String,
+    pub span: Span,
+    pub path: String,
+    pub path_span: Span,
+    pub format: Format,
+    pub columns: Vec<Column>,
+    pub key: Column,
+}
+
+/// `join TABLE on COLUMN [= TABLE.KEY]`: a left, many-to-one join.
+#[derive(Clone, Debug)]
+pub struct JoinDef {
+    pub table: usize,
+    /// The market's column.
+    pub column: String,
+    /// The table's column it matches (its key unless named).
+    pub key: String,
+    pub span: Span,
 }
 
 impl Checked {

@@ -86,6 +86,8 @@ codes! {
     E0209: Error, Spec, "unknown market or entity";
     E0210: Error, Spec, "unknown label";
     E0211: Error, Spec, "a name that collides with an output column";
+    E0212: Error, Spec, "unknown table";
+    E0213: Error, Spec, "ambiguous column";
     E0301: Error, Spec, "type mismatch";
     E0302: Error, Spec, "cutting a value that has no order";
     E0303: Error, Spec, "aggregate where a row value is expected";
@@ -113,6 +115,8 @@ codes! {
     E0414: Error, Spec, "example contradicts a derived feature";
     E0415: Error, Spec, "`pareto` outside an entity";
     E0416: Error, Spec, "`order` lists a value twice";
+    E0417: Error, Spec, "join on columns of different types, or not on the key";
+    E0418: Error, Spec, "table without a key";
     W0420: Warning, Spec, "a `rules` rule that can never match";
     E0421: Error, Spec, "`partition` rules that overlap";
     E0422: Error, Spec, "a `partition` that leaves rows without a label (a gap), nulls included";

@@ -4,7 +4,7 @@
 
 use super::session::{classify, EngineError, Session};
 use crate::check::program::*;
-use crate::lower::audit::{market_totals, DimPlans};
+use crate::lower::audit::{market_totals, unmatched_joins, DimPlans};
 use crate::lower::DfResult;
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
@@ -37,6 +37,9 @@ pub struct AuditReport {
     pub dims: Vec<DimAudit>,
     pub empty: Vec<Vec<String>>,
     pub leaves: Vec<LeafCheck>,
+    /// Per joined table: market rows that met no row of it (their table columns
+    /// are null).
+    pub unmatched: Vec<(String, i64)>,
 }
 
 impl AuditReport {
@@ -78,6 +81,11 @@ impl AuditReport {
                     ));
                 }
             }
+        }
+        for (table, n) in &self.unmatched {
+            out.push_str(&format!(
+                "  rows without a match in table {table}: {n} (its columns are null there)\n"
+            ));
         }
         if self.empty.is_empty() {
             out.push_str("  empty segments: none\n");
@@ -295,7 +303,15 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
                 total: if add { totals[j + 1].or(Some(0.0)) } else { None },
             }
         }));
-        reports.push(AuditReport { segment: s, dims, empty, leaves });
+        let mut unmatched = Vec::new();
+        if sd.entity.is_none() {
+            let plans = unmatched_joins(p, sd.market, session).map_err(classify)?;
+            for (j, plan) in p.markets[sd.market].joins.iter().zip(plans) {
+                let n = int_at(&session.execute(plan)?, 0);
+                unmatched.push((p.tables[j.table].name.clone(), n));
+            }
+        }
+        reports.push(AuditReport { segment: s, dims, empty, leaves, unmatched });
     }
     Ok(reports)
 }

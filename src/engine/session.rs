@@ -52,6 +52,9 @@ impl Scans for Session {
     fn scan(&self, market: usize) -> lower::DfResult<LogicalPlan> {
         Ok(self.scans[market].clone())
     }
+    fn table(&self, table: usize) -> lower::DfResult<LogicalPlan> {
+        Ok(self.scans[self.program.markets.len() + table].clone())
+    }
 }
 
 /// `1048576` as `1 MiB`.
@@ -210,6 +213,34 @@ fn extension(p: &Path) -> String {
     p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default()
 }
 
+/// A data file the session registers: a market's, or a lookup table's.
+struct Source {
+    what: &'static str,
+    name: String,
+    path: String,
+    format: Format,
+    columns: Vec<crate::check::program::Column>,
+}
+
+/// Every data file of the program: the markets' (by market index), then the tables'.
+fn sources_of(p: &Checked) -> Vec<Source> {
+    let markets = p.markets.iter().map(|m| Source {
+        what: "market",
+        name: m.name.clone(),
+        path: m.path.clone(),
+        format: m.format,
+        columns: m.columns.clone(),
+    });
+    let tables = p.tables.iter().map(|t| Source {
+        what: "table",
+        name: t.name.clone(),
+        path: t.path.clone(),
+        format: t.format,
+        columns: t.columns.clone(),
+    });
+    markets.chain(tables).collect()
+}
+
 impl Session {
     /// Resolves and registers every market's source. Nothing is read here but
     /// headers and footers.
@@ -263,15 +294,15 @@ impl Session {
         let mut inputs = Vec::new();
         let mut read_schemas = Vec::new();
         let mut shown_paths = Vec::new();
-        for m in &program.markets {
+        for m in &sources_of(&program) {
             // Messages name the file as the spec (or `--source`) wrote it.
             let (path, shown) = match opts.sources.get(&m.name) {
                 Some(p) => (p.clone(), p.display().to_string()),
                 None => (
                     resolve(spec_dir, &m.path, &policy).map_err(|why| {
                         EngineError::path_refused(format!(
-                            "data path `{}` of market `{}` is refused: {why}",
-                            m.path, m.name
+                            "data path `{}` of {} `{}` is refused: {why}",
+                            m.path, m.what, m.name
                         ))
                     })?,
                     m.path.clone(),
@@ -279,8 +310,8 @@ impl Session {
             };
             if let Err(e) = super::files::ensure_regular(&path) {
                 return Err(EngineError::data(format!(
-                    "market `{}`: cannot open `{shown}`: {e}",
-                    m.name
+                    "{} `{}`: cannot open `{shown}`: {e}",
+                    m.what, m.name
                 )));
             }
             let (plan, read_schema) =
@@ -293,8 +324,8 @@ impl Session {
                             .map(|(at, e)| format!("{at}: {e}"))
                             .unwrap_or_else(|| e.to_string());
                         return Err(EngineError::data(format!(
-                            "market `{}`: {}: {why}",
-                            m.name, shown
+                            "{} `{}`: {}: {why}",
+                            m.what, m.name, shown
                         )));
                     }
                     Err(e) => return Err(e),
@@ -304,7 +335,39 @@ impl Session {
             read_schemas.push(read_schema);
             shown_paths.push(shown);
         }
-        Ok(Session { program, ctx, runtime, scans, inputs, read_schemas, shown: shown_paths, pool })
+        let session = Session {
+            program,
+            ctx,
+            runtime,
+            scans,
+            inputs,
+            read_schemas,
+            shown: shown_paths,
+            pool,
+        };
+        session.check_table_keys()?;
+        Ok(session)
+    }
+
+    /// A table has one row per key: a key that appears twice is a data error naming
+    /// the key and the file, before any join could count a market row twice.
+    fn check_table_keys(&self) -> Result<(), EngineError> {
+        let m = self.program.markets.len();
+        for (t, table) in self.program.tables.iter().enumerate() {
+            let plan = lower::scan::duplicate_key(self.scans[m + t].clone(), &table.key.name)
+                .map_err(classify)?;
+            let batches = self.execute(plan)?;
+            let values = super::batches_to_values(&batches);
+            if let Some(row) = values.first() {
+                let key = row.first().cloned().unwrap_or(crate::check::program::Value::Null);
+                let times = row.get(1).cloned().unwrap_or(crate::check::program::Value::Null);
+                return Err(EngineError::data(format!(
+                    "table `{}`: key {} = {key} appears {times} times in `{}`; a table has one row per key",
+                    table.name, table.key.name, self.shown[m + t]
+                )));
+            }
+        }
+        Ok(())
     }
 
     async fn scan_plan(
@@ -312,7 +375,7 @@ impl Session {
         path: &Path,
         shown: &str,
         format: Format,
-        m: &crate::check::program::MarketDef,
+        m: &Source,
     ) -> Result<(LogicalPlan, Option<Arc<Schema>>), EngineError> {
         let p = path.to_string_lossy().to_string();
         let ext = extension(path);
@@ -323,12 +386,18 @@ impl Session {
                 // header order, with seg's types (the checker's, inferred from every
                 // record when not declared). Other columns are read as text, which
                 // cannot fail: the spec makes no promise about them.
-                let header = super::schema::read_csv_header(path)
-                    .map_err(|e| EngineError::data(format!("market `{}`: {shown}: {e}", m.name)))?;
+                let header = super::schema::read_csv_header(path).map_err(|e| {
+                    EngineError::data(format!("{} `{}`: {shown}: {e}", m.what, m.name))
+                })?;
                 let fields: Vec<Field> = header
                     .iter()
                     .map(|name| {
-                        let ty = m.column(name).map(|c| arrow_type(c.ty)).unwrap_or(DataType::Utf8);
+                        let ty = m
+                            .columns
+                            .iter()
+                            .find(|c| c.name == *name)
+                            .map(|c| arrow_type(c.ty))
+                            .unwrap_or(DataType::Utf8);
                         Field::new(name, ty, true)
                     })
                     .collect();
@@ -337,8 +406,8 @@ impl Session {
                 for c in &m.columns {
                     if schema.field_with_name(&c.name).is_err() {
                         return Err(EngineError::data(format!(
-                            "market `{}`: column `{}` is declared but `{}` has no such column",
-                            m.name, c.name, shown
+                            "{} `{}`: column `{}` is declared but `{}` has no such column",
+                            m.what, m.name, c.name, shown
                         )));
                     }
                 }
@@ -366,15 +435,15 @@ impl Session {
         }
         .map_err(classify)?;
         let plan = df.into_unoptimized_plan();
-        match lower::scan::canonical(plan, m) {
+        match lower::scan::canonical(plan, &m.columns) {
             Ok(plan) => Ok((plan, read_schema)),
             Err(ScanMismatch::Missing { column }) => Err(EngineError::data(format!(
-                "market `{}`: `{}` has no column `{}`",
-                m.name, shown, column
+                "{} `{}`: `{}` has no column `{}`",
+                m.what, m.name, shown, column
             ))),
             Err(ScanMismatch::Type { column, declared, found }) => Err(EngineError::data(format!(
-                "market `{}`: column `{}` is declared {} but `{}` has {}",
-                m.name, column, declared, shown, found
+                "{} `{}`: column `{}` is declared {} but `{}` has {}",
+                m.what, m.name, column, declared, shown, found
             ))),
             Err(ScanMismatch::Plan(e)) => Err(EngineError::internal(e)),
         }

@@ -16,7 +16,7 @@ pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPl
     let mk = &p.markets[m];
     let inner = || -> DfResult<LogicalPlan> {
         let dims: Vec<usize> = (0..p.dims.len()).filter(|&d| p.dims[d].market == m).collect();
-        let mut keep: Vec<String> = mk.columns.iter().map(|c| c.name.clone()).collect();
+        let mut keep: Vec<String> = mk.row_columns.iter().map(|c| c.name.clone()).collect();
         // Rows leave in the order they were read: numbered on the way in (the
         // session reads each file as one ordered stream for this), sorted on the way
         // out, since joins and windows in between may reorder them.
@@ -28,7 +28,7 @@ pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPl
         keep.pop();
         // Columns leave with seg's types whatever the source carried (string views).
         let mut out: Vec<Expr> = mk
-            .columns
+            .row_columns
             .iter()
             .map(|c| cast(col(&c.name), arrow_type(c.ty)).alias(&c.name))
             .collect();

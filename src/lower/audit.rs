@@ -25,7 +25,7 @@ pub struct DimPlans<'a> {
 impl<'a> DimPlans<'a> {
     pub fn new(p: &'a Checked, s: usize, d: usize, scans: &'a dyn Scans) -> Self {
         let all_cols = match p.segments[s].owner() {
-            Owner::Market(m) => p.markets[m].columns.iter().map(|c| c.name.clone()).collect(),
+            Owner::Market(m) => p.markets[m].row_columns.iter().map(|c| c.name.clone()).collect(),
             Owner::Entity(e) => p.entities[e].columns().into_iter().map(|c| c.name).collect(),
         };
         DimPlans { p, s, d, scans, all_cols }
@@ -136,6 +136,23 @@ fn rule_hits(arms: &[RuleArm]) -> DfResult<Expr> {
         hits = hits + when(row(&a.cond), lit(1i64)).otherwise(lit(0i64))?;
     }
     Ok(hits)
+}
+
+/// For each join of market `m`, one row: the number of market rows (its `where`
+/// applied) that met no row of the table (Int64, column `u`), in join order.
+pub fn unmatched_joins(p: &Checked, m: usize, scans: &dyn Scans) -> DfResult<Vec<LogicalPlan>> {
+    let mk = &p.markets[m];
+    mk.joins
+        .iter()
+        .map(|j| {
+            let t = &p.tables[j.table];
+            let key = col(&format!("{}.{}", t.name, j.key));
+            let missed = when(key.is_null(), lit(1i64)).otherwise(lit(0i64))?;
+            super::market_rows(p, m, scans)?
+                .aggregate(Vec::<Expr>::new(), vec![agg::sum(missed).alias("u")])?
+                .build()
+        })
+        .collect()
 }
 
 /// One row over the segmentation's rows (its `where` applied), every value Float64:

@@ -3,7 +3,7 @@
 
 use super::types::{arrow_type, seg_type};
 use super::{DfResult, Scans};
-use crate::check::program::{MarketDef, Type};
+use crate::check::program::{Column as SegColumn, Type};
 use arrow::datatypes::DataType;
 use datafusion::common::Column;
 use datafusion::logical_expr::{cast, Expr, LogicalPlan, LogicalPlanBuilder};
@@ -19,10 +19,10 @@ pub enum ScanMismatch {
 
 /// Projects a file's scan onto the market's columns, each cast to its canonical type,
 /// so that plans and outputs do not depend on the format (Parquet's Int32 is Int64).
-pub fn canonical(scan: LogicalPlan, m: &MarketDef) -> Result<LogicalPlan, ScanMismatch> {
+pub fn canonical(scan: LogicalPlan, columns: &[SegColumn]) -> Result<LogicalPlan, ScanMismatch> {
     let file_schema = scan.schema().clone();
     let mut cols = Vec::new();
-    for c in &m.columns {
+    for c in columns {
         let Ok((q, field)) = file_schema.qualified_field_with_unqualified_name(&c.name) else {
             return Err(ScanMismatch::Missing { column: c.name.clone() });
         };
@@ -54,4 +54,17 @@ pub fn canonical(scan: LogicalPlan, m: &MarketDef) -> Result<LogicalPlan, ScanMi
 /// The first `n` rows of market `m` as read (before its `where`), for `:sample`.
 pub fn sample(scans: &dyn Scans, m: usize, n: usize) -> DfResult<LogicalPlan> {
     LogicalPlanBuilder::from(scans.scan(m)?).limit(0, Some(n))?.build()
+}
+
+/// One duplicated key of a table, if any: the key and how many rows have it.
+pub fn duplicate_key(scan: LogicalPlan, key: &str) -> DfResult<LogicalPlan> {
+    use super::expr::col;
+    use datafusion::functions_aggregate::count::count_all;
+    use datafusion::logical_expr::lit;
+    LogicalPlanBuilder::from(scan)
+        .filter(col(key).is_not_null())?
+        .aggregate(vec![col(key)], vec![count_all().alias("n")])?
+        .filter(col("n").gt(lit(1i64)))?
+        .limit(0, Some(1))?
+        .build()
 }

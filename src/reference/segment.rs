@@ -234,17 +234,79 @@ fn labels_over(d: &DimDef, cols: &[String], rows: &[Vec<Value>]) -> Vec<Option<S
 }
 
 /// The rank order of `top` labels (most rows first, ties by value), for sorting.
-pub fn market_rows(p: &Checked, m: usize, data: &Table) -> Vec<Vec<Value>> {
+pub fn market_rows(p: &Checked, m: usize, data: &[Table]) -> (Vec<String>, Vec<Vec<Value>>) {
     let mk = &p.markets[m];
-    data.rows
-        .iter()
+    let (cols, rows) = joined(p, m, data);
+    let rows = rows
+        .into_iter()
         .filter(|r| {
             mk.filter
                 .as_ref()
-                .is_none_or(|f| eval(f, &Row { cols: &data.columns, vals: r }) == Value::Bool(true))
+                .is_none_or(|f| eval(f, &Row { cols: &cols, vals: r }) == Value::Bool(true))
         })
-        .cloned()
-        .collect()
+        .collect();
+    (cols, rows)
+}
+
+/// A market's rows with its tables joined: `data` holds the markets' tables, then
+/// the lookup tables'. Columns are the market's `row_columns`: each market row gets
+/// the row of each table whose key equals its join column (or nulls).
+fn joined(p: &Checked, m: usize, data: &[Table]) -> (Vec<String>, Vec<Vec<Value>>) {
+    let mk = &p.markets[m];
+    let own = &data[m];
+    if mk.joins.is_empty() {
+        return (own.columns.clone(), own.rows.clone());
+    }
+    let names: Vec<String> = mk.row_columns.iter().map(|c| c.name.clone()).collect();
+    let index = |cols: &[String], name: &str| cols.iter().position(|c| c == name);
+    let rows = own
+        .rows
+        .iter()
+        .map(|r| {
+            // Each joined table's matching row, by table name.
+            let matches: Vec<(&TableDef, Option<&Vec<Value>>)> = mk
+                .joins
+                .iter()
+                .map(|j| {
+                    let t = &p.tables[j.table];
+                    let td = &data[p.markets.len() + j.table];
+                    let v = index(&own.columns, &j.column).map_or(Value::Null, |i| r[i].clone());
+                    let k = index(&td.columns, &j.key);
+                    let hit = td
+                        .rows
+                        .iter()
+                        .find(|tr| k.is_some_and(|k| compare(&tr[k], &v) == Some(Ordering::Equal)));
+                    (t, hit)
+                })
+                .collect();
+            names
+                .iter()
+                .map(|name| {
+                    let (owner, bare) = match name.split_once('.') {
+                        Some((o, b)) => (Some(o), b),
+                        None => (None, name.as_str()),
+                    };
+                    if owner.is_none_or(|o| o == mk.name) {
+                        if let Some(i) = index(&own.columns, bare) {
+                            return r[i].clone();
+                        }
+                    }
+                    for (t, hit) in &matches {
+                        if owner.is_none_or(|o| o == t.name) {
+                            if let Some(i) = t.columns.iter().position(|c| c.name == bare) {
+                                let td = &data[p.markets.len()
+                                    + p.tables.iter().position(|x| x.name == t.name).unwrap_or(0)];
+                                let j = index(&td.columns, bare).unwrap_or(i);
+                                return hit.map_or(Value::Null, |row| row[j].clone());
+                            }
+                        }
+                    }
+                    Value::Null
+                })
+                .collect()
+        })
+        .collect();
+    (names, rows)
 }
 
 /// Labels of `dim` for each of the market rows `rows` (already filtered by the market's where).
@@ -330,16 +392,15 @@ pub type SegRows = (Vec<String>, Vec<Vec<Value>>, Vec<Vec<Option<String>>>);
 pub fn segment_rows(p: &Checked, s: usize, data: &[Table]) -> SegRows {
     let sd = &p.segments[s];
     let m = sd.market;
-    let mrows = market_rows(p, m, &data[m]);
+    let (mcols, mrows) = market_rows(p, m, data);
     match sd.entity {
         None => {
-            let labels =
-                sd.dims.iter().map(|&d| dim_labels(p, d, &data[m].columns, &mrows)).collect();
-            (data[m].columns.clone(), mrows, labels)
+            let labels = sd.dims.iter().map(|&d| dim_labels(p, d, &mcols, &mrows)).collect();
+            (mcols, mrows, labels)
         }
         // An entity segmentation groups the entity's rows, labelled by its own dimensions.
         Some(e) => {
-            let (ecols, erows, _) = entity_table(p, e, &data[m].columns, &mrows);
+            let (ecols, erows, _) = entity_table(p, e, &mcols, &mrows);
             let labels = sd.dims.iter().map(|&d| labels_over(&p.dims[d], &ecols, &erows)).collect();
             (ecols, erows, labels)
         }

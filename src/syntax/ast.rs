@@ -33,6 +33,7 @@ pub struct Item {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ItemKind {
     Market(Market),
+    Table(Table),
     Entity(Entity),
     Dimension(Dimension),
     Segment(Segment),
@@ -49,6 +50,29 @@ pub struct Market {
     pub columns: Option<ColumnsBlock>,
     pub filters: Vec<Expr>,
     pub measures: Vec<MeasureDef>,
+    /// `join T on COL [= T.KEY]`, in order.
+    pub joins: Vec<Join>,
+}
+
+/// `join T on COL` (the table's key) or `join T on COL = T.KEY`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Join {
+    pub table: Ident,
+    pub column: Ident,
+    /// `= T.KEY`: the table and key as written.
+    pub key: Option<(Ident, Ident)>,
+    pub span: Span,
+}
+
+/// `table NAME from "PATH" [as FORMAT] { columns { ... } key COL }`: a lookup table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Table {
+    pub name: Ident,
+    pub source: StrLit,
+    pub format: Option<Ident>,
+    pub columns: Option<ColumnsBlock>,
+    pub key: Option<Ident>,
+    pub span: Span,
 }
 
 /// `columns { ... }`: the declared schema.

@@ -92,6 +92,7 @@ impl Ctx {
         let kind = match p.as_rule() {
             Rule::market => ItemKind::Market(self.market(p)?),
             Rule::entity => ItemKind::Entity(self.entity(p)?),
+            Rule::table => ItemKind::Table(self.table(p)?),
             Rule::dimension => ItemKind::Dimension(self.dimension(p)?),
             Rule::segment => ItemKind::Segment(self.segment(p)?),
             Rule::expect => ItemKind::Expect(self.expect(p)?),
@@ -132,6 +133,7 @@ impl Ctx {
             columns: None,
             filters: Vec::new(),
             measures: Vec::new(),
+            joins: Vec::new(),
         };
         if let Some(body) = k.opt(Rule::market_body) {
             for item in body.into_inner() {
@@ -146,11 +148,62 @@ impl Ctx {
                     }
                     Rule::where_clause => m.filters.push(self.expr(self.kids(item).any()?)?),
                     Rule::measure_def => m.measures.push(self.measure_def(item)?),
+                    Rule::join_clause => m.joins.push(self.join(item)?),
                     _ => return Err(self.unexpected(&item)),
                 }
             }
         }
         Ok(m)
+    }
+
+    fn join(&self, p: Pair<Rule>) -> R<Join> {
+        let span = self.span(&p);
+        let mut k = self.kids(p);
+        k.expect(Rule::join_kw)?;
+        let table = self.name(k.expect(Rule::table_ref)?)?;
+        let column = self.name(k.expect(Rule::column_ref)?)?;
+        let key = match k.opt(Rule::qualified_ref) {
+            Some(q) => {
+                let mut q = self.kids(q);
+                let t = self.name(q.expect(Rule::table_ref)?)?;
+                let c = self.name(q.expect(Rule::column_ref)?)?;
+                Some((t, c))
+            }
+            None => None,
+        };
+        Ok(Join { table, column, key, span })
+    }
+
+    fn table(&self, p: Pair<Rule>) -> R<Table> {
+        let span = self.span(&p);
+        let mut k = self.kids(p);
+        k.expect(Rule::table_kw)?;
+        let name = self.name(k.expect(Rule::table_name)?)?;
+        let source = self.string(k.expect(Rule::string)?)?;
+        let format = match k.opt(Rule::format_clause) {
+            Some(f) => Some(self.name(self.kids(f).any()?)?),
+            None => None,
+        };
+        let mut t = Table { name, source, format, columns: None, key: None, span };
+        for item in k.expect(Rule::table_body)?.into_inner() {
+            match item.as_rule() {
+                Rule::columns_block => {
+                    let cspan = self.span(&item);
+                    let mut columns = Vec::new();
+                    for c in item.into_inner() {
+                        columns.push(self.column_decl(c)?);
+                    }
+                    t.columns = Some(ColumnsBlock { columns, span: cspan });
+                }
+                Rule::key_clause => {
+                    let mut kk = self.kids(item);
+                    kk.expect(Rule::key_kw)?;
+                    t.key = Some(self.name(kk.expect(Rule::column_ref)?)?);
+                }
+                _ => return Err(self.unexpected(&item)),
+            }
+        }
+        Ok(t)
     }
 
     fn column_decl(&self, p: Pair<Rule>) -> R<ColumnDecl> {
@@ -664,7 +717,15 @@ impl Ctx {
             }
             Rule::name_or_call => {
                 let mut k = self.kids(p);
-                let func = self.name(k.any()?)?;
+                let mut func = self.name(k.any()?)?;
+                // `customers.country`: a joined table's column, one name to the checker.
+                if k.peek_rule().is_some_and(|r| r != Rule::call_args) {
+                    let column = self.name(k.any()?)?;
+                    func = Ident {
+                        name: format!("{}.{}", func.name, column.name),
+                        span: func.span.to(column.span),
+                    };
+                }
                 match k.opt(Rule::call_args) {
                     None => Ok(Expr { kind: ExprKind::Name(func), span }),
                     Some(args_pair) => {

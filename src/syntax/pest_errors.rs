@@ -9,6 +9,11 @@ use crate::span::Span;
 fn rule_name(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::market_name | Rule::market_ref => "a market name",
+        Rule::table_name | Rule::table_ref => "a table name",
+        Rule::join_clause | Rule::join_kw => "`join TABLE on COLUMN`",
+        Rule::key_clause | Rule::key_kw => "`key COLUMN`",
+        Rule::qualified_ref => "`TABLE.COLUMN`",
+        Rule::table_body => "`{`",
         Rule::column_name | Rule::column_ref => "a column name",
         Rule::measure_name | Rule::measure_ref => "a measure name",
         Rule::entity_name => "an entity name",
@@ -26,6 +31,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::market | Rule::entity | Rule::dimension | Rule::segment | Rule::expect | Rule::example => {
             "a statement (market, entity, dimension, segment, expect or example)"
         }
+        Rule::table | Rule::table_kw => "a statement (market, table, entity, dimension, segment, expect or example)",
         Rule::EOI => "end of file",
         Rule::cmp_op | Rule::between_tail | Rule::in_tail | Rule::is_null_tail | Rule::like_tail
         | Rule::like_kw => "a comparison",

@@ -195,9 +195,19 @@ fn spans_are_sane() {
             let s = item.span;
             v.within(seg::span::Span::new(0, v.len as usize), s, "statement");
             match &item.kind {
+                ItemKind::Table(t) => {
+                    v.within(s, t.name.span, "table name");
+                    v.within(s, t.source.span, "table source");
+                    t.key.iter().for_each(|k| v.within(s, k.span, "table key"));
+                }
                 ItemKind::Market(m) => {
                     v.within(s, m.name.span, "market name");
                     v.within(s, m.source.span, "market source");
+                    for j in &m.joins {
+                        v.within(s, j.span, "join");
+                        v.within(j.span, j.table.span, "joined table");
+                        v.within(j.span, j.column.span, "join column");
+                    }
                     m.filters.iter().for_each(|e| v.expr(s, e));
                     for md in &m.measures {
                         v.within(s, md.span, "measure");

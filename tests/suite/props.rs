@@ -20,6 +20,9 @@ const CUTS: [i64; 6] = [0, 10, 25, 26, 50, 75];
 #[derive(Clone, Debug)]
 struct Data {
     rows: Vec<DataRow>,
+    /// The lookup table `tk` (`tkey int, zone text, w float`), keys unique; some
+    /// market keys have no row, and a row may have a null key.
+    table: Vec<(Option<i64>, Option<String>, Option<f64>)>,
 }
 
 /// `a int, b float, t text, k int, flag bool, d date, ts timestamp`.
@@ -60,7 +63,26 @@ fn data() -> impl Strategy<Value = Data> {
         2 => (-10_000_000i64..10_000_000).prop_map(|m| Some(m * 60_000_000 + 7_000_123)),
         2 => prop::sample::select(DAYS.to_vec()).prop_map(move |s| Some(day(s) as i64 * 86_400_000_000)),
     ];
-    prop::collection::vec((a, b, t, k, f, d, ts), 0..50).prop_map(|rows| Data { rows })
+    let zone = prop_oneof![1 => Just(None), 4 => prop::sample::select(vec!["north", "south", "", "ünï"]).prop_map(|s| Some(s.to_string()))];
+    let w = prop_oneof![1 => Just(None), 4 => (-4i64..12).prop_map(|q| Some(q as f64 * 0.5))];
+    let table = (
+        prop::sample::subsequence((1i64..9).collect::<Vec<_>>(), 0..8),
+        prop::collection::vec((zone, w), 8),
+        any::<bool>(),
+    )
+        .prop_map(|(keys, attrs, null_row)| {
+            let mut rows: Vec<(Option<i64>, Option<String>, Option<f64>)> = keys
+                .iter()
+                .zip(attrs.iter())
+                .map(|(k, (z, w))| (Some(*k), z.clone(), *w))
+                .collect();
+            if null_row {
+                rows.push((None, Some("nowhere".into()), Some(9.0)));
+            }
+            rows
+        });
+    (prop::collection::vec((a, b, t, k, f, d, ts), 0..50), table)
+        .prop_map(|(rows, table)| Data { rows, table })
 }
 
 fn row_cond() -> impl Strategy<Value = String> {
@@ -111,6 +133,11 @@ fn row_cond() -> impl Strategy<Value = String> {
         "substr(t, 2, 3) = \"afe\"",
         "substr(t, 0, 2) = \"c\"",
         "days_between(d, today()) > 300",
+        "zone = \"north\"",
+        "w > 1",
+        "tk.zone is null",
+        "zone in (\"north\", \"\")",
+        "m.k > 3 and tkey is not null",
     ])
     .prop_map(str::to_string)
 }
@@ -192,6 +219,8 @@ fn dim_body() -> impl Strategy<Value = (bool, String)> {
         Just((false, "date(ts)".to_string())),
         Just((false, "d + 1".to_string())),
         Just((false, "substr(t, 1, 2)".to_string())),
+        Just((false, "zone".to_string())),
+        Just((false, "bins w [0, 2]".to_string())),
         (1u64..4).prop_map(|n| (false, format!("top {n} t else \"other\""))),
         (1u64..3).prop_map(|n| (false, format!("top {n} a"))),
         mapping.prop_map(|s| (false, s)),
@@ -280,13 +309,14 @@ fn case() -> impl Strategy<Value = Case> {
                 (dims, sw, share, measures)
             };
             let mut spec = format!(
-                "market m from \"data.{}\" {{\n  columns {{ a int, b float, t text, k int, flag bool, d date, ts timestamp }}\n",
+                "table tk from \"tk.{0}\" {{ columns {{ tkey int, zone text, w float }} key tkey }}\nmarket m from \"data.{0}\" {{\n  columns {{ a int, b float, t text, k int, flag bool, d date, ts timestamp }}\n",
                 if ipc { "arrow" } else { "parquet" }
             );
+            spec.push_str("  join tk on k = tk.tkey\n");
             if let Some(w) = mw {
                 spec.push_str(&format!("  where {w}\n"));
             }
-            spec.push_str("  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fu = count(distinct t where a > 5)\n  measure fm = max(a where flag or a is null)\n  measure fi = sum(a where b > 10) - fc\n  measure mo = mode(t)\n  measure mb = mode(b where flag)\n  measure md2 = mode(d)\n}\n");
+            spec.push_str("  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fu = count(distinct t where a > 5)\n  measure fm = max(a where flag or a is null)\n  measure fi = sum(a where b > 10) - fc\n  measure sw = sum(b * w where zone is not null)\n  measure mo = mode(t)\n  measure mb = mode(b where flag)\n  measure md2 = mode(d)\n}\n");
             spec.push_str("entity e of m by k {\n  cnt = count()\n  spend = sum(b)\n  hot = count(where flag)\n  fav = mode(t)\n  measure es = sum(spend)\n  measure ec = count()\n  measure ea = avg(cnt)\n  measure ef = count(where hot > 0)\n  measure em = mode(fav)\n  measure emx = max(spend where cnt > 1)\n}\n");
             let mut names = Vec::new();
             for (i, (on_entity, body)) in dims.iter().enumerate() {
@@ -335,17 +365,59 @@ fn write_data(dir: &std::path::Path, d: &Data, ipc: bool) {
         Arc::new(TimestampMicrosecondArray::from(d.rows.iter().map(|r| r.6).collect::<Vec<_>>())),
     ];
     let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), cols).unwrap();
+    write_batch(dir, "data", &batch, ipc);
+    let tschema = Arc::new(Schema::new(vec![
+        Field::new("tkey", DataType::Int64, true),
+        Field::new("zone", DataType::Utf8, true),
+        Field::new("w", DataType::Float64, true),
+    ]));
+    let tcols: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(d.table.iter().map(|r| r.0).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(d.table.iter().map(|r| r.1.clone()).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(d.table.iter().map(|r| r.2).collect::<Vec<_>>())),
+    ];
+    let tbatch = arrow::record_batch::RecordBatch::try_new(tschema, tcols).unwrap();
+    write_batch(dir, "tk", &tbatch, ipc);
+}
+
+fn write_batch(
+    dir: &std::path::Path,
+    name: &str,
+    batch: &arrow::record_batch::RecordBatch,
+    ipc: bool,
+) {
+    let schema = batch.schema();
     if ipc {
-        let f = std::fs::File::create(dir.join("data.arrow")).unwrap();
+        let f = std::fs::File::create(dir.join(format!("{name}.arrow"))).unwrap();
         let mut w = arrow::ipc::writer::FileWriter::try_new(f, &schema).unwrap();
-        w.write(&batch).unwrap();
+        w.write(batch).unwrap();
         w.finish().unwrap();
     } else {
-        let f = std::fs::File::create(dir.join("data.parquet")).unwrap();
+        let f = std::fs::File::create(dir.join(format!("{name}.parquet"))).unwrap();
         let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(f, schema, None).unwrap();
-        w.write(&batch).unwrap();
+        w.write(batch).unwrap();
         w.close().unwrap();
     }
+}
+
+/// The market's table, then the lookup table `tk` (when the spec has it).
+fn reference_tables(d: &Data) -> Vec<Table> {
+    let opt = |v: Option<Value>| v.unwrap_or(Value::Null);
+    let tk = Table {
+        columns: ["tkey", "zone", "w"].iter().map(|s| s.to_string()).collect(),
+        rows: d
+            .table
+            .iter()
+            .map(|r| {
+                vec![
+                    opt(r.0.map(Value::Int)),
+                    opt(r.1.clone().map(Value::Text)),
+                    opt(r.2.map(Value::Float)),
+                ]
+            })
+            .collect(),
+    };
+    vec![reference_table(d), tk]
 }
 
 fn reference_table(d: &Data) -> Table {
@@ -394,7 +466,7 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
         .collect();
     prop_assert!(errors.is_empty(), "generated spec does not check: {errors:?}\n{}", c.spec);
     let program = spec.program.clone().unwrap();
-    let expected = run_segment(&program, 0, &[reference_table(&c.data)]);
+    let expected = run_segment(&program, 0, &reference_tables(&c.data));
     let session = Session::new(
         program,
         dir.path(),
@@ -501,7 +573,7 @@ fn label_codes_agree_past_the_distinct_value_cache() {
     for batch in [1024, 8192] {
         check_case(&Case {
             spec: spec.to_string(),
-            data: Data { rows: rows.clone() },
+            data: Data { rows: rows.clone(), table: Vec::new() },
             threads: 2,
             batch,
             ipc: false,
@@ -782,9 +854,8 @@ fn audit_counts_match_brute_force() {
             .unwrap();
             let audits = seg::engine::audit::audit_dims(&session, 0)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let table = reference_table(&c.data);
             // The segmentation's rows: the market's, or (entity segmentation) the entity's.
-            let (cols, rows, seg_labels) = segment_rows(&program, 0, &[table]);
+            let (cols, rows, seg_labels) = segment_rows(&program, 0, &reference_tables(&c.data));
             let sd = &program.segments[0];
             let keep: Vec<usize> = (0..rows.len())
                 .filter(|&i| {
@@ -824,7 +895,8 @@ fn audit_counts_match_brute_force() {
                 if let DimKind::Map { arms, .. } = &d.kind {
                     let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
                     for &i in &keep {
-                        if let Value::Text(t) = &rows[i][2] {
+                        let ti = cols.iter().position(|c| c == "t").expect("column t");
+                        if let Value::Text(t) = &rows[i][ti] {
                             if !arms
                                 .iter()
                                 .any(|x| x.values.iter().any(|(v, _)| v == &Value::Text(t.clone())))
