@@ -109,8 +109,10 @@ pub fn open_with(
         return Err(exit_code(&file.diagnostics, false).max(exit::INVALID));
     };
     for m in sources.keys() {
-        if !program.markets.iter().any(|x| &x.name == m) {
-            errln!("error: --source names market `{m}`, which {shown} does not define");
+        let known =
+            program.markets.iter().map(|x| &x.name).chain(program.tables.iter().map(|t| &t.name));
+        if !known.into_iter().any(|x| x == m) {
+            errln!("error: --source names `{m}`, which {shown} defines as no market or table");
             return Err(exit::USAGE);
         }
     }

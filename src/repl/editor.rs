@@ -11,7 +11,7 @@ use reedline::{
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
-pub const KEYWORDS: [&str; 38] = [
+pub const KEYWORDS: [&str; 47] = [
     "market",
     "entity",
     "dimension",
@@ -50,6 +50,15 @@ pub const KEYWORDS: [&str; 38] = [
     "false",
     "distinct",
     "count",
+    "table",
+    "key",
+    "join",
+    "pareto",
+    "order",
+    "with",
+    "total",
+    "like",
+    "mode",
 ];
 
 pub struct SegPrompt {
@@ -157,6 +166,9 @@ impl Completer for SegCompleter {
         } else {
             cands.extend(self.names.lock().map(|n| n.clone()).unwrap_or_default());
             cands.extend(KEYWORDS.iter().map(|k| k.to_string()));
+            // Functions and aggregates, as the checker knows them.
+            cands.extend(crate::check::expr::FUNCTIONS.iter().map(|f| f.to_string()));
+            cands.extend(crate::check::expr::AGGREGATES.iter().map(|f| f.to_string()));
         }
         cands.sort();
         cands.dedup();

@@ -179,12 +179,16 @@ impl Repl {
         let mut v: Vec<String> = Vec::new();
         for m in &p.markets {
             v.push(m.name.clone());
-            v.extend(m.columns.iter().map(|c| c.name.clone()));
+            v.extend(m.row_columns.iter().map(|c| c.name.clone()));
             v.extend(m.measures.iter().map(|x| x.name.clone()));
+        }
+        for t in &p.tables {
+            v.push(t.name.clone());
         }
         for e in &p.entities {
             v.push(e.name.clone());
             v.extend(e.features.iter().map(|f| f.name.clone()));
+            v.extend(e.measures.iter().map(|x| x.name.clone()));
         }
         v.extend(p.dims.iter().map(|d| d.name.clone()));
         v.extend(p.segments.iter().filter(|s| s.name != QUERY_NAME).map(|s| s.name.clone()));
