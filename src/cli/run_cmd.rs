@@ -289,7 +289,7 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
         Some(dest) if !to_dir => files.push((dest.to_path_buf(), combined)),
         Some(_) => {}
     }
-    let inputs = files::run_inputs(a.spec, &session.inputs);
+    let inputs = files::run_inputs(a.spec, &session.files);
     for (dest, _) in &files {
         if let Err(e) = files::check_output(dest, a.force, &inputs) {
             return report(&e);
@@ -340,7 +340,7 @@ pub fn assign(
         Ok(x) => x,
         Err(c) => return c,
     };
-    let inputs = files::run_inputs(spec, &session.inputs);
+    let inputs = files::run_inputs(spec, &session.files);
     if let Err(e) = files::check_output(dest, force, &inputs) {
         return report(&e);
     }

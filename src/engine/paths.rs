@@ -82,3 +82,144 @@ fn resolve_from(
     }
     Ok(joined)
 }
+
+/// The files a data path stands for. A plain path is itself; a glob (`*`, `?`,
+/// `[...]`, `**`) is every regular file it matches; a folder is every file below it
+/// with the format's extension (Hive partitions, `year=2024/`, included). Each file
+/// is held to the policy on its own, so a link inside the project that points out
+/// of it is refused like a path that does. Sorted, so reads are reproducible.
+pub fn expand(
+    spec_dir: &Path,
+    raw: &str,
+    extension: &str,
+    policy: &PathPolicy,
+) -> Result<Vec<PathBuf>, String> {
+    let is_glob = raw.contains(['*', '?', '[']);
+    // The pattern's fixed prefix is held to the policy like any path.
+    let fixed: String = raw.chars().take_while(|c| !matches!(c, '*' | '?' | '[')).collect();
+    let base = resolve(spec_dir, if fixed.is_empty() { "." } else { &fixed }, policy)?;
+    let files: Vec<PathBuf> = if is_glob {
+        let pattern = resolve_pattern(spec_dir, raw, policy)?;
+        let found = glob::glob(&pattern.to_string_lossy())
+            .map_err(|e| format!("`{raw}` is not a valid pattern: {e}"))?;
+        found.filter_map(Result::ok).filter(|p| p.is_file()).collect()
+    } else if base.is_dir() {
+        let mut out = Vec::new();
+        walk(&base, extension, &mut out);
+        out
+    } else {
+        return Ok(vec![base]);
+    };
+    let mut checked = Vec::new();
+    for f in files {
+        let shown = f.strip_prefix(spec_dir).unwrap_or(&f).to_string_lossy().to_string();
+        let ok = within_policy(spec_dir, &f, policy)
+            .map_err(|why| format!("`{shown}` (matched by `{raw}`) is refused: {why}"))?;
+        checked.push(ok);
+    }
+    if checked.is_empty() {
+        return Err(format!("no `{extension}` file matches `{raw}`"));
+    }
+    checked.sort();
+    Ok(checked)
+}
+
+/// A pattern made absolute the way `resolve` makes a path absolute.
+fn resolve_pattern(spec_dir: &Path, raw: &str, policy: &PathPolicy) -> Result<PathBuf, String> {
+    let raw_path = Path::new(raw);
+    if raw_path.is_absolute() {
+        return if policy.allow_outside {
+            Ok(raw_path.to_path_buf())
+        } else {
+            Err("it is an absolute path".into())
+        };
+    }
+    let dir = spec_dir.canonicalize().unwrap_or_else(|_| spec_dir.to_path_buf());
+    Ok(normalize(&dir.join(raw_path)))
+}
+
+/// A matched file, refused if it (or a link on its way) leaves the project root.
+fn within_policy(spec_dir: &Path, file: &Path, policy: &PathPolicy) -> Result<PathBuf, String> {
+    if policy.allow_outside {
+        return Ok(file.to_path_buf());
+    }
+    let root = project_root(spec_dir);
+    let real = file.canonicalize().map_err(|e| e.to_string())?;
+    if !real.starts_with(&root) {
+        return Err("it is a link that points out of the project".into());
+    }
+    Ok(real)
+}
+
+fn walk(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        let hidden = e.file_name().to_string_lossy().starts_with(['.', '_']);
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, extension, out);
+        } else if p.extension().is_some_and(|x| x == extension.trim_start_matches('.')) {
+            out.push(p);
+        }
+    }
+}
+
+/// Hive partition columns of `file` below `base`: each `key=value` folder on the way.
+pub fn hive_partitions(base: &Path, file: &Path) -> Vec<(String, String)> {
+    let rel = file.strip_prefix(base).unwrap_or(file);
+    rel.parent()
+        .map(|d| {
+            d.components()
+                .filter_map(|c| {
+                    let s = c.as_os_str().to_string_lossy();
+                    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A market's (or table's) data as DataFusion reads it: the path to give it (a file,
+/// a pattern, or a folder ending in `/`), the files it stands for, and the folder
+/// Hive partitions are counted from (`None` for a single file).
+pub struct DataPath {
+    pub table_path: String,
+    pub files: Vec<PathBuf>,
+    pub hive_base: Option<PathBuf>,
+}
+
+/// Whether a spec's data path names several files (a pattern or a folder).
+pub fn is_multi(spec_dir: &Path, raw: &str, policy: &PathPolicy) -> bool {
+    raw.contains(['*', '?', '[']) || resolve(spec_dir, raw, policy).is_ok_and(|p| p.is_dir())
+}
+
+/// Resolves a data path, expanding patterns and folders (see `expand`).
+pub fn data_path(
+    spec_dir: &Path,
+    raw: &str,
+    extension: &str,
+    policy: &PathPolicy,
+) -> Result<DataPath, String> {
+    if !is_multi(spec_dir, raw, policy) {
+        let p = resolve(spec_dir, raw, policy)?;
+        return Ok(DataPath {
+            table_path: p.to_string_lossy().to_string(),
+            files: vec![p],
+            hive_base: None,
+        });
+    }
+    let files = expand(spec_dir, raw, extension, policy)?;
+    let fixed: String = raw.chars().take_while(|c| !matches!(c, '*' | '?' | '[')).collect();
+    let base = resolve(spec_dir, if fixed.is_empty() { "." } else { &fixed }, policy)?;
+    let base =
+        if base.is_dir() { base } else { base.parent().map(Path::to_path_buf).unwrap_or(base) };
+    let table_path = if raw.contains(['*', '?', '[']) {
+        resolve_pattern(spec_dir, raw, policy)?.to_string_lossy().to_string()
+    } else {
+        format!("{}/", base.to_string_lossy().trim_end_matches('/'))
+    };
+    Ok(DataPath { table_path, files, hive_base: Some(base) })
+}

@@ -2,7 +2,7 @@
 
 use crate::check::program::{Format, Type};
 use crate::check::{Columns, SchemaError, SchemaSource};
-use crate::engine::paths::{resolve, PathPolicy};
+use crate::engine::paths::{data_path, hive_partitions, is_multi, resolve, PathPolicy};
 use crate::lower::types::{arrow_type, seg_type};
 use arrow::datatypes::{Field, Schema};
 use std::collections::HashMap;
@@ -75,6 +75,19 @@ fn normalize_inferred(schema: Schema) -> Schema {
         })
         .collect();
     Schema::new(fields)
+}
+
+/// The file type a Hive partition column reports: its type is the declaration's.
+pub const HIVE_PARTITION: &str = "partition";
+
+/// The extension a folder's files have for a format.
+fn format_ext(f: Format) -> &'static str {
+    match f {
+        Format::Csv => "csv",
+        Format::Parquet => "parquet",
+        Format::Json => "json",
+        Format::Arrow => "arrow",
+    }
 }
 
 /// What identifies a file's contents without reading them: its length and
@@ -180,15 +193,39 @@ impl SchemaSource for FileSchemas<'_> {
         declared: bool,
     ) -> Result<Option<Columns>, SchemaError> {
         // The policy needs no data, so `--no-data` reports a refused path too.
+        let mut partitions = Vec::new();
         let path = match self.sources.get(market) {
             Some(p) => p.clone(),
+            None if is_multi(&self.spec_dir, raw, &self.policy) => {
+                if self.no_data {
+                    return Ok(None);
+                }
+                // Several files: the first one's schema stands for all, plus its Hive
+                // partition folders (typed by the declaration, so text here).
+                let data = data_path(&self.spec_dir, raw, format_ext(format), &self.policy)
+                    .map_err(|why| match why.starts_with("no `") {
+                        true => SchemaError::Unreadable { file: raw.to_string(), why },
+                        false => SchemaError::Refused { why },
+                    })?;
+                if let Some(base) = &data.hive_base {
+                    partitions = hive_partitions(base, &data.files[0]);
+                }
+                data.files[0].clone()
+            }
             None => resolve(&self.spec_dir, raw, &self.policy)
                 .map_err(|why| SchemaError::Refused { why })?,
         };
         if self.no_data {
             return Ok(None);
         }
-        let (stamp, columns) = self.cache.read(&path, format, declared);
+        let (stamp, mut columns) = self.cache.read(&path, format, declared);
+        if let Ok(cols) = &mut columns {
+            for (k, _) in partitions {
+                if !cols.iter().any(|c| c.0 == k) {
+                    cols.push((k, Type::Text, true, HIVE_PARTITION.to_string()));
+                }
+            }
+        }
         if let Some(s) = stamp {
             self.inputs.lock().unwrap_or_else(|e| e.into_inner()).push((path, s));
         }

@@ -1,7 +1,7 @@
 //! A DataFusion session over one checked spec: sources registered once, plans
 //! lowered on demand, results collected as Arrow batches.
 
-use super::paths::{resolve, PathPolicy};
+use super::paths::{data_path, DataPath, PathPolicy};
 use crate::check::program::{Checked, Format};
 use crate::diagnostic::Code;
 use crate::lower::scan::ScanMismatch;
@@ -37,8 +37,10 @@ pub struct Session {
     pub ctx: SessionContext,
     pub runtime: tokio::runtime::Runtime,
     scans: Vec<LogicalPlan>,
-    /// The data file each market reads.
+    /// The data file each market (then each table) reads; the first of several.
     pub inputs: Vec<PathBuf>,
+    /// Every data file the session reads (patterns and folders expanded).
+    pub files: Vec<PathBuf>,
     /// The schema each CSV or NDJSON market is read with, to locate a bad row after
     /// an error.
     read_schemas: Vec<Option<Arc<Schema>>>,
@@ -213,6 +215,16 @@ fn extension(p: &Path) -> String {
     p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default()
 }
 
+/// The extension a folder's files have for a format.
+fn format_extension(f: Format) -> &'static str {
+    match f {
+        Format::Csv => "csv",
+        Format::Parquet => "parquet",
+        Format::Json => "json",
+        Format::Arrow => "arrow",
+    }
+}
+
 /// A data file the session registers: a market's, or a lookup table's.
 struct Source {
     what: &'static str,
@@ -263,6 +275,9 @@ impl Session {
         // grid) on the left: collecting it beats hashing and shuffling the market
         // rows, which is what DataFusion does when it cannot size the sides.
         config.options_mut().optimizer.repartition_joins = false;
+        // A Hive partition root is read whole, nested partition folders included, as
+        // `paths::expand` lists it for the policy.
+        config.options_mut().execution.listing_table_ignore_subdirectory = false;
         if opts.ordered_scans {
             config.options_mut().optimizer.repartition_file_scans = false;
         }
@@ -294,28 +309,48 @@ impl Session {
         let mut inputs = Vec::new();
         let mut read_schemas = Vec::new();
         let mut shown_paths = Vec::new();
+        let mut all_files = Vec::new();
         for m in &sources_of(&program) {
             // Messages name the file as the spec (or `--source`) wrote it.
-            let (path, shown) = match opts.sources.get(&m.name) {
-                Some(p) => (p.clone(), p.display().to_string()),
-                None => (
-                    resolve(spec_dir, &m.path, &policy).map_err(|why| {
-                        EngineError::path_refused(format!(
-                            "data path `{}` of {} `{}` is refused: {why}",
-                            m.path, m.what, m.name
-                        ))
-                    })?,
-                    m.path.clone(),
+            let (data, shown) = match opts.sources.get(&m.name) {
+                Some(p) => (
+                    DataPath {
+                        table_path: p.to_string_lossy().to_string(),
+                        files: vec![p.clone()],
+                        hive_base: None,
+                    },
+                    p.display().to_string(),
                 ),
+                None => {
+                    let ext = format_extension(m.format);
+                    let data = data_path(spec_dir, &m.path, ext, &policy).map_err(|why| {
+                        if why.starts_with("no `") {
+                            EngineError::data(format!("{} `{}`: {why}", m.what, m.name))
+                        } else {
+                            EngineError::path_refused(format!(
+                                "data path `{}` of {} `{}` is refused: {why}",
+                                m.path, m.what, m.name
+                            ))
+                        }
+                    })?;
+                    (data, m.path.clone())
+                }
             };
-            if let Err(e) = super::files::ensure_regular(&path) {
-                return Err(EngineError::data(format!(
-                    "{} `{}`: cannot open `{shown}`: {e}",
-                    m.what, m.name
-                )));
+            for f in &data.files {
+                if let Err(e) = super::files::ensure_regular(f) {
+                    return Err(EngineError::data(format!(
+                        "{} `{}`: cannot open `{}`: {e}",
+                        m.what,
+                        m.name,
+                        f.display()
+                    )));
+                }
             }
+            // Errors are located in the first file; the others count as inputs.
+            let path = data.files[0].clone();
+            all_files.extend(data.files.iter().cloned());
             let (plan, read_schema) =
-                match runtime.block_on(Self::scan_plan(&ctx, &path, &shown, m.format, m)) {
+                match runtime.block_on(Self::scan_plan(&ctx, &data, &shown, m.format, m)) {
                     Ok(x) => x,
                     // A file that cannot even be opened as its format (a truncated Arrow
                     // file) is a data error in that file, never an internal one.
@@ -341,6 +376,7 @@ impl Session {
             runtime,
             scans,
             inputs,
+            files: all_files,
             read_schemas,
             shown: shown_paths,
             pool,
@@ -372,14 +408,40 @@ impl Session {
 
     async fn scan_plan(
         ctx: &SessionContext,
-        path: &Path,
+        data: &DataPath,
         shown: &str,
         format: Format,
         m: &Source,
     ) -> Result<(LogicalPlan, Option<Arc<Schema>>), EngineError> {
-        let p = path.to_string_lossy().to_string();
+        let path = data.files[0].as_path();
         let ext = extension(path);
         let mut read_schema = None;
+        // Hive partition folders (`year=2024/`) are columns DataFusion adds from the
+        // path, typed as declared (else text); the files' own schema lacks them.
+        let parts: Vec<(String, DataType)> = match &data.hive_base {
+            Some(base) => super::paths::hive_partitions(base, path)
+                .into_iter()
+                .map(|(k, _)| {
+                    let ty = m
+                        .columns
+                        .iter()
+                        .find(|c| c.name == k)
+                        .map_or(DataType::Utf8, |c| arrow_type(c.ty));
+                    (k, ty)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let in_file = |name: &str| !parts.iter().any(|(k, _)| k == name);
+        // The files to read: with Hive partitions, the partition root (DataFusion
+        // reads the partition values from the folders below it); otherwise exactly
+        // the files the path stands for.
+        let p: Vec<String> = match (&data.hive_base, parts.is_empty()) {
+            (Some(base), false) => {
+                vec![format!("{}/", base.to_string_lossy().trim_end_matches('/'))]
+            }
+            _ => data.files.iter().map(|f| f.to_string_lossy().to_string()).collect(),
+        };
         let df = match format {
             Format::Csv => {
                 // The reader maps fields by position: build the schema in the file's
@@ -403,7 +465,7 @@ impl Session {
                     .collect();
                 let schema = Schema::new(fields);
                 read_schema = Some(Arc::new(schema.clone()));
-                for c in &m.columns {
+                for c in m.columns.iter().filter(|c| in_file(&c.name)) {
                     if schema.field_with_name(&c.name).is_err() {
                         return Err(EngineError::data(format!(
                             "{} `{}`: column `{}` is declared but `{}` has no such column",
@@ -413,24 +475,42 @@ impl Session {
                 }
                 ctx.read_csv(
                     p,
-                    CsvReadOptions::new().has_header(true).schema(&schema).file_extension(&ext),
+                    CsvReadOptions::new()
+                        .has_header(true)
+                        .schema(&schema)
+                        .file_extension(&ext)
+                        .table_partition_cols(parts.clone()),
                 )
                 .await
             }
             Format::Json => {
-                let fields: Vec<Field> =
-                    m.columns.iter().map(|c| Field::new(&c.name, arrow_type(c.ty), true)).collect();
+                let fields: Vec<Field> = m
+                    .columns
+                    .iter()
+                    .filter(|c| in_file(&c.name))
+                    .map(|c| Field::new(&c.name, arrow_type(c.ty), true))
+                    .collect();
                 let schema = Schema::new(fields);
                 read_schema = Some(Arc::new(schema.clone()));
-                ctx.read_json(p, JsonReadOptions::default().schema(&schema).file_extension(&ext))
-                    .await
+                let opts = JsonReadOptions::default()
+                    .schema(&schema)
+                    .file_extension(&ext)
+                    .table_partition_cols(parts.clone());
+                ctx.read_json(p, opts).await
             }
             Format::Parquet => {
-                ctx.read_parquet(p, ParquetReadOptions::default().file_extension(&ext)).await
+                let opts = ParquetReadOptions::default()
+                    .file_extension(&ext)
+                    .table_partition_cols(parts.clone());
+                ctx.read_parquet(p, opts).await
             }
             Format::Arrow => {
-                ctx.read_arrow(p, ArrowReadOptions { file_extension: &ext, ..Default::default() })
-                    .await
+                let opts = ArrowReadOptions {
+                    file_extension: &ext,
+                    table_partition_cols: parts.clone(),
+                    ..Default::default()
+                };
+                ctx.read_arrow(p, opts).await
             }
         }
         .map_err(classify)?;

@@ -639,7 +639,7 @@ impl Repl {
         // `:save` may replace a spec (saving back to the loaded one is the point) but
         // never a data file, a lock file or any other existing file.
         let mut inputs: Vec<PathBuf> =
-            self.session.as_ref().map(|s| s.inputs.clone()).unwrap_or_default();
+            self.session.as_ref().map(|s| s.files.clone()).unwrap_or_default();
         inputs.extend(self.spec.as_deref().map(files::lock_file));
         if path.exists() && path.extension().is_none_or(|e| e != "seg") {
             return Reply::err(format!(

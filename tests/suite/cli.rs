@@ -311,3 +311,24 @@ fn shoppers_rfm_and_entity_assign() {
         .len();
     assert_eq!(keys.len(), shoppers);
 }
+
+/// Several files per market: a pattern that matches nothing is a data error, one
+/// that climbs out of the project is refused.
+#[test]
+fn multi_file_paths_follow_the_policy() {
+    let p = project();
+    write(p.path(), "none.seg", "market m from \"data/*.parquet\"\n");
+    let o = seg(&["check", "none.seg"], p.path());
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("no `parquet` file matches"), "{}", text(&o));
+    write(p.path(), "out.seg", "market m from \"../*.csv\"\n");
+    let o = seg(&["check", "out.seg"], p.path());
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    write(
+        p.path(),
+        "glob.seg",
+        "market m from \"data/*.csv\"\ndimension r on m = region\nsegment m by r\n",
+    );
+    let o = seg(&["run", "glob.seg", "--format", "csv"], p.path());
+    assert!(o.status.success() && text(&o).contains("EU,"), "{}", text(&o));
+}
