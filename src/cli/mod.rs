@@ -144,6 +144,9 @@ pub enum Command {
         /// Also report unassigned rows, unmapped values, empty segments and totals
         #[arg(long)]
         audit: bool,
+        /// Make this dimension's labels columns (segmentations without `then` or a total)
+        #[arg(long, value_name = "DIM")]
+        pivot: Option<String>,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -352,7 +355,7 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Check { paths, format, deny_warnings, no_data, data } => {
             check_cmd::run(&paths, format, deny_warnings, no_data, &data)
         }
-        Command::Run { spec, segments, format, output, force, audit, data, engine } => {
+        Command::Run { spec, segments, format, output, force, audit, pivot, data, engine } => {
             run_cmd::run(
                 run_cmd::RunArgs {
                     spec: &spec,
@@ -361,6 +364,7 @@ fn dispatch(cli: Cli) -> u8 {
                     output: output.as_deref(),
                     force,
                     audit,
+                    pivot: pivot.as_deref(),
                 },
                 &data,
                 &engine,

@@ -172,6 +172,8 @@ pub struct RunArgs<'a> {
     pub output: Option<&'a Path>,
     pub force: bool,
     pub audit: bool,
+    /// `--pivot DIM`: that dimension's labels become columns.
+    pub pivot: Option<&'a str>,
 }
 
 pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
@@ -192,9 +194,37 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
+    // `--pivot DIM`: every selected segmentation must have it, and no level column.
+    let pivots: Vec<Option<usize>> = match a.pivot {
+        None => vec![None; segs.len()],
+        Some(name) => {
+            let p = &session.program;
+            let mut out = Vec::new();
+            for &s in &segs {
+                let sd = &p.segments[s];
+                let Some(pos) = sd.dims.iter().position(|&d| p.dims[d].name == name) else {
+                    errln!(
+                        "error: --pivot {name}: segmentation `{}` has no dimension `{name}`",
+                        sd.name
+                    );
+                    return exit::USAGE;
+                };
+                if sd.has_levels() {
+                    errln!("error: --pivot {name}: segmentation `{}` has levels (`then` or a total), which a pivot would fold together; pivot a segmentation crossed with `x`", sd.name);
+                    return exit::USAGE;
+                }
+                out.push(Some(pos));
+            }
+            out
+        }
+    };
     let mut results = Vec::new();
-    for &s in &segs {
-        match session.run_segment(s) {
+    for (&s, pivot) in segs.iter().zip(&pivots) {
+        let batches = session.run_segment(s).and_then(|b| match pivot {
+            Some(pos) => output::pivot(&b, session.program.segments[s].dims.len(), *pos),
+            None => Ok(b),
+        });
+        match batches {
             Ok(b) => results.push((s, b)),
             Err(e) => return report_in(&e, Some(&file)),
         }
@@ -224,7 +254,11 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
         |s: usize, batches: &[arrow::record_batch::RecordBatch]| -> Result<Vec<u8>, EngineError> {
             let sd = &session.program.segments[s];
             match format {
-                OutFormat::Table => Ok(output::to_table(batches, sd.dims.len()).into_bytes()),
+                OutFormat::Table => {
+                    // A pivoted dimension's labels are columns now, not a label column.
+                    let labels = sd.dims.len() - usize::from(a.pivot.is_some());
+                    Ok(output::to_table(batches, labels).into_bytes())
+                }
                 OutFormat::Csv => output::to_csv(batches),
                 OutFormat::Json => output::to_json(batches),
                 OutFormat::Parquet => {

@@ -263,3 +263,86 @@ impl<'a> BatchWriter<'a> {
         }
     }
 }
+
+/// `seg run --pivot DIM`: the labels of dimension `pivot` (its column index among
+/// the `dims` label columns) become columns. Each result row keyed by the other
+/// labels gathers, for every label of the pivoted dimension in order of first
+/// appearance, every value column: named `LABEL` when there is one value column,
+/// `LABEL VALUE` otherwise (`EU rows`, `EU share`). A cell no row reached is null.
+/// Only rows without a level column (no `then`, no total) can be pivoted.
+pub fn pivot(
+    batches: &[RecordBatch],
+    dims: usize,
+    pivot: usize,
+) -> Result<Vec<RecordBatch>, EngineError> {
+    use arrow::array::{new_null_array, UInt32Array};
+    use arrow::compute::take;
+    use arrow::datatypes::{Field, Schema};
+    use std::collections::HashMap;
+    let Some(first) = batches.first() else { return Ok(Vec::new()) };
+    let schema = first.schema();
+    let all = arrow::compute::concat_batches(&schema, batches).map_err(EngineError::internal)?;
+    let text = |c: usize, i: usize| -> Option<String> {
+        let a = all.column(c);
+        if a.is_null(i) {
+            return None;
+        }
+        arrow::util::display::array_value_to_string(a, i).ok()
+    };
+    let keys: Vec<usize> = (0..dims).filter(|&c| c != pivot).collect();
+    let values: Vec<usize> = (dims..schema.fields().len()).collect();
+    // Output rows in order of first appearance of their key; pivot labels likewise.
+    let mut rows: Vec<Vec<Option<String>>> = Vec::new();
+    let mut row_of: HashMap<Vec<Option<String>>, usize> = HashMap::new();
+    let mut labels: Vec<Option<String>> = Vec::new();
+    // (output row, label) -> input row
+    let mut cell: HashMap<(usize, usize), usize> = HashMap::new();
+    for i in 0..all.num_rows() {
+        let key: Vec<Option<String>> = keys.iter().map(|&c| text(c, i)).collect();
+        let r = *row_of.entry(key.clone()).or_insert_with(|| {
+            rows.push(key);
+            rows.len() - 1
+        });
+        let l = text(pivot, i);
+        let li = match labels.iter().position(|x| *x == l) {
+            Some(p) => p,
+            None => {
+                labels.push(l);
+                labels.len() - 1
+            }
+        };
+        cell.insert((r, li), i);
+    }
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    // Key columns: the first input row of each output row.
+    let firsts: Vec<Option<u32>> = (0..rows.len())
+        .map(|r| (0..labels.len()).find_map(|l| cell.get(&(r, l)).map(|&i| i as u32)))
+        .collect();
+    let firsts = UInt32Array::from(firsts);
+    for &c in &keys {
+        fields.push(schema.field(c).as_ref().clone());
+        columns.push(take(all.column(c), &firsts, None).map_err(EngineError::internal)?);
+    }
+    for (li, l) in labels.iter().enumerate() {
+        let name = l.clone().unwrap_or_else(|| "(unassigned)".into());
+        let idx = UInt32Array::from(
+            (0..rows.len()).map(|r| cell.get(&(r, li)).map(|&i| i as u32)).collect::<Vec<_>>(),
+        );
+        for &v in &values {
+            let f = schema.field(v);
+            let shown =
+                if values.len() == 1 { name.clone() } else { format!("{name} {}", f.name()) };
+            fields.push(Field::new(shown, f.data_type().clone(), true));
+            let col = if rows.is_empty() {
+                new_null_array(f.data_type(), 0)
+            } else {
+                take(all.column(v), &idx, None).map_err(EngineError::internal)?
+            };
+            columns.push(col);
+        }
+    }
+    let out = RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns)
+        .map_err(EngineError::internal)?;
+    Ok(vec![out])
+}

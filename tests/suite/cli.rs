@@ -332,3 +332,25 @@ fn multi_file_paths_follow_the_policy() {
     let o = seg(&["run", "glob.seg", "--format", "csv"], p.path());
     assert!(o.status.success() && text(&o).contains("EU,"), "{}", text(&o));
 }
+
+/// `--pivot DIM`: a dimension's labels become columns, one per label and value.
+#[test]
+fn pivot_makes_labels_columns() {
+    let p = project();
+    write(
+        p.path(),
+        "s.seg",
+        "market m from \"data/mini.csv\" { measure value = sum(revenue) }\n\
+         dimension r on m = region\ndimension big on m = rules { revenue >= 100 => \"big\"; else => \"small\" }\n\
+         segment grid = m by big x r measures (value)\nsegment nested = m by big then r\n",
+    );
+    let o =
+        seg(&["run", "s.seg", "--segment", "grid", "--pivot", "r", "--format", "csv"], p.path());
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{}", text(&o));
+    let header = t.lines().next().unwrap();
+    assert!(header.starts_with("big,APAC rows,APAC value,APAC share,EU rows"), "{header}");
+    assert_eq!(t.lines().count(), 3, "one row per `big` label: {t}");
+    let o = seg(&["run", "s.seg", "--segment", "nested", "--pivot", "r"], p.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
