@@ -223,3 +223,31 @@ pub fn data_path(
     };
     Ok(DataPath { table_path, files, hive_base: Some(base) })
 }
+
+/// A `--source` path (already resolved, see `resolve_source`): one file, or every
+/// file a pattern in it matches, each held to the policy.
+pub fn source_data(spec_dir: &Path, path: &Path, policy: &PathPolicy) -> Result<DataPath, String> {
+    let raw = path.to_string_lossy().to_string();
+    if !raw.contains(['*', '?', '[']) {
+        return Ok(DataPath { table_path: raw, files: vec![path.to_path_buf()], hive_base: None });
+    }
+    let found = glob::glob(&raw).map_err(|e| format!("`{raw}` is not a valid pattern: {e}"))?;
+    let mut files = Vec::new();
+    for f in found.filter_map(Result::ok).filter(|p| p.is_file()) {
+        let ok = within_policy(spec_dir, &f, policy)
+            .map_err(|why| format!("`{}` (matched by `{raw}`) is refused: {why}", f.display()))?;
+        files.push(ok);
+    }
+    if files.is_empty() {
+        return Err(format!("no file matches `{raw}`"));
+    }
+    files.sort();
+    let fixed: String = raw.chars().take_while(|c| !matches!(c, '*' | '?' | '[')).collect();
+    let base = PathBuf::from(&fixed);
+    let base = if fixed.ends_with('/') {
+        base
+    } else {
+        base.parent().map(Path::to_path_buf).unwrap_or(base)
+    };
+    Ok(DataPath { table_path: raw, files, hive_base: Some(base) })
+}

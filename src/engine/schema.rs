@@ -2,7 +2,9 @@
 
 use crate::check::program::{Format, Type};
 use crate::check::{Columns, SchemaError, SchemaSource};
-use crate::engine::paths::{data_path, hive_partitions, is_multi, resolve, PathPolicy};
+use crate::engine::paths::{
+    data_path, hive_partitions, is_multi, resolve, source_data, PathPolicy,
+};
 use crate::lower::types::{arrow_type, seg_type};
 use arrow::datatypes::{Field, Schema};
 use std::collections::HashMap;
@@ -195,7 +197,18 @@ impl SchemaSource for FileSchemas<'_> {
         // The policy needs no data, so `--no-data` reports a refused path too.
         let mut partitions = Vec::new();
         let path = match self.sources.get(market) {
-            Some(p) => p.clone(),
+            Some(p) => {
+                let data = source_data(&self.spec_dir, p, &self.policy).map_err(|why| match why
+                    .starts_with("no file")
+                {
+                    true => SchemaError::Unreadable { file: p.display().to_string(), why },
+                    false => SchemaError::Refused { why },
+                })?;
+                if let Some(base) = &data.hive_base {
+                    partitions = hive_partitions(base, &data.files[0]);
+                }
+                data.files[0].clone()
+            }
             None if is_multi(&self.spec_dir, raw, &self.policy) => {
                 if self.no_data {
                     return Ok(None);

@@ -1,7 +1,7 @@
 //! A DataFusion session over one checked spec: sources registered once, plans
 //! lowered on demand, results collected as Arrow batches.
 
-use super::paths::{data_path, DataPath, PathPolicy};
+use super::paths::{data_path, source_data, DataPath, PathPolicy};
 use crate::check::program::{Checked, Format};
 use crate::diagnostic::Code;
 use crate::lower::scan::ScanMismatch;
@@ -313,14 +313,16 @@ impl Session {
         for m in &sources_of(&program) {
             // Messages name the file as the spec (or `--source`) wrote it.
             let (data, shown) = match opts.sources.get(&m.name) {
-                Some(p) => (
-                    DataPath {
-                        table_path: p.to_string_lossy().to_string(),
-                        files: vec![p.clone()],
-                        hive_base: None,
-                    },
-                    p.display().to_string(),
-                ),
+                Some(p) => {
+                    let data = source_data(spec_dir, p, &policy).map_err(|why| {
+                        if why.starts_with("no file") {
+                            EngineError::data(format!("{} `{}`: {why}", m.what, m.name))
+                        } else {
+                            EngineError::path_refused(format!("--source for `{}`: {why}", m.name))
+                        }
+                    })?;
+                    (data, p.display().to_string())
+                }
                 None => {
                     let ext = format_extension(m.format);
                     let data = data_path(spec_dir, &m.path, ext, &policy).map_err(|why| {

@@ -331,6 +331,10 @@ fn multi_file_paths_follow_the_policy() {
     );
     let o = seg(&["run", "glob.seg", "--format", "csv"], p.path());
     assert!(o.status.success() && text(&o).contains("EU,"), "{}", text(&o));
+    // `--source` takes a pattern too.
+    std::fs::copy(p.path().join("data/mini.csv"), p.path().join("data/more.csv")).unwrap();
+    let o = seg(&["run", "glob.seg", "--format", "csv", "--source", "m=data/m*.csv"], p.path());
+    assert!(o.status.success() && text(&o).contains("EU,6,"), "{}", text(&o));
 }
 
 /// `--pivot DIM`: a dimension's labels become columns, one per label and value.
