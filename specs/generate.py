@@ -130,6 +130,17 @@ def streaming():
         hours = round(rng.expovariate(1 / 9) if plan != "free" else rng.expovariate(1 / 3), 2)
         rows.append((vid, f"U{rng.randrange(1, 1500):05d}", age, plan, device, genre, hours, weighted(rng, [("EU", 4), ("NA", 4), ("APAC", 2)])))
     write_csv("viewing_sessions.csv", ["session_id", "viewer_id", "viewer_age", "plan", "device", "genre", "hours", "region"], rows)
+    # Viewer profiles, a lookup table with one row per viewer (a few viewers have no
+    # profile), from a stream of their own so the sessions keep their values.
+    prof = random.Random(4243)
+    profiles = []
+    for n in range(1, 1500):
+        if prof.random() < 0.03:
+            continue
+        signup = date(2019, 1, 1) + timedelta(days=prof.randrange(0, 6 * 365))
+        country = weighted(prof, [("DE", 3), ("FR", 2), ("US", 4), ("CA", 1), ("JP", 2), ("IN", 2)])
+        profiles.append((f"U{n:05d}", country, signup.isoformat(), "true" if prof.random() < 0.3 else "false"))
+    write_csv("viewer_profiles.csv", ["viewer_id", "country", "signed_up", "marketing_opt_in"], profiles)
 
 
 def shoppers():

@@ -440,14 +440,18 @@ impl Checker {
                 td.columns.iter().map(|c| Column { nullable: true, ..c.clone() }).collect();
             sources.push((td.name.clone(), nullable));
         }
+        // `join T on id` where T's key is also `id`: the two are equal wherever a row
+        // matched, so the table's key gives up its bare name to the market's column.
+        let hidden = |i: usize, col: &str| {
+            i > 0 && joins.get(i - 1).is_some_and(|j| j.key == col && j.column == col)
+        };
         let mut row = Vec::new();
         for (i, (name, cs)) in sources.iter().enumerate() {
             for c in cs {
-                let shared = sources
-                    .iter()
-                    .enumerate()
-                    .any(|(k, (_, other))| k != i && other.iter().any(|o| o.name == c.name));
-                if !shared {
+                let shared = sources.iter().enumerate().any(|(k, (_, other))| {
+                    k != i && !hidden(k, &c.name) && other.iter().any(|o| o.name == c.name)
+                });
+                if !shared && !hidden(i, &c.name) {
                     row.push(c.clone());
                 }
                 row.push(Column { name: format!("{name}.{}", c.name), ..c.clone() });
