@@ -358,3 +358,23 @@ fn pivot_makes_labels_columns() {
     let o = seg(&["run", "s.seg", "--segment", "nested", "--pivot", "r"], p.path());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// `explain` shows the v2 plans: the table as a join's build side (CollectLeft: the
+/// small table is collected, market rows probe it), filtered aggregates, windows.
+#[test]
+fn explain_shows_joins_and_v2_aggregates() {
+    let p = project();
+    write(p.path(), "data/regions.csv", "region,zone\nEU,europe\nNA,americas\n");
+    write(
+        p.path(),
+        "j.seg",
+        "table regions from \"data/regions.csv\" { key region }\n\
+         market m from \"data/mini.csv\" { join regions on region; measure big = count(where revenue > 100); measure fav = mode(customer_type) }\n\
+         dimension z on m = zone\nsegment by_zone = m by z with total\n",
+    );
+    let o = seg(&["explain", "j.seg", "--physical"], p.path());
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(t.contains("HashJoinExec") && t.contains("CollectLeft"), "{t}");
+    assert!(t.contains("seg_mode") && t.contains("UnionExec"), "{t}");
+}
