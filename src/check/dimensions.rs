@@ -118,8 +118,8 @@ impl Checker {
             ast::DimBody::Bins {
                 expr, cuts, cuts_span, closed_right, labels, labels_span, ..
             } => bins(t, expr, cuts, *cuts_span, *closed_right, labels.as_deref(), *labels_span)?,
-            ast::DimBody::Pareto { expr, cuts, cuts_span, labels, labels_span, span } => {
-                pareto(t, expr, cuts, *cuts_span, labels.as_deref(), *labels_span, *span)?
+            ast::DimBody::Pareto { expr, cuts, cuts_span, labels, labels_span, .. } => {
+                pareto(t, expr, cuts, *cuts_span, labels.as_deref(), *labels_span)?
             }
             ast::DimBody::Quantiles { expr, n, n_span, cuts, labels, labels_span, .. } => {
                 quantiles(t, expr, *n, *n_span, cuts.as_deref(), labels.as_deref(), *labels_span)?
@@ -334,28 +334,16 @@ fn quantiles(
     };
     let groups = fractions.as_ref().map_or(n as usize, |f| f.len() + 1);
     let labels: Vec<String> = match labels {
-        Some(ls) => {
-            if ls.len() != groups {
-                typer.diags.push(errors::quantile_label_count(labels_span, groups, ls.len()));
-                return None;
-            }
-            let mut seen: Vec<&ast::StrLit> = Vec::new();
-            for l in ls {
-                if let Some(first) = seen.iter().find(|x| x.value == l.value) {
-                    typer.diags.push(errors::duplicate(l.span, first.span, "label", &l.value));
-                    return None;
-                }
-                seen.push(l);
-            }
-            ls.iter().map(|l| l.value.clone()).collect()
-        }
+        Some(ls) => group_labels(typer, ls, groups, labels_span)?,
         None => match &fractions {
             None => (1..=n).map(|i| format!("Q{i}")).collect(),
             Some(f) => {
                 let mut ends = vec![0.0];
                 ends.extend(f.iter().copied());
                 ends.push(1.0);
-                ends.windows(2).map(|w| format!("P{}-{}", pct(w[0]), pct(w[1]))).collect()
+                ends.windows(2)
+                    .map(|w| format!("P{}-{}", format_percent(w[0]), format_percent(w[1])))
+                    .collect()
             }
         },
     };
@@ -374,7 +362,6 @@ fn pareto(
     cuts_span: Span,
     labels: Option<&[ast::StrLit]>,
     labels_span: Span,
-    _span: Span,
 ) -> Option<(DimKind, Vec<String>)> {
     let t = typer.expr(expr);
     if !t.ty.is_numeric() && t.ty != Type::Error {
@@ -389,21 +376,7 @@ fn pareto(
     let fractions = quantile_cuts(typer, cuts, cuts_span)?;
     let groups = fractions.len() + 1;
     let labels: Vec<String> = match labels {
-        Some(ls) => {
-            if ls.len() != groups {
-                typer.diags.push(errors::quantile_label_count(labels_span, groups, ls.len()));
-                return None;
-            }
-            let mut seen: Vec<&ast::StrLit> = Vec::new();
-            for l in ls {
-                if let Some(first) = seen.iter().find(|x| x.value == l.value) {
-                    typer.diags.push(errors::duplicate(l.span, first.span, "label", &l.value));
-                    return None;
-                }
-                seen.push(l);
-            }
-            ls.iter().map(|l| l.value.clone()).collect()
-        }
+        Some(ls) => group_labels(typer, ls, groups, labels_span)?,
         None if groups <= 26 => {
             (0..groups).map(|i| ((b'A' + i as u8) as char).to_string()).collect()
         }
@@ -435,10 +408,26 @@ fn quantile_cuts(typer: &mut RowTyper, cuts: &[ast::Constant], span: Span) -> Op
     Some(out)
 }
 
-/// A fraction as a percentage for a label: 0.5 as `50`, 0.995 as `99.5`.
-fn pct(f: f64) -> String {
-    let s = format!("{:.6}", f * 100.0);
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+/// Given labels of quantile or pareto groups: one per group, each once.
+fn group_labels(
+    typer: &mut RowTyper,
+    ls: &[ast::StrLit],
+    groups: usize,
+    span: Span,
+) -> Option<Vec<String>> {
+    if ls.len() != groups {
+        typer.diags.push(errors::quantile_label_count(span, groups, ls.len()));
+        return None;
+    }
+    let mut seen: Vec<&ast::StrLit> = Vec::new();
+    for l in ls {
+        if let Some(first) = seen.iter().find(|x| x.value == l.value) {
+            typer.diags.push(errors::duplicate(l.span, first.span, "label", &l.value));
+            return None;
+        }
+        seen.push(l);
+    }
+    Some(ls.iter().map(|l| l.value.clone()).collect())
 }
 
 pub fn default_bin_labels(cuts: &[Value], closed_right: bool) -> Vec<String> {

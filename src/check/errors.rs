@@ -391,7 +391,7 @@ pub fn bad_quantile_cut(span: Span, after: f64) -> Diagnostic {
     let what = if after == 0.0 {
         "above 0%".to_string()
     } else {
-        format!("above the previous cut ({}%)", after * 100.0)
+        format!("above the previous cut ({}%)", super::program::format_percent(after))
     };
     Diagnostic::new(Code::E0412, format!("a quantile cut must be a fraction {what} and below 100%"))
         .with_label(span, "not a fraction in ascending order")

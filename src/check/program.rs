@@ -103,6 +103,12 @@ pub fn format_float(f: f64) -> String {
     }
 }
 
+/// A fraction as a percentage, without trailing zeros: 0.5 as `50`, 0.995 as `99.5`.
+pub fn format_percent(f: f64) -> String {
+    let s = format!("{:.6}", f * 100.0);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// `YYYY-MM-DDTHH:MM:SS[.ffffff]` for microseconds since the epoch.
 pub fn format_timestamp(us: i64) -> String {
     let days = us.div_euclid(86_400_000_000);
@@ -140,6 +146,18 @@ pub enum Format {
     Parquet,
     Json,
     Arrow,
+}
+
+impl Format {
+    /// The extension its files have, for reading a folder of them.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Json => "json",
+            Format::Arrow => "arrow",
+        }
+    }
 }
 
 /// A column of a market (or an entity's key): its name, type and whether it may

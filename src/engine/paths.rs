@@ -83,45 +83,130 @@ fn resolve_from(
     Ok(joined)
 }
 
-/// The files a data path stands for. A plain path is itself; a glob (`*`, `?`,
+/// Why a data path yields no files: the policy refuses it (exit 5), or nothing
+/// matches it (a data error, exit 3).
+#[derive(Debug)]
+pub enum DataPathError {
+    Refused(String),
+    NoMatch(String),
+}
+
+impl std::fmt::Display for DataPathError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataPathError::Refused(s) | DataPathError::NoMatch(s) => f.write_str(s),
+        }
+    }
+}
+
+const WILDCARDS: [char; 3] = ['*', '?', '['];
+
+/// The part of a pattern before its first wildcard.
+fn fixed_prefix(raw: &str) -> &str {
+    &raw[..raw.find(WILDCARDS).unwrap_or(raw.len())]
+}
+
+/// A market's (or table's) files: one, or every file a pattern or a folder stands
+/// for, and the folder Hive partitions are counted from (`None` for one file).
+pub struct DataPath {
+    pub files: Vec<PathBuf>,
+    pub hive_base: Option<PathBuf>,
+}
+
+/// Whether a spec's data path names several files (a pattern or a folder).
+pub fn is_multi(spec_dir: &Path, raw: &str, policy: &PathPolicy) -> bool {
+    raw.contains(WILDCARDS) || resolve(spec_dir, raw, policy).is_ok_and(|p| p.is_dir())
+}
+
+/// The files a data path stands for. A plain path is itself; a pattern (`*`, `?`,
 /// `[...]`, `**`) is every regular file it matches; a folder is every file below it
-/// with the format's extension (Hive partitions, `year=2024/`, included). Each file
-/// is held to the policy on its own, so a link inside the project that points out
-/// of it is refused like a path that does. Sorted, so reads are reproducible.
-pub fn expand(
+/// with the format's extension (Hive partitions, `year=2024/`, included). The
+/// pattern's fixed part is held to the policy like any path, and each file on its
+/// own, so a link inside the project that points out of it is refused too.
+pub fn data_path(
     spec_dir: &Path,
     raw: &str,
     extension: &str,
     policy: &PathPolicy,
-) -> Result<Vec<PathBuf>, String> {
-    let is_glob = raw.contains(['*', '?', '[']);
-    // The pattern's fixed prefix is held to the policy like any path.
-    let fixed: String = raw.chars().take_while(|c| !matches!(c, '*' | '?' | '[')).collect();
-    let base = resolve(spec_dir, if fixed.is_empty() { "." } else { &fixed }, policy)?;
-    let files: Vec<PathBuf> = if is_glob {
-        let pattern = resolve_pattern(spec_dir, raw, policy)?;
-        let found = glob::glob(&pattern.to_string_lossy())
-            .map_err(|e| format!("`{raw}` is not a valid pattern: {e}"))?;
-        found.filter_map(Result::ok).filter(|p| p.is_file()).collect()
+) -> Result<DataPath, DataPathError> {
+    let refused = DataPathError::Refused;
+    let fixed = fixed_prefix(raw);
+    let base =
+        resolve(spec_dir, if fixed.is_empty() { "." } else { fixed }, policy).map_err(refused)?;
+    let files = if raw.contains(WILDCARDS) {
+        let pattern = resolve_pattern(spec_dir, raw, policy).map_err(refused)?;
+        glob_files(spec_dir, &pattern.to_string_lossy(), raw, policy)?
     } else if base.is_dir() {
-        let mut out = Vec::new();
-        walk(&base, extension, &mut out);
-        out
+        let mut found = Vec::new();
+        walk(&base, extension, &mut found);
+        held_to_policy(spec_dir, found, raw, policy)?
     } else {
-        return Ok(vec![base]);
+        return Ok(DataPath { files: vec![base], hive_base: None });
     };
-    let mut checked = Vec::new();
+    if files.is_empty() {
+        return Err(DataPathError::NoMatch(format!("no `{extension}` file matches `{raw}`")));
+    }
+    // Partition folders count from the folder, or from the pattern's fixed part.
+    let hive_base = if base.is_dir() { base } else { parent(&base) };
+    Ok(DataPath { files, hive_base: Some(hive_base) })
+}
+
+/// A `--source` path (already resolved, see `resolve_source`): one file, or every
+/// file a pattern in it matches, each held to the policy.
+pub fn source_data(
+    spec_dir: &Path,
+    path: &Path,
+    policy: &PathPolicy,
+) -> Result<DataPath, DataPathError> {
+    let raw = path.to_string_lossy();
+    if !raw.contains(WILDCARDS) {
+        return Ok(DataPath { files: vec![path.to_path_buf()], hive_base: None });
+    }
+    let files = glob_files(spec_dir, &raw, &raw, policy)?;
+    let fixed = PathBuf::from(fixed_prefix(&raw));
+    if files.is_empty() {
+        return Err(DataPathError::NoMatch(format!("no file matches `{raw}`")));
+    }
+    let hive_base = if fixed_prefix(&raw).ends_with('/') { fixed } else { parent(&fixed) };
+    Ok(DataPath { files, hive_base: Some(hive_base) })
+}
+
+fn parent(p: &Path) -> PathBuf {
+    p.parent().map_or_else(|| p.to_path_buf(), Path::to_path_buf)
+}
+
+/// Every regular file `pattern` (absolute) matches, held to the policy; `raw` is the
+/// pattern as the user wrote it, for messages.
+fn glob_files(
+    spec_dir: &Path,
+    pattern: &str,
+    raw: &str,
+    policy: &PathPolicy,
+) -> Result<Vec<PathBuf>, DataPathError> {
+    let found = glob::glob(pattern)
+        .map_err(|e| DataPathError::Refused(format!("`{raw}` is not a valid pattern: {e}")))?;
+    let files: Vec<PathBuf> = found.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    held_to_policy(spec_dir, files, raw, policy)
+}
+
+/// Each file canonical and inside the project (unless allowed out), sorted so reads
+/// are reproducible.
+fn held_to_policy(
+    spec_dir: &Path,
+    files: Vec<PathBuf>,
+    raw: &str,
+    policy: &PathPolicy,
+) -> Result<Vec<PathBuf>, DataPathError> {
+    let mut out = Vec::new();
     for f in files {
         let shown = f.strip_prefix(spec_dir).unwrap_or(&f).to_string_lossy().to_string();
-        let ok = within_policy(spec_dir, &f, policy)
-            .map_err(|why| format!("`{shown}` (matched by `{raw}`) is refused: {why}"))?;
-        checked.push(ok);
+        let ok = within_policy(spec_dir, &f, policy).map_err(|why| {
+            DataPathError::Refused(format!("`{shown}` (matched by `{raw}`) is refused: {why}"))
+        })?;
+        out.push(ok);
     }
-    if checked.is_empty() {
-        return Err(format!("no `{extension}` file matches `{raw}`"));
-    }
-    checked.sort();
-    Ok(checked)
+    out.sort();
+    Ok(out)
 }
 
 /// A pattern made absolute the way `resolve` makes a path absolute.
@@ -180,74 +265,4 @@ pub fn hive_partitions(base: &Path, file: &Path) -> Vec<(String, String)> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// A market's (or table's) data as DataFusion reads it: the path to give it (a file,
-/// a pattern, or a folder ending in `/`), the files it stands for, and the folder
-/// Hive partitions are counted from (`None` for a single file).
-pub struct DataPath {
-    pub table_path: String,
-    pub files: Vec<PathBuf>,
-    pub hive_base: Option<PathBuf>,
-}
-
-/// Whether a spec's data path names several files (a pattern or a folder).
-pub fn is_multi(spec_dir: &Path, raw: &str, policy: &PathPolicy) -> bool {
-    raw.contains(['*', '?', '[']) || resolve(spec_dir, raw, policy).is_ok_and(|p| p.is_dir())
-}
-
-/// Resolves a data path, expanding patterns and folders (see `expand`).
-pub fn data_path(
-    spec_dir: &Path,
-    raw: &str,
-    extension: &str,
-    policy: &PathPolicy,
-) -> Result<DataPath, String> {
-    if !is_multi(spec_dir, raw, policy) {
-        let p = resolve(spec_dir, raw, policy)?;
-        return Ok(DataPath {
-            table_path: p.to_string_lossy().to_string(),
-            files: vec![p],
-            hive_base: None,
-        });
-    }
-    let files = expand(spec_dir, raw, extension, policy)?;
-    let fixed: String = raw.chars().take_while(|c| !matches!(c, '*' | '?' | '[')).collect();
-    let base = resolve(spec_dir, if fixed.is_empty() { "." } else { &fixed }, policy)?;
-    let base =
-        if base.is_dir() { base } else { base.parent().map(Path::to_path_buf).unwrap_or(base) };
-    let table_path = if raw.contains(['*', '?', '[']) {
-        resolve_pattern(spec_dir, raw, policy)?.to_string_lossy().to_string()
-    } else {
-        format!("{}/", base.to_string_lossy().trim_end_matches('/'))
-    };
-    Ok(DataPath { table_path, files, hive_base: Some(base) })
-}
-
-/// A `--source` path (already resolved, see `resolve_source`): one file, or every
-/// file a pattern in it matches, each held to the policy.
-pub fn source_data(spec_dir: &Path, path: &Path, policy: &PathPolicy) -> Result<DataPath, String> {
-    let raw = path.to_string_lossy().to_string();
-    if !raw.contains(['*', '?', '[']) {
-        return Ok(DataPath { table_path: raw, files: vec![path.to_path_buf()], hive_base: None });
-    }
-    let found = glob::glob(&raw).map_err(|e| format!("`{raw}` is not a valid pattern: {e}"))?;
-    let mut files = Vec::new();
-    for f in found.filter_map(Result::ok).filter(|p| p.is_file()) {
-        let ok = within_policy(spec_dir, &f, policy)
-            .map_err(|why| format!("`{}` (matched by `{raw}`) is refused: {why}", f.display()))?;
-        files.push(ok);
-    }
-    if files.is_empty() {
-        return Err(format!("no file matches `{raw}`"));
-    }
-    files.sort();
-    let fixed: String = raw.chars().take_while(|c| !matches!(c, '*' | '?' | '[')).collect();
-    let base = PathBuf::from(&fixed);
-    let base = if fixed.ends_with('/') {
-        base
-    } else {
-        base.parent().map(Path::to_path_buf).unwrap_or(base)
-    };
-    Ok(DataPath { table_path: raw, files, hive_base: Some(base) })
 }

@@ -3,7 +3,7 @@
 use crate::check::program::{Format, Type};
 use crate::check::{Columns, SchemaError, SchemaSource};
 use crate::engine::paths::{
-    data_path, hive_partitions, is_multi, resolve, source_data, PathPolicy,
+    data_path, hive_partitions, is_multi, resolve, source_data, DataPath, DataPathError, PathPolicy,
 };
 use crate::lower::types::{arrow_type, seg_type};
 use arrow::datatypes::{Field, Schema};
@@ -81,16 +81,6 @@ fn normalize_inferred(schema: Schema) -> Schema {
 
 /// The file type a Hive partition column reports: its type is the declaration's.
 pub const HIVE_PARTITION: &str = "partition";
-
-/// The extension a folder's files have for a format.
-fn format_ext(f: Format) -> &'static str {
-    match f {
-        Format::Csv => "csv",
-        Format::Parquet => "parquet",
-        Format::Json => "json",
-        Format::Arrow => "arrow",
-    }
-}
 
 /// What identifies a file's contents without reading them: its length and
 /// modification time. A schema read under one stamp is reused while it holds.
@@ -195,39 +185,33 @@ impl SchemaSource for FileSchemas<'_> {
         declared: bool,
     ) -> Result<Option<Columns>, SchemaError> {
         // The policy needs no data, so `--no-data` reports a refused path too.
-        let mut partitions = Vec::new();
-        let path = match self.sources.get(market) {
-            Some(p) => {
-                let data = source_data(&self.spec_dir, p, &self.policy).map_err(|why| match why
-                    .starts_with("no file")
-                {
-                    true => SchemaError::Unreadable { file: p.display().to_string(), why },
-                    false => SchemaError::Refused { why },
-                })?;
-                if let Some(base) = &data.hive_base {
-                    partitions = hive_partitions(base, &data.files[0]);
-                }
-                data.files[0].clone()
-            }
+        let unusable = |e: DataPathError, file: String| match e {
+            DataPathError::NoMatch(why) => SchemaError::Unreadable { file, why },
+            DataPathError::Refused(why) => SchemaError::Refused { why },
+        };
+        let data = match self.sources.get(market) {
+            Some(p) => source_data(&self.spec_dir, p, &self.policy)
+                .map_err(|e| unusable(e, p.display().to_string()))?,
             None if is_multi(&self.spec_dir, raw, &self.policy) => {
                 if self.no_data {
                     return Ok(None);
                 }
-                // Several files: the first one's schema stands for all, plus its Hive
-                // partition folders (typed by the declaration, so text here).
-                let data = data_path(&self.spec_dir, raw, format_ext(format), &self.policy)
-                    .map_err(|why| match why.starts_with("no `") {
-                        true => SchemaError::Unreadable { file: raw.to_string(), why },
-                        false => SchemaError::Refused { why },
-                    })?;
-                if let Some(base) = &data.hive_base {
-                    partitions = hive_partitions(base, &data.files[0]);
-                }
-                data.files[0].clone()
+                data_path(&self.spec_dir, raw, format.extension(), &self.policy)
+                    .map_err(|e| unusable(e, raw.to_string()))?
             }
-            None => resolve(&self.spec_dir, raw, &self.policy)
-                .map_err(|why| SchemaError::Refused { why })?,
+            None => {
+                let p = resolve(&self.spec_dir, raw, &self.policy)
+                    .map_err(|why| SchemaError::Refused { why })?;
+                DataPath { files: vec![p], hive_base: None }
+            }
         };
+        // Several files: the first one's schema stands for all, plus its Hive
+        // partition folders (typed by the declaration, so text here).
+        let partitions = match &data.hive_base {
+            Some(base) => hive_partitions(base, &data.files[0]),
+            None => Vec::new(),
+        };
+        let path = data.files[0].clone();
         if self.no_data {
             return Ok(None);
         }

@@ -1,7 +1,7 @@
 //! A DataFusion session over one checked spec: sources registered once, plans
 //! lowered on demand, results collected as Arrow batches.
 
-use super::paths::{data_path, source_data, DataPath, PathPolicy};
+use super::paths::{data_path, source_data, DataPath, DataPathError, PathPolicy};
 use crate::check::program::{Checked, Format};
 use crate::diagnostic::Code;
 use crate::lower::scan::ScanMismatch;
@@ -215,16 +215,6 @@ fn extension(p: &Path) -> String {
     p.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default()
 }
 
-/// The extension a folder's files have for a format.
-fn format_extension(f: Format) -> &'static str {
-    match f {
-        Format::Csv => "csv",
-        Format::Parquet => "parquet",
-        Format::Json => "json",
-        Format::Arrow => "arrow",
-    }
-}
-
 /// A data file the session registers: a market's, or a lookup table's.
 struct Source {
     what: &'static str,
@@ -312,29 +302,25 @@ impl Session {
         let mut all_files = Vec::new();
         for m in &sources_of(&program) {
             // Messages name the file as the spec (or `--source`) wrote it.
+            let unusable = |e: DataPathError, refused: String| match e {
+                DataPathError::NoMatch(why) => {
+                    EngineError::data(format!("{} `{}`: {why}", m.what, m.name))
+                }
+                DataPathError::Refused(why) => {
+                    EngineError::path_refused(format!("{refused}: {why}"))
+                }
+            };
             let (data, shown) = match opts.sources.get(&m.name) {
                 Some(p) => {
-                    let data = source_data(spec_dir, p, &policy).map_err(|why| {
-                        if why.starts_with("no file") {
-                            EngineError::data(format!("{} `{}`: {why}", m.what, m.name))
-                        } else {
-                            EngineError::path_refused(format!("--source for `{}`: {why}", m.name))
-                        }
-                    })?;
+                    let data = source_data(spec_dir, p, &policy)
+                        .map_err(|e| unusable(e, format!("--source for `{}`", m.name)))?;
                     (data, p.display().to_string())
                 }
                 None => {
-                    let ext = format_extension(m.format);
-                    let data = data_path(spec_dir, &m.path, ext, &policy).map_err(|why| {
-                        if why.starts_with("no `") {
-                            EngineError::data(format!("{} `{}`: {why}", m.what, m.name))
-                        } else {
-                            EngineError::path_refused(format!(
-                                "data path `{}` of {} `{}` is refused: {why}",
-                                m.path, m.what, m.name
-                            ))
-                        }
-                    })?;
+                    let refused =
+                        format!("data path `{}` of {} `{}` is refused", m.path, m.what, m.name);
+                    let data = data_path(spec_dir, &m.path, m.format.extension(), &policy)
+                        .map_err(|e| unusable(e, refused))?;
                     (data, m.path.clone())
                 }
             };

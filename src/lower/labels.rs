@@ -94,15 +94,8 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
             let before = float(f::coalesce(vec![col(&before_name), lit(0i64)]));
             let total = float(col(&total_name));
             let share = when(total.clone().eq(lit(0f64)), lit(0f64)).otherwise(before / total)?;
-            let mut q = lit(1i64);
-            for cut in cuts {
-                q = q + when(share.clone().gt_eq(lit(*cut)), lit(1i64)).otherwise(lit(0i64))?;
-            }
-            let mut case = when(q.clone().eq(lit(1i64)), lit(labels[0].as_str()));
-            for (k, l) in labels.iter().enumerate().skip(1) {
-                case = case.when(q.clone().eq(lit(k as i64 + 1)), lit(l.as_str()));
-            }
-            when(row(e).is_null(), null_text()).otherwise(case.otherwise(null_text())?)?
+            let q = group_of(share, cuts)?;
+            when(row(e).is_null(), null_text()).otherwise(group_label(q, labels)?)?
         }
         DimKind::Quantiles { expr: e, n, cuts, labels } => {
             // A row's group from its rank (equal values share the lowest rank): equal
@@ -114,30 +107,36 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
             let c = col(&cn);
             let q = match cuts {
                 None => ((r - lit(1i64)) * lit(*n as i64)) / c + lit(1i64),
-                Some(cuts) => {
-                    let at = float(r - lit(1i64)) / float(c);
-                    let mut q = lit(1i64);
-                    for cut in cuts {
-                        q = q + when(at.clone().gt_eq(lit(*cut)), lit(1i64))
-                            .otherwise(lit(0i64))?;
-                    }
-                    q
-                }
+                Some(cuts) => group_of(float(r - lit(1i64)) / float(c), cuts)?,
             };
             let default = cuts.is_none()
                 && labels.iter().enumerate().all(|(i, l)| *l == format!("Q{}", i + 1));
             let label = if default {
                 f::concat(vec![lit("Q"), cast(q, DataType::Utf8)])
             } else {
-                let mut case = when(q.clone().eq(lit(1i64)), lit(labels[0].as_str()));
-                for (i, l) in labels.iter().enumerate().skip(1) {
-                    case = case.when(q.clone().eq(lit(i as i64 + 1)), lit(l.as_str()));
-                }
-                case.otherwise(null_text())?
+                group_label(q, labels)?
             };
             when(row(e).is_null(), null_text()).otherwise(label)?
         }
     })
+}
+
+/// A group number from a fraction: 1 + the number of cuts at or below it.
+fn group_of(fraction: Expr, cuts: &[f64]) -> DfResult<Expr> {
+    let mut q = lit(1i64);
+    for cut in cuts {
+        q = q + when(fraction.clone().gt_eq(lit(*cut)), lit(1i64)).otherwise(lit(0i64))?;
+    }
+    Ok(q)
+}
+
+/// Group `q` (1-based) as its label.
+fn group_label(q: Expr, labels: &[String]) -> DfResult<Expr> {
+    let mut case = when(q.clone().eq(lit(1i64)), lit(labels[0].as_str()));
+    for (i, l) in labels.iter().enumerate().skip(1) {
+        case = case.when(q.clone().eq(lit(i as i64 + 1)), lit(l.as_str()));
+    }
+    case.otherwise(lit(ScalarValue::Utf8(None)))
 }
 
 /// Adds what a dimension needs before its label can be computed: a ranking join for

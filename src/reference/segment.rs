@@ -263,12 +263,11 @@ fn joined(p: &Checked, m: usize, data: &[Table]) -> (Vec<String>, Vec<Vec<Value>
         .rows
         .iter()
         .map(|r| {
-            // Each joined table's matching row, by table name.
-            let matches: Vec<(&TableDef, Option<&Vec<Value>>)> = mk
+            // Each joined table's name, data and the row matching this market row.
+            let matches: Vec<(&str, &Table, Option<&Vec<Value>>)> = mk
                 .joins
                 .iter()
                 .map(|j| {
-                    let t = &p.tables[j.table];
                     let td = &data[p.markets.len() + j.table];
                     let v = index(&own.columns, &j.column).map_or(Value::Null, |i| r[i].clone());
                     let k = index(&td.columns, &j.key);
@@ -276,7 +275,7 @@ fn joined(p: &Checked, m: usize, data: &[Table]) -> (Vec<String>, Vec<Vec<Value>
                         .rows
                         .iter()
                         .find(|tr| k.is_some_and(|k| compare(&tr[k], &v) == Some(Ordering::Equal)));
-                    (t, hit)
+                    (p.tables[j.table].name.as_str(), td, hit)
                 })
                 .collect();
             names
@@ -291,13 +290,10 @@ fn joined(p: &Checked, m: usize, data: &[Table]) -> (Vec<String>, Vec<Vec<Value>
                             return r[i].clone();
                         }
                     }
-                    for (t, hit) in &matches {
-                        if owner.is_none_or(|o| o == t.name) {
-                            if let Some(i) = t.columns.iter().position(|c| c.name == bare) {
-                                let td = &data[p.markets.len()
-                                    + p.tables.iter().position(|x| x.name == t.name).unwrap_or(0)];
-                                let j = index(&td.columns, bare).unwrap_or(i);
-                                return hit.map_or(Value::Null, |row| row[j].clone());
+                    for (table, td, hit) in &matches {
+                        if owner.is_none_or(|o| o == *table) {
+                            if let Some(i) = index(&td.columns, bare) {
+                                return hit.map_or(Value::Null, |row| row[i].clone());
                             }
                         }
                     }

@@ -138,14 +138,7 @@ impl Ctx {
         if let Some(body) = k.opt(Rule::market_body) {
             for item in body.into_inner() {
                 match item.as_rule() {
-                    Rule::columns_block => {
-                        let span = self.span(&item);
-                        let mut columns = Vec::new();
-                        for c in item.into_inner() {
-                            columns.push(self.column_decl(c)?);
-                        }
-                        m.columns = Some(ColumnsBlock { columns, span });
-                    }
+                    Rule::columns_block => m.columns = Some(self.columns_block(item)?),
                     Rule::where_clause => m.filters.push(self.expr(self.kids(item).any()?)?),
                     Rule::measure_def => m.measures.push(self.measure_def(item)?),
                     Rule::join_clause => m.joins.push(self.join(item)?),
@@ -187,14 +180,7 @@ impl Ctx {
         let mut t = Table { name, source, format, columns: None, key: None, span };
         for item in k.expect(Rule::table_body)?.into_inner() {
             match item.as_rule() {
-                Rule::columns_block => {
-                    let cspan = self.span(&item);
-                    let mut columns = Vec::new();
-                    for c in item.into_inner() {
-                        columns.push(self.column_decl(c)?);
-                    }
-                    t.columns = Some(ColumnsBlock { columns, span: cspan });
-                }
+                Rule::columns_block => t.columns = Some(self.columns_block(item)?),
                 Rule::key_clause => {
                     let mut kk = self.kids(item);
                     kk.expect(Rule::key_kw)?;
@@ -204,6 +190,36 @@ impl Ctx {
             }
         }
         Ok(t)
+    }
+
+    fn columns_block(&self, p: Pair<Rule>) -> R<ColumnsBlock> {
+        let span = self.span(&p);
+        let mut columns = Vec::new();
+        for c in p.into_inner() {
+            columns.push(self.column_decl(c)?);
+        }
+        Ok(ColumnsBlock { columns, span })
+    }
+
+    /// `[c1, c2, ...]` of bins, quantiles and pareto, with its span.
+    fn cut_list(&self, p: Pair<Rule>) -> R<(Vec<Constant>, Span)> {
+        let span = self.span(&p);
+        let mut cuts = Vec::new();
+        for c in p.into_inner() {
+            cuts.push(self.constant(c)?);
+        }
+        Ok((cuts, span))
+    }
+
+    /// An optional `labels [...]`, and its span (`default` when absent, for messages).
+    fn label_list(&self, k: &mut Kids, default: Span) -> R<(Option<Vec<StrLit>>, Span)> {
+        let Some(l) = k.opt(Rule::label_list) else { return Ok((None, default)) };
+        let span = self.span(&l);
+        let mut v = Vec::new();
+        for s in l.into_inner() {
+            v.push(self.string(s)?);
+        }
+        Ok((Some(v), span))
     }
 
     fn column_decl(&self, p: Pair<Rule>) -> R<ColumnDecl> {
@@ -293,60 +309,26 @@ impl Ctx {
             }
             Rule::bins_dim => {
                 let expr = self.expr(k.expect(Rule::expr)?)?;
-                let cut_pair = k.expect(Rule::cut_list)?;
-                let cuts_span = self.span(&cut_pair);
-                let mut cuts = Vec::new();
-                for c in cut_pair.into_inner() {
-                    cuts.push(self.constant(c)?);
-                }
+                let (cuts, cuts_span) = self.cut_list(k.expect(Rule::cut_list)?)?;
                 let closed_right = match k.opt(Rule::closed_right) {
                     Some(c) => self.kids(c).expect(Rule::side)?.as_str() == "right",
                     None => false,
                 };
-                let (labels, labels_span) = match k.opt(Rule::label_list) {
-                    Some(l) => {
-                        let ls = self.span(&l);
-                        let mut v = Vec::new();
-                        for s in l.into_inner() {
-                            v.push(self.string(s)?);
-                        }
-                        (Some(v), ls)
-                    }
-                    None => (None, cuts_span),
-                };
+                let (labels, labels_span) = self.label_list(&mut k, cuts_span)?;
                 DimBody::Bins { expr, cuts, cuts_span, closed_right, labels, labels_span, span }
             }
             Rule::pareto_dim => {
                 k.expect(Rule::pareto_kw)?;
                 let expr = self.expr(k.expect(Rule::expr)?)?;
-                let cut_pair = k.expect(Rule::cut_list)?;
-                let cuts_span = self.span(&cut_pair);
-                let mut cuts = Vec::new();
-                for c in cut_pair.into_inner() {
-                    cuts.push(self.constant(c)?);
-                }
-                let (labels, labels_span) = match k.opt(Rule::label_list) {
-                    Some(l) => {
-                        let ls = self.span(&l);
-                        let mut v = Vec::new();
-                        for s in l.into_inner() {
-                            v.push(self.string(s)?);
-                        }
-                        (Some(v), ls)
-                    }
-                    None => (None, cuts_span),
-                };
+                let (cuts, cuts_span) = self.cut_list(k.expect(Rule::cut_list)?)?;
+                let (labels, labels_span) = self.label_list(&mut k, cuts_span)?;
                 DimBody::Pareto { expr, cuts, cuts_span, labels, labels_span, span }
             }
             Rule::quantiles_dim => {
                 let expr = self.expr(k.expect(Rule::expr)?)?;
                 let (n, n_span, cuts) = match k.opt(Rule::cut_list) {
                     Some(cut_pair) => {
-                        let cs = self.span(&cut_pair);
-                        let mut cuts = Vec::new();
-                        for c in cut_pair.into_inner() {
-                            cuts.push(self.constant(c)?);
-                        }
+                        let (cuts, cs) = self.cut_list(cut_pair)?;
                         (0, cs, Some(cuts))
                     }
                     None => {
@@ -354,17 +336,7 @@ impl Ctx {
                         (self.count(&n_pair)?, self.span(&n_pair), None)
                     }
                 };
-                let (labels, labels_span) = match k.opt(Rule::label_list) {
-                    Some(l) => {
-                        let ls = self.span(&l);
-                        let mut v = Vec::new();
-                        for s in l.into_inner() {
-                            v.push(self.string(s)?);
-                        }
-                        (Some(v), ls)
-                    }
-                    None => (None, n_span),
-                };
+                let (labels, labels_span) = self.label_list(&mut k, n_span)?;
                 DimBody::Quantiles { expr, n, n_span, cuts, labels, labels_span, span }
             }
             Rule::map_dim => {
