@@ -3,7 +3,7 @@
 use crate::check::program::{Format, Type};
 use crate::check::{Columns, SchemaError, SchemaSource};
 use crate::engine::paths::{
-    data_path, hive_partitions, is_multi, resolve, source_data, DataPath, DataPathError, PathPolicy,
+    data_path, hive_partitions, is_multi, resolve, source_data, DataPathError, PathPolicy,
 };
 use crate::lower::types::{arrow_type, seg_type};
 use arrow::datatypes::{Field, Schema};
@@ -192,18 +192,17 @@ impl SchemaSource for FileSchemas<'_> {
         let data = match self.sources.get(market) {
             Some(p) => source_data(&self.spec_dir, p, &self.policy)
                 .map_err(|e| unusable(e, p.display().to_string()))?,
-            None if is_multi(&self.spec_dir, raw, &self.policy) => {
-                if self.no_data {
-                    return Ok(None);
+            // Without data a pattern or folder is not listed; one file's path is
+            // still held to the policy.
+            None if self.no_data => {
+                if !is_multi(&self.spec_dir, raw, &self.policy) {
+                    resolve(&self.spec_dir, raw, &self.policy)
+                        .map_err(|why| SchemaError::Refused { why })?;
                 }
-                data_path(&self.spec_dir, raw, format.extension(), &self.policy)
-                    .map_err(|e| unusable(e, raw.to_string()))?
+                return Ok(None);
             }
-            None => {
-                let p = resolve(&self.spec_dir, raw, &self.policy)
-                    .map_err(|why| SchemaError::Refused { why })?;
-                DataPath { files: vec![p], hive_base: None }
-            }
+            None => data_path(&self.spec_dir, raw, format.extension(), &self.policy)
+                .map_err(|e| unusable(e, raw.to_string()))?,
         };
         // Several files: the first one's schema stands for all, plus its Hive
         // partition folders (typed by the declaration, so text here).

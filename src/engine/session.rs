@@ -224,6 +224,14 @@ struct Source {
     columns: Vec<crate::check::program::Column>,
 }
 
+impl Source {
+    /// The Arrow type a column is read as: its declared type, else text (which
+    /// cannot fail to read; the spec makes no promise about the column).
+    fn read_as(&self, column: &str) -> DataType {
+        self.columns.iter().find(|c| c.name == column).map_or(DataType::Utf8, |c| arrow_type(c.ty))
+    }
+}
+
 /// Every data file of the program: the markets' (by market index), then the tables'.
 fn sources_of(p: &Checked) -> Vec<Source> {
     let markets = p.markets.iter().map(|m| Source {
@@ -410,11 +418,7 @@ impl Session {
             Some(base) => super::paths::hive_partitions(base, path)
                 .into_iter()
                 .map(|(k, _)| {
-                    let ty = m
-                        .columns
-                        .iter()
-                        .find(|c| c.name == k)
-                        .map_or(DataType::Utf8, |c| arrow_type(c.ty));
+                    let ty = m.read_as(&k);
                     (k, ty)
                 })
                 .collect(),
@@ -439,18 +443,8 @@ impl Session {
                 let header = super::schema::read_csv_header(path).map_err(|e| {
                     EngineError::data(format!("{} `{}`: {shown}: {e}", m.what, m.name))
                 })?;
-                let fields: Vec<Field> = header
-                    .iter()
-                    .map(|name| {
-                        let ty = m
-                            .columns
-                            .iter()
-                            .find(|c| c.name == *name)
-                            .map(|c| arrow_type(c.ty))
-                            .unwrap_or(DataType::Utf8);
-                        Field::new(name, ty, true)
-                    })
-                    .collect();
+                let fields: Vec<Field> =
+                    header.iter().map(|name| Field::new(name, m.read_as(name), true)).collect();
                 let schema = Schema::new(fields);
                 read_schema = Some(Arc::new(schema.clone()));
                 for c in m.columns.iter().filter(|c| in_file(&c.name)) {

@@ -442,13 +442,13 @@ fn reference_table(d: &Data) -> Table {
     }
 }
 
-fn check_case(c: &Case) -> Result<(), TestCaseError> {
+/// A case's data written to a fresh project folder, and its spec analysed there.
+fn load_case(c: &Case) -> (tempfile::TempDir, Arc<seg::driver::SpecFile>) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     write_data(dir.path(), &c.data, c.ipc);
-    let spec_path = dir.path().join("p.seg");
     let spec = load_bytes(
-        &spec_path,
+        &dir.path().join("p.seg"),
         "p.seg",
         c.spec.as_bytes(),
         &LoadOptions {
@@ -458,6 +458,11 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
             as_of: None,
         },
     );
+    (dir, spec)
+}
+
+fn check_case(c: &Case) -> Result<(), TestCaseError> {
+    let (dir, spec) = load_case(c);
     let errors: Vec<String> = spec
         .diagnostics
         .iter()
@@ -826,20 +831,7 @@ fn audit_counts_match_brute_force() {
     });
     runner
         .run(&case(), |c| {
-            let dir = tempfile::tempdir().unwrap();
-            std::fs::create_dir(dir.path().join(".git")).unwrap();
-            write_data(dir.path(), &c.data, c.ipc);
-            let spec = load_bytes(
-                &dir.path().join("p.seg"),
-                "p.seg",
-                c.spec.as_bytes(),
-                &LoadOptions {
-                    no_data: false,
-                    policy: PathPolicy { allow_outside: false },
-                    sources: Default::default(),
-                    as_of: None,
-                },
-            );
+            let (dir, spec) = load_case(&c);
             let Some(program) = spec.program.clone() else {
                 return Err(TestCaseError::fail(format!(
                     "generated spec does not check: {:?}\n{}",

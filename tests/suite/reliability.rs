@@ -160,35 +160,30 @@ fn mece_analysis_is_bounded_by_work() {
 #[test]
 fn output_column_names_are_refused_by_check() {
     let p = project();
-    for (what, spec) in [
-        (
-            "dimension rows",
-            SPEC.replace("dimension band on m", "dimension rows on m")
-                .replace("m by band", "m by rows"),
+    // Each output column name (`rows`, `share`, `level`) taken by a dimension.
+    let mut cases: Vec<(String, String)> = ["rows", "share", "level"]
+        .iter()
+        .map(|name| {
+            (
+                format!("dimension {name}"),
+                SPEC.replace("dimension band on m", &format!("dimension {name} on m"))
+                    .replace("m by band", &format!("m by {name}")),
+            )
+        })
+        .collect();
+    cases.push((
+        "measure share_of_parent".into(),
+        SPEC.replace("measure value =", "measure share_of_parent =")
+            .replace("value", "share_of_parent"),
+    ));
+    cases.push((
+        "measure named like a dimension".into(),
+        SPEC.replace(
+            "measure value = sum(revenue)",
+            "measure value = sum(revenue)\n  measure band = sum(kg)",
         ),
-        (
-            "dimension share",
-            SPEC.replace("dimension band on m", "dimension share on m")
-                .replace("m by band", "m by share"),
-        ),
-        (
-            "dimension level",
-            SPEC.replace("dimension band on m", "dimension level on m")
-                .replace("m by band", "m by level"),
-        ),
-        (
-            "measure share_of_parent",
-            SPEC.replace("measure value =", "measure share_of_parent =")
-                .replace("value", "share_of_parent"),
-        ),
-        (
-            "measure named like a dimension",
-            SPEC.replace(
-                "measure value = sum(revenue)",
-                "measure value = sum(revenue)\n  measure band = sum(kg)",
-            ),
-        ),
-    ] {
+    ));
+    for (what, spec) in cases {
         write(p.path(), "s.seg", &spec);
         let o = seg(&["check", "s.seg"], p.path());
         assert_eq!(o.status.code(), Some(1), "{what}: {}", text(&o));

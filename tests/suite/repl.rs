@@ -128,8 +128,9 @@ fn table_body(text: &str, header_word: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn piped_repl_prints_what_seg_run_prints() {
+/// `seg repl specs/coffee.seg` fed `script` on a pipe, to its end.
+fn piped_repl(script: &str) -> std::process::Output {
+    use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_seg"))
         .args(["repl", "specs/coffee.seg"])
         .current_dir(root())
@@ -138,12 +139,15 @@ fn piped_repl_prints_what_seg_run_prints() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    use std::io::Write;
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn piped_repl_prints_what_seg_run_prints() {
     let scratch = tempfile::tempdir_in(root()).unwrap();
     let saved = scratch.path().join("saved.seg");
-    let script = format!("coffee by buyer then venue\n:save {}\n", saved.display());
-    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = piped_repl(&format!("coffee by buyer then venue\n:save {}\n", saved.display()));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let repl_out = String::from_utf8_lossy(&out.stdout).to_string();
     let run = Command::new(env!("CARGO_BIN_EXE_seg"))
@@ -162,16 +166,7 @@ fn piped_repl_prints_what_seg_run_prints() {
         .unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
     // A bad line makes a script fail.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_seg"))
-        .args(["repl", "specs/coffee.seg"])
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"coffee by nothing\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = piped_repl("coffee by nothing\n");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("E0203"));
 }
