@@ -3,7 +3,7 @@
 
 use super::session::EngineError;
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,56 +25,39 @@ impl OutFormat {
     }
 }
 
-pub fn to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, EngineError> {
+/// Batches encoded in memory; writing to memory cannot fail, so a failure is an
+/// encoder's (a bug).
+fn encode(
+    format: OutFormat,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<Vec<u8>, EngineError> {
     let mut out = Vec::new();
-    {
-        let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut out);
-        for b in batches {
-            w.write(b).map_err(EngineError::internal)?;
-        }
+    let mut w = Sink::new(format, &mut out, schema).map_err(EngineError::internal)?;
+    for b in batches {
+        w.write(b).map_err(EngineError::internal)?;
     }
-    if batches.iter().all(|b| b.num_rows() == 0) && out.is_empty() {
-        if let Some(b) = batches.first() {
-            let names: Vec<String> = b.schema().fields().iter().map(|f| f.name().clone()).collect();
-            out.extend_from_slice(names.join(",").as_bytes());
-            out.push(b'\n');
-        }
-    }
+    w.finish().map_err(EngineError::internal)?;
     Ok(out)
+}
+
+/// CSV with a header; nothing at all when there is no batch to take it from.
+pub fn to_csv(batches: &[RecordBatch]) -> Result<Vec<u8>, EngineError> {
+    match batches.first() {
+        Some(b) => encode(OutFormat::Csv, b.schema(), batches),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// One JSON array of objects; nulls are written as `null`, not left out.
 pub fn to_json(batches: &[RecordBatch]) -> Result<Vec<u8>, EngineError> {
-    let mut out = Vec::new();
-    {
-        let mut w = arrow::json::WriterBuilder::new()
-            .with_explicit_nulls(true)
-            .build::<_, arrow::json::writer::JsonArray>(&mut out);
-        for b in batches {
-            w.write(b).map_err(EngineError::internal)?;
-        }
-        w.finish().map_err(EngineError::internal)?;
-    }
-    if out.is_empty() {
-        out.extend_from_slice(b"[]");
-    }
-    Ok(out)
+    // JSON takes its keys from each batch; the schema is not consulted.
+    let schema = batches.first().map_or_else(|| SchemaRef::new(Schema::empty()), |b| b.schema());
+    encode(OutFormat::Json, schema, batches)
 }
 
-pub fn to_parquet(
-    batches: &[RecordBatch],
-    schema: arrow::datatypes::SchemaRef,
-) -> Result<Vec<u8>, EngineError> {
-    let mut out = Vec::new();
-    {
-        let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut out, schema, None)
-            .map_err(EngineError::internal)?;
-        for b in batches {
-            w.write(b).map_err(EngineError::internal)?;
-        }
-        w.close().map_err(EngineError::internal)?;
-    }
-    Ok(out)
+pub fn to_parquet(batches: &[RecordBatch], schema: SchemaRef) -> Result<Vec<u8>, EngineError> {
+    encode(OutFormat::Parquet, schema, batches)
 }
 
 fn cell(a: &ArrayRef, i: usize, name: &str) -> String {
@@ -190,22 +173,74 @@ pub fn to_table(batches: &[RecordBatch], dims: usize) -> String {
     out
 }
 
-/// Writes result batches to a file as they arrive, so an output larger than memory
-/// (every row of a market, from `assign`) never has to be held whole.
-pub enum BatchWriter<'a> {
-    Csv(arrow::csv::Writer<std::io::BufWriter<&'a mut std::fs::File>>),
+/// The one encoder of result batches, over any byte sink: the in-memory outputs
+/// of `seg run` and the streamed files of `seg assign` differ only in where the
+/// bytes go and how a failure is reported, so errors stay plain text here.
+// One sink lives per output file, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum Sink<W: std::io::Write + Send> {
+    Csv(arrow::csv::Writer<std::io::BufWriter<W>>),
     /// The writer, and whether any row went through it (no row: `[]`).
-    Json(
-        arrow::json::Writer<
-            std::io::BufWriter<&'a mut std::fs::File>,
-            arrow::json::writer::JsonArray,
-        >,
-        bool,
-    ),
-    Parquet(datafusion::parquet::arrow::ArrowWriter<&'a mut std::fs::File>),
+    Json(arrow::json::Writer<std::io::BufWriter<W>, arrow::json::writer::JsonArray>, bool),
+    Parquet(datafusion::parquet::arrow::ArrowWriter<W>),
 }
 
-fn write_error(e: impl std::fmt::Display) -> EngineError {
+impl<W: std::io::Write + Send> Sink<W> {
+    fn new(format: OutFormat, out: W, schema: SchemaRef) -> Result<Self, String> {
+        if format == OutFormat::Parquet {
+            return datafusion::parquet::arrow::ArrowWriter::try_new(out, schema, None)
+                .map(Sink::Parquet)
+                .map_err(|e| e.to_string());
+        }
+        let buffered = std::io::BufWriter::with_capacity(1 << 20, out);
+        Ok(match format {
+            OutFormat::Csv | OutFormat::Table => {
+                // The header is written even when no row follows.
+                let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(buffered);
+                w.write(&RecordBatch::new_empty(schema)).map_err(|e| e.to_string())?;
+                Sink::Csv(w)
+            }
+            _ => Sink::Json(
+                arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(buffered),
+                false,
+            ),
+        })
+    }
+
+    fn write(&mut self, b: &RecordBatch) -> Result<(), String> {
+        match self {
+            Sink::Csv(w) => w.write(b).map_err(|e| e.to_string()),
+            Sink::Json(w, any) => {
+                *any |= b.num_rows() > 0;
+                w.write(b).map_err(|e| e.to_string())
+            }
+            Sink::Parquet(w) => w.write(b).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn finish(self) -> Result<(), String> {
+        use std::io::Write;
+        let flushed = |r: std::io::Result<()>| r.map_err(|e| e.to_string());
+        match self {
+            Sink::Csv(w) => flushed(w.into_inner().flush()),
+            Sink::Json(mut w, any) => {
+                w.finish().map_err(|e| e.to_string())?;
+                let mut inner = w.into_inner();
+                if !any {
+                    flushed(inner.write_all(b"[]"))?;
+                }
+                flushed(inner.flush())
+            }
+            Sink::Parquet(w) => w.close().map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Writes result batches to a file as they arrive, so an output larger than memory
+/// (every row of a market, from `assign`) never has to be held whole.
+pub struct BatchWriter<'a>(Sink<&'a mut std::fs::File>);
+
+fn write_error(e: String) -> EngineError {
     EngineError::write(format!("cannot write the output: {e}"))
 }
 
@@ -213,54 +248,17 @@ impl<'a> BatchWriter<'a> {
     pub fn new(
         format: OutFormat,
         file: &'a mut std::fs::File,
-        schema: arrow::datatypes::SchemaRef,
+        schema: SchemaRef,
     ) -> Result<Self, EngineError> {
-        if format == OutFormat::Parquet {
-            return Ok(BatchWriter::Parquet(
-                datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None)
-                    .map_err(write_error)?,
-            ));
-        }
-        let buffered = std::io::BufWriter::with_capacity(1 << 20, file);
-        Ok(match format {
-            OutFormat::Csv | OutFormat::Table => {
-                // The header is written even when no row follows.
-                let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(buffered);
-                w.write(&RecordBatch::new_empty(schema)).map_err(write_error)?;
-                BatchWriter::Csv(w)
-            }
-            _ => BatchWriter::Json(
-                arrow::json::WriterBuilder::new().with_explicit_nulls(true).build(buffered),
-                false,
-            ),
-        })
+        Sink::new(format, file, schema).map(BatchWriter).map_err(write_error)
     }
 
     pub fn write(&mut self, b: &RecordBatch) -> Result<(), EngineError> {
-        match self {
-            BatchWriter::Csv(w) => w.write(b).map_err(write_error),
-            BatchWriter::Json(w, any) => {
-                *any |= b.num_rows() > 0;
-                w.write(b).map_err(write_error)
-            }
-            BatchWriter::Parquet(w) => w.write(b).map_err(write_error),
-        }
+        self.0.write(b).map_err(write_error)
     }
 
     pub fn finish(self) -> Result<(), EngineError> {
-        use std::io::Write;
-        match self {
-            BatchWriter::Csv(w) => w.into_inner().flush().map_err(write_error),
-            BatchWriter::Json(mut w, any) => {
-                w.finish().map_err(write_error)?;
-                let mut inner = w.into_inner();
-                if !any {
-                    inner.write_all(b"[]").map_err(write_error)?;
-                }
-                inner.flush().map_err(write_error)
-            }
-            BatchWriter::Parquet(w) => w.close().map(|_| ()).map_err(write_error),
-        }
+        self.0.finish().map_err(write_error)
     }
 }
 
@@ -277,7 +275,7 @@ pub fn pivot(
 ) -> Result<Vec<RecordBatch>, EngineError> {
     use arrow::array::{new_null_array, UInt32Array};
     use arrow::compute::take;
-    use arrow::datatypes::{Field, Schema};
+    use arrow::datatypes::Field;
     use std::collections::HashMap;
     let Some(first) = batches.first() else { return Ok(Vec::new()) };
     let schema = first.schema();
