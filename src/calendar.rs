@@ -45,6 +45,81 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// (year, month, day) for days since 1970-01-01.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m as u32, d as u32)
+}
+
+/// A calendar period of `over DATE by UNIT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PeriodUnit {
+    Year,
+    Quarter,
+    Month,
+    /// ISO 8601 weeks: Monday to Sunday, numbered in the ISO week-year.
+    Week,
+}
+
+impl PeriodUnit {
+    pub fn parse(s: &str) -> Option<PeriodUnit> {
+        Some(match s {
+            "year" => PeriodUnit::Year,
+            "quarter" => PeriodUnit::Quarter,
+            "month" => PeriodUnit::Month,
+            "week" => PeriodUnit::Week,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PeriodUnit::Year => "year",
+            PeriodUnit::Quarter => "quarter",
+            PeriodUnit::Month => "month",
+            PeriodUnit::Week => "week",
+        }
+    }
+
+    /// The period a day falls in, as a number that grows by one per period (so the
+    /// periods between two are the integers between their numbers).
+    pub fn ordinal(self, days: i64) -> i64 {
+        let (y, m, _) = civil(days);
+        match self {
+            PeriodUnit::Year => y,
+            PeriodUnit::Quarter => y * 4 + (m as i64 - 1) / 3,
+            PeriodUnit::Month => y * 12 + m as i64 - 1,
+            // Weeks since the Monday 1969-12-29 (1970-01-01 was a Thursday).
+            PeriodUnit::Week => (days + 3).div_euclid(7),
+        }
+    }
+
+    /// The label of a period number: `2024`, `2024-Q1`, `2024-03`, `2024-W09`.
+    pub fn label(self, ord: i64) -> String {
+        match self {
+            PeriodUnit::Year => format!("{ord:04}"),
+            PeriodUnit::Quarter => format!("{:04}-Q{}", ord.div_euclid(4), ord.rem_euclid(4) + 1),
+            PeriodUnit::Month => format!("{:04}-{:02}", ord.div_euclid(12), ord.rem_euclid(12) + 1),
+            PeriodUnit::Week => {
+                // The ISO year is the year of the week's Thursday.
+                let thursday = ord * 7;
+                let (y, _, _) = civil(thursday);
+                let jan4 = days_from_civil(y, 1, 4);
+                let week1 = PeriodUnit::Week.ordinal(jan4);
+                format!("{y:04}-W{:02}", ord - week1 + 1)
+            }
+        }
+    }
+}
+
 /// `YYYY-MM-DD` for days since 1970-01-01.
 pub fn format_date(days: i32) -> String {
     let z = days as i64 + 719_468;

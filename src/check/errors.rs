@@ -492,3 +492,46 @@ pub fn dimension_on_table(span: Span, table: &str) -> Diagnostic {
             "join it to a market (`join {table} on COLUMN`) and use its columns there, e.g. `{table}.country`"
         ))
 }
+
+pub fn over_twice(again: Span, first: Span) -> Diagnostic {
+    Diagnostic::new(Code::E0425, "a segmentation has one `over`")
+        .with_label(again, "a second `over`")
+        .with_label(first, "the first is here")
+        .with_help("keep one `over`; to see two period lengths, write two segmentations")
+}
+
+pub fn unknown_period_unit(span: Span, name: &str) -> Diagnostic {
+    let units = ["year", "quarter", "month", "week"];
+    let mut d = Diagnostic::new(Code::E0425, format!("unknown period `{name}`"))
+        .with_label(span, "not a period length");
+    d = match suggest(name, units) {
+        Some(s) => {
+            d.with_help(format!("did you mean `{s}`? periods are year, quarter, month and week"))
+        }
+        None => d.with_help("write `by year`, `by quarter`, `by month` or `by week`"),
+    };
+    d
+}
+
+pub fn over_date_without_unit(span: Span, ty: Type) -> Diagnostic {
+    Diagnostic::new(Code::E0425, format!("`over` a {ty} needs a period length"))
+        .with_label(span, format!("this is a {ty}"))
+        .with_help("add the period: `by year`, `by quarter`, `by month` or `by week`")
+}
+
+pub fn unit_on_non_date(unit: Span, expr: Span, ty: Type) -> Diagnostic {
+    Diagnostic::new(Code::E0425, format!("`by` a period length needs a date, found {ty}"))
+        .with_label(unit, "a calendar period")
+        .with_label(expr, format!("this is {ty}"))
+        .with_help(
+            "`over DATE by month` cuts dates into periods; an int or text column is its own period: drop `by ...`",
+        )
+}
+
+pub fn not_a_period(span: Span, ty: Type) -> Diagnostic {
+    Diagnostic::new(Code::E0425, format!("`over` needs a date, an int or text, found {ty}"))
+        .with_label(span, format!("this is {ty}"))
+        .with_help(
+            "use a date column with `by year|quarter|month|week`, or an int or text period column",
+        )
+}

@@ -513,6 +513,29 @@ pub struct SegDef {
     /// `segment ENTITY by ...`: the rows are the entity's (one per key of `market`);
     /// `rows` counts entities and the measures are the entity's.
     pub entity: Option<usize>,
+    /// `over EXPR [by UNIT]`: the segmentation once per period.
+    pub over: Option<OverDef>,
+}
+
+/// The period of each market row in an `over` segmentation.
+#[derive(Clone, Debug)]
+pub struct OverDef {
+    /// A row expression over the market's columns (a date, timestamp, int or text).
+    pub expr: TExpr,
+    pub kind: PeriodKind,
+    pub span: Span,
+}
+
+/// How an `over` expression becomes periods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeriodKind {
+    /// A date or timestamp by a calendar unit; every period between the first and
+    /// the last is listed.
+    Calendar(crate::calendar::PeriodUnit),
+    /// An integer period column (a year): every integer between the first and last.
+    Int,
+    /// A text period column: the values present, in text order.
+    Text,
 }
 
 impl SegDef {
@@ -522,6 +545,12 @@ impl SegDef {
             Some(e) => Owner::Entity(e),
             None => Owner::Market(self.market),
         }
+    }
+
+    /// The number of label columns that lead each output row: `period` under
+    /// `over`, then one per dimension.
+    pub fn label_columns(&self) -> usize {
+        self.dims.len() + usize::from(self.over.is_some())
     }
 
     /// Whether the output has a `level` column.

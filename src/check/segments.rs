@@ -156,6 +156,17 @@ impl Checker {
                 }
             }
         }
+        let over = match (s.over.first(), market) {
+            (Some(o), Some(mi)) => {
+                if let Some(again) = s.over.get(1) {
+                    self.diags.push(errors::over_twice(again.kw_span, o.kw_span));
+                }
+                let over = self.over(o, mi);
+                broken |= over.is_none();
+                over
+            }
+            _ => None,
+        };
         let index = if !broken {
             self.out.segments.push(SegDef {
                 name: name.clone(),
@@ -168,6 +179,7 @@ impl Checker {
                 share_of,
                 with_total: s.with_total,
                 entity,
+                over,
             });
             Some(self.out.segments.len() - 1)
         } else {
@@ -178,6 +190,40 @@ impl Checker {
             return;
         }
         self.segs.insert(name, (index, name_span));
+    }
+
+    /// `over EXPR [by UNIT]`, typed over the market's rows (an entity segmentation's
+    /// periods are its market rows' too: features are computed per period).
+    fn over(&mut self, o: &ast::Over, market: usize) -> Option<OverDef> {
+        use crate::calendar::PeriodUnit;
+        let (cols, scope, _) = self.owner_scope(Owner::Market(market));
+        let expr =
+            super::expr::RowTyper { cols: &cols, scope, diags: &mut self.diags }.expr(&o.expr);
+        let kind = match (expr.ty, &o.unit) {
+            (Type::Error, _) => return None,
+            (Type::Date | Type::Timestamp, Some(u)) => match PeriodUnit::parse(&u.name) {
+                Some(unit) => PeriodKind::Calendar(unit),
+                None => {
+                    self.diags.push(errors::unknown_period_unit(u.span, &u.name));
+                    return None;
+                }
+            },
+            (Type::Date | Type::Timestamp, None) => {
+                self.diags.push(errors::over_date_without_unit(expr.span, expr.ty));
+                return None;
+            }
+            (Type::Int, None) => PeriodKind::Int,
+            (Type::Text, None) => PeriodKind::Text,
+            (ty, Some(u)) => {
+                self.diags.push(errors::unit_on_non_date(u.span, expr.span, ty));
+                return None;
+            }
+            (ty, None) => {
+                self.diags.push(errors::not_a_period(expr.span, ty));
+                return None;
+            }
+        };
+        Some(OverDef { expr, kind, span: o.span })
     }
 
     pub(super) fn seg_ref(&mut self, id: &ast::Ident) -> Result<Option<usize>, ()> {

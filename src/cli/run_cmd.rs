@@ -202,7 +202,15 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
             let mut out = Vec::new();
             for &s in &segs {
                 let sd = &p.segments[s];
-                let Some(pos) = sd.dims.iter().position(|&d| p.dims[d].name == name) else {
+                // `--pivot period`: periods as columns, levels kept as a key.
+                if name == "period" && sd.over.is_some() {
+                    out.push(Some(0));
+                    continue;
+                }
+                let lead = usize::from(sd.over.is_some());
+                let Some(pos) =
+                    sd.dims.iter().position(|&d| p.dims[d].name == name).map(|i| i + lead)
+                else {
                     errln!(
                         "error: --pivot {name}: segmentation `{}` has no dimension `{name}`",
                         sd.name
@@ -221,7 +229,10 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     let mut results = Vec::new();
     for (&s, pivot) in segs.iter().zip(&pivots) {
         let batches = session.run_segment(s).and_then(|b| match pivot {
-            Some(pos) => output::pivot(&b, session.program.segments[s].dims.len(), *pos),
+            Some(pos) => {
+                let sd = &session.program.segments[s];
+                output::pivot(&b, sd.label_columns() + usize::from(sd.has_levels()), *pos)
+            }
             None => Ok(b),
         });
         match batches {
@@ -256,7 +267,7 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
             match format {
                 OutFormat::Table => {
                     // A pivoted dimension's labels are columns now, not a label column.
-                    let labels = sd.dims.len() - usize::from(a.pivot.is_some());
+                    let labels = sd.label_columns() - usize::from(a.pivot.is_some());
                     Ok(output::to_table(batches, labels).into_bytes())
                 }
                 OutFormat::Csv => output::to_csv(batches),

@@ -122,6 +122,7 @@ codes! {
     E0422: Error, Spec, "a `partition` that leaves rows without a label (a gap), nulls included";
     W0423: Warning, Spec, "a `rules` dimension without `else` that leaves rows unassigned";
     W0424: Warning, Spec, "adjacent ranges that count a boundary twice or leave a hole";
+    E0425: Error, Spec, "`over` on a value that has no periods";
     N0429: Note, Spec, "rules too complex to analyse (a note)";
     E0501: Error, Spec, "no schema and data may not be read";
     E0502: Error, Data, "data file unreadable";

@@ -235,8 +235,10 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
         let dims = audit_dims(session, s)?;
         let result = session.run_segment(s)?;
         let k = sd.dims.len();
-        let level_col = if sd.has_levels() { Some(k) } else { None };
-        let rows_col = k + usize::from(level_col.is_some());
+        // Label columns: `period` (under `over`), then the dimensions'.
+        let lead = usize::from(sd.over.is_some());
+        let level_col = if sd.has_levels() { Some(lead + k) } else { None };
+        let rows_col = lead + k + usize::from(level_col.is_some());
         let mut empty = Vec::new();
         let mut leaf_sums = vec![0f64; sd.measures.len()];
         let mut leaf_rows = 0f64;
@@ -251,7 +253,7 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
                 }
                 leaf_rows += b.column(rows_col).as_primitive::<Int64Type>().value(i) as f64;
                 if b.column(rows_col).as_primitive::<Int64Type>().value(i) == 0 {
-                    let labels: Vec<String> = (0..k)
+                    let labels: Vec<String> = (0..lead + k)
                         .map(|c| {
                             let a = b.column(c);
                             if a.is_null(i) {

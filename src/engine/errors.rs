@@ -37,6 +37,13 @@ impl EngineError {
             .help("declare the column `float` to compute with it approximately")
     }
 
+    /// E0601: a lookup table whose key repeats (a join would count market rows twice).
+    pub fn duplicate_key(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0601, message).help(
+            "keep one row per key in the table (remove or merge the repeats), or declare as `key` a column that is unique",
+        )
+    }
+
     /// E0603: the output could not be written (disk full, permissions).
     pub fn write(message: impl Into<String>) -> EngineError {
         EngineError::new(Code::E0603, message).help(

@@ -64,7 +64,11 @@ fn results<'a>(
         let sd = &session.program.segments[s];
         let batches = session.run_segment(s).map_err(|e| e.to_string())?;
         let values = super::batches_to_values(&batches);
-        slot.insert(reference::segment::rows_from_values(sd.dims.len(), sd.has_levels(), &values));
+        slot.insert(reference::segment::rows_from_values(
+            sd.label_columns(),
+            sd.has_levels(),
+            &values,
+        ));
     }
     Ok(&cache[&s])
 }

@@ -48,6 +48,9 @@ pub struct Session {
     shown: Vec<String>,
     /// The pool behind `--memory-limit`, watched for stalls.
     pool: Option<Arc<super::memory::WatchedPool>>,
+    /// Each table held in memory and indexed by its key (`None`: a key type the
+    /// index does not cover; joins with it stay hash joins).
+    lookups: Vec<Option<Arc<lower::lookup::TableIndex>>>,
 }
 
 impl Scans for Session {
@@ -56,6 +59,9 @@ impl Scans for Session {
     }
     fn table(&self, table: usize) -> lower::DfResult<LogicalPlan> {
         Ok(self.scans[self.program.markets.len() + table].clone())
+    }
+    fn lookup(&self, table: usize) -> Option<Arc<lower::lookup::TableIndex>> {
+        self.lookups.get(table).cloned().flatten()
     }
 }
 
@@ -366,7 +372,7 @@ impl Session {
             read_schemas.push(read_schema);
             shown_paths.push(shown);
         }
-        let session = Session {
+        let mut session = Session {
             program,
             ctx,
             runtime,
@@ -376,28 +382,58 @@ impl Session {
             read_schemas,
             shown: shown_paths,
             pool,
+            lookups: Vec::new(),
         };
-        session.check_table_keys()?;
+        session.lookups = session.index_tables()?;
         Ok(session)
     }
 
-    /// A table has one row per key: a key that appears twice is a data error naming
-    /// the key and the file, before any join could count a market row twice.
-    fn check_table_keys(&self) -> Result<(), EngineError> {
+    /// Reads every table into memory and indexes it by its key. A table has one row
+    /// per key: a key that appears twice is a data error naming the key and the
+    /// file, before any join could count a market row twice.
+    fn index_tables(&self) -> Result<Vec<Option<Arc<lower::lookup::TableIndex>>>, EngineError> {
         let m = self.program.markets.len();
+        let mut out = Vec::new();
         for (t, table) in self.program.tables.iter().enumerate() {
-            let plan = lower::scan::duplicate_key(self.scans[m + t].clone(), &table.key.name)
+            let scan = self.scans[m + t].clone();
+            let schema = Arc::new(scan.schema().as_arrow().clone());
+            let batches = self.execute(scan)?;
+            let batch = arrow::compute::concat_batches(&schema, &batches)
+                .map_err(|e| EngineError::internal(e.to_string()))?;
+            let built = lower::lookup::TableIndex::build(&table.name, batch, &table.key.name)
                 .map_err(classify)?;
-            let batches = self.execute(plan)?;
-            let values = super::batches_to_values(&batches);
-            if let Some(row) = values.first() {
-                let key = row.first().cloned().unwrap_or(crate::check::program::Value::Null);
-                let times = row.get(1).cloned().unwrap_or(crate::check::program::Value::Null);
-                return Err(EngineError::data(format!(
-                    "table `{}`: key {} = {key} appears {times} times in `{}`; a table has one row per key",
-                    table.name, table.key.name, self.shown[m + t]
-                )));
+            match built {
+                Ok(Some(ix)) => out.push(Some(Arc::new(ix))),
+                Ok(None) => {
+                    self.check_table_keys(t)?;
+                    out.push(None);
+                }
+                Err(d) => return Err(self.duplicate_key(t, &d.key, &d.times.to_string())),
             }
+        }
+        Ok(out)
+    }
+
+    fn duplicate_key(&self, t: usize, key: &str, times: &str) -> EngineError {
+        let table = &self.program.tables[t];
+        EngineError::duplicate_key(format!(
+            "table `{}`: key {} = {key} appears {times} times in `{}`; a table has one row per key",
+            table.name,
+            table.key.name,
+            self.shown[self.program.markets.len() + t]
+        ))
+    }
+
+    /// The duplicate-key check for a table the index does not cover, as a query.
+    fn check_table_keys(&self, t: usize) -> Result<(), EngineError> {
+        let m = self.program.markets.len();
+        let table = &self.program.tables[t];
+        let plan = lower::scan::duplicate_key(self.scans[m + t].clone(), &table.key.name)
+            .map_err(classify)?;
+        let values = super::batches_to_values(&self.execute(plan)?);
+        if let Some(row) = values.first() {
+            let shown = |i: usize| row.get(i).map_or("null".to_string(), |v| v.to_string());
+            return Err(self.duplicate_key(t, &shown(0), &shown(1)));
         }
         Ok(())
     }

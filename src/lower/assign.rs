@@ -23,8 +23,9 @@ pub fn assign_plan(p: &Checked, m: usize, scans: &dyn Scans) -> Result<LogicalPl
         let numbered =
             market_rows(p, m, scans)?.window(vec![row_number().alias(names::ASSIGN_ROW)])?;
         keep.push(names::ASSIGN_ROW.to_string());
-        let lab = labelled_from(numbered, p, Owner::Market(m), &dims, None, &keep, &[], scans)?
-            .sort(vec![col(names::ASSIGN_ROW).sort(true, false)])?;
+        let lab =
+            labelled_from(numbered, p, Owner::Market(m), &dims, None, &keep, &[], None, scans)?
+                .sort(vec![col(names::ASSIGN_ROW).sort(true, false)])?;
         keep.pop();
         // Columns leave with seg's types whatever the source carried (string views).
         let mut out: Vec<Expr> = mk
@@ -52,7 +53,7 @@ pub fn entity_plan(p: &Checked, e: usize, scans: &dyn Scans) -> Result<LogicalPl
         let cols = ent.columns();
         let keep: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
         let rows = entity_rows(p, e, scans)?;
-        let lab = labelled_from(rows, p, Owner::Entity(e), &dims, None, &keep, &[], scans)?
+        let lab = labelled_from(rows, p, Owner::Entity(e), &dims, None, &keep, &[], None, scans)?
             .sort(vec![col(&ent.key.name).sort(true, false)])?;
         let mut out: Vec<Expr> =
             cols.iter().map(|c| cast(col(&c.name), arrow_type(c.ty)).alias(&c.name)).collect();

@@ -15,6 +15,7 @@
 
 use super::expr::{col, row};
 use super::names;
+use super::udf::{self, Kind};
 use crate::check::program::{DimDef, DimKind, Type, Value};
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray, UInt32Array};
 use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema};
@@ -22,13 +23,10 @@ use arrow::record_batch::RecordBatch;
 use datafusion::common::{DFSchema, Result};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::simplify::SimplifyContext;
-use datafusion::logical_expr::{
-    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::{Expr, Signature, Volatility};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -103,7 +101,7 @@ fn new_code(d: &DimDef, how: How, label: Expr, args: Vec<Expr>, inputs: Vec<Stri
     } else {
         Signature::any(args.len(), Volatility::Immutable)
     };
-    ScalarUDF::new_from_impl(Udf { kind: Arc::new(inner), signature }).call(args)
+    udf::call(Arc::new(inner), signature, args)
 }
 
 /// `seg_code_<name>(label)`: the position of an already computed label, for
@@ -127,11 +125,11 @@ pub fn label_of_cell(d: &DimDef, stride: i64, cell: Expr) -> Expr {
         stride,
         slots: slots(d),
     };
-    ScalarUDF::new_from_impl(Udf {
-        kind: Arc::new(inner),
-        signature: Signature::exact(vec![DataType::Int64], Volatility::Immutable),
-    })
-    .call(vec![cell])
+    udf::call(
+        Arc::new(inner),
+        Signature::exact(vec![DataType::Int64], Volatility::Immutable),
+        vec![cell],
+    )
 }
 
 enum Cuts {
@@ -193,53 +191,6 @@ struct Inner {
     phys: OnceLock<std::result::Result<Arc<dyn PhysicalExpr>, String>>,
     cache: Mutex<Cache>,
     by_value_off: AtomicBool,
-}
-
-/// What a seg UDF computes; `Udf` gives it DataFusion's trait.
-trait Kind: Send + Sync + 'static {
-    fn name(&self) -> &str;
-    fn returns(&self) -> DataType;
-    fn invoke(&self, args: &[ArrayRef], rows: usize) -> Result<ArrayRef>;
-}
-
-/// A seg UDF. Two are the same function only if they are the same dimension of the
-/// same compiled spec: identity, not name.
-struct Udf<K> {
-    kind: Arc<K>,
-    signature: Signature,
-}
-
-impl<K: Kind> std::fmt::Debug for Udf<K> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.kind.name())
-    }
-}
-impl<K> PartialEq for Udf<K> {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.kind, &other.kind)
-    }
-}
-impl<K> Eq for Udf<K> {}
-impl<K> Hash for Udf<K> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        (Arc::as_ptr(&self.kind) as usize).hash(state)
-    }
-}
-
-impl<K: Kind> ScalarUDFImpl for Udf<K> {
-    fn name(&self) -> &str {
-        self.kind.name()
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(self.kind.returns())
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        Ok(ColumnarValue::Array(self.kind.invoke(&arrays, args.number_rows)?))
-    }
 }
 
 impl Kind for Inner {

@@ -149,6 +149,9 @@ fn prepare_dim(
     i: usize,
     owner_rows: &dyn Fn() -> DfResult<LogicalPlanBuilder>,
 ) -> DfResult<LogicalPlanBuilder> {
+    // Under `over`, rankings and cut points are each period's own.
+    let per_period = b.schema().has_column_with_unqualified_name(names::PERIOD);
+    let part = || if per_period { vec![col(names::PERIOD)] } else { vec![] };
     match &d.kind {
         DimKind::Pareto { expr: e, .. } => {
             // Entities ranked by the value, largest first, ties by key; the running
@@ -168,6 +171,7 @@ fn prepare_dim(
             };
             let order = vec![x.clone().sort(false, false), key.sort(true, false)];
             let before = Expr::from(WindowFunction::new(sum.clone(), vec![x.clone()]))
+                .partition_by(part())
                 .order_by(order)
                 .window_frame(WindowFrame::new_bounds(
                     WindowFrameUnits::Rows,
@@ -177,7 +181,7 @@ fn prepare_dim(
                 .build()?
                 .alias(before_name);
             let total = Expr::from(WindowFunction::new(sum, vec![x]))
-                .partition_by(vec![])
+                .partition_by(part())
                 .build()?
                 .alias(total_name);
             b.window(vec![before])?.window(vec![total])
@@ -186,15 +190,27 @@ fn prepare_dim(
             let v = names::top_value(i);
             let r = names::top_rank(i);
             let key = names::top_key(i);
+            let mut group = vec![cast(row(e), arrow_type(e.ty)).alias(&v)];
+            if per_period {
+                group.push(col(names::PERIOD).alias(names::TOP_PERIOD));
+            }
+            let mut ranked = vec![col(&v), cast(col(&r), DataType::Int64).alias(&r)];
+            let (mut left, mut right) = (vec![v.clone()], vec![key.clone()]);
+            if per_period {
+                ranked.push(col(names::TOP_PERIOD));
+                left.push(names::TOP_PERIOD.to_string());
+                right.push(names::PERIOD.to_string());
+            }
             let ranking = owner_rows()?
                 .filter(row(e).is_not_null())?
                 .aggregate(
-                    vec![cast(row(e), arrow_type(e.ty)).alias(&v)],
+                    group,
                     vec![
                         datafusion::functions_aggregate::count::count_all().alias(names::TOP_COUNT)
                     ],
                 )?
                 .window(vec![row_number()
+                    .partition_by(if per_period { vec![col(names::TOP_PERIOD)] } else { vec![] })
                     .order_by(vec![
                         col(names::TOP_COUNT).sort(false, true),
                         col(&v).sort(true, true),
@@ -202,18 +218,19 @@ fn prepare_dim(
                     .build()?
                     .alias(&r)])?
                 .filter(col(&r).lt_eq(lit(*n as i64)))?
-                .project(vec![col(&v), cast(col(&r), DataType::Int64).alias(&r)])?
+                .project(ranked)?
                 .build()?;
             let mut cols: Vec<Expr> = b.schema().columns().into_iter().map(Expr::Column).collect();
             cols.push(cast(row(e), arrow_type(e.ty)).alias(&key));
-            // The ranking (N rows) is the join's build side, the market rows probe it.
+            // The ranking (N rows a period) is the join's build side, the market rows
+            // probe it. Values are never null there; a null period meets its own.
             let rows = b.project(cols)?.build()?;
             LogicalPlanBuilder::from(ranking).join_detailed(
                 rows,
                 JoinType::Right,
-                (vec![v.as_str()], vec![key.as_str()]),
+                (left, right),
                 None,
-                NullEquality::NullEqualsNothing,
+                NullEquality::NullEqualsNull,
             )
         }
         DimKind::Quantiles { expr: e, .. } => {
@@ -224,11 +241,17 @@ fn prepare_dim(
                 return Ok(b);
             }
             let x = row(e);
-            let rk = rank().order_by(vec![x.clone().sort(true, false)]).build()?.alias(rn);
+            let rk = rank()
+                .partition_by(part())
+                .order_by(vec![x.clone().sort(true, false)])
+                .build()?
+                .alias(rn);
             let cnt = Expr::from(WindowFunction::new(
                 datafusion::functions_aggregate::count::count_udaf(),
                 vec![x],
             ))
+            .partition_by(part())
+            .build()?
             .alias(cn);
             b.window(vec![rk])?.window(vec![cnt])
         }
@@ -243,15 +266,19 @@ fn entity_labels(
     e: usize,
     dims: &[usize],
     coded: &[usize],
+    over: Option<&OverDef>,
     scans: &dyn Scans,
 ) -> DfResult<LogicalPlan> {
     let ent = &p.entities[e];
-    let rows = || entity_rows(p, e, scans);
+    let rows = || entity_rows_over(p, e, over, scans);
     let mut b = rows()?;
     for &d in dims {
         b = prepare_dim(p, b, &p.dims[d], d, &rows)?;
     }
     let mut out = vec![col(&ent.key.name).alias(names::entity_key(e))];
+    if over.is_some() {
+        out.push(col(names::PERIOD).alias(names::ENTITY_PERIOD));
+    }
     for &d in dims {
         if coded.contains(&d) {
             // Coded once per entity row; the market rows then group by integers.
@@ -285,12 +312,40 @@ pub fn labelled(
     coded: &[usize],
     scans: &dyn Scans,
 ) -> DfResult<LogicalPlanBuilder> {
-    labelled_from(owner_rows(p, owner, scans)?, p, owner, dims, filter, keep, coded, scans)
+    labelled_over(p, owner, dims, filter, keep, coded, None, scans)
+}
+
+/// `labelled` per period of `over` (when given): rows carry their period `__p`,
+/// and entity features, rankings and cut points are computed per period.
+#[allow(clippy::too_many_arguments)]
+pub fn labelled_over(
+    p: &Checked,
+    owner: Owner,
+    dims: &[usize],
+    filter: Option<&TExpr>,
+    keep: &[String],
+    coded: &[usize],
+    over: Option<&OverDef>,
+    scans: &dyn Scans,
+) -> DfResult<LogicalPlanBuilder> {
+    let rows = owner_rows_over(p, owner, over, scans)?;
+    labelled_from(rows, p, owner, dims, filter, keep, coded, over, scans)
 }
 
 /// An entity's rows: one per non-null key of its market (the market's `where`
 /// applied), the key and every feature.
 pub fn entity_rows(p: &Checked, e: usize, scans: &dyn Scans) -> DfResult<LogicalPlanBuilder> {
+    entity_rows_over(p, e, None, scans)
+}
+
+/// `entity_rows`, per period of `over` when given: one row per key and period,
+/// the features computed over that period's rows.
+pub fn entity_rows_over(
+    p: &Checked,
+    e: usize,
+    over: Option<&OverDef>,
+    scans: &dyn Scans,
+) -> DfResult<LogicalPlanBuilder> {
     let ent = &p.entities[e];
     let mut set = AggSet::new(names::FEATURE_AGG);
     let feats: Vec<Expr> = ent
@@ -300,18 +355,41 @@ pub fn entity_rows(p: &Checked, e: usize, scans: &dyn Scans) -> DfResult<Logical
         .collect();
     let key = col(&ent.key.name);
     let mut proj = vec![col(&ent.key.name)];
+    let mut group = vec![key.clone()];
+    if over.is_some() {
+        proj.push(col(names::PERIOD));
+        group.push(col(names::PERIOD));
+    }
     proj.extend(feats);
-    market_rows(p, ent.market, scans)?
+    with_period(market_rows(p, ent.market, scans)?, over)?
         .filter(key.clone().is_not_null())?
-        .aggregate(vec![key], set.exprs())?
+        .aggregate(group, set.exprs())?
         .project(proj)
+}
+
+/// Rows with their period `__p` added, under `over`.
+fn with_period(b: LogicalPlanBuilder, over: Option<&OverDef>) -> DfResult<LogicalPlanBuilder> {
+    let Some(o) = over else { return Ok(b) };
+    let mut cols: Vec<Expr> = b.schema().columns().into_iter().map(Expr::Column).collect();
+    cols.push(super::period::of_row(o).alias(names::PERIOD));
+    b.project(cols)
 }
 
 /// The rows a segmentation groups: a market's, or an entity's.
 pub fn owner_rows(p: &Checked, owner: Owner, scans: &dyn Scans) -> DfResult<LogicalPlanBuilder> {
+    owner_rows_over(p, owner, None, scans)
+}
+
+/// `owner_rows` with each row's period `__p`, under `over`.
+pub fn owner_rows_over(
+    p: &Checked,
+    owner: Owner,
+    over: Option<&OverDef>,
+    scans: &dyn Scans,
+) -> DfResult<LogicalPlanBuilder> {
     match owner {
-        Owner::Market(m) => market_rows(p, m, scans),
-        Owner::Entity(e) => entity_rows(p, e, scans),
+        Owner::Market(m) => with_period(market_rows(p, m, scans)?, over),
+        Owner::Entity(e) => entity_rows_over(p, e, over, scans),
     }
 }
 
@@ -325,6 +403,7 @@ pub(super) fn labelled_from(
     filter: Option<&TExpr>,
     keep: &[String],
     coded: &[usize],
+    over: Option<&OverDef>,
     scans: &dyn Scans,
 ) -> DfResult<LogicalPlanBuilder> {
     // Dimensions of an entity whose rows these are not: aggregate per key, label,
@@ -339,21 +418,27 @@ pub(super) fn labelled_from(
         }
     }
     for (e, ds) in &by_entity {
-        let ent = entity_labels(p, *e, ds, coded, scans)?;
+        let ent = entity_labels(p, *e, ds, coded, over, scans)?;
         let key = p.entities[*e].key.name.clone();
         let k = names::entity_key(*e);
-        // The entity table (one row per key) is the build side; the market rows
-        // probe it instead of being hashed themselves.
+        let (mut left, mut right) = (vec![k], vec![key]);
+        if over.is_some() {
+            left.push(names::ENTITY_PERIOD.to_string());
+            right.push(names::PERIOD.to_string());
+        }
+        // The entity table (one row per key and period) is the build side; the
+        // market rows probe it instead of being hashed themselves. Keys are never
+        // null there; a null period meets its own.
         b = LogicalPlanBuilder::from(ent).join_detailed(
             b.build()?,
             JoinType::Right,
-            (vec![k.as_str()], vec![key.as_str()]),
+            (left, right),
             None,
-            NullEquality::NullEqualsNothing,
+            NullEquality::NullEqualsNull,
         )?;
     }
     let own_dims: Vec<usize> = dims.iter().copied().filter(|&d| p.dims[d].owner == owner).collect();
-    let rows = || owner_rows(p, owner, scans);
+    let rows = || owner_rows_over(p, owner, over, scans);
     for &d in &own_dims {
         b = prepare_dim(p, b, &p.dims[d], d, &rows)?;
     }
@@ -363,6 +448,9 @@ pub(super) fn labelled_from(
         b = b.filter(row(w))?;
     }
     let mut out: Vec<Expr> = keep.iter().map(|c| col(c)).collect();
+    if over.is_some() {
+        out.push(col(names::PERIOD));
+    }
     for &d in dims {
         if coded.contains(&d) && p.dims[d].owner == owner {
             let label = label_expr(&p.dims[d], d)?;

@@ -10,11 +10,14 @@ pub mod errors;
 pub mod exact;
 pub mod expr;
 mod labels;
+pub mod lookup;
 pub mod mode;
 pub mod names;
+pub mod period;
 pub mod scan;
 mod segment;
 pub mod types;
+mod udf;
 
 use crate::check::program::*;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
@@ -27,6 +30,11 @@ pub trait Scans {
     fn scan(&self, market: usize) -> DfResult<LogicalPlan>;
     /// The scan of a lookup table, cast to its schema.
     fn table(&self, table: usize) -> DfResult<LogicalPlan>;
+    /// The table held in memory and indexed by its key, when it is: joins with it
+    /// become lookups (see `lookup`). `None` keeps DataFusion's hash join.
+    fn lookup(&self, _table: usize) -> Option<std::sync::Arc<lookup::TableIndex>> {
+        None
+    }
 }
 
 pub use errors::internal;
@@ -55,23 +63,50 @@ fn joined(
 ) -> DfResult<LogicalPlanBuilder> {
     use datafusion::common::{Column, JoinType, NullEquality};
     let mk = &p.markets[m];
-    for j in &mk.joins {
-        let t = &p.tables[j.table];
-        // The table's columns under their qualified names, which no market column has.
-        let cols: Vec<Expr> = t
-            .columns
-            .iter()
-            .map(|c| col(&c.name).alias(format!("{}.{}", t.name, c.name)))
-            .collect();
-        let table = LogicalPlanBuilder::from(scans.table(j.table)?).project(cols)?.build()?;
-        let key = Column::new_unqualified(format!("{}.{}", t.name, j.key));
-        b = LogicalPlanBuilder::from(table).join_detailed(
-            b.build()?,
-            JoinType::Right,
-            (vec![key], vec![Column::new_unqualified(&j.column)]),
-            None,
-            NullEquality::NullEqualsNothing,
-        )?;
+    // Joins on market columns with indexed tables become lookups: each market row
+    // gets the row number its key names, and table columns are gathered by it.
+    let indexes: Option<Vec<_>> = mk
+        .joins
+        .iter()
+        .map(|j| {
+            let on_market = mk.columns.iter().any(|c| c.name == j.column);
+            scans.lookup(j.table).filter(|_| on_market)
+        })
+        .collect();
+    let mut table_cols: Vec<(String, Expr)> = Vec::new();
+    if let Some(indexes) = indexes {
+        let schema = b.schema().clone();
+        let mut keep: Vec<Expr> = schema.columns().into_iter().map(Expr::Column).collect();
+        for (i, (j, ix)) in mk.joins.iter().zip(&indexes).enumerate() {
+            keep.push(lookup::row_of(ix, col(&j.column)).alias(names::join_row(i)));
+        }
+        b = b.project(keep)?;
+        for (i, (j, ix)) in mk.joins.iter().zip(&indexes).enumerate() {
+            let t = &p.tables[j.table];
+            for c in &t.columns {
+                let e = lookup::gather(ix, &c.name, col(&names::join_row(i)))?;
+                table_cols.push((format!("{}.{}", t.name, c.name), e));
+            }
+        }
+    } else {
+        for j in &mk.joins {
+            let t = &p.tables[j.table];
+            // The table's columns under their qualified names, which no market column has.
+            let cols: Vec<Expr> = t
+                .columns
+                .iter()
+                .map(|c| col(&c.name).alias(format!("{}.{}", t.name, c.name)))
+                .collect();
+            let table = LogicalPlanBuilder::from(scans.table(j.table)?).project(cols)?.build()?;
+            let key = Column::new_unqualified(format!("{}.{}", t.name, j.key));
+            b = LogicalPlanBuilder::from(table).join_detailed(
+                b.build()?,
+                JoinType::Right,
+                (vec![key], vec![Column::new_unqualified(&j.column)]),
+                None,
+                NullEquality::NullEqualsNothing,
+            )?;
+        }
     }
     // Every row column by its name: a market column is `c` or `MARKET.c`; a table
     // column `TABLE.c` (as joined) or its bare name.
@@ -89,7 +124,11 @@ fn joined(
                 .map(|t| format!("{}.{}", t.name, c.name))
                 .unwrap_or_else(|| c.name.clone()),
         };
-        proj.push(col(&source).alias(&c.name));
+        let e = match table_cols.iter().find(|(n, _)| *n == source) {
+            Some((_, e)) => e.clone(),
+            None => col(&source),
+        };
+        proj.push(e.alias(&c.name));
     }
     b.project(proj)
 }

@@ -52,6 +52,11 @@ pub fn grid(d: usize) -> String {
     format!("__g{d}")
 }
 
+/// The table row number that join `j` of a market found (a lookup join).
+pub fn join_row(j: usize) -> String {
+    format!("__j{j}")
+}
+
 /// An entity's key on its own side of the join back to the market rows.
 pub fn entity_key(e: usize) -> String {
     format!("__k{e}")
@@ -99,3 +104,17 @@ pub fn quantile(e: &crate::check::program::TExpr) -> (String, String) {
     let k = h.finish();
     (format!("__qr{k:x}"), format!("__qc{k:x}"))
 }
+
+/// A row's period in an `over` segmentation (see `period`).
+pub const PERIOD: &str = "__p";
+/// The period of an entity's row, on the entity's side of the join back.
+pub const ENTITY_PERIOD: &str = "__pe";
+/// The period of a `top` ranking, on the ranking's side of its join.
+pub const TOP_PERIOD: &str = "__pt";
+/// `share` and `share_of_parent` before the output, to compare across periods.
+pub const SHARE: &str = "__sh";
+pub const SHARE_OF_PARENT: &str = "__sop";
+/// The previous period's share quantity, `share` and `share_of_parent`.
+pub const PREV_QUANTITY: &str = "__prev_q";
+pub const PREV_SHARE: &str = "__prev_sh";
+pub const PREV_SHARE_OF_PARENT: &str = "__prev_sop";

@@ -4,7 +4,8 @@
 //! shares by window, sort in declared label order.
 
 use super::expr::{col, div, row, AggSet};
-use super::labels::{coded_dims, labelled, owner_rows};
+use super::labels::{coded_dims, labelled_over, owner_rows_over};
+use super::period;
 use super::types::arrow_type;
 use super::{codes, exact, internal, measure_columns, names, DfResult, Scans};
 use crate::check::program::*;
@@ -48,14 +49,30 @@ impl Seg<'_> {
             wanted.iter().map(|&i| (i, set.measure(&self.defs[i].expr, self.defs))).collect();
         let keep = measure_columns(self.defs, &wanted);
         let b = self.grouped(&set, &keep)?;
-        let b = self.grid(b)?;
+        let b = match &self.sd.over {
+            Some(o) => self.frame(b, o)?,
+            None => self.grid(b)?,
+        };
         let b = self.measures(b, &measures)?;
         let b = match self.sd.with_total {
             true => self.with_total(b, &set, &measures)?,
             false => b,
         };
         let b = self.shares(b)?;
+        let b = match self.sd.over {
+            Some(_) => self.changes(b)?,
+            None => b,
+        };
         self.output(b)
+    }
+
+    fn over(&self) -> Option<&OverDef> {
+        self.sd.over.as_ref()
+    }
+
+    /// Under `over`, every grouping also groups by period.
+    fn period_cols(&self) -> Vec<Expr> {
+        self.over().map(|_| col(names::PERIOD)).into_iter().collect()
     }
 
     fn dims(&self) -> &[usize] {
@@ -93,7 +110,13 @@ impl Seg<'_> {
         }
         let cols: Vec<Expr> = self.dims().iter().map(|&d| col(&names::label(d))).collect();
         Expr::GroupingSet(GroupingSet::GroupingSets(
-            (1..=cols.len()).map(|n| cols[..n].to_vec()).collect(),
+            (1..=cols.len())
+                .map(|n| {
+                    let mut set = self.period_cols();
+                    set.extend(cols[..n].iter().cloned());
+                    set
+                })
+                .collect(),
         ))
     }
 
@@ -117,13 +140,14 @@ impl Seg<'_> {
             coded_dims(self.p, self.dims())
         };
         let sd = self.sd;
-        let lab = labelled(
+        let lab = labelled_over(
             self.p,
             sd.owner(),
             self.dims(),
             sd.filter.as_ref(),
             keep,
             &coded,
+            self.over(),
             self.scans,
         )?;
         if !coded.is_empty() {
@@ -134,7 +158,8 @@ impl Seg<'_> {
             let sets = self.grouping_sets(&mut aggs);
             lab.aggregate(vec![sets], aggs)
         } else {
-            let cols: Vec<Expr> = self.dims().iter().map(|&d| col(&names::label(d))).collect();
+            let mut cols: Vec<Expr> = self.dims().iter().map(|&d| col(&names::label(d))).collect();
+            cols.extend(self.period_cols());
             lab.aggregate(cols, aggs)
         }
     }
@@ -161,11 +186,12 @@ impl Seg<'_> {
             strides.push((d, stride));
             stride *= codes::slots(&self.p.dims[d]);
         }
-        let Some(cell) = cell else { return lab.aggregate(Vec::<Expr>::new(), aggs) };
+        let Some(cell) = cell else { return lab.aggregate(self.period_cols(), aggs) };
         let mut group = vec![cell.alias(names::CELL)];
         group.extend(
             self.dims().iter().filter(|d| !coded.contains(d)).map(|&d| col(&names::label(d))),
         );
+        group.extend(self.period_cols());
         let leaves = lab.aggregate(group, aggs)?;
         let mut proj: Vec<Expr> = Vec::new();
         for &d in self.dims() {
@@ -177,6 +203,7 @@ impl Seg<'_> {
                 None => proj.push(col(&names::label(d))),
             }
         }
+        proj.extend(self.period_cols());
         proj.push(col(names::ROWS));
         proj.extend(set.names.iter().map(|n| col(n)));
         proj.extend(self.tops().map(|d| col(&names::top_order(d))));
@@ -208,35 +235,11 @@ impl Seg<'_> {
     /// `x`: the full grid of labels, empty cells included. Static label domains come
     /// from the spec; data-dependent ones from the data.
     fn grid(&self, b: LogicalPlanBuilder) -> DfResult<LogicalPlanBuilder> {
-        let (p, sd) = (self.p, self.sd);
         let dims = self.dims();
-        if sd.mode != SegMode::Cross
-            || (dims.len() == 1 && !dims.iter().any(|&d| p.dims[d].has_static_labels()))
-        {
+        if !self.has_grid() {
             return Ok(b);
         }
-        let mut grid: Option<LogicalPlanBuilder> = None;
-        for &d in dims {
-            let dd = &p.dims[d];
-            let domain = if dd.has_static_labels() {
-                let rows: Vec<Vec<Expr>> =
-                    dd.labels.iter().map(|l| vec![lit(l.as_str()).alias(names::grid(d))]).collect();
-                LogicalPlanBuilder::values(rows)?
-                    .project(vec![col("column1").alias(names::grid(d))])?
-            } else {
-                labelled(p, sd.owner(), &[d], sd.filter.as_ref(), &[], &[], self.scans)?
-                    .filter(col(&names::label(d)).is_not_null())?
-                    .aggregate(
-                        vec![col(&names::label(d)).alias(names::grid(d))],
-                        Vec::<Expr>::new(),
-                    )?
-            };
-            grid = Some(match grid {
-                None => domain,
-                Some(g) => g.cross_join(domain.build()?)?,
-            });
-        }
-        let Some(g) = grid else { return Ok(b) };
+        let Some(g) = self.grid_cells()? else { return Ok(b) };
         let agg_plan = b.build()?;
         let left: Vec<String> = dims.iter().map(|&d| names::grid(d)).collect();
         let right: Vec<String> = dims.iter().map(|&d| names::label(d)).collect();
@@ -267,6 +270,124 @@ impl Seg<'_> {
         joined.project(cols)
     }
 
+    /// The rows whose periods are listed: the market's (its `where` applied), before
+    /// the segmentation's `where` and whatever the owner is (an entity's periods are
+    /// its market rows').
+    fn period_rows(&self, o: &OverDef) -> DfResult<LogicalPlanBuilder> {
+        let rows = super::market_rows(self.p, self.sd.market, self.scans)?;
+        rows.project(vec![period::of_row(o).alias(names::PERIOD)])
+    }
+
+    /// Whether an `x` segmentation lists its full grid of labels.
+    fn has_grid(&self) -> bool {
+        let dims = self.dims();
+        self.sd.mode == SegMode::Cross
+            && (dims.len() > 1 || dims.iter().any(|&d| self.p.dims[d].has_static_labels()))
+    }
+
+    /// The product of the label domains, one column `__g{d}` per dimension (as
+    /// text). Static domains come from the spec; data-dependent ones from the data
+    /// (all periods together, under `over`).
+    fn grid_cells(&self) -> DfResult<Option<LogicalPlanBuilder>> {
+        let (p, sd) = (self.p, self.sd);
+        let mut grid: Option<LogicalPlanBuilder> = None;
+        for &d in self.dims() {
+            let dd = &p.dims[d];
+            let domain = if dd.has_static_labels() {
+                let rows: Vec<Vec<Expr>> =
+                    dd.labels.iter().map(|l| vec![lit(l.as_str()).alias(names::grid(d))]).collect();
+                LogicalPlanBuilder::values(rows)?
+                    .project(vec![col("column1").alias(names::grid(d))])?
+            } else {
+                let filter = sd.filter.as_ref();
+                labelled_over(p, sd.owner(), &[d], filter, &[], &[], self.over(), self.scans)?
+                    .filter(col(&names::label(d)).is_not_null())?
+                    .aggregate(
+                        vec![col(&names::label(d)).alias(names::grid(d))],
+                        Vec::<Expr>::new(),
+                    )?
+            };
+            grid = Some(match grid {
+                None => domain,
+                Some(g) => g.cross_join(domain.build()?)?,
+            });
+        }
+        Ok(grid)
+    }
+
+    /// `over`: every segment in every period. The segments are those any period
+    /// has (and the full grid of `x`); the periods, every one in the data's range.
+    /// A segment a period lacks gets no aggregates, which `measures` reads as an
+    /// empty segment (0 rows), as it does for an empty grid cell.
+    fn frame(&self, b: LogicalPlanBuilder, o: &OverDef) -> DfResult<LogicalPlanBuilder> {
+        // A projection over the aggregate, so the grouping flags are plain columns
+        // (DataFusion resolves `grouping()` inside the aggregate it belongs to).
+        // DataFusion's own grouping id is not a column of the result.
+        let cols: Vec<Expr> = b
+            .schema()
+            .columns()
+            .into_iter()
+            .filter(|c| c.name != datafusion::logical_expr::Aggregate::INTERNAL_GROUPING_ID)
+            .map(Expr::Column)
+            .collect();
+        let agg = b.project(cols)?.build()?;
+        let dims = self.dims();
+        let labels: Vec<String> = dims.iter().map(|&d| names::label(d)).collect();
+        let mut keys = labels.clone();
+        if self.subtotals() {
+            keys.extend((1..dims.len()).map(names::grouping));
+        }
+        let framed = |k: &str| format!("__f{k}");
+        let as_text = |k: &String| -> Expr {
+            if labels.contains(k) {
+                cast(col(k), DataType::Utf8).alias(framed(k))
+            } else {
+                col(k).alias(framed(k))
+            }
+        };
+        let mut segments = LogicalPlanBuilder::from(agg.clone())
+            .aggregate(keys.iter().map(as_text).collect::<Vec<_>>(), Vec::<Expr>::new())?;
+        if self.has_grid() {
+            if let Some(g) = self.grid_cells()? {
+                let cells = g.project(
+                    dims.iter()
+                        .map(|&d| {
+                            cast(col(&names::grid(d)), DataType::Utf8)
+                                .alias(framed(&names::label(d)))
+                        })
+                        .collect::<Vec<_>>(),
+                )?;
+                segments = segments.union(cells.build()?)?.distinct()?;
+            }
+        }
+        let periods = period::all(o, self.period_rows(o)?)?
+            .project(vec![col(names::PERIOD).alias(framed(names::PERIOD))])?;
+        let frame = segments.cross_join(periods.build()?)?;
+        let mut left: Vec<String> = keys.iter().map(|k| framed(k)).collect();
+        left.push(framed(names::PERIOD));
+        let mut right = keys.clone();
+        right.push(names::PERIOD.to_string());
+        // The frame (segments times periods) drives; a segment's aggregates join it
+        // by labels and period, nulls (unassigned, rolled up) equal to nulls.
+        let joined = frame.join_detailed(
+            agg.clone(),
+            JoinType::Left,
+            (left, right.clone()),
+            None,
+            NullEquality::NullEqualsNull,
+        )?;
+        let mut cols: Vec<Expr> = Vec::new();
+        for k in &right {
+            cols.push(col(&framed(k)).alias(k));
+        }
+        for field in agg.schema().fields() {
+            if !right.contains(field.name()) {
+                cols.push(col(field.name()).alias(field.name()));
+            }
+        }
+        joined.project(cols)
+    }
+
     /// A row's level: under `then`, k minus the dimensions rolled up; the cells of
     /// an `x` grid with a total are level k.
     fn level(&self) -> Option<Expr> {
@@ -292,6 +413,7 @@ impl Seg<'_> {
         measures: &[(usize, Expr)],
     ) -> DfResult<LogicalPlanBuilder> {
         let mut proj: Vec<Expr> = self.dims().iter().map(|&d| col(&names::label(d))).collect();
+        proj.extend(self.period_cols());
         if let Some(l) = self.level() {
             proj.push(l.alias(names::LEVEL));
         }
@@ -319,14 +441,39 @@ impl Seg<'_> {
         };
         let mut aggs = vec![count_all().alias(names::ROWS)];
         aggs.extend(set.exprs());
-        let mut rows = owner_rows(self.p, self.sd.owner(), self.scans)?;
+        let mut rows = owner_rows_over(self.p, self.sd.owner(), self.over(), self.scans)?;
         if let Some(w) = &self.sd.filter {
             rows = rows.filter(row(w))?;
+        }
+        let mut totals = rows.aggregate(self.period_cols(), aggs)?;
+        if let Some(o) = self.over() {
+            // A total for every period, those without rows included.
+            let found = totals.build()?;
+            let periods = period::all(o, self.period_rows(o)?)?
+                .project(vec![col(names::PERIOD).alias("__fp")])?;
+            let fields: Vec<String> =
+                found.schema().fields().iter().map(|f| f.name().clone()).collect();
+            let joined = periods.join_detailed(
+                found,
+                JoinType::Left,
+                (vec!["__fp"], vec![names::PERIOD]),
+                None,
+                NullEquality::NullEqualsNull,
+            )?;
+            let cols: Vec<Expr> = fields
+                .iter()
+                .map(|f| match f == names::PERIOD {
+                    true => col("__fp").alias(names::PERIOD),
+                    false => col(f).alias(f),
+                })
+                .collect();
+            totals = joined.project(cols)?;
         }
         let mut proj = Vec::new();
         for &d in self.dims() {
             proj.push(typed_null(&names::label(d))?);
         }
+        proj.extend(self.period_cols());
         proj.push(lit(0i64).alias(names::LEVEL));
         proj.push(f::coalesce(vec![col(names::ROWS), lit(0i64)]).alias(names::ROWS));
         for (i, e) in measures {
@@ -335,7 +482,7 @@ impl Seg<'_> {
         for d in self.tops() {
             proj.push(typed_null(&names::top_order(d))?);
         }
-        let total = rows.aggregate(Vec::<Expr>::new(), aggs)?.project(proj)?.build()?;
+        let total = totals.project(proj)?.build()?;
         b.union(total)
     }
 
@@ -354,16 +501,18 @@ impl Seg<'_> {
         let (q, q_float) = self.share_quantity();
         let dims = self.dims();
         let mut windows = Vec::new();
+        // Shares are within the period, under `over`.
         if self.levels() {
-            let level = vec![col(names::LEVEL)];
-            windows.push(window_sum(q.clone(), q_float, level)?.alias(names::TOTAL));
+            let mut level = self.period_cols();
+            level.push(col(names::LEVEL));
+            windows.push(window_sum(q.clone(), q_float, level.clone())?.alias(names::TOTAL));
             for lv in (2..=dims.len()).filter(|_| self.parents()) {
-                let mut part = vec![col(names::LEVEL)];
+                let mut part = level.clone();
                 part.extend(dims[..lv - 1].iter().map(|&d| col(&names::label(d))));
                 windows.push(window_sum(q.clone(), q_float, part)?.alias(names::parent_total(lv)));
             }
         } else {
-            windows.push(window_sum(q, q_float, vec![])?.alias(names::TOTAL));
+            windows.push(window_sum(q, q_float, self.period_cols())?.alias(names::TOTAL));
         }
         // Grid cells no row reached have no rank for a `top` label.
         for d in self.tops() {
@@ -371,7 +520,11 @@ impl Seg<'_> {
                 datafusion::functions_aggregate::min_max::min_udaf(),
                 vec![col(&names::top_order(d))],
             ))
-            .partition_by(vec![col(&names::label(d))])
+            .partition_by({
+                let mut part = vec![col(&names::label(d))];
+                part.extend(self.period_cols());
+                part
+            })
             .build()?
             .alias(names::top_order_in_grid(d));
             windows.push(w);
@@ -384,10 +537,63 @@ impl Seg<'_> {
         Ok(b)
     }
 
+    /// `share` and `share_of_parent` as columns.
+    fn share_exprs(&self) -> DfResult<(Expr, Option<Expr>)> {
+        let (q, _) = self.share_quantity();
+        let share = div(q.clone(), col(names::TOTAL));
+        if !self.parents() {
+            return Ok((share, None));
+        }
+        let mut case = when(col(names::LEVEL).eq(lit(1i64)), share.clone());
+        for lv in 2..=self.dims().len() {
+            case = case.when(
+                col(names::LEVEL).eq(lit(lv as i64)),
+                div(q.clone(), col(&names::parent_total(lv))),
+            );
+        }
+        Ok((share, Some(case.otherwise(lit(ScalarValue::Float64(None)))?)))
+    }
+
+    /// `over`: each segment's share quantity, `share` and `share_of_parent` in the
+    /// previous period (every period is listed, so the previous row of the segment
+    /// ordered by period is the previous period).
+    fn changes(&self, b: LogicalPlanBuilder) -> DfResult<LogicalPlanBuilder> {
+        use datafusion::functions_window::expr_fn::lag;
+        let (q, _) = self.share_quantity();
+        let (share, sop) = self.share_exprs()?;
+        let mut cols: Vec<Expr> = b.schema().columns().into_iter().map(Expr::Column).collect();
+        cols.push(share.alias(names::SHARE));
+        if let Some(sop) = sop {
+            cols.push(sop.alias(names::SHARE_OF_PARENT));
+        }
+        let b = b.project(cols)?;
+        let mut segment: Vec<Expr> = self.dims().iter().map(|&d| col(&names::label(d))).collect();
+        if self.levels() {
+            segment.push(col(names::LEVEL));
+        }
+        let prev = |x: Expr, name: &str| -> DfResult<Expr> {
+            Ok(lag(x, Some(1), None)
+                .partition_by(segment.clone())
+                .order_by(vec![col(names::PERIOD).sort(true, false)])
+                .build()?
+                .alias(name))
+        };
+        let mut windows =
+            vec![prev(q, names::PREV_QUANTITY)?, prev(col(names::SHARE), names::PREV_SHARE)?];
+        if self.parents() {
+            windows.push(prev(col(names::SHARE_OF_PARENT), names::PREV_SHARE_OF_PARENT)?);
+        }
+        b.window(windows)
+    }
+
     /// The sort: subtotals before their children, `top` labels by rank, static
     /// labels in declared order, others by text; nulls (unassigned) last.
     fn sort_keys(&self) -> DfResult<Vec<SortExpr>> {
         let mut sort = Vec::new();
+        // Periods in order, the null period (rows without one) last.
+        if self.over().is_some() {
+            sort.push(col(names::PERIOD).sort(true, false));
+        }
         // The grand total first: its labels are null, like the unassigned segment's.
         if self.sd.with_total {
             sort.push(
@@ -425,11 +631,15 @@ impl Seg<'_> {
     /// share_of_parent.
     fn output(&self, b: LogicalPlanBuilder) -> DfResult<LogicalPlan> {
         let (q, _) = self.share_quantity();
-        let mut out: Vec<Expr> = self
-            .dims()
-            .iter()
-            .map(|&d| cast(col(&names::label(d)), DataType::Utf8).alias(&self.p.dims[d].name))
-            .collect();
+        let mut out: Vec<Expr> = Vec::new();
+        if let Some(o) = self.over() {
+            out.push(period::label(o, col(names::PERIOD)).alias("period"));
+        }
+        out.extend(
+            self.dims()
+                .iter()
+                .map(|&d| cast(col(&names::label(d)), DataType::Utf8).alias(&self.p.dims[d].name)),
+        );
         if self.levels() {
             out.push(col(names::LEVEL).alias("level"));
         }
@@ -437,16 +647,31 @@ impl Seg<'_> {
         for &i in &self.sd.measures {
             out.push(col(&names::measure(i)).alias(&self.defs[i].name));
         }
-        out.push(div(q.clone(), col(names::TOTAL)).alias("share"));
-        if self.parents() {
-            let mut case = when(col(names::LEVEL).eq(lit(1i64)), div(q.clone(), col(names::TOTAL)));
-            for lv in 2..=self.dims().len() {
-                case = case.when(
-                    col(names::LEVEL).eq(lit(lv as i64)),
-                    div(q.clone(), col(&names::parent_total(lv))),
-                );
+        if self.over().is_some() {
+            // Computed before the previous period's were looked up (`changes`).
+            out.push(col(names::SHARE).alias("share"));
+            if self.parents() {
+                out.push(col(names::SHARE_OF_PARENT).alias("share_of_parent"));
             }
-            out.push(case.otherwise(lit(ScalarValue::Float64(None)))?.alias("share_of_parent"));
+            // Null for the first period, over a zero or a null, and for rows without
+            // a period.
+            let in_period = |e: Expr| -> DfResult<Expr> {
+                when(col(names::PERIOD).is_null(), lit(ScalarValue::Float64(None))).otherwise(e)
+            };
+            let growth = div(q.clone(), col(names::PREV_QUANTITY)) - lit(1f64);
+            out.push(in_period(growth)?.alias("growth"));
+            let change = col(names::SHARE) - col(names::PREV_SHARE);
+            out.push(in_period(change)?.alias("share_change"));
+            if self.parents() {
+                let change = col(names::SHARE_OF_PARENT) - col(names::PREV_SHARE_OF_PARENT);
+                out.push(in_period(change)?.alias("parent_share_change"));
+            }
+        } else {
+            let (share, sop) = self.share_exprs()?;
+            out.push(share.alias("share"));
+            if let Some(sop) = sop {
+                out.push(sop.alias("share_of_parent"));
+            }
         }
         b.sort(self.sort_keys()?)?.project(out)?.build()
     }

@@ -386,9 +386,13 @@ pub type SegRows = (Vec<String>, Vec<Vec<Value>>, Vec<Vec<Option<String>>>);
 /// The rows segmentation `s` groups (its market's, or its entity's; before its
 /// `where`), their columns, and each of its dimensions' labels for every row.
 pub fn segment_rows(p: &Checked, s: usize, data: &[Table]) -> SegRows {
+    let (mcols, mrows) = market_rows(p, p.segments[s].market, data);
+    segment_rows_from(p, s, mcols, mrows)
+}
+
+/// `segment_rows` over given market rows (one period's, under `over`).
+fn segment_rows_from(p: &Checked, s: usize, mcols: Vec<String>, mrows: Vec<Vec<Value>>) -> SegRows {
     let sd = &p.segments[s];
-    let m = sd.market;
-    let (mcols, mrows) = market_rows(p, m, data);
     match sd.entity {
         None => {
             let labels = sd.dims.iter().map(|&d| dim_labels(p, d, &mcols, &mrows)).collect();
@@ -403,25 +407,55 @@ pub fn segment_rows(p: &Checked, s: usize, data: &[Table]) -> SegRows {
     }
 }
 
-/// Evaluates segmentation `s` over `data` (one table per market).
-pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
-    let sd = &p.segments[s];
-    let defs = p.seg_measures(s);
-    let (cols, rows, labels) = segment_rows(p, s, data);
-    let cols = &cols;
-    let keep: Vec<usize> = (0..rows.len())
-        .filter(|&i| {
-            sd.filter
-                .as_ref()
-                .is_none_or(|f| eval(f, &Row { cols, vals: &rows[i] }) == Value::Bool(true))
-        })
-        .collect();
+/// One period's rows of a segmentation: the labelled rows and those its `where`
+/// keeps.
+struct Grouped {
+    cols: Vec<String>,
+    rows: Vec<Vec<Value>>,
+    labels: Vec<Vec<Option<String>>>,
+    keep: Vec<usize>,
+}
+
+impl Grouped {
+    fn new(p: &Checked, s: usize, (cols, rows, labels): SegRows) -> Grouped {
+        let sd = &p.segments[s];
+        let keep = (0..rows.len())
+            .filter(|&i| {
+                sd.filter.as_ref().is_none_or(|f| {
+                    eval(f, &Row { cols: &cols, vals: &rows[i] }) == Value::Bool(true)
+                })
+            })
+            .collect();
+        Grouped { cols, rows, labels, keep }
+    }
+
+    /// The labels dimension `j` gives kept rows, in first-seen order.
+    fn seen(&self, j: usize) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        for &i in &self.keep {
+            if let Some(l) = &self.labels[j][i] {
+                if !seen.contains(l) {
+                    seen.push(l.clone());
+                }
+            }
+        }
+        seen
+    }
+}
+
+/// Whether segmentation `sd` lists the full grid of its labels.
+fn has_grid(p: &Checked, sd: &SegDef) -> bool {
+    sd.mode == SegMode::Cross
+        && (sd.dims.len() > 1 || sd.dims.iter().any(|&d| p.dims[d].has_static_labels()))
+}
+
+/// The segments of one period with their member rows: `then` levels, or the cells
+/// of `x` (the grid of `domains` when given), and the grand total.
+fn groups_of(sd: &SegDef, g: &Grouped, domains: Option<&[Vec<String>]>) -> Vec<Group> {
     let k = sd.dims.len();
     let key_of = |i: usize, n: usize| -> Vec<Option<String>> {
-        (0..n).map(|d| labels[d][i].clone()).collect()
+        (0..n).map(|d| g.labels[d][i].clone()).collect()
     };
-
-    // The groups to report, each with its member rows.
     let mut groups: Vec<Group> = Vec::new();
     let add = |key: Vec<Option<String>>,
                level: Option<i64>,
@@ -435,7 +469,7 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
     match sd.mode {
         SegMode::Then => {
             for lv in 1..=k {
-                for &i in &keep {
+                for &i in &g.keep {
                     let mut key = key_of(i, lv);
                     key.extend(std::iter::repeat_n(None, k - lv));
                     add(key, Some(lv as i64), Some(i), &mut groups);
@@ -443,31 +477,9 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
             }
         }
         SegMode::Cross => {
-            let grid = k > 1 || sd.dims.iter().any(|&d| p.dims[d].has_static_labels());
-            if grid {
-                let domains: Vec<Vec<String>> = sd
-                    .dims
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &d)| {
-                        let dd = &p.dims[d];
-                        if dd.has_static_labels() {
-                            dd.labels.clone()
-                        } else {
-                            let mut seen: Vec<String> = Vec::new();
-                            for &i in &keep {
-                                if let Some(l) = &labels[j][i] {
-                                    if !seen.contains(l) {
-                                        seen.push(l.clone());
-                                    }
-                                }
-                            }
-                            seen
-                        }
-                    })
-                    .collect();
+            if let Some(domains) = domains {
                 let mut cells: Vec<Vec<Option<String>>> = vec![vec![]];
-                for dom in &domains {
+                for dom in domains {
                     cells = cells
                         .into_iter()
                         .flat_map(|c| {
@@ -483,28 +495,29 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
                     add(c, None, None, &mut groups);
                 }
             }
-            for &i in &keep {
+            for &i in &g.keep {
                 add(key_of(i, k), None, Some(i), &mut groups);
             }
         }
     }
-
     if sd.with_total {
         // Cells of a grid become level k, beside the grand total at level 0.
         if sd.mode == SegMode::Cross {
             groups.iter_mut().for_each(|g| g.1 = Some(k as i64));
         }
-        groups.push((vec![None; k], Some(0), keep.clone()));
+        groups.push((vec![None; k], Some(0), g.keep.clone()));
     }
-    let mut wanted = sd.measures.clone();
-    if let Some(x) = sd.share_of {
-        if !wanted.contains(&x) {
-            wanted.push(x);
-        }
-    }
-    let mut out: Vec<(OutRow, Value)> = Vec::new();
-    for (key, level, members) in &groups {
-        let group: Vec<Row> = members.iter().map(|&i| Row { cols, vals: &rows[i] }).collect();
+    groups
+}
+
+/// Each group's output row (rows and measures) and its share quantity.
+fn measured(p: &Checked, s: usize, g: &Grouped, groups: &[Group]) -> Vec<(OutRow, Value)> {
+    let sd = &p.segments[s];
+    let defs = p.seg_measures(s);
+    let mut out = Vec::new();
+    for (key, level, members) in groups {
+        let group: Vec<Row> =
+            members.iter().map(|&i| Row { cols: &g.cols, vals: &g.rows[i] }).collect();
         let refs: Vec<&Row> = group.iter().collect();
         let mut values = vec![Value::Int(members.len() as i64)];
         for &mi in &sd.measures {
@@ -516,15 +529,16 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
         };
         out.push((OutRow { labels: key.clone(), level: *level, values }, q));
     }
+    out
+}
+
+/// `share` (within the level) and, under `then`, `share_of_parent`, appended.
+fn with_shares(sd: &SegDef, out: &[(OutRow, Value)]) -> Vec<OutRow> {
     let total_where = |pred: &dyn Fn(&OutRow) -> bool| -> f64 {
         out.iter().filter(|(r, _)| pred(r)).filter_map(|(_, q)| q.as_f64()).sum()
     };
-    let ratio = |q: &Value, t: f64| match q.as_f64() {
-        Some(x) if t != 0.0 => Value::Float(x / t),
-        _ => Value::Null,
-    };
     let mut result = Vec::new();
-    for (r, q) in &out {
+    for (r, q) in out {
         let tot = total_where(&|o: &OutRow| o.level == r.level);
         let mut r2 = r.clone();
         r2.values.push(ratio(q, tot));
@@ -547,6 +561,197 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
         result.push(r2);
     }
     result
+}
+
+fn ratio(q: &Value, t: f64) -> Value {
+    match q.as_f64() {
+        Some(x) if t != 0.0 => Value::Float(x / t),
+        _ => Value::Null,
+    }
+}
+
+/// Evaluates segmentation `s` over `data` (one table per market).
+pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
+    let sd = &p.segments[s];
+    if let Some(o) = &sd.over {
+        return run_over(p, s, o, data);
+    }
+    let g = Grouped::new(p, s, segment_rows(p, s, data));
+    let domains: Option<Vec<Vec<String>>> = has_grid(p, sd).then(|| {
+        sd.dims
+            .iter()
+            .enumerate()
+            .map(|(j, &d)| {
+                let dd = &p.dims[d];
+                if dd.has_static_labels() {
+                    dd.labels.clone()
+                } else {
+                    g.seen(j)
+                }
+            })
+            .collect()
+    });
+    let groups = groups_of(sd, &g, domains.as_deref());
+    with_shares(sd, &measured(p, s, &g, &groups))
+}
+
+/// A period as `over` finds it on a row.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Period {
+    Num(i64),
+    Text(String),
+}
+
+fn period_of(o: &OverDef, v: &Value) -> Option<Period> {
+    use crate::check::program::PeriodKind;
+    match (o.kind, v) {
+        (PeriodKind::Calendar(u), Value::Date(d)) => Some(Period::Num(u.ordinal(*d as i64))),
+        (PeriodKind::Calendar(u), Value::Timestamp(t)) => {
+            Some(Period::Num(u.ordinal(t.div_euclid(86_400_000_000))))
+        }
+        (PeriodKind::Int, Value::Int(i)) => Some(Period::Num(*i)),
+        (PeriodKind::Text, Value::Text(t)) => Some(Period::Text(t.clone())),
+        _ => None,
+    }
+}
+
+fn period_label(o: &OverDef, p: &Option<Period>) -> Option<String> {
+    use crate::check::program::PeriodKind;
+    match (p, o.kind) {
+        (None, _) => None,
+        (Some(Period::Num(n)), PeriodKind::Calendar(u)) => Some(u.label(*n)),
+        (Some(Period::Num(n)), _) => Some(n.to_string()),
+        (Some(Period::Text(t)), _) => Some(t.clone()),
+    }
+}
+
+/// `over`: the segmentation run on each period's market rows on its own (so entity
+/// features, rankings and cut points are the period's), every segment any period
+/// has listed in every period, then the changes from the previous period. Output
+/// rows carry the period label as their first label.
+fn run_over(p: &Checked, s: usize, o: &OverDef, data: &[Table]) -> Vec<OutRow> {
+    let sd = &p.segments[s];
+    let (mcols, mrows) = market_rows(p, sd.market, data);
+    let of: Vec<Option<Period>> = mrows
+        .iter()
+        .map(|r| period_of(o, &eval(&o.expr, &Row { cols: &mcols, vals: r })))
+        .collect();
+    // Every period from the first to the last (numbers), or as found (text); then
+    // the rows without a period.
+    let mut found: Vec<Period> = of.iter().flatten().cloned().collect();
+    found.sort();
+    found.dedup();
+    let mut periods: Vec<Option<Period>> = match (found.first(), found.last()) {
+        (Some(Period::Num(lo)), Some(Period::Num(hi))) => {
+            (*lo..=*hi).map(|n| Some(Period::Num(n))).collect()
+        }
+        _ => found.into_iter().map(Some).collect(),
+    };
+    if of.iter().any(|x| x.is_none()) {
+        periods.push(None);
+    }
+    let grouped: Vec<Grouped> = periods
+        .iter()
+        .map(|per| {
+            let rows: Vec<Vec<Value>> =
+                mrows.iter().zip(&of).filter(|(_, x)| *x == per).map(|(r, _)| r.clone()).collect();
+            Grouped::new(p, s, segment_rows_from(p, s, mcols.clone(), rows))
+        })
+        .collect();
+    // The grid's data-dependent domains: every label any period has.
+    let domains: Option<Vec<Vec<String>>> = has_grid(p, sd).then(|| {
+        sd.dims
+            .iter()
+            .enumerate()
+            .map(|(j, &d)| {
+                let dd = &p.dims[d];
+                if dd.has_static_labels() {
+                    return dd.labels.clone();
+                }
+                let mut all: Vec<String> = Vec::new();
+                for g in &grouped {
+                    for l in g.seen(j) {
+                        if !all.contains(&l) {
+                            all.push(l);
+                        }
+                    }
+                }
+                all
+            })
+            .collect()
+    });
+    let mut per_period: Vec<Vec<Group>> =
+        grouped.iter().map(|g| groups_of(sd, g, domains.as_deref())).collect();
+    // Every segment of any period, in every period (empty where it has no rows).
+    let mut keys: Vec<(Vec<Option<String>>, Option<i64>)> = Vec::new();
+    for groups in &per_period {
+        for (k, lv, _) in groups {
+            if !keys.iter().any(|(k2, l2)| k2 == k && l2 == lv) {
+                keys.push((k.clone(), *lv));
+            }
+        }
+    }
+    for groups in &mut per_period {
+        for (k, lv) in &keys {
+            if !groups.iter().any(|(k2, l2, _)| k2 == k && l2 == lv) {
+                groups.push((k.clone(), *lv, Vec::new()));
+            }
+        }
+    }
+    // Per period: each row with its share quantity, and the rows with shares.
+    type Shared = (Vec<(OutRow, Value)>, Vec<OutRow>);
+    let results: Vec<Shared> = grouped
+        .iter()
+        .zip(&per_period)
+        .map(|(g, groups)| {
+            let m = measured(p, s, g, groups);
+            let shared = with_shares(sd, &m);
+            (m, shared)
+        })
+        .collect();
+    let parents = sd.mode == SegMode::Then;
+    let nm = sd.measures.len();
+    let mut out = Vec::new();
+    for (t, per) in periods.iter().enumerate() {
+        let (m, shared) = &results[t];
+        for (i, r) in shared.iter().enumerate() {
+            let prev = match (per, t) {
+                (Some(_), t) if t > 0 && periods[t - 1].is_some() => {
+                    let (pm, ps) = &results[t - 1];
+                    pm.iter()
+                        .position(|(x, _)| x.labels == r.labels && x.level == r.level)
+                        .map(|j| (&pm[j].1, &ps[j]))
+                }
+                _ => None,
+            };
+            let q = &m[i].1;
+            let share_at = |row: &OutRow, k: usize| row.values.get(1 + nm + k).cloned();
+            let minus = |a: Option<Value>, b: Option<Value>| match (
+                a.and_then(|v| v.as_f64()),
+                b.and_then(|v| v.as_f64()),
+            ) {
+                (Some(a), Some(b)) => Value::Float(a - b),
+                _ => Value::Null,
+            };
+            let mut row = r.clone();
+            let growth = match prev {
+                Some((pq, _)) => match (q.as_f64(), pq.as_f64()) {
+                    (Some(a), Some(b)) if b != 0.0 => Value::Float(a / b - 1.0),
+                    _ => Value::Null,
+                },
+                None => Value::Null,
+            };
+            row.values.push(growth);
+            let prev_row = prev.map(|(_, r)| r);
+            row.values.push(minus(share_at(r, 0), prev_row.and_then(|x| share_at(x, 0))));
+            if parents {
+                row.values.push(minus(share_at(r, 1), prev_row.and_then(|x| share_at(x, 1))));
+            }
+            row.labels.insert(0, period_label(o, per));
+            out.push(row);
+        }
+    }
+    out
 }
 
 /// Reads engine output (label columns, `level`, then numbers) into `OutRow`s.

@@ -465,7 +465,7 @@ impl Repl {
             Mode::Run => {
                 let plan = session.segment_plan(idx)?;
                 let batches = session.execute_cancellable(plan, cancel())?;
-                Ok(output::to_table(&batches, session.program.segments[idx].dims.len()) + "\n")
+                Ok(output::to_table(&batches, session.program.segments[idx].label_columns()) + "\n")
             }
             Mode::Explain => {
                 let plan = session.segment_plan(idx)?;

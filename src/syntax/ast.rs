@@ -217,7 +217,18 @@ pub struct Segment {
     pub share_of: Option<Ident>,
     /// `with total`: a grand-total row (level 0, labels null).
     pub with_total: bool,
+    /// `over EXPR [by UNIT]`: the segmentation per period (more than one is an error).
+    pub over: Vec<Over>,
     pub span: Span,
+}
+
+/// `over order_date by month`, or `over year_column`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Over {
+    pub expr: Expr,
+    pub unit: Option<Ident>,
+    pub span: Span,
+    pub kw_span: Span,
 }
 
 /// How two dimensions of a segmentation combine: nested (`then`) or crossed (`x`).

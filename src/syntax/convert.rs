@@ -436,6 +436,7 @@ impl Ctx {
             measures: None,
             share_of: None,
             with_total: false,
+            over: Vec::new(),
             span,
         };
         while let Some(c) = e.next() {
@@ -451,6 +452,18 @@ impl Ctx {
                 }
                 Rule::share_clause => seg.share_of = Some(self.name(self.kids(c).any()?)?),
                 Rule::with_total => seg.with_total = true,
+                Rule::over_clause => {
+                    let span = self.span(&c);
+                    let mut k = self.kids(c);
+                    let kw = k.expect(Rule::over_kw)?;
+                    let expr = self.expr(k.expect(Rule::expr)?)?;
+                    let unit = match k.next() {
+                        Some(u) => Some(self.name(u)?),
+                        None => None,
+                    };
+                    let kw_span = self.span(&kw);
+                    seg.over.push(Over { expr, unit, span, kw_span });
+                }
                 _ => return Err(self.unexpected(&c)),
             }
         }

@@ -159,12 +159,12 @@ fn run_error_cases() {
              dimension all on m = rules {{ else => \"all\" }}\nsegment m by all\n"
         )
     };
-    let run = |name: &str, data: &str| -> (String, String, EngineError) {
-        let path = write(d, &format!("{name}.seg"), &spec(data));
+    let run_spec = |name: &str, text: &str| -> (String, String, EngineError) {
+        let path = write(d, &format!("{name}.seg"), text);
         let file = analyse_once(
             &path,
             &format!("{name}.seg"),
-            spec(data).as_bytes(),
+            text.as_bytes(),
             &LoadOptions {
                 no_data: false,
                 policy: PathPolicy { allow_outside: false },
@@ -174,15 +174,33 @@ fn run_error_cases() {
         );
         assert!(file.diagnostics.is_empty(), "{name}: {:?}", file.diagnostics);
         let program = file.program.clone().unwrap();
-        let session =
-            Session::new(program, d, &SessionOptions { threads: Some(1), ..Default::default() })
-                .unwrap();
-        let e = session.run_segment(0).expect_err(name);
+        let opts = SessionOptions { threads: Some(1), ..Default::default() };
+        let e = match Session::new(program, d, &opts) {
+            Ok(session) => session.run_segment(0).expect_err(name),
+            Err(e) => e,
+        };
         (file.display.clone(), file.text.clone(), e)
+    };
+    let run = |name: &str, data: &str| run_spec(name, &spec(data));
+    // A table whose key repeats, for each kind of key the lookup index covers and
+    // one it does not (float keys keep the hash join and its own check).
+    write(d, "sales.csv", "id,k\n1,a\n");
+    let dup = |name: &str, ty: &str, rows: &str| {
+        write(d, &format!("{name}.csv"), &format!("k,zone\n{rows}"));
+        let text = format!(
+            "table t from \"{name}.csv\" {{ columns {{ k {ty}, zone text }} key k }}\n\
+             market m from \"sales.csv\" {{ columns {{ id int, k {ty} }} join t on k }}\n\
+             dimension z on m = zone\nsegment m by z\n"
+        );
+        run_spec(name, &text)
     };
     let mut cases = vec![
         ("E0601_late_bad_value", run("late_bad_value", "late_bad_value.csv")),
         ("E0602_overflow", run("overflow", "huge.csv")),
+        ("E0601_duplicate_int_key", dup("dup_int", "int", "1,a\n2,b\n2,c\n3,d\n2,e\n")),
+        ("E0601_duplicate_text_key", dup("dup_text", "text", "x,a\ny,b\n,c\n,d\ny,e\n")),
+        ("E0601_duplicate_date_key", dup("dup_date", "date", "2024-01-31,a\n2024-01-31,b\n")),
+        ("E0601_duplicate_float_key", dup("dup_float", "float", "1.5,a\n2.5,b\n1.5,c\n")),
     ];
     let spec_path = d.join("overflow.seg");
     let inputs = files::run_inputs(&spec_path, &[]);

@@ -1,0 +1,63 @@
+//! The shell every seg scalar UDF shares: a `Kind` says what it computes, `Udf`
+//! gives it DataFusion's trait with identity equality.
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
+use datafusion::common::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// What a seg UDF computes; `Udf` gives it DataFusion's trait.
+pub trait Kind: Send + Sync + 'static {
+    fn name(&self) -> &str;
+    fn returns(&self) -> DataType;
+    fn invoke(&self, args: &[ArrayRef], rows: usize) -> Result<ArrayRef>;
+}
+
+/// A seg UDF. Two are the same function only if they are built from the same `Kind`
+/// value (the same dimension or table of the same compiled spec): identity, not name.
+struct Udf<K> {
+    kind: Arc<K>,
+    signature: Signature,
+}
+
+impl<K: Kind> std::fmt::Debug for Udf<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind.name())
+    }
+}
+impl<K> PartialEq for Udf<K> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.kind, &other.kind)
+    }
+}
+impl<K> Eq for Udf<K> {}
+impl<K> Hash for Udf<K> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.kind) as usize).hash(state)
+    }
+}
+
+impl<K: Kind> ScalarUDFImpl for Udf<K> {
+    fn name(&self) -> &str {
+        self.kind.name()
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(self.kind.returns())
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        Ok(ColumnarValue::Array(self.kind.invoke(&arrays, args.number_rows)?))
+    }
+}
+
+/// The call of a seg UDF on `args`.
+pub fn call<K: Kind>(kind: Arc<K>, signature: Signature, args: Vec<Expr>) -> Expr {
+    ScalarUDF::new_from_impl(Udf { kind, signature }).call(args)
+}
