@@ -102,6 +102,24 @@ impl PeriodUnit {
         }
     }
 
+    /// The period number of a label as `label` writes it (`2024-Q1`); `None` for
+    /// anything else, such as `2024-Q5` or `2023-W53` (2023 has 52 ISO weeks).
+    pub fn parse_label(self, s: &str) -> Option<i64> {
+        let year: i64 = s.get(0..4)?.parse().ok()?;
+        let rest = s.get(4..)?;
+        let ord = match self {
+            PeriodUnit::Year if rest.is_empty() => year,
+            PeriodUnit::Quarter => year * 4 + rest.strip_prefix("-Q")?.parse::<i64>().ok()? - 1,
+            PeriodUnit::Month => year * 12 + rest.strip_prefix('-')?.parse::<i64>().ok()? - 1,
+            PeriodUnit::Week => {
+                let w: i64 = rest.strip_prefix("-W")?.parse().ok()?;
+                PeriodUnit::Week.ordinal(days_from_civil(year, 1, 4)) + w - 1
+            }
+            _ => return None,
+        };
+        (self.label(ord) == s).then_some(ord)
+    }
+
     /// The label of a period number: `2024`, `2024-Q1`, `2024-03`, `2024-W09`.
     pub fn label(self, ord: i64) -> String {
         match self {

@@ -535,3 +535,75 @@ pub fn not_a_period(span: Span, ty: Type) -> Diagnostic {
             "use a date column with `by year|quarter|month|week`, or an int or text period column",
         )
 }
+
+pub fn migrate_with_over(over: Span, migrate: Span) -> Diagnostic {
+    Diagnostic::new(Code::E0427, "`migrate` has its own `over`")
+        .with_label(over, "a second `over`")
+        .with_label(migrate, "`migrate over ...` already names the periods")
+        .with_help("remove this `over`: `migrate over DATE by year from 2024 to 2025`")
+}
+
+pub fn migrate_not_entity(span: Span, owner: &str, entity: Option<String>) -> Diagnostic {
+    let help = match entity {
+        Some(e) => format!("segment the entity: `segment moves = {e} by ... migrate ...`"),
+        None => "put the dimension on an entity (`dimension tier on customer = ...`) and segment that entity".to_string(),
+    };
+    Diagnostic::new(Code::E0427, format!("`migrate` follows entities, and `{owner}` is not an entity"))
+        .with_label(span, "entities move between labels from one period to the next")
+        .with_help(help)
+}
+
+pub fn migrate_one_dimension(span: Span, migrate: Span) -> Diagnostic {
+    Diagnostic::new(Code::E0427, "`migrate` follows one dimension")
+        .with_label(span, "a second dimension")
+        .with_label(migrate, "the matrix is from × to of one dimension")
+        .with_help("keep one dimension; write one `migrate` segmentation per dimension")
+}
+
+pub fn bad_period(span: Span, text: &str, kind: super::program::PeriodKind) -> Diagnostic {
+    use super::program::PeriodKind;
+    let like = match kind {
+        PeriodKind::Calendar(u) => match u {
+            crate::calendar::PeriodUnit::Year => "`2024`",
+            crate::calendar::PeriodUnit::Quarter => "`\"2024-Q1\"`",
+            crate::calendar::PeriodUnit::Month => "`\"2024-03\"`",
+            crate::calendar::PeriodUnit::Week => "`\"2024-W09\"` (an ISO week)",
+        },
+        PeriodKind::Int => "an integer, `2024`",
+        PeriodKind::Text => "a text value",
+    };
+    Diagnostic::new(Code::E0426, format!("`{text}` is not a period of this `over`"))
+        .with_label(span, "not a period")
+        .with_help(format!("write the period as the `period` column shows it: {like}"))
+}
+
+pub fn migrate_clause(migrate: Span, what: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0427, format!("`migrate` does not take `{what}`"))
+        .with_label(migrate, "the matrix already covers every entity of both periods")
+        .with_help(format!(
+            "remove `{what}`; to follow a subset, put the condition on the market (`where` in its block)"
+        ))
+}
+
+pub fn period_arg(span: Span, seg: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0426, format!("`{seg}` is per period: name the period"))
+        .with_label(span, "which period?")
+        .with_help(format!(
+            "add the period as the last argument, as the `period` column shows it: `growth({seg}, \"SUV\", period \"2024\")`"
+        ))
+}
+
+pub fn period_without_over(span: Span, seg: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0426, format!("`{seg}` has no periods"))
+        .with_label(span, "a period, but the segmentation has no `over`")
+        .with_help("remove `period ...`, or add `over DATE by year` to the segmentation")
+}
+
+pub fn migrate_reserved_label(span: Span, def: Span, label: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0427, format!("a migration cannot follow a label named `{label}`"))
+        .with_label(span, "this dimension")
+        .with_label(def, format!("has a label `{label}`"))
+        .with_help(format!(
+            "`new` and `lost` mark entities absent from a period; rename the label, e.g. `{label}_customers`"
+        ))
+}

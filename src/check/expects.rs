@@ -136,6 +136,11 @@ impl Checker {
             "rows" => (QueryWhat::Rows, Type::Int),
             "share" => (QueryWhat::Share, Type::Float),
             "share_of_parent" => (QueryWhat::ShareOfParent, Type::Float),
+            "growth" if sd.over.is_some() => (QueryWhat::Growth, Type::Float),
+            "share_change" if sd.over.is_some() => (QueryWhat::ShareChange, Type::Float),
+            "parent_share_change" if sd.over.is_some() => {
+                (QueryWhat::ParentShareChange, Type::Float)
+            }
             other => match measures.iter().position(|m| m.name == other) {
                 Some(i) => (QueryWhat::Measure(i), measures[i].ty),
                 None => {
@@ -146,23 +151,71 @@ impl Checker {
                 }
             },
         };
-        let labels_args = &args[1..];
-        if labels_args.len() > sd.dims.len() {
+        // `period "2024"` (the last argument) names the period of an `over`.
+        let mut labels_args = &args[1..];
+        let period = match labels_args.last().map(|a| &a.kind) {
+            Some(ast::ExprKind::Call { func: f, args: pa, .. }) if f.name == "period" => {
+                let text = match pa.first().map(|x| &x.kind) {
+                    Some(ast::ExprKind::Lit(ast::Lit::Text(t))) => t.clone(),
+                    Some(ast::ExprKind::Lit(ast::Lit::Int(i))) => i.to_string(),
+                    _ => {
+                        self.diags.push(errors::period_arg(labels_args[labels_args.len() - 1].span, &sd.name));
+                        return None;
+                    }
+                };
+                labels_args = &labels_args[..labels_args.len() - 1];
+                Some((text, f.span))
+            }
+            _ => None,
+        };
+        let changes = matches!(
+            what,
+            QueryWhat::Growth | QueryWhat::ShareChange | QueryWhat::ParentShareChange
+        );
+        match (&sd.over, &period) {
+            (Some(_), None) => {
+                self.diags.push(errors::period_arg(span, &sd.name));
+                return None;
+            }
+            (None, Some((_, pspan))) => {
+                self.diags.push(errors::period_without_over(*pspan, &sd.name));
+                return None;
+            }
+            _ => {}
+        }
+        if changes && labels_args.len() < sd.dims.len() && sd.mode == SegMode::Cross {
+            // Growth of a margin is not the sum of the cells' growths.
+            self.diags.push(errors::arity(span, &func.name, "every label of the segment", labels_args.len()));
+            return None;
+        }
+        if what == QueryWhat::ParentShareChange && sd.mode != SegMode::Then {
+            self.diags.push(errors::arity(span, &func.name, "a `then` segmentation", 0));
+            return None;
+        }
+        // A migration is read by `from` and `to` labels; others by one per dimension.
+        let slots = if sd.migrate.is_some() { 2 } else { sd.dims.len() };
+        if labels_args.len() > slots {
             self.diags.push(errors::too_many_labels(
-                labels_args[sd.dims.len()].span,
+                labels_args[slots].span,
                 &sd.name,
-                sd.dims.len(),
+                slots,
                 labels_args.len(),
             ));
             return None;
         }
         let mut labels = Vec::new();
         for (i, a) in labels_args.iter().enumerate() {
-            let dim = &self.out.dims[sd.dims[i]];
+            let dim = &self.out.dims[sd.dims[i.min(sd.dims.len() - 1)]];
+            let extra = match (sd.migrate.is_some(), i) {
+                (true, 0) => Some(MIGRATE_NEW),
+                (true, _) => Some(MIGRATE_LOST),
+                _ => None,
+            };
             match &a.kind {
                 ast::ExprKind::Lit(ast::Lit::Text(s)) => {
-                    if dim.has_static_labels() && !dim.labels.contains(s) {
-                        let cands: Vec<&str> = dim.labels.iter().map(|l| l.as_str()).collect();
+                    if dim.has_static_labels() && !dim.labels.contains(s) && extra != Some(s.as_str()) {
+                        let mut cands: Vec<&str> = dim.labels.iter().map(|l| l.as_str()).collect();
+                        cands.extend(extra);
                         self.diags.push(errors::unknown_label(a.span, s, &dim.name, cands));
                         return None;
                     }
@@ -188,6 +241,21 @@ impl Checker {
                 1,
             ));
             return None;
+        }
+        if let (Some(o), Some((text, _))) = (&sd.over, &period) {
+            // The period as the `period` column shows it; a label that names no
+            // period simply finds no row (E0426 when it cannot be a period at all).
+            let ok = match o.kind {
+                PeriodKind::Calendar(u) => u.parse_label(text).is_some(),
+                PeriodKind::Int => text.parse::<i64>().is_ok(),
+                PeriodKind::Text => true,
+            };
+            if !ok {
+                let at = args.last().map_or(span, |a| a.span);
+                self.diags.push(errors::bad_period(at, text, o.kind));
+                return None;
+            }
+            labels.insert(0, Some(text.clone()));
         }
         out.push((format!("\u{0}q{}", out.len()), SegQuery { what, segment: seg, labels }, ty));
         Some(ty)

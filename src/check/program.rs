@@ -515,6 +515,30 @@ pub struct SegDef {
     pub entity: Option<usize>,
     /// `over EXPR [by UNIT]`: the segmentation once per period.
     pub over: Option<OverDef>,
+    /// `migrate over ... from P1 to P2`: the from × to matrix of an entity
+    /// dimension between two periods.
+    pub migrate: Option<MigrateDef>,
+}
+
+/// The `from` of an entity absent from the first period of a `migrate`.
+pub const MIGRATE_NEW: &str = "new";
+/// The `to` of an entity absent from the second period.
+pub const MIGRATE_LOST: &str = "lost";
+
+/// `migrate over EXPR [by UNIT] from P1 to P2`.
+#[derive(Clone, Debug)]
+pub struct MigrateDef {
+    pub over: OverDef,
+    /// The two periods as `over` numbers them, and as written.
+    pub from: PeriodValue,
+    pub to: PeriodValue,
+}
+
+/// A period of an `over` expression: a number (calendar, int) or text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PeriodValue {
+    Num(i64),
+    Text(String),
 }
 
 /// The period of each market row in an `over` segmentation.
@@ -550,6 +574,9 @@ impl SegDef {
     /// The number of label columns that lead each output row: `period` under
     /// `over`, then one per dimension.
     pub fn label_columns(&self) -> usize {
+        if self.migrate.is_some() {
+            return 2;
+        }
         self.dims.len() + usize::from(self.over.is_some())
     }
 
@@ -614,7 +641,8 @@ pub enum Func {
 pub struct SegQuery {
     pub what: QueryWhat,
     pub segment: usize,
-    /// One label per leading dimension; `None` is the unassigned (null) segment.
+    /// One label per leading label column (the period first, under `over`);
+    /// `None` is the unassigned (null) segment.
     pub labels: Vec<Option<String>>,
 }
 
@@ -625,6 +653,10 @@ pub enum QueryWhat {
     Share,
     ShareOfParent,
     Measure(usize),
+    /// `growth`, `share_change`, `parent_share_change` of an `over` segmentation.
+    Growth,
+    ShareChange,
+    ParentShareChange,
 }
 
 /// A typed row expression.

@@ -167,6 +167,14 @@ impl Checker {
             }
             _ => None,
         };
+        let migrate = match (&s.migrate, market) {
+            (Some(mg), Some(mi)) => {
+                let m = self.migrate(s, mg, mi, entity, &dims);
+                broken |= m.is_none();
+                m
+            }
+            _ => None,
+        };
         let index = if !broken {
             self.out.segments.push(SegDef {
                 name: name.clone(),
@@ -180,6 +188,7 @@ impl Checker {
                 with_total: s.with_total,
                 entity,
                 over,
+                migrate,
             });
             Some(self.out.segments.len() - 1)
         } else {
@@ -224,6 +233,65 @@ impl Checker {
             }
         };
         Some(OverDef { expr, kind, span: o.span })
+    }
+
+    /// `migrate`: one dimension, on the entity the segmentation counts; periods
+    /// that `over` can name.
+    fn migrate(
+        &mut self,
+        s: &ast::Segment,
+        mg: &ast::Migrate,
+        market: usize,
+        entity: Option<usize>,
+        dims: &[(usize, Span)],
+    ) -> Option<MigrateDef> {
+        let mut ok = true;
+        if let Some(o) = s.over.first() {
+            self.diags.push(errors::migrate_with_over(o.kw_span, mg.kw_span));
+            ok = false;
+        }
+        if entity.is_none() {
+            let on_entity = dims.iter().find_map(|&(d, _)| match self.out.dims[d].owner {
+                Owner::Entity(e) => Some(self.out.entities[e].name.clone()),
+                Owner::Market(_) => None,
+            });
+            self.diags.push(errors::migrate_not_entity(mg.kw_span, &s.market.name, on_entity));
+            ok = false;
+        }
+        if let Some(&(_, span)) = dims.get(1) {
+            self.diags.push(errors::migrate_one_dimension(span, mg.kw_span));
+            ok = false;
+        }
+        // A total or a `where` would need a period to read features from.
+        if s.with_total || !s.filters.is_empty() {
+            let what = if s.with_total { "with total" } else { "where" };
+            self.diags.push(errors::migrate_clause(mg.kw_span, what));
+            ok = false;
+        }
+        for &(d, span) in dims {
+            let dd = &self.out.dims[d];
+            if let Some(l) = dd.labels.iter().find(|l| *l == MIGRATE_NEW || *l == MIGRATE_LOST) {
+                self.diags.push(errors::migrate_reserved_label(span, dd.span, l));
+                ok = false;
+            }
+        }
+        let over = self.over(&mg.over, market)?;
+        let mut period = |(text, span): &(String, Span)| -> Option<PeriodValue> {
+            let v = match over.kind {
+                PeriodKind::Calendar(u) => u.parse_label(text).map(PeriodValue::Num),
+                PeriodKind::Int => text.parse().ok().map(PeriodValue::Num),
+                PeriodKind::Text => Some(PeriodValue::Text(text.clone())),
+            };
+            if v.is_none() {
+                self.diags.push(errors::bad_period(*span, text, over.kind));
+            }
+            v
+        };
+        let (from, to) = (period(&mg.from), period(&mg.to));
+        match (from, to, ok) {
+            (Some(from), Some(to), true) => Some(MigrateDef { over, from, to }),
+            _ => None,
+        }
     }
 
     pub(super) fn seg_ref(&mut self, id: &ast::Ident) -> Result<Option<usize>, ()> {

@@ -207,6 +207,11 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
                     out.push(Some(0));
                     continue;
                 }
+                // A migration matrix pivots on `to` (or `from`).
+                if sd.migrate.is_some() && (name == "from" || name == "to") {
+                    out.push(Some(usize::from(name == "to")));
+                    continue;
+                }
                 let lead = usize::from(sd.over.is_some());
                 let Some(pos) =
                     sd.dims.iter().position(|&d| p.dims[d].name == name).map(|i| i + lead)

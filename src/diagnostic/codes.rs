@@ -123,6 +123,8 @@ codes! {
     W0423: Warning, Spec, "a `rules` dimension without `else` that leaves rows unassigned";
     W0424: Warning, Spec, "adjacent ranges that count a boundary twice or leave a hole";
     E0425: Error, Spec, "`over` on a value that has no periods";
+    E0426: Error, Spec, "a period `over` cannot name";
+    E0427: Error, Spec, "`migrate` not on one entity dimension";
     N0429: Note, Spec, "rules too complex to analyse (a note)";
     E0501: Error, Spec, "no schema and data may not be read";
     E0502: Error, Data, "data file unreadable";

@@ -229,7 +229,8 @@ pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineEr
 pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, EngineError> {
     let p = &session.program;
     let mut reports = Vec::new();
-    for &s in segs {
+    // A migration counts entities across two periods, not the market's rows.
+    for &s in segs.iter().filter(|&&s| p.segments[s].migrate.is_none()) {
         let sd = &p.segments[s];
         let defs = p.seg_measures(s);
         let dims = audit_dims(session, s)?;

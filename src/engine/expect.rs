@@ -77,7 +77,10 @@ fn results<'a>(
 /// read off `rows`, the results of the query's segmentation as `seg run` gives them.
 pub fn query_value(p: &Checked, rows: &[OutRow], q: &SegQuery) -> Result<Value, String> {
     let sd = &p.segments[q.segment];
-    let k = sd.dims.len();
+    // Under `over`, the period leads the labels (of rows and of the query).
+    let lead = usize::from(sd.over.is_some());
+    let k = sd.label_columns();
+    let then = usize::from(sd.mode == SegMode::Then);
     let col = match q.what {
         QueryWhat::Rows => 0,
         QueryWhat::Measure(i) => match sd.measures.iter().position(|&m| m == i) {
@@ -92,17 +95,22 @@ pub fn query_value(p: &Checked, rows: &[OutRow], q: &SegQuery) -> Result<Value, 
         },
         QueryWhat::Share => 1 + sd.measures.len(),
         QueryWhat::ShareOfParent => 2 + sd.measures.len(),
+        QueryWhat::Growth => 2 + then + sd.measures.len(),
+        QueryWhat::ShareChange => 3 + then + sd.measures.len(),
+        QueryWhat::ParentShareChange => 4 + then + sd.measures.len(),
     };
-    if q.labels.is_empty() {
+    let period = &q.labels[..lead.min(q.labels.len())];
+    if q.labels.len() <= lead {
         if q.what != QueryWhat::Rows {
             return Err("name a segment by its labels".into());
         }
         // `with total`: the grand-total row says it.
-        if let Some(t) = rows.iter().find(|r| r.level == Some(0)) {
+        if let Some(t) = rows.iter().find(|r| r.level == Some(0) && r.labels[..lead] == *period) {
             return Ok(t.values[0].clone());
         }
         let top: i64 = rows
             .iter()
+            .filter(|r| r.labels[..lead] == *period)
             .filter(|r| r.level.unwrap_or(1) == 1)
             .filter_map(|r| if let Value::Int(i) = r.values[0] { Some(i) } else { None })
             .sum();
@@ -145,7 +153,7 @@ pub fn query_value(p: &Checked, rows: &[OutRow], q: &SegQuery) -> Result<Value, 
     }
     let found = rows.iter().find(|r| {
         let level_ok = match r.level {
-            Some(l) => l as usize == n,
+            Some(l) => l as usize + lead == n,
             None => true,
         };
         level_ok && r.labels[..n] == q.labels[..]
@@ -156,7 +164,10 @@ pub fn query_value(p: &Checked, rows: &[OutRow], q: &SegQuery) -> Result<Value, 
             // A segment with no rows has zero rows and a zero share.
             QueryWhat::Rows => Value::Int(0),
             QueryWhat::Share | QueryWhat::ShareOfParent => Value::Float(0.0),
-            QueryWhat::Measure(_) => Value::Null,
+            QueryWhat::Measure(_)
+            | QueryWhat::Growth
+            | QueryWhat::ShareChange
+            | QueryWhat::ParentShareChange => Value::Null,
         }),
     }
 }
@@ -190,13 +201,17 @@ fn describe(q: &SegQuery, p: &Checked) -> String {
         QueryWhat::Share => "share".into(),
         QueryWhat::ShareOfParent => "share_of_parent".into(),
         QueryWhat::Measure(i) => p.seg_measures(q.segment)[i].name.clone(),
+        QueryWhat::Growth => "growth".into(),
+        QueryWhat::ShareChange => "share_change".into(),
+        QueryWhat::ParentShareChange => "parent_share_change".into(),
     };
-    let mut args = vec![p.segments[q.segment].name.clone()];
-    args.extend(
-        q.labels
-            .iter()
-            .map(|l| l.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "null".into())),
-    );
+    let sd = &p.segments[q.segment];
+    let lead = usize::from(sd.over.is_some()).min(q.labels.len());
+    let shown = |l: &Option<String>| l.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "null".into());
+    let mut args = vec![sd.name.clone()];
+    args.extend(q.labels[lead..].iter().map(shown));
+    // The period, named as it was written: last.
+    args.extend(q.labels[..lead].iter().map(|l| format!("period {}", shown(l))));
     format!("{what}({})", args.join(", "))
 }
 

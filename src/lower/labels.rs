@@ -192,13 +192,13 @@ fn prepare_dim(
             let key = names::top_key(i);
             let mut group = vec![cast(row(e), arrow_type(e.ty)).alias(&v)];
             if per_period {
-                group.push(col(names::PERIOD).alias(names::TOP_PERIOD));
+                group.push(col(names::PERIOD).alias(names::top_period(i)));
             }
             let mut ranked = vec![col(&v), cast(col(&r), DataType::Int64).alias(&r)];
             let (mut left, mut right) = (vec![v.clone()], vec![key.clone()]);
             if per_period {
-                ranked.push(col(names::TOP_PERIOD));
-                left.push(names::TOP_PERIOD.to_string());
+                ranked.push(col(&names::top_period(i)));
+                left.push(names::top_period(i));
                 right.push(names::PERIOD.to_string());
             }
             let ranking = owner_rows()?
@@ -210,7 +210,7 @@ fn prepare_dim(
                     ],
                 )?
                 .window(vec![row_number()
-                    .partition_by(if per_period { vec![col(names::TOP_PERIOD)] } else { vec![] })
+                    .partition_by(if per_period { vec![col(&names::top_period(i))] } else { vec![] })
                     .order_by(vec![
                         col(names::TOP_COUNT).sort(false, true),
                         col(&v).sort(true, true),

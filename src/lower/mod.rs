@@ -14,6 +14,7 @@ pub mod lookup;
 pub mod mode;
 pub mod names;
 pub mod period;
+pub mod migrate;
 pub mod scan;
 mod segment;
 pub mod types;

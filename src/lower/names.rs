@@ -109,8 +109,10 @@ pub fn quantile(e: &crate::check::program::TExpr) -> (String, String) {
 pub const PERIOD: &str = "__p";
 /// The period of an entity's row, on the entity's side of the join back.
 pub const ENTITY_PERIOD: &str = "__pe";
-/// The period of a `top` ranking, on the ranking's side of its join.
-pub const TOP_PERIOD: &str = "__pt";
+/// The period of dimension `d`'s `top` ranking, on the ranking's side of its join.
+pub fn top_period(d: usize) -> String {
+    format!("__pt{d}")
+}
 /// `share` and `share_of_parent` before the output, to compare across periods.
 pub const SHARE: &str = "__sh";
 pub const SHARE_OF_PARENT: &str = "__sop";

@@ -24,8 +24,12 @@ use datafusion::logical_expr::{
 /// One plan per segmentation: read, label, group, fill the grid, add shares, sort.
 pub fn segment_plan(p: &Checked, s: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
     let sd = &p.segments[s];
+    let what = format!("segmentation `{}`", sd.name);
+    if sd.migrate.is_some() {
+        return super::migrate::plan(p, s, scans).map_err(|e| internal(sd.span, &what, e));
+    }
     let seg = Seg { p, sd, defs: p.seg_measures(s), scans };
-    seg.plan().map_err(|e| internal(sd.span, &format!("segmentation `{}`", sd.name), e))
+    seg.plan().map_err(|e| internal(sd.span, &what, e))
 }
 
 /// The segmentation being planned, and what every step reads.

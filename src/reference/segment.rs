@@ -576,6 +576,9 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
     if let Some(o) = &sd.over {
         return run_over(p, s, o, data);
     }
+    if let Some(mg) = &sd.migrate {
+        return run_migrate(p, s, mg, data);
+    }
     let g = Grouped::new(p, s, segment_rows(p, s, data));
     let domains: Option<Vec<Vec<String>>> = has_grid(p, sd).then(|| {
         sd.dims
@@ -593,6 +596,102 @@ pub fn run_segment(p: &Checked, s: usize, data: &[Table]) -> Vec<OutRow> {
     });
     let groups = groups_of(sd, &g, domains.as_deref());
     with_shares(sd, &measured(p, s, &g, &groups))
+}
+
+/// `migrate`: each period's entities labelled on that period's rows alone, matched
+/// by key; `new` for an entity only in the second period, `lost` for one only in
+/// the first. Measures read the second period's features (the first's for `lost`).
+fn run_migrate(p: &Checked, s: usize, mg: &MigrateDef, data: &[Table]) -> Vec<OutRow> {
+    let sd = &p.segments[s];
+    let (Some(e), Some(&d)) = (sd.entity, sd.dims.first()) else { return Vec::new() };
+    let (ent, dd) = (&p.entities[e], &p.dims[d]);
+    let (mcols, mrows) = market_rows(p, sd.market, data);
+    let of: Vec<Option<Period>> = mrows
+        .iter()
+        .map(|r| period_of(&mg.over, &eval(&mg.over.expr, &Row { cols: &mcols, vals: r })))
+        .collect();
+    let want = |v: &PeriodValue| match v {
+        PeriodValue::Num(n) => Period::Num(*n),
+        PeriodValue::Text(t) => Period::Text(t.clone()),
+    };
+    // Per period: (key, label, entity row).
+    let side = |at: Period| -> (Vec<String>, Vec<(Value, Option<String>, Vec<Value>)>) {
+        let rows: Vec<Vec<Value>> = mrows
+            .iter()
+            .zip(&of)
+            .filter(|(_, x)| x.as_ref() == Some(&at))
+            .map(|(r, _)| r.clone())
+            .collect();
+        let (ecols, erows, keys) = entity_table(p, e, &mcols, &rows);
+        let labels = labels_over(dd, &ecols, &erows);
+        let out = keys.into_iter().zip(labels).zip(erows).map(|((k, l), r)| (k, l, r)).collect();
+        (ecols, out)
+    };
+    let (ecols, first) = side(want(&mg.from));
+    let (_, second) = side(want(&mg.to));
+    let same = |a: &Value, b: &Value| compare(a, b) == Some(Ordering::Equal);
+    // Each entity: (from, to, the row it is measured by).
+    let mut moves: Vec<(Option<String>, Option<String>, Vec<Value>)> = Vec::new();
+    for (k, l, r) in &first {
+        match second.iter().find(|(k2, _, _)| same(k, k2)) {
+            Some((_, l2, r2)) => moves.push((l.clone(), l2.clone(), r2.clone())),
+            None => moves.push((l.clone(), Some(MIGRATE_LOST.into()), r.clone())),
+        }
+    }
+    for (k, l, r) in &second {
+        if !first.iter().any(|(k1, _, _)| same(k, k1)) {
+            moves.push((Some(MIGRATE_NEW.into()), l.clone(), r.clone()));
+        }
+    }
+    let mut domain: Vec<String> = if dd.has_static_labels() { dd.labels.clone() } else { Vec::new() };
+    if !dd.has_static_labels() {
+        for (_, l, _) in first.iter().chain(&second) {
+            if let Some(l) = l {
+                if !domain.contains(l) {
+                    domain.push(l.clone());
+                }
+            }
+        }
+    }
+    let mut cells: Vec<(Option<String>, Option<String>)> = Vec::new();
+    for a in domain.iter().cloned().chain([MIGRATE_NEW.to_string()]) {
+        for b in domain.iter().cloned().chain([MIGRATE_LOST.to_string()]) {
+            if !(a == MIGRATE_NEW && b == MIGRATE_LOST) {
+                cells.push((Some(a.clone()), Some(b)));
+            }
+        }
+    }
+    for (a, b, _) in &moves {
+        if !cells.iter().any(|c| c.0 == *a && c.1 == *b) {
+            cells.push((a.clone(), b.clone()));
+        }
+    }
+    let defs = &ent.measures;
+    let mut out: Vec<(OutRow, Value)> = Vec::new();
+    for (a, b) in cells {
+        let members: Vec<Row> = moves
+            .iter()
+            .filter(|(x, y, _)| *x == a && *y == b)
+            .map(|(_, _, r)| Row { cols: &ecols, vals: r })
+            .collect();
+        let refs: Vec<&Row> = members.iter().collect();
+        let mut values = vec![Value::Int(members.len() as i64)];
+        for &mi in &sd.measures {
+            values.push(crate::check::coerce(measure(&defs[mi].expr, defs, &refs), defs[mi].ty));
+        }
+        let q = match sd.share_of {
+            Some(x) => crate::check::coerce(measure(&defs[x].expr, defs, &refs), defs[x].ty),
+            None => Value::Int(members.len() as i64),
+        };
+        out.push((OutRow { labels: vec![a, b], level: None, values }, q));
+    }
+    let total: f64 = out.iter().filter_map(|(_, q)| q.as_f64()).sum();
+    out.into_iter()
+        .map(|(mut r, q)| {
+            r.values.push(ratio(&q, total));
+            r
+        })
+        .collect()
 }
 
 /// A period as `over` finds it on a row.

@@ -219,7 +219,18 @@ pub struct Segment {
     pub with_total: bool,
     /// `over EXPR [by UNIT]`: the segmentation per period (more than one is an error).
     pub over: Vec<Over>,
+    /// `migrate over EXPR [by UNIT] from P1 to P2`.
+    pub migrate: Option<Migrate>,
     pub span: Span,
+}
+
+/// `migrate over order_date by year from 2024 to 2025`: periods as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Migrate {
+    pub over: Over,
+    pub from: (String, Span),
+    pub to: (String, Span),
+    pub kw_span: Span,
 }
 
 /// `over order_date by month`, or `over year_column`.

@@ -437,6 +437,7 @@ impl Ctx {
             share_of: None,
             with_total: false,
             over: Vec::new(),
+            migrate: None,
             span,
         };
         while let Some(c) = e.next() {
@@ -464,10 +465,37 @@ impl Ctx {
                     let kw_span = self.span(&kw);
                     seg.over.push(Over { expr, unit, span, kw_span });
                 }
+                Rule::migrate_clause => {
+                    let span = self.span(&c);
+                    let mut k = self.kids(c);
+                    let kw = k.expect(Rule::migrate_kw)?;
+                    let over_kw = k.expect(Rule::over_kw)?;
+                    let expr = self.expr(k.expect(Rule::expr)?)?;
+                    let unit = match k.opt(Rule::period_unit) {
+                        Some(u) => Some(self.name(u)?),
+                        None => None,
+                    };
+                    let from = self.period_value(k.expect(Rule::period_value)?)?;
+                    k.expect(Rule::to_kw)?;
+                    let to = self.period_value(k.expect(Rule::period_value)?)?;
+                    let over = Over { expr, unit, span, kw_span: self.span(&over_kw) };
+                    seg.migrate = Some(Migrate { over, from, to, kw_span: self.span(&kw) });
+                }
                 _ => return Err(self.unexpected(&c)),
             }
         }
         Ok(seg)
+    }
+
+    /// A period as written after `from` or `to`: `2024`, `"2024-Q1"`.
+    fn period_value(&self, p: Pair<Rule>) -> R<(String, Span)> {
+        let span = self.span(&p);
+        let inner = self.kids(p).any()?;
+        let text = match inner.as_rule() {
+            Rule::string => self.string(inner)?.value,
+            _ => inner.as_str().to_string(),
+        };
+        Ok((text, span))
     }
 
     fn expect(&self, p: Pair<Rule>) -> R<Expect> {
@@ -723,6 +751,23 @@ impl Ctx {
                                 let mut w = self.kids(x);
                                 w.opt(Rule::where_kw);
                                 filter = Some(Box::new(self.expr(w.any()?)?));
+                            } else if x.as_rule() == Rule::period_arg {
+                                // `period "2024"` reads as the call `period("2024")`.
+                                let xs = self.span(&x);
+                                let mut pk = self.kids(x);
+                                let kw = pk.expect(Rule::period_kw)?;
+                                let (value, vspan) = self.period_value(pk.expect(Rule::period_value)?)?;
+                                let func = Ident { name: "period".into(), span: self.span(&kw) };
+                                let arg = Expr { kind: ExprKind::Lit(Lit::Text(value)), span: vspan };
+                                args.push(Expr {
+                                    kind: ExprKind::Call {
+                                        func,
+                                        distinct: false,
+                                        args: vec![arg],
+                                        filter: None,
+                                    },
+                                    span: xs,
+                                });
                             } else {
                                 args.push(self.expr(x)?);
                             }

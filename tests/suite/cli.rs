@@ -380,3 +380,35 @@ fn explain_shows_joins_and_v2_aggregates() {
     assert!(!t.contains("HashJoinExec"), "{t}");
     assert!(t.contains("seg_mode") && t.contains("UnionExec"), "{t}");
 }
+
+/// `over` and `migrate` through the CLI: `expect` reads a period's growth and
+/// shares, a wrong expectation fails `seg test` (exit 1), and `--pivot period`
+/// lays periods out as columns.
+#[test]
+fn over_and_migrate_through_the_cli() {
+    let p = project();
+    let spec = "market m from \"data/mini.csv\" { measure value = sum(revenue) }\n\
+         entity c of m by region { spend = sum(revenue) }\n\
+         dimension r on m = region\n\
+         dimension tier on c = bins spend [100] labels [\"low\", \"high\"]\n\
+         segment q = m by r over day by quarter\n\
+         segment moves = c by tier migrate over day by quarter from \"2024-Q1\" to \"2024-Q2\"\n\
+         expect growth(q, \"EU\", period \"2024-Q2\") = -0.5\n\
+         expect rows(q, \"NA\", period \"2024-Q3\") = 1\n\
+         expect rows(q, period \"2024-Q1\") = 3\n\
+         expect share_change(q, \"APAC\", period \"2024-Q2\") > 0.33\n\
+         expect rows(moves, \"high\", \"high\") = 1\n";
+    write(p.path(), "t.seg", spec);
+    let o = seg(&["test", "t.seg"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    write(p.path(), "bad.seg", &spec.replace("= -0.5", "= 0.5"));
+    let o = seg(&["test", "bad.seg"], p.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    write(p.path(), "noperiod.seg", &spec.replace(", period \"2024-Q2\") = -0.5", ") = -0.5"));
+    let o = seg(&["check", "noperiod.seg"], p.path());
+    assert!(text(&o).contains("E0426"), "{}", text(&o));
+    let o = seg(&["run", "t.seg", "--segment", "q", "--pivot", "period", "--format", "csv"], p.path());
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(t.starts_with("r,2024-Q1 rows,2024-Q1 value,2024-Q1 share,2024-Q1 growth"), "{t}");
+}

@@ -315,13 +315,30 @@ fn case() -> impl Strategy<Value = Case> {
             prop::option::of(prop::sample::select(vec!["cnt > 1", "spend < 300", "fav is not null"])),
             prop::option::of(prop::sample::select(vec!["es", "ec", "ef"])),
             prop::option::of(prop::sample::select(vec!["es, ec", "ea, em, emx"])),
+            prop_oneof![
+                2 => Just(None),
+                1 => prop::sample::select(vec![
+                    "d by year from 2024 to 2025",
+                    "d by quarter from \"2024-Q1\" to \"2025-Q1\"",
+                    "ts by year from 2023 to 2024",
+                    "t from \"a\" to \"b\"",
+                ])
+                .prop_map(Some),
+            ],
         ),
     )
-        .prop_map(|(dims, then, sw, mw, share, measures, data, threads, batch, (ipc, total, over), (ent_seg, ew, eshare, emeasures))| {
+        .prop_map(|(dims, then, sw, mw, share, measures, data, threads, batch, (ipc, total, over), (ent_seg, ew, eshare, emeasures, migrate))| {
+            // `migrate`: one entity dimension, no total, no `where`.
+            let migrate = migrate.filter(|_| ent_seg);
+            let total = total && migrate.is_none();
+            let ew = ew.filter(|_| migrate.is_none());
             let (dims, sw, share, measures) = if ent_seg {
                 let mut ds: Vec<(bool, String)> = dims.into_iter().filter(|(e, _)| *e).collect();
                 if ds.is_empty() {
                     ds.push((true, "quantiles spend 2".to_string()));
+                }
+                if migrate.is_some() {
+                    ds.truncate(1);
                 }
                 (ds, ew, eshare, emeasures)
             } else {
@@ -357,8 +374,11 @@ fn case() -> impl Strategy<Value = Case> {
             if total {
                 spec.push_str(" with total");
             }
-            if let Some(o) = over {
+            if let Some(o) = over.filter(|_| migrate.is_none()) {
                 spec.push_str(&format!(" over {o}"));
+            }
+            if let Some(mg) = migrate {
+                spec.push_str(&format!(" migrate over {mg}"));
             }
             spec.push('\n');
             // Decades of weeks or months make tens of thousands of output rows,
@@ -540,7 +560,7 @@ fn check_queries(
     use seg::check::program::{QueryWhat, SegMode, SegQuery};
     use seg::engine::expect::query_value;
     let sd = &p.segments[0];
-    let k = sd.dims.len();
+    let k = sd.label_columns();
     let close = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
         (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
         _ => a == b,
@@ -629,7 +649,16 @@ fn engine_matches_reference_evaluator() {
         std::env::var("SEG_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256);
     let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
     let mut runner = proptest::test_runner::TestRunner::new(config);
-    runner.run(&case(), |c| check_case(&c)).unwrap();
+    runner
+        .run(&case(), |c| {
+            let started = std::time::Instant::now();
+            let r = check_case(&c);
+            if started.elapsed().as_secs() >= 5 {
+                eprintln!("slow case ({:?}):\n{}", started.elapsed(), c.spec);
+            }
+            r
+        })
+        .unwrap();
 }
 
 // ---------------------------------------------------------------- MECE claims
