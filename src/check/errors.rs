@@ -548,9 +548,12 @@ pub fn migrate_not_entity(span: Span, owner: &str, entity: Option<String>) -> Di
         Some(e) => format!("segment the entity: `segment moves = {e} by ... migrate ...`"),
         None => "put the dimension on an entity (`dimension tier on customer = ...`) and segment that entity".to_string(),
     };
-    Diagnostic::new(Code::E0427, format!("`migrate` follows entities, and `{owner}` is not an entity"))
-        .with_label(span, "entities move between labels from one period to the next")
-        .with_help(help)
+    Diagnostic::new(
+        Code::E0427,
+        format!("`migrate` follows entities, and `{owner}` is not an entity"),
+    )
+    .with_label(span, "entities move between labels from one period to the next")
+    .with_help(help)
 }
 
 pub fn migrate_one_dimension(span: Span, migrate: Span) -> Diagnostic {

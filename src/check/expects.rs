@@ -159,7 +159,10 @@ impl Checker {
                     Some(ast::ExprKind::Lit(ast::Lit::Text(t))) => t.clone(),
                     Some(ast::ExprKind::Lit(ast::Lit::Int(i))) => i.to_string(),
                     _ => {
-                        self.diags.push(errors::period_arg(labels_args[labels_args.len() - 1].span, &sd.name));
+                        self.diags.push(errors::period_arg(
+                            labels_args[labels_args.len() - 1].span,
+                            &sd.name,
+                        ));
                         return None;
                     }
                 };
@@ -185,7 +188,12 @@ impl Checker {
         }
         if changes && labels_args.len() < sd.dims.len() && sd.mode == SegMode::Cross {
             // Growth of a margin is not the sum of the cells' growths.
-            self.diags.push(errors::arity(span, &func.name, "every label of the segment", labels_args.len()));
+            self.diags.push(errors::arity(
+                span,
+                &func.name,
+                "every label of the segment",
+                labels_args.len(),
+            ));
             return None;
         }
         if what == QueryWhat::ParentShareChange && sd.mode != SegMode::Then {
@@ -213,7 +221,10 @@ impl Checker {
             };
             match &a.kind {
                 ast::ExprKind::Lit(ast::Lit::Text(s)) => {
-                    if dim.has_static_labels() && !dim.labels.contains(s) && extra != Some(s.as_str()) {
+                    if dim.has_static_labels()
+                        && !dim.labels.contains(s)
+                        && extra != Some(s.as_str())
+                    {
                         let mut cands: Vec<&str> = dim.labels.iter().map(|l| l.as_str()).collect();
                         cands.extend(extra);
                         self.diags.push(errors::unknown_label(a.span, s, &dim.name, cands));

@@ -17,6 +17,7 @@ macro_rules! err {
 }
 
 mod check_cmd;
+mod diff_cmd;
 mod repl_cmd;
 mod run_cmd;
 mod test_cmd;
@@ -45,6 +46,13 @@ pub mod exit {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Table,
+    Markdown,
+    Json,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -221,6 +229,30 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// What a spec change does to the numbers: segments before and after, rows that move
+    #[command(
+        after_help = "Examples:\n  seg diff old.seg specs/coffee.seg\n  seg diff --rev HEAD~1 specs/coffee.seg --format markdown\n  seg diff --rev main specs/coffee.seg --fail-on-change"
+    )]
+    Diff {
+        /// OLD and NEW spec files; with --rev, the one spec to compare with its past
+        #[arg(required = true, num_args = 1..=2)]
+        specs: Vec<PathBuf>,
+        /// Compare SPEC with its version at this git revision (HEAD~1, main, a hash)
+        #[arg(long, value_name = "REV")]
+        rev: Option<String>,
+        #[arg(long = "segment", value_name = "NAME")]
+        segments: Vec<String>,
+        /// table (default), markdown (a pull-request comment) or json
+        #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+        format: DiffFormat,
+        /// Exit 1 when any number changes (for CI gates)
+        #[arg(long)]
+        fail_on_change: bool,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Run `expect` and `example` statements
     #[command(after_help = "Example:\n  seg test specs/")]
     Test {
@@ -339,7 +371,8 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Run { engine, .. }
         | Command::Assign { engine, .. }
         | Command::Explain { engine, .. }
-        | Command::Test { engine, .. } => engine.threads,
+        | Command::Test { engine, .. }
+        | Command::Diff { engine, .. } => engine.threads,
         Command::Repl { threads, .. } => *threads,
         _ => None,
     };
@@ -382,6 +415,17 @@ fn dispatch(cli: Cli) -> u8 {
             run_cmd::explain(&spec, &segments, physical, &data, &engine)
         }
         Command::Test { paths, data, engine } => test_cmd::run(&paths, &data, &engine),
+        Command::Diff { specs, rev, segments, format, fail_on_change, data, engine } => {
+            diff_cmd::run(diff_cmd::DiffArgs {
+                specs: &specs,
+                rev: rev.as_deref(),
+                segments: &segments,
+                format,
+                fail_on_change,
+                data: &data,
+                engine: &engine,
+            })
+        }
         Command::Gen { rows, seed, output, force } => {
             match crate::engine::gen::write_coffee_checked(&output, rows, seed, force) {
                 Ok(()) => exit::OK,

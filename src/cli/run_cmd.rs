@@ -71,8 +71,23 @@ pub fn open_with(
     eng: &EngineArgs,
     ordered_scans: bool,
 ) -> Result<(Arc<SpecFile>, Session), u8> {
+    open_from(spec, None, data, eng, ordered_scans)
+}
+
+/// `open_with`, on spec text given here (`text`: how to name it, and the bytes;
+/// an older version from git) instead of read from `spec`, which still places it.
+pub fn open_from(
+    spec: &Path,
+    text: Option<(&str, &[u8])>,
+    data: &DataArgs,
+    eng: &EngineArgs,
+    ordered_scans: bool,
+) -> Result<(Arc<SpecFile>, Session), u8> {
     let policy = PathPolicy { allow_outside: data.allow_outside };
-    let shown = spec.display().to_string();
+    let shown = match text {
+        Some((name, _)) => name.to_string(),
+        None => spec.display().to_string(),
+    };
     // Replaced data is also where the checker reads the market's schema from.
     let mut sources = std::collections::HashMap::new();
     let spec_dir = files::folder_of(spec);
@@ -96,7 +111,11 @@ pub fn open_with(
         sources: sources.clone(),
         as_of: data.as_of,
     });
-    let file = match driver.load(spec, &shown) {
+    let loaded = match text {
+        Some((_, bytes)) => Ok(driver.analyse(spec, &shown, bytes)),
+        None => driver.load(spec, &shown),
+    };
+    let file = match loaded {
         Ok(f) => f,
         Err(e) => {
             errln!("error: cannot read {shown}: {e}");

@@ -207,7 +207,8 @@ fn describe(q: &SegQuery, p: &Checked) -> String {
     };
     let sd = &p.segments[q.segment];
     let lead = usize::from(sd.over.is_some()).min(q.labels.len());
-    let shown = |l: &Option<String>| l.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "null".into());
+    let shown =
+        |l: &Option<String>| l.as_ref().map(|s| format!("{s:?}")).unwrap_or_else(|| "null".into());
     let mut args = vec![sd.name.clone()];
     args.extend(q.labels[lead..].iter().map(shown));
     // The period, named as it was written: last.

@@ -1,6 +1,7 @@
 //! Sessions, sources, execution and output: everything that touches data files.
 
 pub mod audit;
+pub mod diff;
 pub mod errors;
 pub mod expect;
 pub mod files;

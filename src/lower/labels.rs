@@ -210,7 +210,11 @@ fn prepare_dim(
                     ],
                 )?
                 .window(vec![row_number()
-                    .partition_by(if per_period { vec![col(&names::top_period(i))] } else { vec![] })
+                    .partition_by(if per_period {
+                        vec![col(&names::top_period(i))]
+                    } else {
+                        vec![]
+                    })
                     .order_by(vec![
                         col(names::TOP_COUNT).sort(false, true),
                         col(&v).sort(true, true),

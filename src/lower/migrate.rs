@@ -99,10 +99,12 @@ pub fn plan(p: &Checked, s: usize, scans: &dyn Scans) -> DfResult<LogicalPlan> {
     // The full matrix: labels (declared, or seen in either period) plus `new` down,
     // plus `lost` across; unassigned entities only where they are.
     let domain = |extra: &str, column: &str| -> DfResult<LogicalPlanBuilder> {
-        let mut labels: Vec<String> = if dd.has_static_labels() { dd.labels.clone() } else { vec![] };
+        let mut labels: Vec<String> =
+            if dd.has_static_labels() { dd.labels.clone() } else { vec![] };
         labels.push(extra.to_string());
         let rows: Vec<Vec<Expr>> = labels.iter().map(|l| vec![lit(l.as_str())]).collect();
-        let listed = LogicalPlanBuilder::values(rows)?.project(vec![col("column1").alias(column)])?;
+        let listed =
+            LogicalPlanBuilder::values(rows)?.project(vec![col("column1").alias(column)])?;
         if dd.has_static_labels() {
             return Ok(listed);
         }
@@ -164,7 +166,8 @@ pub fn plan(p: &Checked, s: usize, scans: &dyn Scans) -> DfResult<LogicalPlan> {
         order("__to", LOST)?.sort(true, false),
         col("__to").sort(true, false),
     ];
-    let mut out = vec![col("__from").alias("from"), col("__to").alias("to"), col(names::ROWS).alias("rows")];
+    let mut out =
+        vec![col("__from").alias("from"), col("__to").alias("to"), col(names::ROWS).alias("rows")];
     for &i in &sd.measures {
         out.push(col(&names::measure(i)).alias(&ent.measures[i].name));
     }

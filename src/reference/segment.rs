@@ -643,7 +643,8 @@ fn run_migrate(p: &Checked, s: usize, mg: &MigrateDef, data: &[Table]) -> Vec<Ou
             moves.push((Some(MIGRATE_NEW.into()), l.clone(), r.clone()));
         }
     }
-    let mut domain: Vec<String> = if dd.has_static_labels() { dd.labels.clone() } else { Vec::new() };
+    let mut domain: Vec<String> =
+        if dd.has_static_labels() { dd.labels.clone() } else { Vec::new() };
     if !dd.has_static_labels() {
         for (_, l, _) in first.iter().chain(&second) {
             if let Some(l) = l {

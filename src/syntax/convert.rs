@@ -756,9 +756,11 @@ impl Ctx {
                                 let xs = self.span(&x);
                                 let mut pk = self.kids(x);
                                 let kw = pk.expect(Rule::period_kw)?;
-                                let (value, vspan) = self.period_value(pk.expect(Rule::period_value)?)?;
+                                let (value, vspan) =
+                                    self.period_value(pk.expect(Rule::period_value)?)?;
                                 let func = Ident { name: "period".into(), span: self.span(&kw) };
-                                let arg = Expr { kind: ExprKind::Lit(Lit::Text(value)), span: vspan };
+                                let arg =
+                                    Expr { kind: ExprKind::Lit(Lit::Text(value)), span: vspan };
                                 args.push(Expr {
                                     kind: ExprKind::Call {
                                         func,

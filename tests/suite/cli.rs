@@ -407,8 +407,58 @@ fn over_and_migrate_through_the_cli() {
     write(p.path(), "noperiod.seg", &spec.replace(", period \"2024-Q2\") = -0.5", ") = -0.5"));
     let o = seg(&["check", "noperiod.seg"], p.path());
     assert!(text(&o).contains("E0426"), "{}", text(&o));
-    let o = seg(&["run", "t.seg", "--segment", "q", "--pivot", "period", "--format", "csv"], p.path());
+    let o =
+        seg(&["run", "t.seg", "--segment", "q", "--pivot", "period", "--format", "csv"], p.path());
     let t = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(o.status.success(), "{}", text(&o));
     assert!(t.starts_with("r,2024-Q1 rows,2024-Q1 value,2024-Q1 share,2024-Q1 growth"), "{t}");
+}
+
+/// `seg diff`: two files, or a file against its git past; numbers before and after,
+/// rows that moved between labels, markdown and JSON, and the CI gate.
+#[test]
+fn diff_shows_what_a_change_does_to_the_numbers() {
+    let p = project();
+    let old = "market m from \"data/mini.csv\" { measure value = sum(revenue) }\n\
+        dimension big on m = rules { revenue >= 100 => \"big\"; else => \"small\" }\n\
+        dimension r on m = region\nsegment by_big = m by big\nsegment by_r = m by r\n";
+    let new = old.replace("revenue >= 100", "revenue >= 50") + "segment extra = m by r x big\n";
+    write(p.path(), "old.seg", old);
+    write(p.path(), "new.seg", &new);
+    let o = seg(&["diff", "old.seg", "new.seg"], p.path());
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(t.contains("+ segmentation `extra` (new)"), "{t}");
+    assert!(t.contains("3 → 5 (+2)") && t.contains("small  big  2"), "{t}");
+    let o = seg(&["diff", "old.seg", "new.seg", "--format", "json", "--fail-on-change"], p.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["added"][0], "extra");
+    assert_eq!(v["moves"][0]["moved"], 2);
+    let by_big = &v["segmentations"][0];
+    assert_eq!(by_big["segments"][0]["values"][0]["diff"], 2.0, "{by_big}");
+    let o = seg(&["diff", "old.seg", "old.seg", "--fail-on-change"], p.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Against git: the committed version is the old one.
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.email=t@t", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(p.path())
+            .output()
+            .map(|o| o.status.success());
+        assert_eq!(ok.ok(), Some(true), "git {args:?}");
+    };
+    git(&["init", "-q", "."]);
+    write(p.path(), "s.seg", old);
+    git(&["add", "s.seg"]);
+    git(&["commit", "-qm", "one"]);
+    write(p.path(), "s.seg", &new);
+    let o = seg(&["diff", "--rev", "HEAD", "s.seg", "--format", "markdown"], p.path());
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(t.starts_with("### seg diff: `s.seg@HEAD` → `s.seg`"), "{t}");
+    assert!(t.contains("| big | 3 → 5 (+2) |") && t.contains("- unchanged: `by_r`"), "{t}");
+    let o = seg(&["diff", "--rev", "nosuchrev", "s.seg"], p.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
