@@ -615,7 +615,9 @@ fn run_migrate(p: &Checked, s: usize, mg: &MigrateDef, data: &[Table]) -> Vec<Ou
         PeriodValue::Text(t) => Period::Text(t.clone()),
     };
     // Per period: (key, label, entity row).
-    let side = |at: Period| -> (Vec<String>, Vec<(Value, Option<String>, Vec<Value>)>) {
+    // A period's entity columns, and per entity: key, label, entity row.
+    type Side = (Vec<String>, Vec<(Value, Option<String>, Vec<Value>)>);
+    let side = |at: Period| -> Side {
         let rows: Vec<Vec<Value>> = mrows
             .iter()
             .zip(&of)

@@ -220,7 +220,7 @@ pub struct Segment {
     /// `over EXPR [by UNIT]`: the segmentation per period (more than one is an error).
     pub over: Vec<Over>,
     /// `migrate over EXPR [by UNIT] from P1 to P2`.
-    pub migrate: Option<Migrate>,
+    pub migrate: Option<Box<Migrate>>,
     pub span: Span,
 }
 

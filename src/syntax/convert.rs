@@ -479,7 +479,8 @@ impl Ctx {
                     k.expect(Rule::to_kw)?;
                     let to = self.period_value(k.expect(Rule::period_value)?)?;
                     let over = Over { expr, unit, span, kw_span: self.span(&over_kw) };
-                    seg.migrate = Some(Migrate { over, from, to, kw_span: self.span(&kw) });
+                    seg.migrate =
+                        Some(Box::new(Migrate { over, from, to, kw_span: self.span(&kw) }));
                 }
                 _ => return Err(self.unexpected(&c)),
             }
