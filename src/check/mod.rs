@@ -232,3 +232,25 @@ pub fn coerce(v: Value, ty: Type) -> Value {
         (v, _) => v,
     }
 }
+
+/// A condition over market `m`'s rows, typed (`seg why --where`, the REPL): the
+/// condition and any diagnostics against `text`.
+pub fn row_condition(
+    p: &program::Checked,
+    m: usize,
+    e: &crate::syntax::ast::Expr,
+) -> Result<program::TExpr, Vec<crate::diagnostic::Diagnostic>> {
+    let mut diags = Vec::new();
+    let mk = &p.markets[m];
+    let t = expr::RowTyper {
+        cols: &mk.row_columns,
+        scope: format!("market `{}`", mk.name),
+        diags: &mut diags,
+    }
+    .expect_bool(e, "`--where`");
+    if diags.iter().any(|d| d.is_error()) {
+        Err(diags)
+    } else {
+        Ok(t)
+    }
+}

@@ -21,6 +21,7 @@ mod diff_cmd;
 mod repl_cmd;
 mod run_cmd;
 mod test_cmd;
+mod why_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -46,6 +47,12 @@ pub mod exit {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WhyFormat {
+    Text,
+    Json,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -253,6 +260,31 @@ pub enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Why chosen rows got their labels: the rule, arm, bin or ranking, and the values read
+    #[command(
+        after_help = "Examples:\n  seg why specs/coffee.seg --market coffee --row 1\n  seg why specs/coffee.seg --market coffee --where 'revenue > 100' --limit 5"
+    )]
+    Why {
+        spec: PathBuf,
+        #[arg(long)]
+        market: String,
+        /// Rows where this condition holds (seg's expression syntax)
+        #[arg(long = "where", value_name = "COND", conflicts_with = "row")]
+        cond: Option<String>,
+        /// The row with this number, counted from 1 in the order the data is read
+        #[arg(long, value_name = "N")]
+        row: Option<u64>,
+        /// At most this many rows
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// text (default) or json
+        #[arg(long, value_enum, default_value_t = WhyFormat::Text)]
+        format: WhyFormat,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// Run `expect` and `example` statements
     #[command(after_help = "Example:\n  seg test specs/")]
     Test {
@@ -372,7 +404,8 @@ fn dispatch(cli: Cli) -> u8 {
         | Command::Assign { engine, .. }
         | Command::Explain { engine, .. }
         | Command::Test { engine, .. }
-        | Command::Diff { engine, .. } => engine.threads,
+        | Command::Diff { engine, .. }
+        | Command::Why { engine, .. } => engine.threads,
         Command::Repl { threads, .. } => *threads,
         _ => None,
     };
@@ -415,6 +448,9 @@ fn dispatch(cli: Cli) -> u8 {
             run_cmd::explain(&spec, &segments, physical, &data, &engine)
         }
         Command::Test { paths, data, engine } => test_cmd::run(&paths, &data, &engine),
+        Command::Why { spec, market, cond, row, limit, format, data, engine } => {
+            why_cmd::run(&spec, &market, cond.as_deref(), row, limit, format, &data, &engine)
+        }
         Command::Diff { specs, rev, segments, format, fail_on_change, data, engine } => {
             diff_cmd::run(diff_cmd::DiffArgs {
                 specs: &specs,

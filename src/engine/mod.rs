@@ -11,6 +11,7 @@ pub mod output;
 pub mod paths;
 pub mod schema;
 pub mod session;
+pub mod why;
 
 /// Result batches as rows of seg values (for `seg test` and the reference comparison).
 pub fn batches_to_values(

@@ -66,3 +66,47 @@ pub fn entity_plan(p: &Checked, e: usize, scans: &dyn Scans) -> Result<LogicalPl
     };
     inner().map_err(|err| internal(ent.span, &format!("entity `{}`", ent.name), err))
 }
+
+/// `seg why`: the rows of market `m` that `cond` keeps (or row number `row`,
+/// counted from 1 in read order), at most `limit`, with their row number
+/// (`__row`), columns and labels as `assign_plan` gives them.
+pub fn why_plan(
+    p: &Checked,
+    m: usize,
+    cond: Option<&TExpr>,
+    row: Option<u64>,
+    limit: usize,
+    scans: &dyn Scans,
+) -> Result<LogicalPlan, Diagnostic> {
+    let mk = &p.markets[m];
+    let inner = || -> DfResult<LogicalPlan> {
+        let dims: Vec<usize> = (0..p.dims.len()).filter(|&d| p.dims[d].market == m).collect();
+        let mut keep: Vec<String> = mk.row_columns.iter().map(|c| c.name.clone()).collect();
+        keep.push(names::ASSIGN_ROW.to_string());
+        let numbered =
+            market_rows(p, m, scans)?.window(vec![row_number().alias(names::ASSIGN_ROW)])?;
+        // Labels come from every row (rankings and cut points see the whole market);
+        // only then are the asked-for rows picked.
+        let mut lab =
+            labelled_from(numbered, p, Owner::Market(m), &dims, None, &keep, &[], None, scans)?;
+        if let Some(c) = cond {
+            lab = lab.filter(super::expr::row(c))?;
+        }
+        if let Some(n) = row {
+            use datafusion::logical_expr::lit;
+            lab = lab.filter(col(names::ASSIGN_ROW).eq(lit(n)))?;
+        }
+        let mut out: Vec<Expr> = vec![cast(col(names::ASSIGN_ROW), DataType::Int64).alias("row")];
+        out.extend(
+            mk.row_columns.iter().map(|c| cast(col(&c.name), arrow_type(c.ty)).alias(&c.name)),
+        );
+        for &d in &dims {
+            out.push(cast(col(&names::label(d)), DataType::Utf8).alias(names::label(d)));
+        }
+        lab.sort(vec![col(names::ASSIGN_ROW).sort(true, false)])?
+            .limit(0, Some(limit))?
+            .project(out)?
+            .build()
+    };
+    inner().map_err(|e| internal(mk.span, &format!("market `{}`", mk.name), e))
+}

@@ -462,3 +462,31 @@ fn diff_shows_what_a_change_does_to_the_numbers() {
     let o = seg(&["diff", "--rev", "nosuchrev", "s.seg"], p.path());
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// `seg why`: the rule, bin or arm that decided each label, its line, the values it
+/// read; a bad `--where` is a diagnostic on the condition.
+#[test]
+fn why_explains_labels() {
+    let p = project();
+    write(p.path(), "w.seg", &format!("{SPEC}dimension big on m = rules {{\n  revenue >= 100 => \"big\"\n  else => \"small\"\n}}\n"));
+    let o = seg(&["why", "w.seg", "--market", "m", "--row", "2"], p.path());
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(t.starts_with("row 2\n"), "{t}");
+    assert!(t.contains("band = \"< 30\"") && t.contains("age = 25 is in the bin (-∞, 30)"), "{t}");
+    assert!(
+        t.contains("big = \"small\"") && t.contains("`else` gives \"small\" (w.seg:10)"),
+        "{t}"
+    );
+    let o = seg(
+        &["why", "w.seg", "--market", "m", "--where", "revenue > 100", "--format", "json"],
+        p.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().map(|a| a.len()), Some(3), "{v}");
+    assert_eq!(v[0]["dims"][2]["because"], "rule 1 matched: revenue >= 100");
+    assert_eq!(v[0]["dims"][2]["line"], 11);
+    let o = seg(&["why", "w.seg", "--market", "m", "--where", "revnue > 1"], p.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("did you mean `revenue`?"), "{}", text(&o));
+}
