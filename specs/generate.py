@@ -62,6 +62,10 @@ def coffee():
 
 def cars():
     rng = random.Random(1998)
+    # Sale dates from a second generator, so the other columns stay as they were.
+    # SUVs bought by 21-30 year olds lean to later dates: the trend `over` shows.
+    dates = random.Random(1999)
+    first = date(2021, 1, 1)
     types = [("small", 24), ("medium", 26), ("sedan", 20), ("SUV", 30)]
     rows = []
     for sid in range(1, 5001):
@@ -71,8 +75,10 @@ def cars():
             t = "SUV"
         base = {"small": 17000, "medium": 26000, "sedan": 34000, "SUV": 42000}[t]
         year = rng.choice([2021, 2022, 2023, 2024])
-        rows.append((sid, t, age, weighted(rng, [("north", 3), ("south", 3), ("east", 2), ("west", 2)]), round(base * rng.uniform(0.8, 1.3), 2), year))
-    write_csv("car_sales.csv", ["sale_id", "car_type", "buyer_age", "region", "price", "model_year"], rows)
+        trend = t == "SUV" and 21 <= age <= 30
+        day = int(dates.triangular(0, 1460, 1460 if trend else 730))
+        rows.append((sid, t, age, weighted(rng, [("north", 3), ("south", 3), ("east", 2), ("west", 2)]), round(base * rng.uniform(0.8, 1.3), 2), year, (first + timedelta(days=day)).isoformat()))
+    write_csv("car_sales.csv", ["sale_id", "car_type", "buyer_age", "region", "price", "model_year", "sale_date"], rows)
 
 
 def banking():
@@ -146,14 +152,14 @@ def streaming():
 def shoppers():
     rng = random.Random(9001)
     rows = []
-    start = date(2024, 1, 1)
+    start = date(2023, 1, 1)  # two years, so shoppers can move between tiers
     profiles = {}
     for tid in range(1, 7001):
         sid = int(900 * rng.random() ** 1.8) + 1
         kind = profiles.setdefault(sid, weighted(rng, [("frequent", 15), ("occasional", 60), ("bargain", 25)]))
         basket = round(rng.uniform(1.5, 6) if kind == "bargain" else rng.uniform(10, 120), 2)
         discounted = "true" if (kind == "bargain" and rng.random() < 0.8) or rng.random() < 0.1 else "false"
-        rows.append((tid, sid, basket, rng.randrange(1, 6), discounted, weighted(rng, [("app", 5), ("web", 4), ("marketplace", 1)]), (start + timedelta(days=rng.randrange(0, 365))).isoformat()))
+        rows.append((tid, sid, basket, rng.randrange(1, 6), discounted, weighted(rng, [("app", 5), ("web", 4), ("marketplace", 1)]), (start + timedelta(days=rng.randrange(0, 730))).isoformat()))
     write_csv("transactions.csv", ["txn_id", "shopper_id", "amount", "items", "discounted", "channel", "txn_date"], rows)
 
 

@@ -235,7 +235,7 @@ pub fn diff(old: &Session, new: &Session, only: &[String]) -> Result<SpecDiff, E
 fn num(x: Option<f64>, share: bool) -> String {
     match x {
         None => "–".into(),
-        Some(v) if share => format!("{}%", crate::check::program::format_percent(v)),
+        Some(v) if share => format!("{:.1}%", v * 100.0),
         Some(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
         Some(v) => format!("{v:.2}"),
     }
@@ -263,10 +263,11 @@ fn cells(s: &SegDiff, x: &SegmentDiff) -> Vec<String> {
     let mut row: Vec<String> = x.labels.iter().map(label_text).collect();
     for (c, v) in s.columns.iter().zip(&x.values) {
         let sh = is_share(c);
-        row.push(if v.old == v.new {
-            num(v.new, sh)
-        } else {
-            format!("{} → {} ({})", num(v.old, sh), num(v.new, sh), signed(v.diff, sh))
+        row.push(match (v.old, v.new) {
+            _ if v.old == v.new => num(v.new, sh),
+            (None, _) => format!("{} (new)", num(v.new, sh)),
+            (_, None) => format!("{} (gone)", num(v.old, sh)),
+            _ => format!("{} → {} ({})", num(v.old, sh), num(v.new, sh), signed(v.diff, sh)),
         });
     }
     row

@@ -295,7 +295,7 @@ fn shoppers_rfm_and_entity_assign() {
     let header = lines.next().unwrap();
     assert!(
         header.starts_with("shopper_id,orders,spend,")
-            && header.ends_with(",behaviour,value_tier,rfm"),
+            && header.ends_with(",behaviour,value_tier,spend_tier,rfm"),
         "{header}"
     );
     let keys: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
@@ -489,4 +489,113 @@ fn why_explains_labels() {
     let o = seg(&["why", "w.seg", "--market", "m", "--where", "revnue > 1"], p.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("did you mean `revenue`?"), "{}", text(&o));
+}
+
+/// `seg diff` of a spec against itself reports no change; moving one cut point
+/// moves exactly the rows between the old and the new cut, counted here from the
+/// data by hand.
+#[test]
+fn diff_moved_rows_match_a_count_by_hand() {
+    let p = project();
+    let mut csv = String::from("id,age,amount\n");
+    let ages: Vec<i64> = (0..500).map(|i| (i * 37 + 11) % 90).collect();
+    for (i, a) in ages.iter().enumerate() {
+        csv.push_str(&format!("{i},{a},{}\n", i % 13));
+    }
+    write(p.path(), "data/people.csv", &csv);
+    let spec = |cut: i64| {
+        format!(
+            "market m from \"data/people.csv\" {{ columns {{ id int, age int, amount float }} }}\n\
+             dimension band on m = bins age [{cut}, 60] labels [\"young\", \"mid\", \"old\"]\n\
+             segment by_band = m by band\n"
+        )
+    };
+    write(p.path(), "a.seg", &spec(30));
+    write(p.path(), "b.seg", &spec(40));
+    let o = seg(&["diff", "a.seg", "a.seg", "--format", "json", "--fail-on-change"], p.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["moves"][0]["moved"], 0, "{v}");
+    let o = seg(&["diff", "a.seg", "b.seg", "--format", "json"], p.path());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let by_hand = ages.iter().filter(|&&a| (30..40).contains(&a)).count();
+    assert!(by_hand > 0);
+    let m = &v["moves"][0];
+    assert_eq!(m["moved"], by_hand as u64, "{m}");
+    assert_eq!(m["matrix"][0], serde_json::json!(["mid", "young", by_hand]), "{m}");
+    let young = &v["segmentations"][0]["segments"][0];
+    assert_eq!(young["labels"][0], "young");
+    let before = ages.iter().filter(|&&a| a < 30).count() as f64;
+    assert_eq!(young["values"][0]["old"], before);
+    assert_eq!(young["values"][0]["diff"], by_hand as f64);
+}
+
+/// `seg why` gives every row of every shipped spec the label `seg assign` gives it.
+#[test]
+fn why_agrees_with_assign_on_every_spec() {
+    let specs = root().join("specs");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&specs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "seg") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let rel = format!("specs/{name}");
+        let source = std::fs::read_to_string(&path).unwrap();
+        let markets: Vec<String> = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("market "))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect();
+        for m in markets {
+            let out = dir.path().join(format!("{name}-{m}.json"));
+            let o = seg(
+                &[
+                    "assign",
+                    &rel,
+                    "--market",
+                    &m,
+                    "--as-of",
+                    "2025-01-01",
+                    "-o",
+                    out.to_str().unwrap(),
+                ],
+                &root(),
+            );
+            assert!(o.status.success(), "{rel} {m}: {}", text(&o));
+            let written = std::fs::read_to_string(&out).unwrap();
+            let assigned: Vec<serde_json::Value> = match serde_json::from_str(&written) {
+                Ok(serde_json::Value::Array(rows)) => rows,
+                _ => written.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
+            };
+            let o = seg(
+                &[
+                    "why",
+                    &rel,
+                    "--market",
+                    &m,
+                    "--where",
+                    "true",
+                    "--limit",
+                    "100000",
+                    "--format",
+                    "json",
+                    "--as-of",
+                    "2025-01-01",
+                ],
+                &root(),
+            );
+            assert!(o.status.success(), "{rel} {m}: {}", text(&o));
+            let why: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(why.len(), assigned.len(), "{rel} {m}: one explanation per row");
+            for (w, a) in why.iter().zip(&assigned) {
+                for d in w["dims"].as_array().unwrap() {
+                    let dim = d["dimension"].as_str().unwrap();
+                    let label = a.get(format!("{dim}_label")).or_else(|| a.get(dim)).unwrap();
+                    assert_eq!(&d["label"], label, "{rel} {m} row {}: {dim}", w["row"]);
+                }
+            }
+        }
+    }
 }
