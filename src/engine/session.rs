@@ -51,6 +51,9 @@ pub struct Session {
     /// Each table held in memory and indexed by its key (`None`: a key type the
     /// index does not cover; joins with it stay hash joins).
     lookups: Vec<Option<Arc<lower::lookup::TableIndex>>>,
+    /// The error of a plan run while lowering (`materialize`), reported instead of
+    /// the lowering failure it caused.
+    failed: std::sync::Mutex<Option<EngineError>>,
 }
 
 impl Scans for Session {
@@ -62,6 +65,18 @@ impl Scans for Session {
     }
     fn lookup(&self, table: usize) -> Option<Arc<lower::lookup::TableIndex>> {
         self.lookups.get(table).cloned().flatten()
+    }
+    fn materialize(&self, plan: LogicalPlan) -> lower::DfResult<LogicalPlan> {
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        match self.execute(plan) {
+            Ok(batches) => lower::scan::of_batches(schema, batches),
+            Err(e) => {
+                // Kept whole (a data error stays a data error, exit 3); lowering
+                // only learns that it must stop.
+                *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                Err(datafusion::error::DataFusionError::Execution("materialize failed".into()))
+            }
+        }
     }
 }
 
@@ -383,6 +398,7 @@ impl Session {
             shown: shown_paths,
             pool,
             lookups: Vec::new(),
+            failed: std::sync::Mutex::new(None),
         };
         session.lookups = session.index_tables()?;
         Ok(session)
@@ -641,7 +657,10 @@ impl Session {
     }
 
     pub fn segment_plan(&self, s: usize) -> Result<LogicalPlan, EngineError> {
-        lower::segment_plan(&self.program, s, self).map_err(EngineError::lowering)
+        lower::segment_plan(&self.program, s, self).map_err(|d| {
+            let ran = self.failed.lock().unwrap_or_else(|p| p.into_inner()).take();
+            ran.unwrap_or_else(|| EngineError::lowering(d))
+        })
     }
 
     pub fn run_segment(&self, s: usize) -> Result<Vec<RecordBatch>, EngineError> {

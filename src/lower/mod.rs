@@ -36,6 +36,13 @@ pub trait Scans {
     fn lookup(&self, _table: usize) -> Option<std::sync::Arc<lookup::TableIndex>> {
         None
     }
+    /// A plan that several parts of another plan read (a segmentation's segments:
+    /// the grid's label domains, `over`'s periods and frame), computed once. DataFusion
+    /// would run a shared subplan once per reader; a session runs it here and hands
+    /// back a scan of the result. By default the plan itself, run by each reader.
+    fn materialize(&self, plan: LogicalPlan) -> DfResult<LogicalPlan> {
+        Ok(plan)
+    }
 }
 
 pub use errors::internal;

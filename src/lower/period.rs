@@ -11,7 +11,7 @@ use super::udf::{self, Kind};
 use super::{names, DfResult};
 use crate::calendar::PeriodUnit;
 use crate::check::program::{OverDef, PeriodKind, Type};
-use arrow::array::{ArrayRef, AsArray, Int64Array, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Date32Type, Int64Type};
 use datafusion::common::Result;
 use datafusion::functions_aggregate::expr_fn as agg;
@@ -30,6 +30,19 @@ impl Kind for Ordinal {
     }
     fn invoke(&self, args: &[ArrayRef], _: usize) -> Result<ArrayRef> {
         let days = args[0].as_primitive::<Date32Type>();
+        // A batch spans few distinct days: compute each day's period once, into a
+        // table over the batch's range, and look rows up in it.
+        let (lo, hi) =
+            days.iter().flatten().fold((i32::MAX, i32::MIN), |(lo, hi), d| (lo.min(d), hi.max(d)));
+        if lo <= hi && (hi as i64 - lo as i64) < 1 << 16 {
+            let table: Vec<i64> = (lo..=hi).map(|d| self.0.ordinal(d as i64)).collect();
+            let values: Vec<i64> = days
+                .values()
+                .iter()
+                .map(|&d| table.get(d.wrapping_sub(lo) as u32 as usize).copied().unwrap_or(0))
+                .collect();
+            return Ok(Arc::new(Int64Array::new(values.into(), days.nulls().cloned())));
+        }
         let out: Int64Array = days.iter().map(|d| d.map(|d| self.0.ordinal(d as i64))).collect();
         Ok(Arc::new(out))
     }

@@ -68,3 +68,18 @@ pub fn duplicate_key(scan: LogicalPlan, key: &str) -> DfResult<LogicalPlan> {
         .limit(0, Some(1))?
         .build()
 }
+
+/// A scan of batches already computed (a materialized shared subplan).
+pub fn of_batches(
+    schema: std::sync::Arc<arrow::datatypes::Schema>,
+    batches: Vec<arrow::record_batch::RecordBatch>,
+) -> DfResult<LogicalPlan> {
+    use datafusion::datasource::{provider_as_source, MemTable};
+    let table = MemTable::try_new(schema, vec![batches])?;
+    LogicalPlanBuilder::scan(
+        "__seg_segments",
+        provider_as_source(std::sync::Arc::new(table)),
+        None,
+    )?
+    .build()
+}

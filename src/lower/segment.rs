@@ -243,8 +243,10 @@ impl Seg<'_> {
         if !self.has_grid() {
             return Ok(b);
         }
-        let Some(g) = self.grid_cells()? else { return Ok(b) };
-        let agg_plan = b.build()?;
+        let agg_plan = self.shared(b)?;
+        let Some(g) = self.grid_cells(&agg_plan)? else {
+            return Ok(LogicalPlanBuilder::from(agg_plan));
+        };
         let left: Vec<String> = dims.iter().map(|&d| names::grid(d)).collect();
         let right: Vec<String> = dims.iter().map(|&d| names::label(d)).collect();
         // The grid (the product of the label domains) is the build side.
@@ -274,6 +276,19 @@ impl Seg<'_> {
         joined.project(cols)
     }
 
+    /// The grouped segments as a plan several steps read, computed once (see
+    /// `Scans::materialize`). DataFusion's own grouping id is not a column of it.
+    fn shared(&self, b: LogicalPlanBuilder) -> DfResult<LogicalPlan> {
+        let cols: Vec<Expr> = b
+            .schema()
+            .columns()
+            .into_iter()
+            .filter(|c| c.name != datafusion::logical_expr::Aggregate::INTERNAL_GROUPING_ID)
+            .map(Expr::Column)
+            .collect();
+        self.scans.materialize(b.project(cols)?.build()?)
+    }
+
     /// The rows whose periods are listed: the market's (its `where` applied), before
     /// the segmentation's `where` and whatever the owner is (an entity's periods are
     /// its market rows').
@@ -292,8 +307,8 @@ impl Seg<'_> {
     /// The product of the label domains, one column `__g{d}` per dimension (as
     /// text). Static domains come from the spec; data-dependent ones from the data
     /// (all periods together, under `over`).
-    fn grid_cells(&self) -> DfResult<Option<LogicalPlanBuilder>> {
-        let (p, sd) = (self.p, self.sd);
+    fn grid_cells(&self, segments: &LogicalPlan) -> DfResult<Option<LogicalPlanBuilder>> {
+        let p = self.p;
         let mut grid: Option<LogicalPlanBuilder> = None;
         for &d in self.dims() {
             let dd = &p.dims[d];
@@ -303,8 +318,8 @@ impl Seg<'_> {
                 LogicalPlanBuilder::values(rows)?
                     .project(vec![col("column1").alias(names::grid(d))])?
             } else {
-                let filter = sd.filter.as_ref();
-                labelled_over(p, sd.owner(), &[d], filter, &[], &[], self.over(), self.scans)?
+                // The labels the data has: those of the segments that have rows.
+                LogicalPlanBuilder::from(segments.clone())
                     .filter(col(&names::label(d)).is_not_null())?
                     .aggregate(
                         vec![col(&names::label(d)).alias(names::grid(d))],
@@ -327,14 +342,7 @@ impl Seg<'_> {
         // A projection over the aggregate, so the grouping flags are plain columns
         // (DataFusion resolves `grouping()` inside the aggregate it belongs to).
         // DataFusion's own grouping id is not a column of the result.
-        let cols: Vec<Expr> = b
-            .schema()
-            .columns()
-            .into_iter()
-            .filter(|c| c.name != datafusion::logical_expr::Aggregate::INTERNAL_GROUPING_ID)
-            .map(Expr::Column)
-            .collect();
-        let agg = b.project(cols)?.build()?;
+        let agg = self.shared(b)?;
         let dims = self.dims();
         let labels: Vec<String> = dims.iter().map(|&d| names::label(d)).collect();
         let mut keys = labels.clone();
@@ -352,7 +360,7 @@ impl Seg<'_> {
         let mut segments = LogicalPlanBuilder::from(agg.clone())
             .aggregate(keys.iter().map(as_text).collect::<Vec<_>>(), Vec::<Expr>::new())?;
         if self.has_grid() {
-            if let Some(g) = self.grid_cells()? {
+            if let Some(g) = self.grid_cells(&agg)? {
                 let cells = g.project(
                     dims.iter()
                         .map(|&d| {
@@ -364,8 +372,16 @@ impl Seg<'_> {
                 segments = segments.union(cells.build()?)?.distinct()?;
             }
         }
-        let periods = period::all(o, self.period_rows(o)?)?
-            .project(vec![col(names::PERIOD).alias(framed(names::PERIOD))])?;
+        // Without a `where` of its own, a market segmentation's segments have rows
+        // in exactly the market's periods: read them there instead of the data.
+        let rows = match (&self.sd.filter, self.sd.owner()) {
+            (None, Owner::Market(_)) => {
+                LogicalPlanBuilder::from(agg.clone()).project(vec![col(names::PERIOD)])?
+            }
+            _ => self.period_rows(o)?,
+        };
+        let periods =
+            period::all(o, rows)?.project(vec![col(names::PERIOD).alias(framed(names::PERIOD))])?;
         let frame = segments.cross_join(periods.build()?)?;
         let mut left: Vec<String> = keys.iter().map(|k| framed(k)).collect();
         left.push(framed(names::PERIOD));

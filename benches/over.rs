@@ -1,0 +1,122 @@
+//! The cost of `over`: a segmentation per month over 36 months of a market against
+//! the same segmentation without `over`, on the same rows and threads. The ratio of
+//! the medians is the figure quoted in docs/performance.md.
+//!
+//! `cargo bench --bench over` runs 10M rows, three runs each; `-- --rows 1M --runs 1`
+//! narrows it.
+
+use arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use seg::driver::{Driver, LoadOptions};
+use seg::engine::paths::PathPolicy;
+use seg::engine::session::{Session, SessionOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+const REGIONS: [&str; 6] = ["north", "south", "east", "west", "central", "online"];
+
+fn count(s: &str) -> u64 {
+    let s = s.trim().to_ascii_uppercase();
+    let (n, mult) = match s.chars().last() {
+        Some('M') => (&s[..s.len() - 1], 1_000_000),
+        Some('K') => (&s[..s.len() - 1], 1_000),
+        _ => (s.as_str(), 1),
+    };
+    n.parse::<u64>().expect("a count like 10M or 200K") * mult
+}
+
+/// xorshift64*, reproducible.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+/// Sales over the 36 months from 2022-01-01 (day 18993), six regions.
+fn generate(path: &Path, rows: u64) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("region", DataType::Utf8, false),
+        Field::new("revenue", DataType::Float64, false),
+        Field::new("day", DataType::Date32, false),
+    ]));
+    let f = std::fs::File::create(path).unwrap();
+    let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(f, schema.clone(), None).unwrap();
+    let mut rng = Rng(7);
+    let mut done = 0;
+    while done < rows {
+        let n = 1_000_000.min(rows - done);
+        let region: Vec<&str> = (0..n).map(|_| REGIONS[(rng.next() % 6) as usize]).collect();
+        let revenue: Vec<f64> = (0..n).map(|_| (rng.next() % 20_000) as f64 / 100.0).collect();
+        let day: Vec<i32> = (0..n).map(|_| 18_993 + (rng.next() % 1_095) as i32).collect();
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(region)),
+            Arc::new(Float64Array::from(revenue)),
+            Arc::new(Date32Array::from(day)),
+        ];
+        w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
+        done += n;
+    }
+    w.close().unwrap();
+}
+
+const SPEC: &str = r#"market sales from "sales.parquet" { measure value = sum(revenue) }
+dimension r on sales = region
+segment s = sales by r OVER
+"#;
+
+fn run(dir: &Path, over: &str) -> (f64, usize) {
+    let started = Instant::now();
+    let driver = Driver::new(LoadOptions {
+        no_data: false,
+        policy: PathPolicy { allow_outside: true },
+        sources: Default::default(),
+        as_of: None,
+    });
+    let spec = SPEC.replace("OVER", over);
+    let file = driver.analyse(&dir.join("bench.seg"), "bench.seg", spec.as_bytes());
+    let program = file.program.clone().unwrap_or_else(|| panic!("{:?}", file.diagnostics));
+    let opts =
+        SessionOptions { policy: Some(PathPolicy { allow_outside: true }), ..Default::default() };
+    let session = Session::new(program, dir, &opts).expect("session");
+    let batches = session.run_segment(0).expect("run");
+    (started.elapsed().as_secs_f64(), batches.iter().map(|b| b.num_rows()).sum())
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
+    let rows = arg("--rows").map_or(10_000_000, |s| count(s));
+    let runs: usize = arg("--runs").map_or(3, |s| s.parse().expect("--runs N"));
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let dir = PathBuf::from(target).join(format!("seg-bench/over-{rows}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    if !dir.join("sales.parquet").exists() {
+        eprintln!("over: generating {rows} rows in {}", dir.display());
+        generate(&dir.join("sales.parquet"), rows);
+    }
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        let (a, na) = run(&dir, "over day by month");
+        let (b, nb) = run(&dir, "");
+        assert_eq!((na, nb), (36 * 6, 6), "36 months of 6 regions, and 6 regions");
+        eprintln!("over: run {}: by month {a:.2} s, without {b:.2} s", i + 1);
+        with.push(a);
+        without.push(b);
+    }
+    let (a, b) = (median(with), median(without));
+    println!(
+        "over: {rows} rows, 36 months: over by month {a:.2} s, without over {b:.2} s (medians of {runs}); ratio {:.2}",
+        a / b
+    );
+}
