@@ -44,6 +44,13 @@ impl EngineError {
         )
     }
 
+    /// E0601: a `migrate` between periods the data does not have.
+    pub fn missing_period(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0601, message).help(
+            "migrate between periods the data has (the range is above), or point the market at data that covers them",
+        )
+    }
+
     /// E0603: the output could not be written (disk full, permissions).
     pub fn write(message: impl Into<String>) -> EngineError {
         EngineError::new(Code::E0603, message).help(

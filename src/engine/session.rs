@@ -664,8 +664,44 @@ impl Session {
     }
 
     pub fn run_segment(&self, s: usize) -> Result<Vec<RecordBatch>, EngineError> {
+        if self.program.segments[s].migrate.is_some() {
+            self.check_migrate_periods(s)?;
+        }
         let plan = self.segment_plan(s)?;
         self.execute(plan)
+    }
+
+    /// A migration between periods the data does not have would be all `new` or
+    /// all `lost`: a data error that names the period and the data's range instead.
+    fn check_migrate_periods(&self, s: usize) -> Result<(), EngineError> {
+        use crate::check::program::{PeriodValue, Value};
+        let sd = &self.program.segments[s];
+        let Some(mg) = &sd.migrate else { return Ok(()) };
+        let plan = lower::migrate::periods_found(&self.program, s, self)
+            .map_err(|e| EngineError::lowering(lower::internal(sd.span, &sd.name, e)))?;
+        let row =
+            super::batches_to_values(&self.execute(plan)?).into_iter().next().unwrap_or_default();
+        let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+        let shown = |v: &PeriodValue| match (v, mg.over.kind) {
+            (PeriodValue::Num(n), crate::check::program::PeriodKind::Calendar(u)) => u.label(*n),
+            (PeriodValue::Num(n), _) => n.to_string(),
+            (PeriodValue::Text(t), _) => t.clone(),
+        };
+        for (v, rows) in [(&mg.from, get(0)), (&mg.to, get(1))] {
+            if matches!(rows, Value::Int(0) | Value::Null) {
+                let range = match (get(2).label(), get(3).label()) {
+                    (Some(a), Some(b)) => format!("the data's periods run from {a} to {b}"),
+                    _ => "the data has no periods".to_string(),
+                };
+                return Err(EngineError::missing_period(format!(
+                    "segmentation `{}`: period {} has no rows in market `{}` ({range})",
+                    sd.name,
+                    shown(v),
+                    self.program.markets[sd.market].name
+                )));
+            }
+        }
+        Ok(())
     }
 
     pub fn explain(&self, plan: LogicalPlan, physical: bool) -> Result<String, EngineError> {

@@ -174,3 +174,27 @@ pub fn plan(p: &Checked, s: usize, scans: &dyn Scans) -> DfResult<LogicalPlan> {
     out.push(div(q, col(names::TOTAL)).alias("share"));
     b.sort(sort)?.project(out)?.build()
 }
+
+/// The periods of migrate segmentation `s` that have market rows, as `period`
+/// labels in one column `p`, each with its row count `n`, and the first and last
+/// period of the data (for a message when a named period has none).
+pub fn periods_found(p: &Checked, s: usize, scans: &dyn Scans) -> DfResult<LogicalPlan> {
+    use datafusion::functions_aggregate::expr_fn as agg;
+    let sd = &p.segments[s];
+    let Some(mg) = &sd.migrate else {
+        return Err(datafusion::error::DataFusionError::Internal("not a migration".into()));
+    };
+    let at = super::period::of_row(&mg.over);
+    let hit = |v: &PeriodValue| when(at.clone().eq(period_lit(v)), lit(1i64)).otherwise(lit(0i64));
+    super::market_rows(p, sd.market, scans)?
+        .aggregate(
+            Vec::<Expr>::new(),
+            vec![
+                agg::sum(hit(&mg.from)?).alias("from_rows"),
+                agg::sum(hit(&mg.to)?).alias("to_rows"),
+                super::period::label(&mg.over, agg::min(at.clone())).alias("first"),
+                super::period::label(&mg.over, agg::max(at)).alias("last"),
+            ],
+        )?
+        .build()
+}

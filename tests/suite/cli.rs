@@ -407,6 +407,12 @@ fn over_and_migrate_through_the_cli() {
     write(p.path(), "noperiod.seg", &spec.replace(", period \"2024-Q2\") = -0.5", ") = -0.5"));
     let o = seg(&["check", "noperiod.seg"], p.path());
     assert!(text(&o).contains("E0426"), "{}", text(&o));
+    write(p.path(), "gap.seg", &spec.replace("to \"2024-Q2\"", "to \"2026-Q2\""));
+    let o = seg(&["run", "gap.seg", "--segment", "moves"], p.path());
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let said =
+        "period 2026-Q2 has no rows in market `m` (the data's periods run from 2024-Q1 to 2024-Q3)";
+    assert!(text(&o).contains(said), "{}", text(&o));
     let o =
         seg(&["run", "t.seg", "--segment", "q", "--pivot", "period", "--format", "csv"], p.path());
     let t = String::from_utf8_lossy(&o.stdout).to_string();

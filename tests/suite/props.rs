@@ -539,8 +539,22 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
         },
     )
     .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let batches =
-        session.run_segment(0).map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
+    let batches = match session.run_segment(0) {
+        Ok(b) => b,
+        // A migration to or from a period without rows is refused; the reference
+        // must then have every entity `new` (or every one `lost`).
+        Err(e) if e.to_string().contains("has no rows in market") => {
+            let moved = |col: usize, word: &str| {
+                expected
+                    .iter()
+                    .filter(|r| r.values[0] != Value::Int(0))
+                    .all(|r| r.labels[col].as_deref() == Some(word))
+            };
+            prop_assert!(moved(0, "new") || moved(1, "lost"), "{e}\n{}", c.spec);
+            return Ok(());
+        }
+        Err(e) => return Err(TestCaseError::fail(format!("{e}\n{}", c.spec))),
+    };
     let sd = &session.program.segments[0];
     let actual = rows_from_values(
         sd.label_columns(),
