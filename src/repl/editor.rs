@@ -11,7 +11,7 @@ use reedline::{
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
-pub const KEYWORDS: [&str; 47] = [
+pub const KEYWORDS: [&str; 58] = [
     "market",
     "entity",
     "dimension",
@@ -59,6 +59,17 @@ pub const KEYWORDS: [&str; 47] = [
     "total",
     "like",
     "mode",
+    "over",
+    "migrate",
+    "to",
+    "year",
+    "quarter",
+    "month",
+    "week",
+    "period",
+    "growth",
+    "share_change",
+    "parent_share_change",
 ];
 
 pub struct SegPrompt {

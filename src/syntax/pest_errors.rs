@@ -28,10 +28,11 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::type_name => "a type (int, float, text, bool, date, timestamp)",
         Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::cmp_expr | Rule::add_expr
         | Rule::mul_expr | Rule::unary | Rule::paren => "an expression",
-        Rule::market | Rule::entity | Rule::dimension | Rule::segment | Rule::expect | Rule::example => {
-            "a statement (market, entity, dimension, segment, expect or example)"
+        // One wording for every statement, so a list of expectations names it once.
+        Rule::market | Rule::entity | Rule::dimension | Rule::segment | Rule::expect | Rule::example
+        | Rule::table | Rule::table_kw => {
+            "a statement (market, table, entity, dimension, segment, expect or example)"
         }
-        Rule::table | Rule::table_kw => "a statement (market, table, entity, dimension, segment, expect or example)",
         Rule::EOI => "end of file",
         Rule::cmp_op | Rule::between_tail | Rule::in_tail | Rule::is_null_tail | Rule::like_tail
         | Rule::like_kw => "a comparison",
@@ -53,7 +54,12 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::cut_list => "a list of cut points `[...]`",
         Rule::measures_clause => "`measures (...)`",
         Rule::share_clause => "`share of`",
-        Rule::with_total => "`with total`",
+        Rule::with_total | Rule::with_kw => "`with total`",
+        Rule::over_clause | Rule::over_kw => "`over DATE by PERIOD`",
+        Rule::migrate_clause | Rule::migrate_kw => "`migrate over ...`",
+        Rule::period_unit => "a period length (`year`, `quarter`, `month`, `week`)",
+        Rule::period_value => "a period (`2024`, `\"2024-Q1\"`)",
+        Rule::to_kw => "`to`",
         Rule::format_clause => "`as FORMAT`",
         Rule::market_body | Rule::entity_body | Rule::rule_block | Rule::map_block => "`{`",
         Rule::call_args => "`(`",
