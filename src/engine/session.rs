@@ -54,7 +54,15 @@ pub struct Session {
     /// The error of a plan run while lowering (`materialize`), reported instead of
     /// the lowering failure it caused.
     failed: std::sync::Mutex<Option<EngineError>>,
+    /// What cancels the query being planned and run (the REPL's Ctrl-C), so the
+    /// parts run while planning stop too.
+    cancel: std::sync::Mutex<Option<SharedCancel>>,
 }
+
+/// Resolves when the user asks to cancel the running query.
+pub type CancelFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+/// A cancel future every stage of one query can wait on.
+pub type SharedCancel = futures::future::Shared<CancelFuture>;
 
 impl Scans for Session {
     fn scan(&self, market: usize) -> lower::DfResult<LogicalPlan> {
@@ -68,7 +76,12 @@ impl Scans for Session {
     }
     fn materialize(&self, plan: LogicalPlan) -> lower::DfResult<LogicalPlan> {
         let schema = Arc::new(plan.schema().as_arrow().clone());
-        match self.execute(plan) {
+        let cancel = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let ran = match cancel {
+            Some(c) => self.execute_cancellable(plan, c),
+            None => self.execute(plan),
+        };
+        match ran {
             Ok(batches) => lower::scan::of_batches(schema, batches),
             Err(e) => {
                 // Kept whole (a data error stays a data error, exit 3); lowering
@@ -399,6 +412,7 @@ impl Session {
             pool,
             lookups: Vec::new(),
             failed: std::sync::Mutex::new(None),
+            cancel: std::sync::Mutex::new(None),
         };
         session.lookups = session.index_tables()?;
         Ok(session)
@@ -661,6 +675,21 @@ impl Session {
             let ran = self.failed.lock().unwrap_or_else(|p| p.into_inner()).take();
             ran.unwrap_or_else(|| EngineError::lowering(d))
         })
+    }
+
+    /// Plans and runs segmentation `s` until `cancel` resolves: every part stops,
+    /// including what runs while planning.
+    pub fn run_segment_cancellable(
+        &self,
+        s: usize,
+        cancel: CancelFuture,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        use futures::FutureExt;
+        let cancel = cancel.shared();
+        *self.cancel.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
+        let result = self.segment_plan(s).and_then(|plan| self.execute_cancellable(plan, cancel));
+        *self.cancel.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        result
     }
 
     pub fn run_segment(&self, s: usize) -> Result<Vec<RecordBatch>, EngineError> {

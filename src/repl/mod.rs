@@ -14,9 +14,7 @@ use crate::engine::{files, output};
 use crate::span::Span;
 use crate::syntax::{self, ast};
 use std::collections::HashMap;
-use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::time::Instant;
 
 /// What the front end should show after one input.
@@ -85,7 +83,7 @@ pub struct Repl {
 }
 
 /// Something that resolves when the user asks to cancel the running query.
-pub type Cancel = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub type Cancel = crate::engine::session::CancelFuture;
 
 fn item_key(item: &ast::Item) -> Option<(&'static str, String)> {
     match &item.kind {
@@ -463,8 +461,7 @@ impl Repl {
             self.session.as_ref().ok_or_else(|| EngineError::data("no market is defined"))?;
         match mode {
             Mode::Run => {
-                let plan = session.segment_plan(idx)?;
-                let batches = session.execute_cancellable(plan, cancel())?;
+                let batches = session.run_segment_cancellable(idx, cancel())?;
                 Ok(output::to_table(&batches, session.program.segments[idx].label_columns()) + "\n")
             }
             Mode::Explain => {

@@ -109,6 +109,13 @@ fn ctrl_c_cancels_a_long_query_and_the_session_goes_on() {
     s.expect("cancelled").unwrap();
     ready(&mut s, p);
     say(&mut s, ":schema coffee", &["customer_type"], p);
+    // A grid with data-dependent labels groups its segments while planning (they are
+    // computed once, for the label domains): Ctrl-C stops that part too.
+    s.send_line("coffee by tier x venue x value").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    s.send(ControlCode::EndOfText).unwrap();
+    s.expect("cancelled").unwrap();
+    ready(&mut s, p);
     s.send("this line is abandoned").unwrap();
     s.send(ControlCode::EndOfText).unwrap(); // at the prompt: clears the line, keeps the session
     ready(&mut s, p);
