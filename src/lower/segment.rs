@@ -693,7 +693,25 @@ impl Seg<'_> {
                 out.push(sop.alias("share_of_parent"));
             }
         }
-        b.sort(self.sort_keys()?)?.project(out)?.build()
+        // The output columns are computed before the sort, under internal names, and
+        // only renamed after it: DataFusion 55 parallelizes a costly projection above
+        // a sort by splitting the sorted stream round-robin, and the result then
+        // comes back in partition order, not sorted (seen with one-row batches).
+        let mut pre: Vec<Expr> = b.schema().columns().into_iter().map(Expr::Column).collect();
+        let mut rename = Vec::new();
+        for (i, e) in out.into_iter().enumerate() {
+            let (inner, name) = match e {
+                Expr::Alias(a) => (*a.expr, a.name),
+                other => {
+                    let n = other.schema_name().to_string();
+                    (other, n)
+                }
+            };
+            let slot = format!("__out{i}");
+            pre.push(inner.alias(&slot));
+            rename.push(col(&slot).alias(name));
+        }
+        b.project(pre)?.sort(self.sort_keys()?)?.project(rename)?.build()
     }
 }
 
