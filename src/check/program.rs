@@ -417,6 +417,21 @@ pub struct DimDef {
 }
 
 impl DimDef {
+    /// The columns the dimension's labelling reads (rules: every condition's).
+    pub fn input_columns(&self) -> Vec<String> {
+        let mut cols = Vec::new();
+        match &self.kind {
+            DimKind::Rules { arms, .. } => arms.iter().for_each(|a| a.cond.columns(&mut cols)),
+            DimKind::Map { expr, .. }
+            | DimKind::Bins { expr, .. }
+            | DimKind::Column(expr)
+            | DimKind::Top { expr, .. }
+            | DimKind::Quantiles { expr, .. }
+            | DimKind::Pareto { expr, .. } => expr.columns(&mut cols),
+        }
+        cols
+    }
+
     /// Labels are known before reading data (not a column's values or a top-N ranking).
     pub fn has_static_labels(&self) -> bool {
         !matches!(self.kind, DimKind::Column(_) | DimKind::Top { .. })

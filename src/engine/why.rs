@@ -147,18 +147,9 @@ fn explain(
     }
 }
 
-/// The columns a dimension's decision reads.
+/// The columns a dimension's decision reads, each once.
 fn reads(d: &DimDef) -> Vec<String> {
-    let mut cols = Vec::new();
-    match &d.kind {
-        DimKind::Rules { arms, .. } => arms.iter().for_each(|a| a.cond.columns(&mut cols)),
-        DimKind::Map { expr, .. }
-        | DimKind::Bins { expr, .. }
-        | DimKind::Column(expr)
-        | DimKind::Top { expr, .. }
-        | DimKind::Quantiles { expr, .. }
-        | DimKind::Pareto { expr, .. } => expr.columns(&mut cols),
-    }
+    let mut cols = d.input_columns();
     cols.dedup();
     cols
 }

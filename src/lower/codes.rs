@@ -60,16 +60,7 @@ pub fn code_expr(d: &DimDef, label: Expr) -> Expr {
             );
         }
     }
-    let mut cols = Vec::new();
-    match &d.kind {
-        DimKind::Rules { arms, .. } => arms.iter().for_each(|a| a.cond.columns(&mut cols)),
-        DimKind::Map { expr, .. }
-        | DimKind::Bins { expr, .. }
-        | DimKind::Column(expr)
-        | DimKind::Top { expr, .. }
-        | DimKind::Quantiles { expr, .. }
-        | DimKind::Pareto { expr, .. } => expr.columns(&mut cols),
-    }
+    let cols = d.input_columns();
     new_code(d, How::Label, label, cols.iter().map(|c| col(c)).collect(), cols)
 }
 
