@@ -457,13 +457,20 @@ fn groups_of(sd: &SegDef, g: &Grouped, domains: Option<&[Vec<String>]>) -> Vec<G
         (0..n).map(|d| g.labels[d][i].clone()).collect()
     };
     let mut groups: Vec<Group> = Vec::new();
-    let add = |key: Vec<Option<String>>,
-               level: Option<i64>,
-               i: Option<usize>,
-               groups: &mut Vec<Group>| {
-        match groups.iter_mut().find(|g| g.0 == key && g.1 == level) {
-            Some(g) => g.2.extend(i),
-            None => groups.push((key, level, i.into_iter().collect())),
+    // Where each (labels, level) sits in `groups`: a scan per row would make large
+    // grids quadratic.
+    let mut at: std::collections::HashMap<(Vec<Option<String>>, Option<i64>), usize> =
+        std::collections::HashMap::new();
+    let mut add = |key: Vec<Option<String>>,
+                   level: Option<i64>,
+                   i: Option<usize>,
+                   groups: &mut Vec<Group>| {
+        match at.get(&(key.clone(), level)) {
+            Some(&j) => groups[j].2.extend(i),
+            None => {
+                at.insert((key.clone(), level), groups.len());
+                groups.push((key, level, i.into_iter().collect()));
+            }
         }
     };
     match sd.mode {
@@ -534,12 +541,21 @@ fn measured(p: &Checked, s: usize, g: &Grouped, groups: &[Group]) -> Vec<(OutRow
 
 /// `share` (within the level) and, under `then`, `share_of_parent`, appended.
 fn with_shares(sd: &SegDef, out: &[(OutRow, Value)]) -> Vec<OutRow> {
-    let total_where = |pred: &dyn Fn(&OutRow) -> bool| -> f64 {
-        out.iter().filter(|(r, _)| pred(r)).filter_map(|(_, q)| q.as_f64()).sum()
-    };
+    // Totals per level and per (level, parent labels), summed once: a sum per row
+    // would make large grids quadratic.
+    let mut by_level: std::collections::HashMap<Option<i64>, f64> = Default::default();
+    let mut by_parent: std::collections::HashMap<(i64, &[Option<String>]), f64> =
+        Default::default();
+    for (r, q) in out {
+        let x = q.as_f64().unwrap_or(0.0);
+        *by_level.entry(r.level).or_default() += x;
+        if let Some(lv) = r.level.filter(|&l| l >= 1) {
+            *by_parent.entry((lv, &r.labels[..(lv - 1) as usize])).or_default() += x;
+        }
+    }
     let mut result = Vec::new();
     for (r, q) in out {
-        let tot = total_where(&|o: &OutRow| o.level == r.level);
+        let tot = by_level[&r.level];
         let mut r2 = r.clone();
         r2.values.push(ratio(q, tot));
         if let (Some(lv), SegMode::Then) = (r.level, sd.mode) {
@@ -551,10 +567,7 @@ fn with_shares(sd: &SegDef, out: &[(OutRow, Value)]) -> Vec<OutRow> {
             } else if lv == 1 {
                 tot
             } else {
-                let prefix = &r.labels[..(lv - 1) as usize];
-                total_where(&|o: &OutRow| {
-                    o.level == Some(lv) && &o.labels[..(lv - 1) as usize] == prefix
-                })
+                by_parent[&(lv, &r.labels[..(lv - 1) as usize])]
             };
             r2.values.push(ratio(q, par));
         }
@@ -785,17 +798,23 @@ fn run_over(p: &Checked, s: usize, o: &OverDef, data: &[Table]) -> Vec<OutRow> {
     let mut per_period: Vec<Vec<Group>> =
         grouped.iter().map(|g| groups_of(sd, g, domains.as_deref())).collect();
     // Every segment of any period, in every period (empty where it has no rows).
-    let mut keys: Vec<(Vec<Option<String>>, Option<i64>)> = Vec::new();
+    // Hash sets, not scans: decades of months times a grid of data-valued labels
+    // make hundreds of thousands of segments, and a quadratic reference never ends.
+    type Key = (Vec<Option<String>>, Option<i64>);
+    let mut keys: Vec<Key> = Vec::new();
+    let mut seen: std::collections::HashSet<Key> = std::collections::HashSet::new();
     for groups in &per_period {
         for (k, lv, _) in groups {
-            if !keys.iter().any(|(k2, l2)| k2 == k && l2 == lv) {
+            if seen.insert((k.clone(), *lv)) {
                 keys.push((k.clone(), *lv));
             }
         }
     }
     for groups in &mut per_period {
+        let have: std::collections::HashSet<Key> =
+            groups.iter().map(|(k, lv, _)| (k.clone(), *lv)).collect();
         for (k, lv) in &keys {
-            if !groups.iter().any(|(k2, l2, _)| k2 == k && l2 == lv) {
+            if !have.contains(&(k.clone(), *lv)) {
                 groups.push((k.clone(), *lv, Vec::new()));
             }
         }
@@ -816,16 +835,23 @@ fn run_over(p: &Checked, s: usize, o: &OverDef, data: &[Table]) -> Vec<OutRow> {
     let mut out = Vec::new();
     for (t, per) in periods.iter().enumerate() {
         let (m, shared) = &results[t];
-        for (i, r) in shared.iter().enumerate() {
-            let prev = match (per, t) {
-                (Some(_), t) if t > 0 && periods[t - 1].is_some() => {
-                    let (pm, ps) = &results[t - 1];
-                    pm.iter()
-                        .position(|(x, _)| x.labels == r.labels && x.level == r.level)
-                        .map(|j| (&pm[j].1, &ps[j]))
-                }
+        let before: Option<std::collections::HashMap<(&[Option<String>], Option<i64>), usize>> =
+            match per {
+                Some(_) if t > 0 && periods[t - 1].is_some() => Some(
+                    results[t - 1]
+                        .0
+                        .iter()
+                        .enumerate()
+                        .map(|(j, (x, _))| ((x.labels.as_slice(), x.level), j))
+                        .collect(),
+                ),
                 _ => None,
             };
+        for (i, r) in shared.iter().enumerate() {
+            let prev = before.as_ref().and_then(|b| {
+                let (pm, ps) = &results[t - 1];
+                b.get(&(r.labels.as_slice(), r.level)).map(|&j| (&pm[j].1, &ps[j]))
+            });
             let q = &m[i].1;
             let share_at = |row: &OutRow, k: usize| row.values.get(1 + nm + k).cloned();
             let minus = |a: Option<Value>, b: Option<Value>| match (
