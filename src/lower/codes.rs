@@ -110,12 +110,13 @@ pub fn label_position(d: &DimDef, label: Expr) -> Expr {
 
 /// `seg_label_<name>(cell)`: one dimension's label from a combined cell code.
 pub fn label_of_cell(d: &DimDef, stride: i64, cell: Expr) -> Expr {
-    let inner = Decode {
-        name: format!("seg_label_{}", d.name),
-        labels: d.labels.clone(),
-        stride,
-        slots: slots(d),
-    };
+    label_of_cell_in(d, d.labels.clone(), stride, cell)
+}
+
+/// `label_of_cell` for codes that stand for `labels` (a table column's values).
+pub fn label_of_cell_in(d: &DimDef, labels: Vec<String>, stride: i64, cell: Expr) -> Expr {
+    let slots = labels.len() as i64 + 1;
+    let inner = Decode { name: format!("seg_label_{}", d.name), labels, stride, slots };
     udf::call(
         Arc::new(inner),
         Signature::exact(vec![DataType::Int64], Volatility::Immutable),

@@ -457,6 +457,10 @@ pub(super) fn labelled_from(
     }
     for &d in dims {
         if coded.contains(&d) && p.dims[d].owner == owner {
+            if let Some((code, _)) = super::table_coded(p, &p.dims[d], scans)? {
+                out.push(code.alias(names::code(d)));
+                continue;
+            }
             let label = label_expr(&p.dims[d], d)?;
             let code = if codes::codable(&p.dims[d]) {
                 codes::code_expr(&p.dims[d], label)
@@ -502,18 +506,52 @@ pub(super) fn labelled_from(
 }
 
 /// The dimensions of a segmentation that group by label code: those with static
-/// labels, while the combined code stays small.
-pub(super) fn coded_dims(p: &Checked, dims: &[usize]) -> Vec<usize> {
+/// labels, and columns of lookup tables (whose labels the table lists), while the
+/// combined code stays small.
+pub(super) fn coded_dims(p: &Checked, dims: &[usize], scans: &dyn Scans) -> DfResult<Vec<usize>> {
     let mut out = Vec::new();
     let mut cells = 1i64;
     for &d in dims {
         let dd = &p.dims[d];
-        if dd.has_static_labels() && !dd.labels.is_empty() {
-            if let Some(c) = cells.checked_mul(codes::slots(dd)).filter(|c| *c < (1 << 40)) {
-                cells = c;
-                out.push(d);
-            }
+        let slots = if dd.has_static_labels() && !dd.labels.is_empty() {
+            codes::slots(dd)
+        } else if let Some((_, c)) = super::table_coded(p, dd, scans)? {
+            c.labels.len() as i64 + 1
+        } else {
+            continue;
+        };
+        if let Some(c) = cells.checked_mul(slots).filter(|c| *c < (1 << 40)) {
+            cells = c;
+            out.push(d);
         }
     }
-    out
+    Ok(out)
+}
+
+/// A coded dimension's label from the combined cell code.
+pub(super) fn label_of_cell(
+    p: &Checked,
+    d: usize,
+    stride: i64,
+    cell: Expr,
+    scans: &dyn Scans,
+) -> DfResult<Expr> {
+    let dd = &p.dims[d];
+    if !dd.has_static_labels() {
+        if let Some((_, c)) = super::table_coded(p, dd, scans)? {
+            return Ok(codes::label_of_cell_in(dd, c.labels.clone(), stride, cell));
+        }
+    }
+    Ok(codes::label_of_cell(dd, stride, cell))
+}
+
+/// The number of code slots of a coded dimension (see `coded_dims`).
+pub(super) fn code_slots(p: &Checked, d: usize, scans: &dyn Scans) -> DfResult<i64> {
+    let dd = &p.dims[d];
+    if !dd.has_static_labels() {
+        if let Some((_, c)) = super::table_coded(p, dd, scans)? {
+            return Ok(c.labels.len() as i64 + 1);
+        }
+    }
+    Ok(codes::slots(dd))
 }

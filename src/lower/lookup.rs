@@ -9,6 +9,12 @@
 //! is, adds one row number, and gathers only the table columns the spec reads
 //! (measured in benches/joins.rs; see docs/performance.md). Keys of a type the index
 //! does not cover (floats) keep the hash join.
+//!
+//! A dimension that is a table column as it is (`dimension c on sales = country`)
+//! goes further: its labels are the table column's distinct values, known once the
+//! table is in memory, so each key maps straight to a label code (`ColumnCodes`) and
+//! the market rows group by integers, like static labels, instead of gathering and
+//! hashing strings.
 
 use super::udf::{self, Kind};
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
@@ -16,7 +22,7 @@ use arrow::compute::{cast, take};
 use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{HashMap, Result};
 use datafusion::logical_expr::{Expr, Signature, Volatility};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 fn df_internal(msg: String) -> datafusion::error::DataFusionError {
     datafusion::error::DataFusionError::Internal(msg)
@@ -31,6 +37,22 @@ pub struct TableIndex {
     name: String,
     batch: RecordBatch,
     index: Index,
+    /// Per column, its label codes once asked for (`None`: too many distinct values).
+    codes: Mutex<std::collections::HashMap<String, Option<Arc<ColumnCodes>>>>,
+}
+
+/// Past this many distinct values a column is not coded: the codes stay `u16`, and
+/// the decoding list stays small next to the table.
+const MAX_CODED_LABELS: usize = 1 << 15;
+
+/// A table column's values as label codes: `labels` are its distinct values as
+/// text (as `cast(x, Utf8)` writes them, the label a column dimension gives), and
+/// `by_key` the code of each dense key slot (dense index) or table row (hash index).
+/// Code `labels.len()` is unassigned: a null value, a null key or a key the table
+/// lacks.
+pub struct ColumnCodes {
+    pub labels: Vec<String>,
+    by_key: Vec<u16>,
 }
 
 enum Index {
@@ -143,7 +165,101 @@ impl TableIndex {
                 Index::Text(map)
             }
         };
-        Ok(Ok(Some(TableIndex { name: name.to_string(), batch, index })))
+        Ok(Ok(Some(TableIndex { name: name.to_string(), batch, index, codes: Default::default() })))
+    }
+
+    /// The label codes of `column` (computed once, then shared by every plan).
+    pub fn codes(&self, column: &str) -> Result<Option<Arc<ColumnCodes>>> {
+        let mut cache = self.codes.lock().map_err(|_| df_internal("codes lock".into()))?;
+        if let Some(c) = cache.get(column) {
+            return Ok(c.clone());
+        }
+        let built = self.build_codes(column)?.map(Arc::new);
+        cache.insert(column.to_string(), built.clone());
+        Ok(built)
+    }
+
+    fn build_codes(&self, column: &str) -> Result<Option<ColumnCodes>> {
+        let text = cast(self.column(column)?, &DataType::Utf8)?;
+        let text = text.as_string::<i32>();
+        let mut labels: Vec<String> = Vec::new();
+        let mut at: HashMap<&str, u16> = HashMap::new();
+        let mut by_row: Vec<u16> = Vec::with_capacity(text.len());
+        for v in text.iter() {
+            let code = match v {
+                None => u16::MAX,
+                Some(v) => match at.get(v) {
+                    Some(&c) => c,
+                    None => {
+                        if labels.len() >= MAX_CODED_LABELS {
+                            return Ok(None);
+                        }
+                        let c = labels.len() as u16;
+                        at.insert(v, c);
+                        labels.push(v.to_string());
+                        c
+                    }
+                },
+            };
+            by_row.push(code);
+        }
+        let none = labels.len() as u16;
+        let fix = |c: u16| if c == u16::MAX { none } else { c };
+        let by_key = match &self.index {
+            Index::Dense { rows, .. } => rows
+                .iter()
+                .map(|&r| if r == u32::MAX { none } else { fix(by_row[r as usize]) })
+                .collect(),
+            _ => by_row.into_iter().map(fix).collect(),
+        };
+        Ok(Some(ColumnCodes { labels, by_key }))
+    }
+
+    /// The label code of each market row's key (see `ColumnCodes`).
+    fn codes_of(&self, key: &ArrayRef, cc: &ColumnCodes) -> Result<ArrayRef> {
+        let none = cc.labels.len() as i64;
+        let code = |r: u32| if r == u32::MAX { none } else { cc.by_key[r as usize] as i64 };
+        let nulls = key.logical_nulls();
+        let bad = || df_internal(format!("a join key of `{}` changed type", self.name));
+        let mut out: Vec<i64> = match (&self.index, keys(key)?.ok_or_else(bad)?) {
+            (Index::Dense { min, rows }, Keys::Ints(a)) => {
+                // The dense slots index `by_key` directly: one random access per row
+                // into a `u16` array, a quarter of the row index's size.
+                let n = rows.len() as u64;
+                a.as_primitive::<Int64Type>()
+                    .values()
+                    .iter()
+                    .map(|&v| {
+                        let slot = v.wrapping_sub(*min) as u64;
+                        if slot < n {
+                            cc.by_key[slot as usize] as i64
+                        } else {
+                            none
+                        }
+                    })
+                    .collect()
+            }
+            (Index::Ints(map), Keys::Ints(a)) => a
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .map(|v| code(map.get(v).copied().unwrap_or(u32::MAX)))
+                .collect(),
+            (Index::Text(map), Keys::Text(a)) => a
+                .as_string_view()
+                .iter()
+                .map(|v| code(v.and_then(|v| map.get(v).copied()).unwrap_or(u32::MAX)))
+                .collect(),
+            _ => return Err(bad()),
+        };
+        if let Some(n) = nulls {
+            for (o, valid) in out.iter_mut().zip(n.iter()) {
+                if !valid {
+                    *o = none;
+                }
+            }
+        }
+        Ok(Arc::new(arrow::array::Int64Array::from(out)))
     }
 
     /// The table row each key names (null: a null key, or no such row).
@@ -229,6 +345,42 @@ impl Kind for Gather {
         let rows = args[0].as_primitive::<arrow::datatypes::UInt32Type>();
         Ok(take(self.table.column(&self.column)?, rows, None)?)
     }
+}
+
+/// `seg_code_<table>_<column>(key)`: the label code of a table column at a key.
+struct CodeOf {
+    name: String,
+    table: Arc<TableIndex>,
+    codes: Arc<ColumnCodes>,
+}
+
+impl Kind for CodeOf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn returns(&self) -> DataType {
+        DataType::Int64
+    }
+    fn invoke(&self, args: &[ArrayRef], _: usize) -> Result<ArrayRef> {
+        self.table.codes_of(&args[0], &self.codes)
+    }
+}
+
+/// The label code of `column` of `table` at the row `key` names, with the labels
+/// the codes stand for; `None` when the column has too many distinct values.
+pub fn code_of(
+    table: &Arc<TableIndex>,
+    column: &str,
+    key: Expr,
+) -> Result<Option<(Expr, Arc<ColumnCodes>)>> {
+    let Some(codes) = table.codes(column)? else { return Ok(None) };
+    let kind = CodeOf {
+        name: format!("seg_code_{}_{}", table.name, column),
+        table: table.clone(),
+        codes: codes.clone(),
+    };
+    let e = udf::call(Arc::new(kind), Signature::any(1, Volatility::Immutable), vec![key]);
+    Ok(Some((e, codes)))
 }
 
 /// The row number `key` names in `table`, as an expression.

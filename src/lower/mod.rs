@@ -82,6 +82,7 @@ fn joined(
         })
         .collect();
     let mut table_cols: Vec<(String, Expr)> = Vec::new();
+    let lookups = indexes.is_some();
     if let Some(indexes) = indexes {
         let schema = b.schema().clone();
         let mut keep: Vec<Expr> = schema.columns().into_iter().map(Expr::Column).collect();
@@ -120,17 +121,11 @@ fn joined(
     // column `TABLE.c` (as joined) or its bare name.
     let mut proj = Vec::new();
     for c in &mk.row_columns {
-        let source = match c.name.split_once('.') {
-            Some((owner, bare)) if owner == mk.name => bare.to_string(),
-            Some(_) => c.name.clone(),
-            None if mk.columns.iter().any(|x| x.name == c.name) => c.name.clone(),
-            None => mk
-                .joins
-                .iter()
-                .map(|j| &p.tables[j.table])
-                .find(|t| t.columns.iter().any(|x| x.name == c.name))
-                .map(|t| format!("{}.{}", t.name, c.name))
-                .unwrap_or_else(|| c.name.clone()),
+        let source = match row_source(p, m, &c.name) {
+            RowSource::Market(name) => name,
+            RowSource::Table { join, column } => {
+                format!("{}.{column}", p.tables[mk.joins[join].table].name)
+            }
         };
         let e = match table_cols.iter().find(|(n, _)| *n == source) {
             Some((_, e)) => e.clone(),
@@ -138,7 +133,66 @@ fn joined(
         };
         proj.push(e.alias(&c.name));
     }
+    // Lookup keys ride along, so a dimension on a table column can turn each key
+    // into a label code (`lookup::code_of`); unused, the optimizer drops them.
+    if lookups {
+        for (i, j) in mk.joins.iter().enumerate() {
+            proj.push(col(&j.column).alias(names::join_key(i)));
+        }
+    }
     b.project(proj)
+}
+
+/// Where a row column of a market comes from.
+pub(crate) enum RowSource {
+    /// A market column, by its name in the market's scan.
+    Market(String),
+    /// Column `column` of the table of the market's join number `join`.
+    Table { join: usize, column: String },
+}
+
+/// A market column is `c` or `MARKET.c`; a table column `TABLE.c` or its bare name.
+pub(crate) fn row_source(p: &Checked, m: usize, name: &str) -> RowSource {
+    let mk = &p.markets[m];
+    let table = |t: &str, c: &str| {
+        mk.joins
+            .iter()
+            .position(|j| p.tables[j.table].name == t)
+            .map(|join| RowSource::Table { join, column: c.to_string() })
+    };
+    match name.split_once('.') {
+        Some((owner, bare)) if owner == mk.name => RowSource::Market(bare.to_string()),
+        Some((t, c)) => table(t, c).unwrap_or_else(|| RowSource::Market(name.to_string())),
+        None if mk.columns.iter().any(|x| x.name == name) => RowSource::Market(name.to_string()),
+        None => mk
+            .joins
+            .iter()
+            .position(|j| p.tables[j.table].columns.iter().any(|x| x.name == name))
+            .map(|join| RowSource::Table { join, column: name.to_string() })
+            .unwrap_or_else(|| RowSource::Market(name.to_string())),
+    }
+}
+
+/// A market dimension that is a lookup table's column as it is: its label code
+/// straight from the join key, and the labels the codes stand for. `None` when the
+/// join is not a lookup or the column has too many distinct values.
+pub(crate) fn table_coded(
+    p: &Checked,
+    d: &DimDef,
+    scans: &dyn Scans,
+) -> DfResult<Option<(Expr, std::sync::Arc<lookup::ColumnCodes>)>> {
+    let (Owner::Market(m), DimKind::Column(e)) = (d.owner, &d.kind) else { return Ok(None) };
+    let TKind::Col(name) = &e.kind else { return Ok(None) };
+    let RowSource::Table { join, column } = row_source(p, m, name) else { return Ok(None) };
+    let mk = &p.markets[m];
+    // The same condition `joined` uses to take the lookup route for every join.
+    let all_lookups = mk.joins.iter().all(|j| {
+        mk.columns.iter().any(|c| c.name == j.column) && scans.lookup(j.table).is_some()
+    });
+    let Some(ix) = scans.lookup(mk.joins[join].table).filter(|_| all_lookups) else {
+        return Ok(None);
+    };
+    lookup::code_of(&ix, &column, col(&names::join_key(join)))
 }
 
 /// Columns that measures (or a filter) read, so the labelled plan keeps them.

@@ -57,6 +57,11 @@ pub fn join_row(j: usize) -> String {
     format!("__j{j}")
 }
 
+/// The key of a market's join number `j`, kept beside the row columns (lookups).
+pub fn join_key(j: usize) -> String {
+    format!("__jk{j}")
+}
+
 /// An entity's key on its own side of the join back to the market rows.
 pub fn entity_key(e: usize) -> String {
     format!("__k{e}")

@@ -4,10 +4,10 @@
 //! shares by window, sort in declared label order.
 
 use super::expr::{col, div, row, AggSet};
-use super::labels::{coded_dims, labelled_over, owner_rows_over};
+use super::labels::{code_slots, coded_dims, label_of_cell, labelled_over, owner_rows_over};
 use super::period;
 use super::types::arrow_type;
-use super::{codes, exact, internal, measure_columns, names, DfResult, Scans};
+use super::{exact, internal, measure_columns, names, DfResult, Scans};
 use crate::check::program::*;
 use crate::diagnostic::Diagnostic;
 use arrow::datatypes::DataType;
@@ -141,7 +141,7 @@ impl Seg<'_> {
         let coded = if self.subtotals() && !decomposable {
             Vec::new()
         } else {
-            coded_dims(self.p, self.dims())
+            coded_dims(self.p, self.dims(), self.scans)?
         };
         let sd = self.sd;
         let lab = labelled_over(
@@ -188,7 +188,7 @@ impl Seg<'_> {
                 Some(c) => c + term,
             });
             strides.push((d, stride));
-            stride *= codes::slots(&self.p.dims[d]);
+            stride *= code_slots(self.p, d, self.scans)?;
         }
         let Some(cell) = cell else { return lab.aggregate(self.period_cols(), aggs) };
         let mut group = vec![cell.alias(names::CELL)];
@@ -201,7 +201,7 @@ impl Seg<'_> {
         for &d in self.dims() {
             match strides.iter().find(|(x, _)| *x == d) {
                 Some(&(_, s)) => proj.push(
-                    codes::label_of_cell(&self.p.dims[d], s, col(names::CELL))
+                    label_of_cell(self.p, d, s, col(names::CELL), self.scans)?
                         .alias(names::label(d)),
                 ),
                 None => proj.push(col(&names::label(d))),

@@ -361,7 +361,8 @@ fn pivot_makes_labels_columns() {
 
 /// `explain` shows the v2 plans: the table joined as a lookup (each market row's
 /// table row found by key, the table's columns gathered by it; no hash join of the
-/// market rows), filtered aggregates, windows.
+/// market rows; a dimension on a table column coded straight from the key),
+/// filtered aggregates, windows.
 #[test]
 fn explain_shows_joins_and_v2_aggregates() {
     let p = project();
@@ -370,13 +371,14 @@ fn explain_shows_joins_and_v2_aggregates() {
         p.path(),
         "j.seg",
         "table regions from \"data/regions.csv\" { key region }\n\
-         market m from \"data/mini.csv\" { join regions on region; measure big = count(where revenue > 100); measure fav = mode(customer_type) }\n\
-         dimension z on m = zone\nsegment by_zone = m by z with total\n",
+         market m from \"data/mini.csv\" { join regions on region; measure big = count(where revenue > 100); measure fav = mode(customer_type); measure zones = count(distinct zone) }\n\
+         dimension z on m = zone\nsegment by_zone = m by z measures (zones, fav) with total\n",
     );
     let o = seg(&["explain", "j.seg", "--physical"], p.path());
     let t = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(o.status.success(), "{}", text(&o));
     assert!(t.contains("seg_regions_zone(seg_row_regions(region"), "{t}");
+    assert!(t.contains("seg_code_regions_zone(region"), "{t}");
     assert!(!t.contains("HashJoinExec"), "{t}");
     assert!(t.contains("seg_mode") && t.contains("UnionExec"), "{t}");
 }
