@@ -147,6 +147,7 @@ fn run(dir: &Path, spec: &str) -> (f64, Vec<Vec<seg::check::program::Value>>) {
         policy: PathPolicy { allow_outside: true },
         sources: Default::default(),
         as_of: None,
+        no_lock: false,
     });
     let file = driver.analyse(&dir.join("bench.seg"), "bench.seg", spec.as_bytes());
     let program = file.program.clone().unwrap_or_else(|| panic!("{:?}", file.diagnostics));

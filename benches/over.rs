@@ -77,6 +77,7 @@ fn run(dir: &Path, over: &str) -> (f64, usize) {
         policy: PathPolicy { allow_outside: true },
         sources: Default::default(),
         as_of: None,
+        no_lock: false,
     });
     let spec = SPEC.replace("OVER", over);
     let file = driver.analyse(&dir.join("bench.seg"), "bench.seg", spec.as_bytes());

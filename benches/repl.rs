@@ -29,7 +29,7 @@ dimension venue on coffee = customer_type
     .unwrap();
     let started = Instant::now();
     let (mut repl, _) =
-        seg::repl::Repl::new(Some(&spec), false, Some(2), false, None).expect("load spec");
+        seg::repl::Repl::new(Some(&spec), false, Some(2), false, None, false).expect("load spec");
     let load = started.elapsed().as_secs_f64();
     let query = "coffee by buyer then venue";
     let never = || -> seg::repl::Cancel { Box::pin(std::future::pending::<()>()) };

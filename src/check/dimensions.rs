@@ -9,7 +9,7 @@ use crate::span::Span;
 use crate::syntax::ast;
 
 impl Checker {
-    pub(super) fn dimension(&mut self, d: &ast::Dimension) {
+    pub(super) fn dimension(&mut self, d: &ast::Dimension, def_span: Span) {
         if errors::OUTPUT_COLUMNS.contains(&d.name.name.as_str()) {
             self.diags.push(errors::reserved_name(d.name.span, "dimension", &d.name.name));
         }
@@ -45,6 +45,7 @@ impl Checker {
             Some(DimDef {
                 name: d.name.name.clone(),
                 span: d.name.span,
+                def_span,
                 owner,
                 market,
                 kind,

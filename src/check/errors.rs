@@ -1,6 +1,6 @@
 //! Diagnostics raised by the checker: names, types, definitions, data schemas.
 
-use super::program::Type;
+use super::program::{DimDef, Type};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::span::Span;
 
@@ -609,4 +609,20 @@ pub fn migrate_reserved_label(span: Span, def: Span, label: &str) -> Diagnostic 
         .with_help(format!(
             "`new` and `lost` mark entities absent from a period; rename the label, e.g. `{label}_customers`"
         ))
+}
+
+pub fn lock_stale(d: Option<&DimDef>, lock_name: &str, message: String, why: &str) -> Diagnostic {
+    let diag = Diagnostic::new(Code::E0430, message).with_help(format!(
+        "run `seg lock` on the spec again to freeze {why}, or pass `--no-lock` to ignore the lock file"
+    ));
+    match d {
+        Some(d) => diag.with_label(d.span, format!("`{lock_name}` is frozen differently")),
+        None => diag,
+    }
+}
+
+/// A lock file that cannot be read (malformed, or values of the wrong type).
+pub fn lock_unreadable(lock_path: &str, why: &str) -> Diagnostic {
+    Diagnostic::new(Code::E0431, format!("cannot read lock file `{lock_path}`: {why}"))
+        .with_help("`seg lock` writes it again; `--no-lock` ignores it")
 }

@@ -52,8 +52,13 @@ impl MeasureResolver<'_> {
         let ty = if ty == Type::Null { Type::Float } else { ty };
         self.stack.pop();
         self.state[i] = State::Done(ty);
-        self.done[i] =
-            Some(MeasureDef { name: def.name.name.clone(), span: def.name.span, expr, ty });
+        self.done[i] = Some(MeasureDef {
+            name: def.name.name.clone(),
+            span: def.name.span,
+            def_span: def.span,
+            expr,
+            ty,
+        });
         ty
     }
 }

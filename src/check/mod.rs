@@ -7,6 +7,7 @@ mod dimensions;
 pub mod errors;
 mod expects;
 pub mod expr;
+pub mod lock;
 mod markets;
 pub mod mece;
 pub mod program;
@@ -171,7 +172,7 @@ impl Checker {
         }
         for item in &ast.items {
             if let ast::ItemKind::Dimension(d) = &item.kind {
-                self.dimension(d);
+                self.dimension(d, item.span);
             }
         }
         for item in &ast.items {

@@ -312,6 +312,8 @@ impl MarketDef {
 pub struct MeasureDef {
     pub name: String,
     pub span: Span,
+    /// The whole definition, `NAME = EXPR`.
+    pub def_span: Span,
     pub expr: MExpr,
     pub ty: Type,
 }
@@ -406,6 +408,8 @@ pub enum Owner {
 pub struct DimDef {
     pub name: String,
     pub span: Span,
+    /// The whole `dimension ... = ...` statement.
+    pub def_span: Span,
     pub owner: Owner,
     /// The market whose rows the dimension finally labels.
     pub market: usize,
@@ -563,6 +567,18 @@ pub struct OverDef {
     pub expr: TExpr,
     pub kind: PeriodKind,
     pub span: Span,
+}
+
+impl OverDef {
+    /// A period as the `period` column shows it (`2024`, `"2024-Q1"`, an int or
+    /// text value), numbered as `over` numbers it.
+    pub fn parse_period(&self, text: &str) -> Option<PeriodValue> {
+        match self.kind {
+            PeriodKind::Calendar(u) => u.parse_label(text).map(PeriodValue::Num),
+            PeriodKind::Int => text.trim().parse().ok().map(PeriodValue::Num),
+            PeriodKind::Text => Some(PeriodValue::Text(text.to_string())),
+        }
+    }
 }
 
 /// How an `over` expression becomes periods.

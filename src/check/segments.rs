@@ -277,11 +277,7 @@ impl Checker {
         }
         let over = self.over(&mg.over, market)?;
         let mut period = |(text, span): &(String, Span)| -> Option<PeriodValue> {
-            let v = match over.kind {
-                PeriodKind::Calendar(u) => u.parse_label(text).map(PeriodValue::Num),
-                PeriodKind::Int => text.parse().ok().map(PeriodValue::Num),
-                PeriodKind::Text => Some(PeriodValue::Text(text.clone())),
-            };
+            let v = over.parse_period(text);
             if v.is_none() {
                 self.diags.push(errors::bad_period(*span, text, over.kind));
             }

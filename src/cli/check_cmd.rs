@@ -104,6 +104,7 @@ pub fn run(
         policy: PathPolicy { allow_outside: data.allow_outside },
         sources: Default::default(),
         as_of: data.as_of,
+        no_lock: data.no_lock,
     };
     // One driver for every spec: a data file several specs read is read once.
     let driver = Driver::new(opts);
@@ -112,7 +113,7 @@ pub fn run(
     let mut unreadable = 0;
     for (path, shown) in &specs {
         let spec = match driver.load(path, shown) {
-            Ok(s) => s,
+            Ok(s) => driver.with_drift(s),
             Err(e) => {
                 errln!("error: cannot read {shown}: {e}");
                 code = worst(code, exit::DATA);

@@ -18,6 +18,7 @@ macro_rules! err {
 
 mod check_cmd;
 mod diff_cmd;
+mod lock_cmd;
 mod repl_cmd;
 mod run_cmd;
 mod test_cmd;
@@ -77,6 +78,9 @@ pub struct DataArgs {
     /// The date `today()` stands for (YYYY-MM-DD; default: the current date, UTC)
     #[arg(long, value_name = "DATE", value_parser = parse_as_of)]
     pub as_of: Option<i32>,
+    /// Ignore the spec's lock file (SPEC.lock): recompute cut points and top lists
+    #[arg(long)]
+    pub no_lock: bool,
 }
 
 fn parse_as_of(s: &str) -> Result<i32, String> {
@@ -235,6 +239,23 @@ pub enum Command {
         /// Replace an existing output file
         #[arg(long)]
         force: bool,
+    },
+    /// Freeze data-dependent definitions (quantile and pareto cut points, top lists) into SPEC.lock
+    #[command(
+        after_help = "Examples:\n  seg lock specs/shoppers.seg\n  seg lock specs/shoppers.seg --period 2024 --segment tier_moves"
+    )]
+    Lock {
+        spec: PathBuf,
+        /// Compute on this period of an `over` segmentation (as its `period` column shows it)
+        #[arg(long, value_name = "P")]
+        period: Option<String>,
+        /// The `over` segmentation whose periods `--period` names (default: the only one)
+        #[arg(long, value_name = "S", requires = "period")]
+        segment: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// What a spec change does to the numbers: segments before and after, rows that move
     #[command(
@@ -405,7 +426,8 @@ fn dispatch(cli: Cli) -> u8 {
         | Command::Explain { engine, .. }
         | Command::Test { engine, .. }
         | Command::Diff { engine, .. }
-        | Command::Why { engine, .. } => engine.threads,
+        | Command::Why { engine, .. }
+        | Command::Lock { engine, .. } => engine.threads,
         Command::Repl { threads, .. } => *threads,
         _ => None,
     };
@@ -448,6 +470,9 @@ fn dispatch(cli: Cli) -> u8 {
             run_cmd::explain(&spec, &segments, physical, &data, &engine)
         }
         Command::Test { paths, data, engine } => test_cmd::run(&paths, &data, &engine),
+        Command::Lock { spec, period, segment, data, engine } => {
+            lock_cmd::run(&spec, period.as_deref(), segment.as_deref(), &data, &engine)
+        }
         Command::Why { spec, market, cond, row, limit, format, data, engine } => {
             why_cmd::run(&spec, &market, cond.as_deref(), row, limit, format, &data, &engine)
         }

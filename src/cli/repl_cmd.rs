@@ -91,13 +91,14 @@ pub fn run(spec: Option<&Path>, data: &DataArgs, threads: Option<usize>) -> u8 {
     let interactive = std::io::stdin().is_terminal();
     let color =
         interactive && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-    let (mut repl, first) = match Repl::new(spec, data.allow_outside, threads, color, data.as_of) {
-        Ok(x) => x,
-        Err(e) => {
-            err!("{e}");
-            return exit::INVALID;
-        }
-    };
+    let (mut repl, first) =
+        match Repl::new(spec, data.allow_outside, threads, color, data.as_of, data.no_lock) {
+            Ok(x) => x,
+            Err(e) => {
+                err!("{e}");
+                return exit::INVALID;
+            }
+        };
     show(&first);
     if !interactive {
         return piped(&mut repl);

@@ -110,6 +110,7 @@ pub fn open_from(
         policy: policy.clone(),
         sources: sources.clone(),
         as_of: data.as_of,
+        no_lock: data.no_lock,
     });
     let loaded = match text {
         Some((_, bytes)) => Ok(driver.analyse(spec, &shown, bytes)),

@@ -126,6 +126,9 @@ codes! {
     E0426: Error, Spec, "a period `over` cannot name";
     E0427: Error, Spec, "`migrate` not on one entity dimension";
     N0429: Note, Spec, "rules too complex to analyse (a note)";
+    E0430: Error, Spec, "the lock file does not match the spec";
+    E0431: Error, Spec, "the lock file cannot be read";
+    W0432: Warning, Spec, "the data has drifted from the lock file";
     E0501: Error, Spec, "no schema and data may not be read";
     E0502: Error, Data, "data file unreadable";
     E0503: Error, Data, "declared schema disagrees with the file";

@@ -31,6 +31,8 @@ pub struct SpecFile {
     pub program: Option<Checked>,
     /// The date `today()` stood for, when the program uses it.
     pub today: Option<i32>,
+    /// The lock file applied to `program` (`SPEC.lock`), if one was.
+    pub lock: Option<crate::check::lock::LockFile>,
 }
 
 impl SpecFile {
@@ -50,6 +52,8 @@ pub struct LoadOptions {
     /// `--as-of DATE`: the value of `today()` (days since 1970-01-01); else the
     /// current date (UTC).
     pub as_of: Option<i32>,
+    /// `--no-lock`: ignore `SPEC.lock`.
+    pub no_lock: bool,
 }
 
 /// A spec analysis kept for reuse: valid while its text and the data files whose
@@ -57,6 +61,8 @@ pub struct LoadOptions {
 struct Cached {
     text_hash: u64,
     inputs: Vec<(PathBuf, Stamp)>,
+    /// The lock file's stamp when analysed (`None`: there was none).
+    lock: Option<Stamp>,
     spec: Arc<SpecFile>,
 }
 
@@ -104,15 +110,47 @@ impl Driver {
         let text_hash = hash(bytes);
         let mut analyses = self.analyses.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = analyses.get(path) {
-            let fresh = c.inputs.iter().all(|(p, stamp)| Stamp::of(p).as_ref() == Some(stamp));
+            let fresh = c.inputs.iter().all(|(p, stamp)| Stamp::of(p).as_ref() == Some(stamp))
+                && (self.opts.no_lock || Stamp::of(&files::lock_file(path)) == c.lock);
             if c.text_hash == text_hash && c.spec.display == display && fresh {
                 return c.spec.clone();
             }
         }
-        let (spec, inputs) = self.analyse_uncached(path, display, bytes);
+        let lock = Stamp::of(&files::lock_file(path));
+        let lock_text = self.read_lock(path);
+        let (spec, inputs) = self.analyse_uncached(path, display, bytes, lock_text);
         let spec = Arc::new(spec);
-        analyses.insert(path.to_path_buf(), Cached { text_hash, inputs, spec: spec.clone() });
+        analyses.insert(path.to_path_buf(), Cached { text_hash, inputs, lock, spec: spec.clone() });
         spec
+    }
+
+    /// `SPEC.lock` as read from disk (`Err`: it exists but cannot be read).
+    fn read_lock(&self, spec: &Path) -> Option<Result<String, String>> {
+        if self.opts.no_lock {
+            return None;
+        }
+        let path = files::lock_file(spec);
+        if !path.exists() {
+            return None;
+        }
+        Some(
+            files::read_limited(&path, syntax::errors::MAX_SPEC_BYTES * 16)
+                .map_err(|e| e.to_string())
+                .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_string())),
+        )
+    }
+
+    /// `analyse`, with the lock file's text given (a spec at a git revision and its
+    /// lock there), not read from disk; never cached.
+    pub fn analyse_with_lock(
+        &self,
+        path: &Path,
+        display: &str,
+        bytes: &[u8],
+        lock: Option<String>,
+    ) -> Arc<SpecFile> {
+        let lock = if self.opts.no_lock { None } else { lock.map(Ok) };
+        Arc::new(self.analyse_uncached(path, display, bytes, lock).0)
     }
 
     fn analyse_uncached(
@@ -120,6 +158,7 @@ impl Driver {
         path: &Path,
         display: &str,
         bytes: &[u8],
+        lock: Option<Result<String, String>>,
     ) -> (SpecFile, Vec<(PathBuf, Stamp)>) {
         let parsed = syntax::parse_bytes(bytes);
         let mut spec = SpecFile {
@@ -129,13 +168,31 @@ impl Driver {
             diagnostics: parsed.diagnostics,
             program: None,
             today: None,
+            lock: None,
         };
         let schemas = self.schemas_for(&spec.dir());
         let checked = check::check(&parsed.program, &schemas);
         spec.diagnostics.extend(checked.diagnostics);
         spec.diagnostics.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));
+        let mut program = checked.program;
+        // The lock freezes data-dependent dimensions into plain ones; a lock that
+        // no longer matches the spec is an error, never silently half-applied.
+        if let (Some(p), Some(lock)) = (&mut program, lock) {
+            let shown = format!("{display}.lock");
+            let parsed = lock.and_then(|t| crate::check::lock::LockFile::parse(&t));
+            match parsed {
+                Err(why) => {
+                    spec.diagnostics.push(crate::check::errors::lock_unreadable(&shown, &why))
+                }
+                Ok(l) => {
+                    let diags = crate::check::lock::apply(p, &l, &spec.text, &shown);
+                    spec.diagnostics.extend(diags);
+                    spec.lock = Some(l);
+                }
+            }
+        }
         if !spec.diagnostics.iter().any(|d| d.is_error()) {
-            spec.program = checked.program;
+            spec.program = program;
         }
         if let Some(p) = &mut spec.program {
             let date = self.as_of();
@@ -167,6 +224,48 @@ impl Driver {
             p.bind_today(self.as_of());
         }
         (diags, program)
+    }
+
+    /// `spec` with warnings where its data has drifted from its lock file (see
+    /// `engine::lock::drift`), for `seg check` with data. Unchanged without a lock,
+    /// with `--no-data`, or when the spec has errors.
+    pub fn with_drift(&self, spec: Arc<SpecFile>) -> Arc<SpecFile> {
+        let (Some(lock), Some(frozen)) = (&spec.lock, &spec.program) else { return spec };
+        if self.opts.no_data {
+            return spec;
+        }
+        let (unlocked, _) =
+            self.analyse_uncached(&spec.path, &spec.display, spec.text.as_bytes(), None);
+        let Some(unlocked) = unlocked.program else { return spec };
+        let opts = SessionOptions {
+            policy: Some(self.opts.policy.clone()),
+            sources: self.opts.sources.clone(),
+            ..Default::default()
+        };
+        let dir = spec.dir();
+        let found = Session::new(unlocked, &dir, &opts).and_then(|u| {
+            let f = Session::new(frozen.clone(), &dir, &opts)?;
+            crate::engine::lock::drift(&u, &f, lock, &spec.text)
+        });
+        let extra = match found {
+            Ok(w) => w,
+            Err(e) => e.diagnostic().cloned().into_iter().collect(),
+        };
+        if extra.is_empty() {
+            return spec;
+        }
+        let mut diagnostics = spec.diagnostics.clone();
+        diagnostics.extend(extra);
+        diagnostics.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));
+        Arc::new(SpecFile {
+            display: spec.display.clone(),
+            path: spec.path.clone(),
+            text: spec.text.clone(),
+            diagnostics,
+            program: spec.program.clone(),
+            today: spec.today,
+            lock: spec.lock.clone(),
+        })
     }
 
     /// A session over a checked program: its sources registered (headers and

@@ -3,6 +3,7 @@
 //! in the spec.
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::span::Span;
 
 /// Why a run did not finish.
 #[derive(Debug)]
@@ -127,4 +128,30 @@ impl std::fmt::Display for EngineError {
             EngineError::Cancelled => f.write_str("cancelled"),
         }
     }
+}
+
+/// `seg check` with data: a `top` list ranks other members than its lock froze.
+pub fn top_drifted(span: Span, dim: &str, was: &[&str], is: &[&str]) -> Diagnostic {
+    Diagnostic::new(Code::W0432, format!("the top of `{dim}` has changed since it was locked"))
+        .with_label(span, "frozen by the lock file")
+        .with_note(format!("locked: {}", was.join(", ")))
+        .with_note(format!("today: {}", is.join(", ")))
+        .with_help("`seg lock` again to adopt today's list, or keep the frozen one on purpose")
+}
+
+/// `seg check` with data: frozen groups whose share of the rows (or entities)
+/// moved more than 20% away from their share when locked, one note per group.
+pub fn groups_drifted(span: Span, dim: &str, of: &str, moved: &[String]) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        Code::W0432,
+        format!("the groups of `{dim}` have drifted from their sizes when locked (shares of {of})"),
+    )
+    .with_label(span, "cut points frozen by the lock file")
+    .with_help(
+        "`seg lock` again to cut today's data afresh, or keep the frozen cut points on purpose",
+    );
+    for m in moved {
+        d = d.with_note(m.clone());
+    }
+    d
 }

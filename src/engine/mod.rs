@@ -6,6 +6,7 @@ pub mod errors;
 pub mod expect;
 pub mod files;
 pub mod gen;
+pub mod lock;
 pub mod memory;
 pub mod output;
 pub mod paths;

@@ -9,6 +9,7 @@ pub mod codes;
 pub mod errors;
 pub mod exact;
 pub mod expr;
+pub mod freeze;
 mod labels;
 pub mod lookup;
 pub mod migrate;
@@ -186,9 +187,10 @@ pub(crate) fn table_coded(
     let RowSource::Table { join, column } = row_source(p, m, name) else { return Ok(None) };
     let mk = &p.markets[m];
     // The same condition `joined` uses to take the lookup route for every join.
-    let all_lookups = mk.joins.iter().all(|j| {
-        mk.columns.iter().any(|c| c.name == j.column) && scans.lookup(j.table).is_some()
-    });
+    let all_lookups = mk
+        .joins
+        .iter()
+        .all(|j| mk.columns.iter().any(|c| c.name == j.column) && scans.lookup(j.table).is_some());
     let Some(ix) = scans.lookup(mk.joins[join].table).filter(|_| all_lookups) else {
         return Ok(None);
     };

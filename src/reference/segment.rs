@@ -835,18 +835,18 @@ fn run_over(p: &Checked, s: usize, o: &OverDef, data: &[Table]) -> Vec<OutRow> {
     let mut out = Vec::new();
     for (t, per) in periods.iter().enumerate() {
         let (m, shared) = &results[t];
-        let before: Option<std::collections::HashMap<(&[Option<String>], Option<i64>), usize>> =
-            match per {
-                Some(_) if t > 0 && periods[t - 1].is_some() => Some(
-                    results[t - 1]
-                        .0
-                        .iter()
-                        .enumerate()
-                        .map(|(j, (x, _))| ((x.labels.as_slice(), x.level), j))
-                        .collect(),
-                ),
-                _ => None,
-            };
+        type At<'a> = std::collections::HashMap<(&'a [Option<String>], Option<i64>), usize>;
+        let before: Option<At> = match per {
+            Some(_) if t > 0 && periods[t - 1].is_some() => Some(
+                results[t - 1]
+                    .0
+                    .iter()
+                    .enumerate()
+                    .map(|(j, (x, _))| ((x.labels.as_slice(), x.level), j))
+                    .collect(),
+            ),
+            _ => None,
+        };
         for (i, r) in shared.iter().enumerate() {
             let prev = before.as_ref().and_then(|b| {
                 let (pm, ps) = &results[t - 1];

@@ -133,6 +133,7 @@ impl Repl {
         threads: Option<usize>,
         color: bool,
         as_of: Option<i32>,
+        no_lock: bool,
     ) -> Result<(Repl, Reply), String> {
         let dir = match spec.and_then(|s| s.parent()) {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -144,6 +145,7 @@ impl Repl {
             policy: policy.clone(),
             sources: HashMap::new(),
             as_of,
+            no_lock,
         });
         let mut repl = Repl {
             spec: None,

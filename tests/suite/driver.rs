@@ -13,6 +13,7 @@ fn editing_a_spec_reads_no_unchanged_data_file() {
         policy: PathPolicy { allow_outside: false },
         sources: Default::default(),
         as_of: None,
+        no_lock: false,
     });
     let spec = p.path().join("s.seg");
     let v1 = "market m from \"data/mini.csv\"\ndimension r on m = region\nsegment m by r\n";

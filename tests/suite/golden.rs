@@ -14,18 +14,16 @@ fn load(path: &Path) -> Arc<SpecFile> {
     let bytes = std::fs::read(path).expect("read case");
     let no_data = String::from_utf8_lossy(&bytes).contains("# seg-test: no-data");
     let shown = path.strip_prefix(root()).unwrap_or(path).display().to_string();
-    analyse_once(
-        path,
-        &shown,
-        &bytes,
-        &LoadOptions {
-            no_data,
-            policy: PathPolicy { allow_outside: false },
-            sources: Default::default(),
-            // Specs that read `today()` (RFM recency) are recorded as of one date.
-            as_of: seg::calendar::parse_date("2025-01-01"),
-        },
-    )
+    // As `seg check` runs it: with data, drift from a lock file beside the case.
+    let driver = seg::driver::Driver::new(LoadOptions {
+        no_data,
+        policy: PathPolicy { allow_outside: false },
+        sources: Default::default(),
+        // Specs that read `today()` (RFM recency) are recorded as of one date.
+        as_of: seg::calendar::parse_date("2025-01-01"),
+        no_lock: false,
+    });
+    driver.with_drift(driver.analyse(path, &shown, &bytes))
 }
 
 pub fn render_diagnostics(spec: &SpecFile) -> String {
@@ -130,6 +128,7 @@ fn hostile_cases() {
                 policy: PathPolicy { allow_outside: false },
                 sources: Default::default(),
                 as_of: None,
+                no_lock: false,
             },
         );
         golden(&dir.join(format!("{name}.out")), &render_diagnostics(&spec), &mut failures);
@@ -170,6 +169,7 @@ fn run_error_cases() {
                 policy: PathPolicy { allow_outside: false },
                 sources: Default::default(),
                 as_of: None,
+                no_lock: false,
             },
         );
         assert!(file.diagnostics.is_empty(), "{name}: {:?}", file.diagnostics);

@@ -54,7 +54,7 @@ fn no_output_lands_on_an_input() {
     let p = project();
     let spec = write(p.path(), "s.seg", SPEC);
     let before = std::fs::read(&spec).unwrap();
-    write(p.path(), "s.seg.lock", "# a lock file\n");
+    write(p.path(), "s.seg.lock", "# a lock file\nversion = 1\nspec = \"s.seg\"\n");
     std::fs::hard_link(&spec, p.path().join("alias.seg")).unwrap();
     for args in [
         vec!["run", "s.seg", "-o", "s.seg", "--force"],
@@ -79,8 +79,8 @@ fn no_output_lands_on_an_input() {
 fn repl_save_never_replaces_data() {
     let p = project();
     let spec = write(p.path(), "s.seg", SPEC);
-    let (mut repl, _) =
-        seg::repl::Repl::new(Some(&spec), false, Some(1), false, None).expect("open the REPL");
+    let (mut repl, _) = seg::repl::Repl::new(Some(&spec), false, Some(1), false, None, false)
+        .expect("open the REPL");
     let data = p.path().join("data/mini.csv");
     let before = std::fs::read(&data).unwrap();
     let r = repl.eval(&format!(":save {}", data.display()), || Box::pin(std::future::pending()));
