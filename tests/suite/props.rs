@@ -574,12 +574,75 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
     }
     check_order(&session.program, &actual)
         .map_err(|e| TestCaseError::fail(format!("{e}\nspec:\n{}\ndata: {:?}", c.spec, c.data)))?;
+    check_lock(c, dir.path(), &session, &expected)
+        .map_err(|e| TestCaseError::fail(format!("{e}\nspec:\n{}\ndata: {:?}", c.spec, c.data)))?;
     if sd.over.is_some() {
         // `expect` reads a period's rows through `growth(...)`, checked by goldens.
         return Ok(());
     }
     check_queries(&session.program, &expected, &actual)
         .map_err(|e| TestCaseError::fail(format!("{e}\nspec:\n{}\ndata: {:?}", c.spec, c.data)))
+}
+
+/// `seg lock` on the case's data: the lock reads back as written, the frozen
+/// program gives the engine and the reference the same rows, and, without `over`,
+/// `migrate` or `top` (whose frozen `other` is a declared label, listed in a grid
+/// even when empty), the same rows as the unfrozen program.
+fn check_lock(
+    c: &Case,
+    dir: &std::path::Path,
+    session: &Session,
+    unfrozen: &[seg::reference::segment::OutRow],
+) -> Result<(), String> {
+    use seg::check::lock::{apply, freezable, LockFile};
+    use seg::check::program::DimKind;
+    let p = &session.program;
+    if !p.dims.iter().any(freezable) {
+        return Ok(());
+    }
+    let lock =
+        seg::engine::lock::compute(session, "s.seg", &c.spec, None).map_err(|e| e.to_string())?;
+    let text = lock.to_text();
+    if LockFile::parse(&text).as_ref() != Ok(&lock) {
+        return Err(format!("the lock does not read back as written:\n{text}"));
+    }
+    let mut frozen = p.clone();
+    let diags = apply(&mut frozen, &lock, &c.spec, "s.seg.lock");
+    if !diags.is_empty() {
+        return Err(format!("a fresh lock does not apply: {:?}", diags[0].message));
+    }
+    let expected = run_segment(&frozen, 0, &reference_tables(&c.data));
+    let fs = Session::new(
+        frozen.clone(),
+        dir,
+        &SessionOptions {
+            threads: Some(c.threads),
+            batch_size: Some(c.batch),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let batches = match fs.run_segment(0) {
+        Ok(b) => b,
+        Err(e) if e.to_string().contains("has no rows in market") => return Ok(()),
+        Err(e) => return Err(format!("frozen: {e}")),
+    };
+    let sd = &frozen.segments[0];
+    let actual = rows_from_values(
+        sd.label_columns(),
+        sd.has_levels(),
+        &seg::engine::batches_to_values(&batches),
+    );
+    if let Some(d) = diff(&expected, &actual) {
+        return Err(format!("frozen, engine against reference: {d}\nlock:\n{text}"));
+    }
+    let has_top = sd.dims.iter().any(|&d| matches!(p.dims[d].kind, DimKind::Top { .. }));
+    if sd.over.is_none() && sd.migrate.is_none() && !has_top {
+        if let Some(d) = diff(unfrozen, &expected) {
+            return Err(format!("frozen on the same data, the numbers moved: {d}\nlock:\n{text}"));
+        }
+    }
+    Ok(())
 }
 
 /// The order `seg run` promises for rows without levels: by each label column in
