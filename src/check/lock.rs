@@ -293,6 +293,31 @@ pub fn apply(p: &mut Checked, lock: &LockFile, src: &str, lock_path: &str) -> Ve
     diags
 }
 
+/// For the REPL, where definitions are tried out: freezes the dimensions whose
+/// definition is still the one locked, and leaves the others (redefined, or new)
+/// computed from the data. Returns the names of the dimensions it froze.
+pub fn apply_matching(p: &mut Checked, lock: &LockFile, src: &str) -> Vec<String> {
+    let mut done = Vec::new();
+    for i in 0..p.dims.len() {
+        let d = &p.dims[i];
+        let Some(entry) = lock.dimensions.iter().find(|x| x.name == d.name) else { continue };
+        let (def, reads) = definition(p, d, src);
+        if !freezable(d)
+            || entry.definition != def
+            || entry.reads != reads
+            || entry.kind != kind_name(d)
+        {
+            continue;
+        }
+        if let Ok((kind, labels)) = frozen_kind(p, d, entry) {
+            done.push(d.name.clone());
+            p.dims[i].kind = kind;
+            p.dims[i].labels = labels;
+        }
+    }
+    done
+}
+
 /// A frozen dimension's plain kind and its labels.
 fn frozen_kind(p: &Checked, d: &DimDef, entry: &LockDim) -> Result<(DimKind, Vec<String>), String> {
     let value = |v: &Option<LockValue>, ty: Type| -> Result<Option<Value>, String> {

@@ -1,7 +1,7 @@
 //! `seg diff`: two versions of a spec (two files, or a file and its past in git)
 //! run on the same data; prints what moved.
 
-use super::run_cmd::{open_from, report};
+use super::run_cmd::{open_from, report, SpecAt};
 use super::{exit, DataArgs, DiffFormat, EngineArgs};
 use std::path::{Path, PathBuf};
 
@@ -19,12 +19,24 @@ pub struct DiffArgs<'a> {
 fn at_revision(spec: &Path, rev: &str) -> Result<Vec<u8>, String> {
     let dir = crate::engine::files::folder_of(spec);
     let name = spec.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    show(&dir, rev, &name)
+}
+
+/// The spec's lock file at revision `rev`, when it had one then.
+fn lock_at_revision(spec: &Path, rev: &str) -> Option<String> {
+    let lock = crate::engine::files::lock_file(spec);
+    let dir = crate::engine::files::folder_of(&lock);
+    let name = lock.file_name()?.to_string_lossy().to_string();
+    show(&dir, rev, &name).ok().and_then(|b| String::from_utf8(b).ok())
+}
+
+fn show(dir: &Path, rev: &str, name: &str) -> Result<Vec<u8>, String> {
     if rev.starts_with('-') {
         return Err(format!("`{rev}` is not a revision"));
     }
     let out = std::process::Command::new("git")
         .arg("-C")
-        .arg(&dir)
+        .arg(dir)
         .arg("show")
         .arg(format!("{rev}:./{name}"))
         .output()
@@ -55,8 +67,13 @@ pub fn run(a: DiffArgs) -> u8 {
         }
     };
     // Both read every file in order, so their rows pair up for the moves.
-    let old_src = old_text.as_ref().map(|(n, t)| (n.as_str(), t.as_slice()));
-    let (_, old) = match open_from(&old_path, old_src, a.data, a.engine, true) {
+    // The old version runs with its own lock file of then, if it had one.
+    let old_src = old_text.as_ref().map(|(n, t)| SpecAt {
+        name: n.as_str(),
+        bytes: t.as_slice(),
+        lock: a.rev.and_then(|rev| lock_at_revision(&old_path, rev)),
+    });
+    let (_, old) = match open_from(&old_path, old_src.as_ref(), a.data, a.engine, true) {
         Ok(x) => x,
         Err(c) => return c,
     };

@@ -74,18 +74,26 @@ pub fn open_with(
     open_from(spec, None, data, eng, ordered_scans)
 }
 
-/// `open_with`, on spec text given here (`text`: how to name it, and the bytes;
-/// an older version from git) instead of read from `spec`, which still places it.
+/// A spec's text given rather than read (an older version from git): how to name
+/// it, its bytes, and its lock file's text then (`None`: it had none).
+pub struct SpecAt<'a> {
+    pub name: &'a str,
+    pub bytes: &'a [u8],
+    pub lock: Option<String>,
+}
+
+/// `open_with`, on spec text given here instead of read from `spec`, which still
+/// places it.
 pub fn open_from(
     spec: &Path,
-    text: Option<(&str, &[u8])>,
+    text: Option<&SpecAt>,
     data: &DataArgs,
     eng: &EngineArgs,
     ordered_scans: bool,
 ) -> Result<(Arc<SpecFile>, Session), u8> {
     let policy = PathPolicy { allow_outside: data.allow_outside };
     let shown = match text {
-        Some((name, _)) => name.to_string(),
+        Some(at) => at.name.to_string(),
         None => spec.display().to_string(),
     };
     // Replaced data is also where the checker reads the market's schema from.
@@ -113,7 +121,7 @@ pub fn open_from(
         no_lock: data.no_lock,
     });
     let loaded = match text {
-        Some((_, bytes)) => Ok(driver.analyse(spec, &shown, bytes)),
+        Some(at) => Ok(driver.analyse_with_lock(spec, &shown, at.bytes, at.lock.clone())),
         None => driver.load(spec, &shown),
     };
     let file = match loaded {

@@ -78,6 +78,9 @@ pub struct Repl {
     driver: Driver,
     policy: PathPolicy,
     threads: Option<usize>,
+    /// The loaded spec's lock file (unless `--no-lock`): applied to every dimension
+    /// still defined as locked.
+    lock: Option<crate::check::lock::LockFile>,
     pub time: bool,
     pub color: bool,
 }
@@ -156,6 +159,7 @@ impl Repl {
             driver,
             policy,
             threads,
+            lock: None,
             time: false,
             color,
         };
@@ -219,7 +223,10 @@ impl Repl {
         shown: &str,
     ) -> Result<(Checked, String), String> {
         let (text, offset) = Self::full_text(defs, extra);
-        let (diags, program) = self.driver.check_text(&self.dir, &text);
+        let (diags, mut program) = self.driver.check_text(&self.dir, &text);
+        if let (Some(p), Some(lock)) = (&mut program, &self.lock) {
+            crate::check::lock::apply_matching(p, lock, &text);
+        }
         let r = Renderer { color: self.color, width: 100 };
         let mut rendered = String::new();
         let base = (offset + skip) as u32;
@@ -297,6 +304,21 @@ impl Repl {
             .collect();
         let dir = files::folder_of(path);
         let old_dir = std::mem::replace(&mut self.dir, dir.clone());
+        let old_lock = self.lock.take();
+        let mut notes = String::new();
+        let lock_path = files::lock_file(path);
+        if !self.driver.options().no_lock && lock_path.exists() {
+            let read = files::read_limited(&lock_path, syntax::errors::MAX_SPEC_BYTES * 16)
+                .map_err(|e| e.to_string())
+                .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_string()))
+                .and_then(|t| crate::check::lock::LockFile::parse(&t));
+            match read {
+                Ok(l) => self.lock = Some(l),
+                Err(why) => {
+                    notes.push_str(&format!("warning: {} ignored: {why}\n", lock_path.display()))
+                }
+            }
+        }
         if !parsed.diagnostics.is_empty() {
             let r = Renderer { color: self.color, width: 100 };
             let text: String = parsed
@@ -305,6 +327,7 @@ impl Repl {
                 .map(|d| r.render(d, &path.display().to_string(), &parsed.text))
                 .collect();
             self.dir = old_dir;
+            self.lock = old_lock;
             return Reply::err(text);
         }
         match self.check(&defs, "", 0, "") {
@@ -312,7 +335,15 @@ impl Repl {
                 self.session = None;
                 if let Err(e) = self.install(program) {
                     self.dir = old_dir;
+                    self.lock = old_lock;
                     return Reply::err(e.to_text());
+                }
+                let frozen = self.lock.as_ref().map_or(0, |l| l.dimensions.len());
+                if frozen > 0 {
+                    notes.push_str(&format!(
+                        "using {} ({frozen} frozen definition(s); --no-lock ignores it)\n",
+                        lock_path.display()
+                    ));
                 }
                 self.defs = defs;
                 self.spec = Some(path.to_path_buf());
@@ -325,12 +356,13 @@ impl Repl {
                         p.dims.len(),
                         p.segments.len()
                     ),
-                    err: warnings,
+                    err: warnings + &notes,
                     ..Default::default()
                 }
             }
             Err(diags) => {
                 self.dir = old_dir;
+                self.lock = old_lock;
                 Reply::err(diags)
             }
         }

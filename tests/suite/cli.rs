@@ -607,3 +607,100 @@ fn why_agrees_with_assign_on_every_spec() {
         }
     }
 }
+
+/// `seg lock` freezes cut points and top lists: written deterministically, used by
+/// `run` (and ignored with `--no-lock`), the same numbers as unfrozen on the data it
+/// was computed on, other numbers on new data; `check` warns on drift and fails on a
+/// stale lock; `--period` computes on one period.
+#[test]
+fn lock_freezes_definitions() {
+    let p = project();
+    let spec = "market m from \"data/mini.csv\" { measure value = sum(revenue) }\n\
+                dimension q on m = quantiles revenue 4\n\
+                dimension r on m = top 2 region\n\
+                segment by_q = m by q\n\
+                segment by_r = m by r\n\
+                segment trend = m by q over day by quarter\n";
+    write(p.path(), "s.seg", spec);
+    let o = seg(&["lock", "s.seg"], p.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let lock = std::fs::read_to_string(p.path().join("s.seg.lock")).unwrap();
+    assert!(
+        lock.contains("spec = \"s.seg\"") && lock.contains("path = \"data/mini.csv\""),
+        "{lock}"
+    );
+    assert!(lock.contains("rows = 8") && lock.contains("from = 44.0"), "{lock}");
+    seg(&["lock", "s.seg"], p.path());
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("s.seg.lock")).unwrap(),
+        lock,
+        "not deterministic"
+    );
+    let run = |args: &[&str]| {
+        let mut a =
+            vec!["run", "s.seg", "--segment", "by_q", "--segment", "by_r", "--format", "csv"];
+        a.extend(args);
+        let o = seg(&a, p.path());
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    assert_eq!(run(&[]), run(&["--no-lock"]), "frozen on the same data, the numbers moved");
+    // New data: six small sales from Asia. Unfrozen, the quartiles are cut again and
+    // APAC enters the top 2; frozen, the old cut points and list hold.
+    let mut data = std::fs::read_to_string(p.path().join("data/mini.csv")).unwrap();
+    for i in 0..6 {
+        data.push_str(&format!("{},office,30,APAC,{}.0,1.0,2024-09-0{}\n", 9 + i, i + 1, i + 1));
+    }
+    write(p.path(), "data/mini.csv", &data);
+    let frozen = run(&[]);
+    let fresh = run(&["--no-lock"]);
+    assert_ne!(frozen, fresh);
+    // 120.5 was in Q4 (from 120.5 at lock time); six values below 10 all fall in Q1.
+    assert!(frozen.contains("Q1,8,"), "{frozen}");
+    assert!(
+        frozen.contains("EU,") && frozen.contains("NA,") && !frozen.contains("\nAPAC,"),
+        "{frozen}"
+    );
+    assert!(fresh.contains("\nAPAC,"), "{fresh}");
+    let o = seg(&["check", "s.seg"], p.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("W0432") && text(&o).contains("`Q1`"), "{}", text(&o));
+    assert!(text(&o).contains("the top of `r` has changed"), "{}", text(&o));
+    let o = seg(&["check", "s.seg", "--deny-warnings"], p.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // A changed definition makes the lock stale: an error, not a half-applied lock.
+    write(p.path(), "s.seg", &spec.replace("quantiles revenue 4", "quantiles revenue 3"));
+    let o = seg(&["run", "s.seg"], p.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("E0430"), "{}", text(&o));
+    assert_eq!(seg(&["run", "s.seg", "--no-lock"], p.path()).status.code(), Some(0));
+    // One period of an `over` segmentation.
+    let o = seg(&["lock", "s.seg", "--period", "2024-Q1"], p.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let lock = std::fs::read_to_string(p.path().join("s.seg.lock")).unwrap();
+    assert!(lock.contains("[period]\nsegment = \"trend\"\nperiod = \"2024-Q1\""), "{lock}");
+    assert!(lock.contains("count = 3"), "three sales in 2024-Q1: {lock}");
+    let o = seg(&["lock", "s.seg", "--period", "2024-13"], p.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // `diff --rev` runs the old version with its lock of then: committed with
+    // quartiles and their lock, the working tree has terciles and a new lock.
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.email=t@t", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(p.path())
+            .output()
+            .map(|o| o.status.success());
+        assert_eq!(ok.ok(), Some(true), "git {args:?}");
+    };
+    git(&["init", "-q", "."]);
+    write(p.path(), "s.seg", spec);
+    assert_eq!(seg(&["lock", "s.seg"], p.path()).status.code(), Some(0));
+    git(&["add", "s.seg", "s.seg.lock"]);
+    git(&["commit", "-qm", "quartiles"]);
+    write(p.path(), "s.seg", &spec.replace("quantiles revenue 4", "quantiles revenue 3"));
+    assert_eq!(seg(&["lock", "s.seg"], p.path()).status.code(), Some(0));
+    let o = seg(&["diff", "--rev", "HEAD", "s.seg", "--segment", "by_q"], p.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("Q4"), "{}", text(&o));
+}
