@@ -61,3 +61,29 @@ impl<K: Kind> ScalarUDFImpl for Udf<K> {
 pub fn call<K: Kind>(kind: Arc<K>, signature: Signature, args: Vec<Expr>) -> Expr {
     ScalarUDF::new_from_impl(Udf { kind, signature }).call(args)
 }
+
+/// `seg_unordered(x)`: `x` itself, through a function DataFusion knows nothing
+/// about, so no ordering of `x` reaches the operator above.
+struct Unordered(DataType);
+
+impl Kind for Unordered {
+    fn name(&self) -> &str {
+        "seg_unordered"
+    }
+    fn returns(&self) -> DataType {
+        self.0.clone()
+    }
+    fn invoke(&self, args: &[ArrayRef], _: usize) -> Result<ArrayRef> {
+        Ok(args[0].clone())
+    }
+}
+
+/// `e` (of type `ty`) with its ordering hidden from DataFusion (see `Unordered`).
+pub fn unordered(e: Expr, ty: DataType) -> Expr {
+    use datafusion::logical_expr::Volatility;
+    call(
+        Arc::new(Unordered(ty.clone())),
+        Signature::exact(vec![ty], Volatility::Immutable),
+        vec![e],
+    )
+}

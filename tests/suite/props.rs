@@ -815,20 +815,11 @@ fn engine_matches_reference_evaluator() {
 }
 
 /// Found by a 10,000-case run: `then` over a `top` under `over` on an int column,
-/// every `quantiles` value null, one-row batches.
+/// every `quantiles` value null, small batches on one thread: DataFusion streamed
+/// the grouping-sets aggregate over input sorted by period and split a segment
+/// across batches (49 rows for 48). Every batch size and thread count agrees now.
 #[test]
 fn over_then_top_with_an_all_null_quantile() {
-    over_then_top_case();
-}
-
-#[test]
-#[ignore = "open bug: one thread, batches of one or two rows split a segment"]
-fn over_then_top_with_an_all_null_quantile_in_tiny_batches() {
-    std::env::set_var("SEG_TINY_BATCHES", "1");
-    over_then_top_case();
-}
-
-fn over_then_top_case() {
     let row =
         |a: Option<i64>, t: Option<&str>| (a, None, t.map(str::to_string), None, None, None, None);
     let rows = vec![
@@ -849,15 +840,8 @@ fn over_then_top_case() {
         row(Some(0), None),
     ];
     let spec = "table tk from \"tk.parquet\" { columns { tkey int, zone text, w float } key tkey }\nmarket m from \"data.parquet\" {\n  columns { a int, b float, t text, k int, flag bool, d date, ts timestamp }\n  join tk on k = tk.tkey\n  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fu = count(distinct t where a > 5)\n  measure fm = max(a where flag or a is null)\n  measure fi = sum(a where b > 10) - fc\n  measure sw = sum(b * w where zone is not null)\n  measure mo = mode(t)\n  measure mb = mode(b where flag)\n  measure md2 = mode(d)\n}\nentity e of m by k {\n  cnt = count()\n  spend = sum(b)\n  hot = count(where flag)\n  fav = mode(t)\n  measure es = sum(spend)\n  measure ec = count()\n  measure ea = avg(cnt)\n  measure ef = count(where hot > 0)\n  measure em = mode(fav)\n  measure emx = max(spend where cnt > 1)\n}\ndimension d0 on m = quantiles b [50%, 90%]\ndimension d1 on m = top 2 t else \"other\"\nsegment s0 = m by d0 then d1 over a\n".to_string();
-    // One thread with batches of one or two rows splits the level-1 segment of
-    // period 10 in two (49 rows for 48): an open bug, reproduced by the ignored
-    // `..._in_tiny_batches` below, not yet found.
-    let batches: &[(usize, usize)] = if std::env::var("SEG_TINY_BATCHES").is_ok() {
-        &[(1, 2), (1, 1)]
-    } else {
-        &[(1, 8192), (2, 3)]
-    };
-    for &(threads, batch) in batches {
+    let batches = [(1, 1), (1, 2), (1, 3), (1, 5), (2, 1), (2, 3), (1, 8192)];
+    for (threads, batch) in batches {
         let c = Case {
             spec: spec.clone(),
             data: Data { rows: rows.clone(), table: vec![] },
