@@ -159,32 +159,7 @@ impl Seg<'_> {
             return if self.subtotals() { self.rolled_up(leaves, set) } else { Ok(leaves) };
         }
         if self.subtotals() {
-            // DataFusion 55 streams a grouping-sets aggregate over input sorted on a
-            // grouping column (the period, after `over`'s windows sort by it) and
-            // then splits a group across input batches: with one thread, a segment
-            // came out as two rows. Hiding the ordering keeps the plain hash
-            // aggregate. (Found by the property test; `--threads 1` on 45,000 rows.)
-            let mut keys: Vec<String> = self.dims().iter().map(|&d| names::label(d)).collect();
-            if self.over().is_some() {
-                keys.push(names::PERIOD.to_string());
-            }
-            let schema = lab.schema().clone();
-            let cols: Vec<Expr> = schema
-                .columns()
-                .into_iter()
-                .zip(schema.fields())
-                .map(|(c, f)| {
-                    if keys.contains(&c.name) {
-                        super::udf::unordered(Expr::Column(c.clone()), f.data_type().clone())
-                            .alias(c.name.clone())
-                    } else {
-                        Expr::Column(c)
-                    }
-                })
-                .collect();
-            let lab = lab.project(cols)?;
-            let sets = self.grouping_sets(&mut aggs);
-            lab.aggregate(vec![sets], aggs)
+            self.aggregate_levels(lab, aggs)
         } else {
             let mut cols: Vec<Expr> = self.dims().iter().map(|&d| col(&names::label(d))).collect();
             cols.extend(self.period_cols());
@@ -256,8 +231,41 @@ impl Seg<'_> {
         for d in self.tops() {
             re.push(agg::min(col(&names::top_order(d))).alias(names::top_order(d)));
         }
-        let sets = self.grouping_sets(&mut re);
-        leaves.aggregate(vec![sets], re)
+        self.aggregate_levels(leaves, re)
+    }
+
+    /// `b` aggregated by `aggs` per `then` level (`grouping_sets`).
+    fn aggregate_levels(
+        &self,
+        b: LogicalPlanBuilder,
+        mut aggs: Vec<Expr>,
+    ) -> DfResult<LogicalPlanBuilder> {
+        // DataFusion 55 streams a grouping-sets aggregate over input sorted on a
+        // grouping column (the period: `over`'s windows and the leaf cells come
+        // sorted by it) and then splits a group across input batches: with one
+        // thread, a segment came out as two rows. Hiding the ordering keeps the
+        // plain hash aggregate. (Found by the property test; `--threads 1` on 45,000
+        // rows reproduced it.)
+        let mut keys: Vec<String> = self.dims().iter().map(|&d| names::label(d)).collect();
+        if self.over().is_some() {
+            keys.push(names::PERIOD.to_string());
+        }
+        let schema = b.schema().clone();
+        let cols: Vec<Expr> = schema
+            .columns()
+            .into_iter()
+            .zip(schema.fields())
+            .map(|(c, f)| {
+                if keys.contains(&c.name) {
+                    super::udf::unordered(Expr::Column(c.clone()), f.data_type().clone())
+                        .alias(c.name.clone())
+                } else {
+                    Expr::Column(c)
+                }
+            })
+            .collect();
+        let sets = self.grouping_sets(&mut aggs);
+        b.project(cols)?.aggregate(vec![sets], aggs)
     }
 
     /// `x`: the full grid of labels, empty cells included. Static label domains come

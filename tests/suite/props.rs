@@ -853,6 +853,46 @@ fn over_then_top_with_an_all_null_quantile() {
     }
 }
 
+/// Found by a 10,000-case run: `then` under `over` by year with measures that roll
+/// up from leaf cells, one thread, three-row batches (450 rows for 448).
+#[test]
+fn over_then_rolled_up_in_small_batches() {
+    let rows: Vec<DataRow> = vec![
+        (None, None, None, None, None, Some(0), None),
+        (None, None, None, None, None, Some(18627), None),
+        (None, None, None, None, None, Some(365), None),
+        (None, None, None, None, None, Some(366), None),
+        (None, None, None, None, None, Some(730), None),
+        (None, Some(0.0), None, None, None, Some(18627), None),
+        (None, None, None, None, None, Some(18630), None),
+        (None, None, None, None, None, Some(731), None),
+        (None, None, None, None, None, Some(1096), None),
+        (None, Some(0.0), None, None, None, Some(19722), None),
+        (None, None, None, None, None, Some(-1), None),
+        (None, Some(0.0), None, None, None, Some(18630), None),
+        (None, None, None, None, None, Some(19722), None),
+        (None, Some(0.25), None, None, None, Some(19722), None),
+        (None, None, None, None, None, Some(1), None),
+        (None, None, None, None, None, Some(1097), None),
+        (None, None, None, None, None, Some(1461), None),
+        (None, None, None, None, None, Some(1462), None),
+        (None, None, None, None, None, Some(1826), None),
+        (None, None, None, None, None, None, None),
+    ];
+    let table: Vec<(Option<i64>, Option<String>, Option<f64>)> = vec![];
+    let spec = "table tk from \"tk.parquet\" { columns { tkey int, zone text, w float } key tkey }\nmarket m from \"data.parquet\" {\n  columns { a int, b float, t text, k int, flag bool, d date, ts timestamp }\n  join tk on k = tk.tkey\n  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fu = count(distinct t where a > 5)\n  measure fm = max(a where flag or a is null)\n  measure fi = sum(a where b > 10) - fc\n  measure sw = sum(b * w where zone is not null)\n  measure mo = mode(t)\n  measure mb = mode(b where flag)\n  measure md2 = mode(d)\n}\nentity e of m by k {\n  cnt = count()\n  spend = sum(b)\n  hot = count(where flag)\n  fav = mode(t)\n  measure es = sum(spend)\n  measure ec = count()\n  measure ea = avg(cnt)\n  measure ef = count(where hot > 0)\n  measure em = mode(fav)\n  measure emx = max(spend where cnt > 1)\n}\ndimension d0 on m = quantiles d [25%, 75%]\ndimension d1 on m = quantiles b 2\nsegment s0 = m by d0 then d1 measures (s, n, lo, hi) over d by year\n".to_string();
+    for (threads, batch) in [(1, 3), (1, 1), (2, 2), (1, 8192)] {
+        let c = Case {
+            spec: spec.clone(),
+            data: Data { rows: rows.clone(), table: table.clone() },
+            threads,
+            batch,
+            ipc: false,
+        };
+        check_case(&c).unwrap();
+    }
+}
+
 // ---------------------------------------------------------------- MECE claims
 
 fn mece_cond() -> impl Strategy<Value = String> {
