@@ -15,6 +15,10 @@ pub struct DiffArgs<'a> {
     pub engine: &'a EngineArgs,
 }
 
+/// Past this many bytes of files, a market is read by each version rather than held
+/// in memory for both.
+const SHARED_READ_LIMIT: u64 = 512 << 20;
+
 /// The spec's text at git revision `rev`, read with the `git` command line.
 fn at_revision(spec: &Path, rev: &str) -> Result<Vec<u8>, String> {
     let dir = crate::engine::files::folder_of(spec);
@@ -73,14 +77,21 @@ pub fn run(a: DiffArgs) -> u8 {
         bytes: t.as_slice(),
         lock: a.rev.and_then(|rev| lock_at_revision(&old_path, rev)),
     });
-    let (_, old) = match open_from(&old_path, old_src.as_ref(), a.data, a.engine, true) {
+    let (_, mut old) = match open_from(&old_path, old_src.as_ref(), a.data, a.engine, true) {
         Ok(x) => x,
         Err(c) => return c,
     };
-    let (_, new) = match open_from(&new_path, None, a.data, a.engine, true) {
+    let (_, mut new) = match open_from(&new_path, None, a.data, a.engine, true) {
         Ok(x) => x,
         Err(c) => return c,
     };
+    // The data is read once: each market's rows are held in memory and both
+    // versions scan them (markets whose files pass `SHARED_READ_LIMIT` are read by
+    // each version instead).
+    if let Err(e) = old.preload(SHARED_READ_LIMIT) {
+        return report(&e);
+    }
+    new.share_scans_from(&old);
     for n in a.segments {
         let known =
             |s: &crate::engine::session::Session| s.program.segments.iter().any(|x| &x.name == n);

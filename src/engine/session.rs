@@ -44,6 +44,10 @@ pub struct Session {
     /// The schema each CSV or NDJSON market is read with, to locate a bad row after
     /// an error.
     read_schemas: Vec<Option<Arc<Schema>>>,
+    /// Every file each scan reads (markets, then tables).
+    scan_files: Vec<Vec<PathBuf>>,
+    /// The markets whose rows `preload` holds in memory.
+    preloaded: Vec<bool>,
     /// Each market's file as the spec (or `--source`) wrote it, for messages.
     shown: Vec<String>,
     /// The pool behind `--memory-limit`, watched for stalls.
@@ -340,6 +344,7 @@ impl Session {
         let mut scans = Vec::new();
         let mut inputs = Vec::new();
         let mut read_schemas = Vec::new();
+        let mut scan_files = Vec::new();
         let mut shown_paths = Vec::new();
         let mut all_files = Vec::new();
         for m in &sources_of(&program) {
@@ -379,6 +384,7 @@ impl Session {
             // Errors are located in the first file; the others count as inputs.
             let path = data.files[0].clone();
             all_files.extend(data.files.iter().cloned());
+            scan_files.push(data.files.clone());
             let (plan, read_schema) =
                 match runtime.block_on(Self::scan_plan(&ctx, &data, &shown, m.format, m)) {
                     Ok(x) => x,
@@ -408,6 +414,8 @@ impl Session {
             inputs,
             files: all_files,
             read_schemas,
+            scan_files,
+            preloaded: Vec::new(),
             shown: shown_paths,
             pool,
             lookups: Vec::new(),
@@ -416,6 +424,49 @@ impl Session {
         };
         session.lookups = session.index_tables()?;
         Ok(session)
+    }
+
+    /// Reads each market's rows (its declared columns, as cast) into memory once, so
+    /// every later plan scans memory: `seg diff` runs two versions of a spec on the
+    /// data read once. Markets whose files add up to more than `max_bytes` are left
+    /// to be read per plan.
+    pub fn preload(&mut self, max_bytes: u64) -> Result<(), EngineError> {
+        for m in 0..self.program.markets.len() {
+            let size: u64 = self.scan_files[m]
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|md| md.len())
+                .sum();
+            if size > max_bytes {
+                continue;
+            }
+            let plan = self.scans[m].clone();
+            let schema = Arc::new(plan.schema().as_arrow().clone());
+            let batches = self.execute(plan)?;
+            self.scans[m] = lower::scan::of_batches(schema, batches)
+                .map_err(|e| EngineError::internal(e.to_string()))?;
+            self.preloaded.resize(m + 1, false);
+            self.preloaded[m] = true;
+        }
+        Ok(())
+    }
+
+    /// Scans `other` preloaded, for the markets of this session that read the same
+    /// files into the same columns: the rows are read once for both.
+    pub fn share_scans_from(&mut self, other: &Session) {
+        for m in 0..self.program.markets.len() {
+            let found = (0..other.program.markets.len()).find(|&o| {
+                other.preloaded.get(o) == Some(&true)
+                    && other.scan_files[o] == self.scan_files[m]
+                    && other.program.markets[o].format == self.program.markets[m].format
+                    && other.scans[o].schema().as_arrow() == self.scans[m].schema().as_arrow()
+            });
+            if let Some(o) = found {
+                self.scans[m] = other.scans[o].clone();
+                self.preloaded.resize(m + 1, false);
+                self.preloaded[m] = true;
+            }
+        }
     }
 
     /// Reads every table into memory and indexes it by its key. A table has one row

@@ -47,3 +47,34 @@ fn editing_a_spec_reads_no_unchanged_data_file() {
     assert!(now.program.is_some(), "{:?}", now.diagnostics);
     assert_eq!(driver.schema_reads(), 2);
 }
+
+/// `seg diff` reads the data once: after the old version's session holds the rows,
+/// the new version's runs from them, even with the file gone.
+#[test]
+fn two_versions_share_one_read_of_the_data() {
+    use seg::engine::session::SessionOptions;
+    let p = project();
+    let driver = Driver::new(LoadOptions {
+        no_data: false,
+        policy: PathPolicy { allow_outside: false },
+        sources: Default::default(),
+        as_of: None,
+        no_lock: false,
+    });
+    let spec = p.path().join("s.seg");
+    let old = "market m from \"data/mini.csv\"\ndimension r on m = region\nsegment s = m by r\n";
+    let new = old.replace("= region", "= customer_type");
+    let open = |text: &str| {
+        let f = driver.analyse(&spec, "s.seg", text.as_bytes());
+        let opts = SessionOptions { ordered_scans: true, ..Default::default() };
+        driver.session(f.program.clone().expect("checks"), p.path(), &opts).expect("session")
+    };
+    let mut a = open(old);
+    let mut b = open(&new);
+    let before = seg::engine::batches_to_values(&b.run_segment(0).unwrap());
+    a.preload(u64::MAX).unwrap();
+    b.share_scans_from(&a);
+    std::fs::remove_file(p.path().join("data/mini.csv")).unwrap();
+    assert_eq!(seg::engine::batches_to_values(&b.run_segment(0).unwrap()), before);
+    assert_eq!(a.run_segment(0).unwrap().iter().map(|x| x.num_rows()).sum::<usize>(), 4);
+}
