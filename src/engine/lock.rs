@@ -29,6 +29,25 @@ fn run(
     Ok(super::batches_to_values(&session.execute(plan)?))
 }
 
+/// Each group of quantile dimension `d` in label order, with its lowest value on
+/// the session's data (`None`: the group is empty): where its cut lies.
+pub fn group_starts(
+    session: &Session,
+    d: usize,
+) -> Result<Vec<(String, Option<Value>)>, EngineError> {
+    let DimKind::Quantiles { labels, .. } = &session.program.dims[d].kind else {
+        return Ok(Vec::new());
+    };
+    let rows = run(session, d, None)?;
+    Ok(labels
+        .iter()
+        .map(|l| {
+            let low = rows.iter().find(|r| text(&r[0]) == *l).map(|r| r[2].clone());
+            (l.clone(), low.filter(|v| *v != Value::Null))
+        })
+        .collect())
+}
+
 fn text(v: &Value) -> String {
     v.label().unwrap_or_default()
 }

@@ -67,12 +67,16 @@ fn shown(v: &Value) -> String {
     v.to_string()
 }
 
+/// Each quantile group's label and lowest value (`None`: empty), in label order.
+type Starts = Vec<(String, Option<Value>)>;
+
 /// Why dimension `d` gave `row` its label.
 fn explain(
     d: &DimDef,
     label: &Option<String>,
     row: &dyn RowRef,
     text: &str,
+    starts: &[(String, Option<Value>)],
 ) -> (String, crate::span::Span) {
     let else_or_none = |else_label: &Option<String>| match else_label {
         Some(l) => format!("no rule matched, so `else` gives \"{l}\""),
@@ -131,15 +135,35 @@ fn explain(
             };
             (because, d.span)
         }
-        DimKind::Quantiles { expr, .. } => (
-            format!(
-                "{} = {} ranked among all {} (equal values share a group)",
-                snippet(text, expr.span),
-                shown(&eval(expr, row)),
+        DimKind::Quantiles { expr, .. } => {
+            let v = eval(expr, row);
+            let what = snippet(text, expr.span);
+            let Some(l) = label else {
+                return (format!("{what} is null: unassigned"), d.span);
+            };
+            // The cut: where this group starts and the next non-empty one does.
+            let at = starts.iter().position(|(x, _)| x == l);
+            let from = at.and_then(|i| starts[i].1.clone());
+            let next = at.and_then(|i| starts[i + 1..].iter().find_map(|(n, s)| s.clone().map(|s| (n, s))));
+            let mut because = format!("{what} = {}", shown(&v));
+            match (from, next) {
+                (Some(f), Some((n, s))) => because.push_str(&format!(
+                    " is at or above {} (the lowest value in \"{l}\") and below {} (the lowest in \"{n}\")",
+                    shown(&f),
+                    shown(&s)
+                )),
+                (Some(f), None) => because.push_str(&format!(
+                    " is at or above {} (the lowest value in \"{l}\", the last group)",
+                    shown(&f)
+                )),
+                _ => {}
+            }
+            because.push_str(&format!(
+                "; groups are cut by rank among all {} (equal values share a group)",
                 if matches!(d.owner, Owner::Entity(_)) { "entities" } else { "rows" }
-            ),
-            d.span,
-        ),
+            ));
+            (because, d.span)
+        }
         DimKind::Pareto { expr, .. } => (
             format!("{} = {} ranked among all entities, largest first; the share held by those before it picks the group", snippet(text, expr.span), shown(&eval(expr, row))),
             d.span,
@@ -182,6 +206,16 @@ pub fn why(
             entities.push((e, cols, super::batches_to_values(&session.execute(plan)?)));
         }
     }
+    // Quantile cuts, read off the data once per dimension.
+    let mut starts: Vec<(usize, Starts)> = Vec::new();
+    for &d in &dims {
+        if matches!(p.dims[d].kind, DimKind::Quantiles { .. }) {
+            starts.push((d, super::lock::group_starts(session, d)?));
+        }
+    }
+    let starts_of = |d: usize| -> &[(String, Option<Value>)] {
+        starts.iter().find(|x| x.0 == d).map_or(&[], |x| x.1.as_slice())
+    };
     let mut out = Vec::new();
     for r in &rows {
         let here = Named { cols: &names, vals: r };
@@ -196,7 +230,7 @@ pub fn why(
             let (because, span, read_from): (String, crate::span::Span, Vec<(String, String)>) =
                 match dd.owner {
                     Owner::Market(_) => {
-                        let (b, s) = explain(dd, &label, &here, text);
+                        let (b, s) = explain(dd, &label, &here, text, starts_of(d));
                         let reads = reads(dd)
                             .into_iter()
                             .map(|c| {
@@ -218,7 +252,7 @@ pub fn why(
                         match found {
                             Some(er) => {
                                 let erow = Named { cols, vals: er };
-                                let (b, s) = explain(dd, &label, &erow, text);
+                                let (b, s) = explain(dd, &label, &erow, text, starts_of(d));
                                 let mut reads = vec![(ent.key.name.clone(), shown(&key))];
                                 reads.extend(reads_of(dd, &erow));
                                 (
