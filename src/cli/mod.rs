@@ -173,7 +173,7 @@ pub enum Command {
     },
     /// Write every row of a market with one label column per dimension
     #[command(
-        after_help = "Examples:\n  seg assign specs/coffee.seg --market coffee -o coffee_labels.parquet\n  seg assign specs/shoppers.seg --entity shopper -o shoppers.csv",
+        after_help = "Examples:\n  seg assign specs/coffee.seg --market coffee -o coffee_labels.parquet\n  seg assign specs/shoppers.seg --entity customer -o shoppers.csv",
         group(clap::ArgGroup::new("target").required(true).args(["market", "entity"]))
     )]
     Assign {

@@ -286,7 +286,7 @@ fn shoppers_rfm_and_entity_assign() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("shoppers.csv");
     let o = seg(
-        &["assign", "specs/shoppers.seg", "--entity", "shopper", "-o", out.to_str().unwrap()],
+        &["assign", "specs/shoppers.seg", "--entity", "customer", "-o", out.to_str().unwrap()],
         &root(),
     );
     assert!(o.status.success(), "{}", text(&o));
