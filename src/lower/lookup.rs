@@ -180,26 +180,44 @@ impl TableIndex {
     }
 
     fn build_codes(&self, column: &str) -> Result<Option<ColumnCodes>> {
-        let text = cast(self.column(column)?, &DataType::Utf8)?;
-        let text = text.as_string::<i32>();
+        // Labels as `cast(x, Utf8)` writes them; held as string views so that a
+        // short label (12 bytes or fewer, inline in its view) is found by its
+        // 16-byte view alone, without hashing or comparing bytes.
+        let col = self.column(column)?;
+        let text: ArrayRef = match col.data_type() {
+            DataType::Utf8View => col.clone(),
+            DataType::Utf8 | DataType::LargeUtf8 => cast(col, &DataType::Utf8View)?,
+            _ => cast(&cast(col, &DataType::Utf8)?, &DataType::Utf8View)?,
+        };
+        let a = text.as_string_view();
+        let views = a.views();
         let mut labels: Vec<String> = Vec::new();
-        let mut at: HashMap<&str, u16> = HashMap::new();
-        let mut by_row: Vec<u16> = Vec::with_capacity(text.len());
-        for v in text.iter() {
-            let code = match v {
-                None => u16::MAX,
-                Some(v) => match at.get(v) {
-                    Some(&c) => c,
-                    None => {
-                        if labels.len() >= MAX_CODED_LABELS {
-                            return Ok(None);
-                        }
-                        let c = labels.len() as u16;
-                        at.insert(v, c);
-                        labels.push(v.to_string());
-                        c
+        let mut short: HashMap<u128, u16> = HashMap::new();
+        let mut long: HashMap<&str, u16> = HashMap::new();
+        let mut by_row: Vec<u16> = Vec::with_capacity(a.len());
+        for (i, &view) in views.iter().enumerate() {
+            if a.is_null(i) {
+                by_row.push(u16::MAX);
+                continue;
+            }
+            let inline = (view as u32) <= 12;
+            let found = if inline { short.get(&view) } else { long.get(a.value(i)) };
+            let code = match found {
+                Some(&c) => c,
+                None => {
+                    if labels.len() >= MAX_CODED_LABELS {
+                        return Ok(None);
                     }
-                },
+                    let c = labels.len() as u16;
+                    let v = a.value(i);
+                    if inline {
+                        short.insert(view, c);
+                    } else {
+                        long.insert(v, c);
+                    }
+                    labels.push(v.to_string());
+                    c
+                }
             };
             by_row.push(code);
         }

@@ -63,7 +63,7 @@ fn data() -> impl Strategy<Value = Data> {
         2 => (-10_000_000i64..10_000_000).prop_map(|m| Some(m * 60_000_000 + 7_000_123)),
         2 => prop::sample::select(DAYS.to_vec()).prop_map(move |s| Some(day(s) as i64 * 86_400_000_000)),
     ];
-    let zone = prop_oneof![1 => Just(None), 4 => prop::sample::select(vec!["north", "south", "", "ünï"]).prop_map(|s| Some(s.to_string()))];
+    let zone = prop_oneof![1 => Just(None), 4 => prop::sample::select(vec!["north", "south", "", "ünï", "a zone name longer than twelve bytes"]).prop_map(|s| Some(s.to_string()))];
     let w = prop_oneof![1 => Just(None), 4 => (-4i64..12).prop_map(|q| Some(q as f64 * 0.5))];
     let table = (
         prop::sample::subsequence((1i64..9).collect::<Vec<_>>(), 0..8),
