@@ -603,3 +603,62 @@ impl Kind for Decode {
         Ok(Arc::new(out))
     }
 }
+
+/// Periods fold into a cell code above this many bits of cells.
+const PERIOD_SHIFT: i64 = 1 << 40;
+/// Added to a period number so that every foldable one is positive (0 is the
+/// null period).
+const PERIOD_OFFSET: i64 = 1 << 21;
+
+/// `seg_fold(cell, period)`: a cell code and a calendar period number as one
+/// integer, so that segments per period group by one key. A period too far from
+/// 1970 to fold (past about 40,000 years of weeks) is an error, never a wrong group.
+struct Fold;
+
+impl Kind for Fold {
+    fn name(&self) -> &str {
+        "seg_fold"
+    }
+    fn returns(&self) -> DataType {
+        DataType::Int64
+    }
+    fn invoke(&self, args: &[ArrayRef], _: usize) -> Result<ArrayRef> {
+        let cells = args[0].as_primitive::<Int64Type>();
+        let periods = args[1].as_primitive::<Int64Type>();
+        let mut out = Vec::with_capacity(cells.len());
+        for (c, p) in cells.iter().zip(periods.iter()) {
+            let slot = match p {
+                None => 0,
+                Some(p) if p.abs() < PERIOD_OFFSET => p + PERIOD_OFFSET,
+                // A data error (exit 3), not a bug: the date itself is the problem.
+                Some(p) => {
+                    return Err(DataFusionError::External(Box::new(std::io::Error::other(
+                        format!("a date {p} periods from 1970 is too far out to group by period"),
+                    ))))
+                }
+            };
+            out.push(c.map(|c| slot * PERIOD_SHIFT + c));
+        }
+        Ok(Arc::new(Int64Array::from(out)))
+    }
+}
+
+/// `cell` and `period` folded into one integer (see `Fold`).
+pub fn fold_period(cell: Expr, period: Expr) -> Expr {
+    udf::call(
+        Arc::new(Fold),
+        Signature::exact(vec![DataType::Int64, DataType::Int64], Volatility::Immutable),
+        vec![cell, period],
+    )
+}
+
+/// The cell code and the period number (null for the null period) of a folded key.
+pub fn unfold_period(folded: Expr) -> Result<(Expr, Expr)> {
+    use datafusion::logical_expr::{lit, when};
+    let cell = folded.clone() % lit(PERIOD_SHIFT);
+    let slot = folded / lit(PERIOD_SHIFT);
+    let period =
+        when(slot.clone().eq(lit(0i64)), lit(datafusion::common::ScalarValue::Int64(None)))
+            .otherwise(slot - lit(PERIOD_OFFSET))?;
+    Ok((cell, period))
+}

@@ -7,7 +7,7 @@ use super::expr::{col, div, row, AggSet};
 use super::labels::{code_slots, coded_dims, label_of_cell, labelled_over, owner_rows_over};
 use super::period;
 use super::types::arrow_type;
-use super::{exact, internal, measure_columns, names, DfResult, Scans};
+use super::{codes, exact, internal, measure_columns, names, DfResult, Scans};
 use crate::check::program::*;
 use crate::diagnostic::Diagnostic;
 use arrow::datatypes::DataType;
@@ -190,12 +190,32 @@ impl Seg<'_> {
             stride *= code_slots(self.p, d, self.scans)?;
         }
         let Some(cell) = cell else { return lab.aggregate(self.period_cols(), aggs) };
-        let mut group = vec![cell.alias(names::CELL)];
-        group.extend(
-            self.dims().iter().filter(|d| !coded.contains(d)).map(|&d| col(&names::label(d))),
-        );
-        group.extend(self.period_cols());
-        let leaves = lab.aggregate(group, aggs)?;
+        let labels: Vec<Expr> = self
+            .dims()
+            .iter()
+            .filter(|d| !coded.contains(d))
+            .map(|&d| col(&names::label(d)))
+            .collect();
+        // Every label coded and calendar periods: the period folds into the cell
+        // code, so segments per period group by one integer, as without `over`.
+        let fold = labels.is_empty()
+            && self.over().is_some_and(|o| matches!(o.kind, PeriodKind::Calendar(_)));
+        let leaves = if fold {
+            let folded = codes::fold_period(cell, col(names::PERIOD)).alias(names::CELL);
+            let agg = lab.aggregate(vec![folded], aggs)?;
+            let (cell, period) = codes::unfold_period(col(names::CELL))?;
+            let schema = agg.schema().clone();
+            let mut cols = vec![cell.alias(names::CELL), period.alias(names::PERIOD)];
+            cols.extend(
+                schema.columns().into_iter().filter(|c| c.name != names::CELL).map(Expr::Column),
+            );
+            agg.project(cols)?
+        } else {
+            let mut group = vec![cell.alias(names::CELL)];
+            group.extend(labels);
+            group.extend(self.period_cols());
+            lab.aggregate(group, aggs)?
+        };
         let mut proj: Vec<Expr> = Vec::new();
         for &d in self.dims() {
             match strides.iter().find(|(x, _)| *x == d) {
