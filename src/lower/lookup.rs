@@ -52,7 +52,38 @@ const MAX_CODED_LABELS: usize = 1 << 15;
 /// lacks.
 pub struct ColumnCodes {
     pub labels: Vec<String>,
-    by_key: Vec<u16>,
+    by_key: ByKey,
+}
+
+/// Codes per key slot or row, in a byte each while the labels fit: a smaller array
+/// keeps more of the random reads (one per market row) in cache.
+enum ByKey {
+    Narrow(Vec<u8>),
+    Wide(Vec<u16>),
+}
+
+impl ByKey {
+    fn get(&self, i: usize) -> i64 {
+        match self {
+            ByKey::Narrow(v) => v[i] as i64,
+            ByKey::Wide(v) => v[i] as i64,
+        }
+    }
+}
+
+/// Each key's code through a dense index's slots.
+fn dense_codes<T: Copy + Into<i64>>(keys: &[i64], min: i64, table: &[T], none: i64) -> Vec<i64> {
+    let n = table.len() as u64;
+    keys.iter()
+        .map(|&v| {
+            let slot = v.wrapping_sub(min) as u64;
+            if slot < n {
+                table[slot as usize].into()
+            } else {
+                none
+            }
+        })
+        .collect()
 }
 
 enum Index {
@@ -223,12 +254,17 @@ impl TableIndex {
         }
         let none = labels.len() as u16;
         let fix = |c: u16| if c == u16::MAX { none } else { c };
-        let by_key = match &self.index {
+        let wide: Vec<u16> = match &self.index {
             Index::Dense { rows, .. } => rows
                 .iter()
                 .map(|&r| if r == u32::MAX { none } else { fix(by_row[r as usize]) })
                 .collect(),
             _ => by_row.into_iter().map(fix).collect(),
+        };
+        let by_key = if labels.len() < u8::MAX as usize {
+            ByKey::Narrow(wide.into_iter().map(|c| c as u8).collect())
+        } else {
+            ByKey::Wide(wide)
         };
         Ok(Some(ColumnCodes { labels, by_key }))
     }
@@ -236,26 +272,18 @@ impl TableIndex {
     /// The label code of each market row's key (see `ColumnCodes`).
     fn codes_of(&self, key: &ArrayRef, cc: &ColumnCodes) -> Result<ArrayRef> {
         let none = cc.labels.len() as i64;
-        let code = |r: u32| if r == u32::MAX { none } else { cc.by_key[r as usize] as i64 };
+        let code = |r: u32| if r == u32::MAX { none } else { cc.by_key.get(r as usize) };
         let nulls = key.logical_nulls();
         let bad = || df_internal(format!("a join key of `{}` changed type", self.name));
         let mut out: Vec<i64> = match (&self.index, keys(key)?.ok_or_else(bad)?) {
-            (Index::Dense { min, rows }, Keys::Ints(a)) => {
+            (Index::Dense { min, .. }, Keys::Ints(a)) => {
                 // The dense slots index `by_key` directly: one random access per row
-                // into a `u16` array, a quarter of the row index's size.
-                let n = rows.len() as u64;
-                a.as_primitive::<Int64Type>()
-                    .values()
-                    .iter()
-                    .map(|&v| {
-                        let slot = v.wrapping_sub(*min) as u64;
-                        if slot < n {
-                            cc.by_key[slot as usize] as i64
-                        } else {
-                            none
-                        }
-                    })
-                    .collect()
+                // into a byte (or `u16`) array, an eighth of the row index's size.
+                let keys = a.as_primitive::<Int64Type>().values();
+                match &cc.by_key {
+                    ByKey::Narrow(t) => dense_codes(keys, *min, t, none),
+                    ByKey::Wide(t) => dense_codes(keys, *min, t, none),
+                }
             }
             (Index::Ints(map), Keys::Ints(a)) => a
                 .as_primitive::<Int64Type>()
