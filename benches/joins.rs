@@ -9,36 +9,14 @@
 use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use seg::driver::{Driver, LoadOptions};
-use seg::engine::paths::PathPolicy;
-use seg::engine::session::{Session, SessionOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use support::{count, median, run, Rng};
+
+mod support;
 
 const COUNTRIES: [&str; 8] = ["DE", "FR", "GB", "US", "CA", "BR", "JP", "IN"];
 const TIERS: [&str; 4] = ["gold", "silver", "bronze", "new"];
-
-fn count(s: &str) -> u64 {
-    let s = s.trim().to_ascii_uppercase();
-    let (n, mult) = match s.chars().last() {
-        Some('M') => (&s[..s.len() - 1], 1_000_000),
-        Some('K') => (&s[..s.len() - 1], 1_000),
-        _ => (s.as_str(), 1),
-    };
-    n.parse::<u64>().expect("a count like 10M or 200K") * mult
-}
-
-/// xorshift64*, reproducible.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
 
 fn write(path: &Path, batches: Vec<RecordBatch>) {
     let f = std::fs::File::create(path).unwrap();
@@ -137,32 +115,6 @@ dimension c on sales = country
 dimension t on sales = tier
 segment s = sales by c x t
 "#;
-
-/// One timed run: check the spec, open the session (the join's duplicate-key check
-/// included), run the segmentation. Returns seconds and the result rows.
-fn run(dir: &Path, spec: &str) -> (f64, Vec<Vec<seg::check::program::Value>>) {
-    let started = Instant::now();
-    let driver = Driver::new(LoadOptions {
-        no_data: false,
-        policy: PathPolicy { allow_outside: true },
-        sources: Default::default(),
-        as_of: None,
-        no_lock: false,
-    });
-    let file = driver.analyse(&dir.join("bench.seg"), "bench.seg", spec.as_bytes());
-    let program = file.program.clone().unwrap_or_else(|| panic!("{:?}", file.diagnostics));
-    let opts =
-        SessionOptions { policy: Some(PathPolicy { allow_outside: true }), ..Default::default() };
-    let session = Session::new(program, dir, &opts).expect("session");
-    let batches = session.run_segment(0).expect("run");
-    let secs = started.elapsed().as_secs_f64();
-    (secs, seg::engine::batches_to_values(&batches))
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

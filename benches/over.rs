@@ -8,35 +8,13 @@
 use arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use seg::driver::{Driver, LoadOptions};
-use seg::engine::paths::PathPolicy;
-use seg::engine::session::{Session, SessionOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use support::{count, median, Rng};
+
+mod support;
 
 const REGIONS: [&str; 6] = ["north", "south", "east", "west", "central", "online"];
-
-fn count(s: &str) -> u64 {
-    let s = s.trim().to_ascii_uppercase();
-    let (n, mult) = match s.chars().last() {
-        Some('M') => (&s[..s.len() - 1], 1_000_000),
-        Some('K') => (&s[..s.len() - 1], 1_000),
-        _ => (s.as_str(), 1),
-    };
-    n.parse::<u64>().expect("a count like 10M or 200K") * mult
-}
-
-/// xorshift64*, reproducible.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
 
 /// Sales over the 36 months from 2022-01-01 (day 18993), six regions.
 fn generate(path: &Path, rows: u64) {
@@ -82,28 +60,11 @@ fn dim_body(kind: &str) -> String {
     }
 }
 
+/// One timed run: seconds and the number of result rows.
 fn run(dir: &Path, dim: &str, over: &str) -> (f64, usize) {
-    let started = Instant::now();
-    let driver = Driver::new(LoadOptions {
-        no_data: false,
-        policy: PathPolicy { allow_outside: true },
-        sources: Default::default(),
-        as_of: None,
-        no_lock: false,
-    });
     let spec = SPEC.replace("OVER", over).replace("DIM", &dim_body(dim));
-    let file = driver.analyse(&dir.join("bench.seg"), "bench.seg", spec.as_bytes());
-    let program = file.program.clone().unwrap_or_else(|| panic!("{:?}", file.diagnostics));
-    let opts =
-        SessionOptions { policy: Some(PathPolicy { allow_outside: true }), ..Default::default() };
-    let session = Session::new(program, dir, &opts).expect("session");
-    let batches = session.run_segment(0).expect("run");
-    (started.elapsed().as_secs_f64(), batches.iter().map(|b| b.num_rows()).sum())
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
+    let (secs, rows) = support::run(dir, &spec);
+    (secs, rows.len())
 }
 
 fn main() {

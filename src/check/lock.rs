@@ -180,6 +180,12 @@ pub fn kind_name(d: &DimDef) -> &'static str {
     }
 }
 
+/// Whether `entry` froze dimension `d` as the spec defines it now.
+fn frozen_as(p: &Checked, d: &DimDef, entry: &LockDim, src: &str) -> bool {
+    let (def, reads) = definition(p, d, src);
+    entry.definition == def && entry.reads == reads && entry.kind == kind_name(d)
+}
+
 /// The text with comments dropped and whitespace collapsed: what a definition
 /// means, not how it is laid out or annotated.
 fn collapse(s: &str) -> String {
@@ -262,8 +268,7 @@ pub fn apply(p: &mut Checked, lock: &LockFile, src: &str, lock_path: &str) -> Ve
             ));
             continue;
         };
-        let (def, reads) = definition(p, d, src);
-        if entry.definition != def || entry.reads != reads || entry.kind != kind_name(d) {
+        if !frozen_as(p, d, entry, src) {
             let mut diag = stale(
                 Some(d),
                 &d.name,
@@ -301,12 +306,7 @@ pub fn apply_matching(p: &mut Checked, lock: &LockFile, src: &str) -> Vec<String
     for i in 0..p.dims.len() {
         let d = &p.dims[i];
         let Some(entry) = lock.dimensions.iter().find(|x| x.name == d.name) else { continue };
-        let (def, reads) = definition(p, d, src);
-        if !freezable(d)
-            || entry.definition != def
-            || entry.reads != reads
-            || entry.kind != kind_name(d)
-        {
+        if !freezable(d) || !frozen_as(p, d, entry, src) {
             continue;
         }
         if let Ok((kind, labels)) = frozen_kind(p, d, entry) {

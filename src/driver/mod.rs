@@ -124,8 +124,9 @@ impl Driver {
         spec
     }
 
-    /// `SPEC.lock` as read from disk (`Err`: it exists but cannot be read).
-    fn read_lock(&self, spec: &Path) -> Option<Result<String, String>> {
+    /// `SPEC.lock` as read from disk, unless `--no-lock` (`Err`: it exists but
+    /// cannot be read).
+    pub fn read_lock(&self, spec: &Path) -> Option<Result<String, String>> {
         if self.opts.no_lock {
             return None;
         }

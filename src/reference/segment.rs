@@ -517,6 +517,20 @@ fn groups_of(sd: &SegDef, g: &Grouped, domains: Option<&[Vec<String>]>) -> Vec<G
     groups
 }
 
+/// A group's `rows` and measures, and its share quantity (`rows`, or the `share
+/// of` measure).
+fn measured_values(sd: &SegDef, defs: &[MeasureDef], group: &[Row]) -> (Vec<Value>, Value) {
+    let refs: Vec<&Row> = group.iter().collect();
+    let of = |i: usize| crate::check::coerce(measure(&defs[i].expr, defs, &refs), defs[i].ty);
+    let mut values = vec![Value::Int(group.len() as i64)];
+    values.extend(sd.measures.iter().map(|&mi| of(mi)));
+    let q = match sd.share_of {
+        Some(x) => of(x),
+        None => Value::Int(group.len() as i64),
+    };
+    (values, q)
+}
+
 /// Each group's output row (rows and measures) and its share quantity.
 fn measured(p: &Checked, s: usize, g: &Grouped, groups: &[Group]) -> Vec<(OutRow, Value)> {
     let sd = &p.segments[s];
@@ -525,15 +539,7 @@ fn measured(p: &Checked, s: usize, g: &Grouped, groups: &[Group]) -> Vec<(OutRow
     for (key, level, members) in groups {
         let group: Vec<Row> =
             members.iter().map(|&i| Row { cols: &g.cols, vals: &g.rows[i] }).collect();
-        let refs: Vec<&Row> = group.iter().collect();
-        let mut values = vec![Value::Int(members.len() as i64)];
-        for &mi in &sd.measures {
-            values.push(crate::check::coerce(measure(&defs[mi].expr, defs, &refs), defs[mi].ty));
-        }
-        let q = match sd.share_of {
-            Some(x) => crate::check::coerce(measure(&defs[x].expr, defs, &refs), defs[x].ty),
-            None => Value::Int(members.len() as i64),
-        };
+        let (values, q) = measured_values(sd, defs, &group);
         out.push((OutRow { labels: key.clone(), level: *level, values }, q));
     }
     out
@@ -690,15 +696,7 @@ fn run_migrate(p: &Checked, s: usize, mg: &MigrateDef, data: &[Table]) -> Vec<Ou
             .filter(|(x, y, _)| *x == a && *y == b)
             .map(|(_, _, r)| Row { cols: &ecols, vals: r })
             .collect();
-        let refs: Vec<&Row> = members.iter().collect();
-        let mut values = vec![Value::Int(members.len() as i64)];
-        for &mi in &sd.measures {
-            values.push(crate::check::coerce(measure(&defs[mi].expr, defs, &refs), defs[mi].ty));
-        }
-        let q = match sd.share_of {
-            Some(x) => crate::check::coerce(measure(&defs[x].expr, defs, &refs), defs[x].ty),
-            None => Value::Int(members.len() as i64),
-        };
+        let (values, q) = measured_values(sd, defs, &members);
         out.push((OutRow { labels: vec![a, b], level: None, values }, q));
     }
     let total: f64 = out.iter().filter_map(|(_, q)| q.as_f64()).sum();

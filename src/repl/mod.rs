@@ -307,12 +307,8 @@ impl Repl {
         let old_lock = self.lock.take();
         let mut notes = String::new();
         let lock_path = files::lock_file(path);
-        if !self.driver.options().no_lock && lock_path.exists() {
-            let read = files::read_limited(&lock_path, syntax::errors::MAX_SPEC_BYTES * 16)
-                .map_err(|e| e.to_string())
-                .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_string()))
-                .and_then(|t| crate::check::lock::LockFile::parse(&t));
-            match read {
+        if let Some(read) = self.driver.read_lock(path) {
+            match read.and_then(|t| crate::check::lock::LockFile::parse(&t)) {
                 Ok(l) => self.lock = Some(l),
                 Err(why) => {
                     notes.push_str(&format!("warning: {} ignored: {why}\n", lock_path.display()))

@@ -448,15 +448,7 @@ fn diff_shows_what_a_change_does_to_the_numbers() {
     let o = seg(&["diff", "old.seg", "old.seg", "--fail-on-change"], p.path());
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // Against git: the committed version is the old one.
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(["-c", "user.email=t@t", "-c", "user.name=t"])
-            .args(args)
-            .current_dir(p.path())
-            .output()
-            .map(|o| o.status.success());
-        assert_eq!(ok.ok(), Some(true), "git {args:?}");
-    };
+    let git = |args: &[&str]| git(p.path(), args);
     git(&["init", "-q", "."]);
     write(p.path(), "s.seg", old);
     git(&["add", "s.seg"]);
@@ -684,15 +676,7 @@ fn lock_freezes_definitions() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // `diff --rev` runs the old version with its lock of then: committed with
     // quartiles and their lock, the working tree has terciles and a new lock.
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(["-c", "user.email=t@t", "-c", "user.name=t"])
-            .args(args)
-            .current_dir(p.path())
-            .output()
-            .map(|o| o.status.success());
-        assert_eq!(ok.ok(), Some(true), "git {args:?}");
-    };
+    let git = |args: &[&str]| git(p.path(), args);
     git(&["init", "-q", "."]);
     write(p.path(), "s.seg", spec);
     assert_eq!(seg(&["lock", "s.seg"], p.path()).status.code(), Some(0));

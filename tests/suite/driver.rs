@@ -5,16 +5,21 @@ use super::support::*;
 use seg::driver::{Driver, LoadOptions};
 use seg::engine::paths::PathPolicy;
 
-#[test]
-fn editing_a_spec_reads_no_unchanged_data_file() {
-    let p = project();
-    let driver = Driver::new(LoadOptions {
+/// A driver that reads data inside the project, with today's date and lock files.
+fn driver() -> Driver {
+    Driver::new(LoadOptions {
         no_data: false,
         policy: PathPolicy { allow_outside: false },
         sources: Default::default(),
         as_of: None,
         no_lock: false,
-    });
+    })
+}
+
+#[test]
+fn editing_a_spec_reads_no_unchanged_data_file() {
+    let p = project();
+    let driver = driver();
     let spec = p.path().join("s.seg");
     let v1 = "market m from \"data/mini.csv\"\ndimension r on m = region\nsegment m by r\n";
     let first = driver.analyse(&spec, "s.seg", v1.as_bytes());
@@ -54,13 +59,7 @@ fn editing_a_spec_reads_no_unchanged_data_file() {
 fn two_versions_share_one_read_of_the_data() {
     use seg::engine::session::SessionOptions;
     let p = project();
-    let driver = Driver::new(LoadOptions {
-        no_data: false,
-        policy: PathPolicy { allow_outside: false },
-        sources: Default::default(),
-        as_of: None,
-        no_lock: false,
-    });
+    let driver = driver();
     let spec = p.path().join("s.seg");
     let old = "market m from \"data/mini.csv\"\ndimension r on m = region\nsegment s = m by r\n";
     let new = old.replace("= region", "= customer_type");

@@ -151,3 +151,14 @@ pub fn analyse_once(
 ) -> std::sync::Arc<seg::driver::SpecFile> {
     seg::driver::Driver::new(opts.clone()).analyse(path, display, bytes)
 }
+
+/// Runs `git` in `dir` (with an identity to commit as); the command must succeed.
+pub fn git(dir: &Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .args(["-c", "user.email=t@t", "-c", "user.name=t"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map(|o| o.status.success());
+    assert_eq!(ok.ok(), Some(true), "git {args:?}");
+}

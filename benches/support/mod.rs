@@ -1,0 +1,57 @@
+//! What the scale benches (`joins`, `over`) share: row counts from the command line,
+//! a reproducible generator, medians, and one timed spec run through the driver.
+
+use seg::check::program::Value;
+use seg::driver::{Driver, LoadOptions};
+use seg::engine::paths::PathPolicy;
+use seg::engine::session::{Session, SessionOptions};
+use std::path::Path;
+use std::time::Instant;
+
+/// `10M` or `200K` as a count.
+pub fn count(s: &str) -> u64 {
+    let s = s.trim().to_ascii_uppercase();
+    let (n, mult) = match s.chars().last() {
+        Some('M') => (&s[..s.len() - 1], 1_000_000),
+        Some('K') => (&s[..s.len() - 1], 1_000),
+        _ => (s.as_str(), 1),
+    };
+    n.parse::<u64>().expect("a count like 10M or 200K") * mult
+}
+
+/// xorshift64*, reproducible.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// One timed run of segmentation 0 of `spec` (placed in `dir`): check, open the
+/// session, run. Returns seconds and the result rows.
+pub fn run(dir: &Path, spec: &str) -> (f64, Vec<Vec<Value>>) {
+    let started = Instant::now();
+    let driver = Driver::new(LoadOptions {
+        no_data: false,
+        policy: PathPolicy { allow_outside: true },
+        sources: Default::default(),
+        as_of: None,
+        no_lock: false,
+    });
+    let file = driver.analyse(&dir.join("bench.seg"), "bench.seg", spec.as_bytes());
+    let program = file.program.clone().unwrap_or_else(|| panic!("{:?}", file.diagnostics));
+    let opts =
+        SessionOptions { policy: Some(PathPolicy { allow_outside: true }), ..Default::default() };
+    let session = Session::new(program, dir, &opts).expect("session");
+    let batches = session.run_segment(0).expect("run");
+    let secs = started.elapsed().as_secs_f64();
+    (secs, seg::engine::batches_to_values(&batches))
+}
