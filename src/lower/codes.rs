@@ -625,21 +625,34 @@ impl Kind for Fold {
     fn invoke(&self, args: &[ArrayRef], _: usize) -> Result<ArrayRef> {
         let cells = args[0].as_primitive::<Int64Type>();
         let periods = args[1].as_primitive::<Int64Type>();
+        if cells.null_count() == 0 && periods.null_count() == 0 {
+            let out: Vec<i64> = cells
+                .values()
+                .iter()
+                .zip(periods.values().iter())
+                .map(|(c, p)| Ok(period_slot(*p)? + c))
+                .collect::<Result<_>>()?;
+            return Ok(Arc::new(Int64Array::from(out)));
+        }
         let mut out = Vec::with_capacity(cells.len());
         for (c, p) in cells.iter().zip(periods.iter()) {
-            let slot = match p {
-                None => 0,
-                Some(p) if p.abs() < PERIOD_OFFSET => p + PERIOD_OFFSET,
-                // A data error (exit 3), not a bug: the date itself is the problem.
-                Some(p) => {
-                    return Err(DataFusionError::External(Box::new(std::io::Error::other(
-                        format!("a date {p} periods from 1970 is too far out to group by period"),
-                    ))))
-                }
-            };
-            out.push(c.map(|c| slot * PERIOD_SHIFT + c));
+            let slot = p.map_or(Ok(0), period_slot)?;
+            out.push(c.map(|c| slot + c));
         }
         Ok(Arc::new(Int64Array::from(out)))
+    }
+}
+
+/// What `seg_fold` adds to a cell code for period `p` (see `Fold`); the null
+/// period adds 0.
+#[inline]
+pub(super) fn period_slot(p: i64) -> Result<i64> {
+    match p {
+        p if p.abs() < PERIOD_OFFSET => Ok((p + PERIOD_OFFSET) * PERIOD_SHIFT),
+        // A data error (exit 3), not a bug: the date itself is the problem.
+        p => Err(DataFusionError::External(Box::new(std::io::Error::other(format!(
+            "a date {p} periods from 1970 is too far out to group by period"
+        ))))),
     }
 }
 

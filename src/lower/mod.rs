@@ -6,6 +6,7 @@ pub mod assign;
 pub mod audit;
 pub mod checked;
 pub mod codes;
+pub mod dict;
 pub mod errors;
 pub mod exact;
 pub mod expr;

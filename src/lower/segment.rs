@@ -7,11 +7,11 @@ use super::expr::{col, div, row, AggSet};
 use super::labels::{code_slots, coded_dims, label_of_cell, labelled_over, owner_rows_over};
 use super::period;
 use super::types::arrow_type;
-use super::{codes, exact, internal, measure_columns, names, DfResult, Scans};
+use super::{codes, dict, exact, internal, measure_columns, names, DfResult, Scans};
 use crate::check::program::*;
 use crate::diagnostic::Diagnostic;
 use arrow::datatypes::DataType;
-use datafusion::common::{JoinType, NullEquality, ScalarValue};
+use datafusion::common::{DFSchemaRef, JoinType, NullEquality, ScalarValue};
 use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::count::count_all;
 use datafusion::functions_aggregate::expr_fn as agg;
@@ -20,6 +20,7 @@ use datafusion::logical_expr::expr::{GroupingSet, WindowFunction};
 use datafusion::logical_expr::{
     cast, lit, try_cast, when, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, SortExpr,
 };
+use std::sync::Arc;
 
 /// One plan per segmentation: read, label, group, fill the grid, add shares, sort.
 pub fn segment_plan(p: &Checked, s: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
@@ -154,8 +155,9 @@ impl Seg<'_> {
             self.over(),
             self.scans,
         )?;
-        if !coded.is_empty() {
-            let leaves = self.coded_leaves(lab, &coded, aggs, set)?;
+        let dict = self.dictionary_dim(&coded, decomposable);
+        if !coded.is_empty() || dict.is_some() {
+            let leaves = self.coded_leaves(lab, &coded, dict, aggs, set)?;
             return if self.subtotals() { self.rolled_up(leaves, set) } else { Ok(leaves) };
         }
         if self.subtotals() {
@@ -167,12 +169,29 @@ impl Seg<'_> {
         }
     }
 
+    /// Under a calendar `over`, the one dimension whose labels come from the data
+    /// (a column as it is) when every other one is coded: a dictionary filled as the
+    /// query runs codes it, so the period still folds into one integer key. Grouping
+    /// by label and period would cost a second, multi-column hash key per row.
+    fn dictionary_dim(&self, coded: &[usize], decomposable: bool) -> Option<usize> {
+        if !self.over().is_some_and(|o| matches!(o.kind, PeriodKind::Calendar(_))) {
+            return None;
+        }
+        let mut rest = self.dims().iter().filter(|d| !coded.contains(d));
+        let d = *rest.next()?;
+        let column = matches!(self.p.dims[d].kind, DimKind::Column(_));
+        // Subtotals roll up from the leaf cells, which needs aggregates that combine.
+        let rolls = !self.subtotals() || decomposable;
+        (rest.next().is_none() && column && rolls).then_some(d)
+    }
+
     /// Leaf cells grouped by one integer (each coded dimension's code times its
     /// stride, plus the labels of the others), then decoded back to labels.
     fn coded_leaves(
         &self,
         lab: LogicalPlanBuilder,
         coded: &[usize],
+        dict_dim: Option<usize>,
         aggs: Vec<Expr>,
         set: &AggSet,
     ) -> DfResult<LogicalPlanBuilder> {
@@ -189,35 +208,67 @@ impl Seg<'_> {
             strides.push((d, stride));
             stride *= code_slots(self.p, d, self.scans)?;
         }
-        let Some(cell) = cell else { return lab.aggregate(self.period_cols(), aggs) };
+        // A dictionary-coded dimension's codes go above every coded dimension's,
+        // and its encoder folds the period in the same pass.
+        let dict = dict_dim
+            .map(|d| (d, dict::Dictionary::new(&self.p.dims[d].name, (1i64 << 40) / stride)));
+        let lab_schema = lab.schema().clone();
         let labels: Vec<Expr> = self
             .dims()
             .iter()
-            .filter(|d| !coded.contains(d))
+            .filter(|d| !coded.contains(d) && Some(**d) != dict_dim)
             .map(|&d| col(&names::label(d)))
             .collect();
         // Every label coded and calendar periods: the period folds into the cell
         // code, so segments per period group by one integer, as without `over`.
         let fold = labels.is_empty()
             && self.over().is_some_and(|o| matches!(o.kind, PeriodKind::Calendar(_)));
-        let leaves = if fold {
-            let folded = codes::fold_period(cell, col(names::PERIOD)).alias(names::CELL);
-            let agg = lab.aggregate(vec![folded], aggs)?;
-            let (cell, period) = codes::unfold_period(col(names::CELL))?;
-            let schema = agg.schema().clone();
-            let mut cols = vec![cell.alias(names::CELL), period.alias(names::PERIOD)];
-            cols.extend(
-                schema.columns().into_iter().filter(|c| c.name != names::CELL).map(Expr::Column),
-            );
-            agg.project(cols)?
-        } else {
-            let mut group = vec![cell.alias(names::CELL)];
-            group.extend(labels);
-            group.extend(self.period_cols());
-            lab.aggregate(group, aggs)?
+        let folded = match (&dict, cell) {
+            (Some((d, dict)), cell) => {
+                let label = col(&names::label(*d));
+                Some(dict::encode(dict, stride, label, col(names::PERIOD), cell))
+            }
+            (None, Some(cell)) if fold => Some(codes::fold_period(cell, col(names::PERIOD))),
+            (None, Some(cell)) => {
+                let mut group = vec![cell.alias(names::CELL)];
+                group.extend(labels);
+                group.extend(self.period_cols());
+                let leaves = lab.aggregate(group, aggs)?;
+                return self.decoded(leaves, &strides, None, stride, &lab_schema, set);
+            }
+            (None, None) => return lab.aggregate(self.period_cols(), aggs),
+        };
+        let agg = lab.aggregate(vec![folded.unwrap().alias(names::CELL)], aggs)?;
+        let (cell, period) = codes::unfold_period(col(names::CELL))?;
+        let schema = agg.schema().clone();
+        let mut cols = vec![cell.alias(names::CELL), period.alias(names::PERIOD)];
+        cols.extend(
+            schema.columns().into_iter().filter(|c| c.name != names::CELL).map(Expr::Column),
+        );
+        let leaves = agg.project(cols)?;
+        self.decoded(leaves, &strides, dict.as_ref(), stride, &lab_schema, set)
+    }
+
+    /// Leaf cells keyed by cell code, decoded back to each dimension's label.
+    fn decoded(
+        &self,
+        leaves: LogicalPlanBuilder,
+        strides: &[(usize, i64)],
+        dict: Option<&(usize, Arc<dict::Dictionary>)>,
+        stride: i64,
+        lab_schema: &DFSchemaRef,
+        set: &AggSet,
+    ) -> DfResult<LogicalPlanBuilder> {
+        let label_type = |d: usize| {
+            lab_schema.field_with_unqualified_name(&names::label(d)).map(|f| f.data_type().clone())
         };
         let mut proj: Vec<Expr> = Vec::new();
         for &d in self.dims() {
+            if let Some((_, dict)) = dict.filter(|(x, _)| *x == d) {
+                let label = dict::decode(dict, stride, col(names::CELL));
+                proj.push(cast(label, label_type(d)?).alias(names::label(d)));
+                continue;
+            }
             match strides.iter().find(|(x, _)| *x == d) {
                 Some(&(_, s)) => proj.push(
                     label_of_cell(self.p, d, s, col(names::CELL), self.scans)?
