@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod driver;
 pub mod engine;
+pub mod fmt;
 pub mod lower;
 pub mod reference;
 pub mod repl;

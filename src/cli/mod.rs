@@ -18,6 +18,7 @@ macro_rules! err {
 
 mod check_cmd;
 mod diff_cmd;
+mod fmt_cmd;
 mod lock_cmd;
 mod repl_cmd;
 mod run_cmd;
@@ -195,6 +196,18 @@ pub enum Command {
         data: DataArgs,
         #[command(flatten)]
         engine: EngineArgs,
+    },
+    /// Rewrite specs in canonical layout, every comment kept
+    #[command(
+        after_help = "Examples:\n  seg fmt specs/\n  seg fmt --check specs/\n  seg fmt - < specs/coffee.seg"
+    )]
+    Fmt {
+        /// Spec files or folders (searched recursively for *.seg); `-` reads standard
+        /// input and writes standard output; default `.`
+        paths: Vec<PathBuf>,
+        /// Write nothing; print a unified diff and exit 1 when a spec is not formatted
+        #[arg(long)]
+        check: bool,
     },
     /// Print the DataFusion plan of segmentations
     #[command(
@@ -440,6 +453,7 @@ fn dispatch(cli: Cli) -> u8 {
         install_signal_cleanup();
     }
     match cli.command {
+        Command::Fmt { paths, check } => fmt_cmd::run(&paths, check),
         Command::Check { paths, format, deny_warnings, no_data, data } => {
             check_cmd::run(&paths, format, deny_warnings, no_data, &data)
         }

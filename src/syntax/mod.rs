@@ -4,6 +4,7 @@
 pub mod ast;
 mod convert;
 pub mod errors;
+pub mod layout;
 mod limits;
 mod parser;
 mod pest_errors;
@@ -94,4 +95,23 @@ fn parse_str_with(text: &str, here: bool) -> Parsed {
         )
     });
     Parsed { text: text.to_string(), program, diagnostics }
+}
+
+/// `text` in canonical layout (`seg fmt`), or the diagnostics that stop it: a spec
+/// that does not parse is never rewritten.
+pub fn format(text: &str) -> Result<String, Vec<Diagnostic>> {
+    let parsed = parse_str(text);
+    if parsed.diagnostics.iter().any(|d| d.is_error()) {
+        return Err(parsed.diagnostics);
+    }
+    // The layout recurses like the parser; it gets the parser's stack.
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(PARSE_STACK)
+            .spawn_scoped(s, || layout::format(text))
+            .ok()
+            .and_then(|h| h.join().ok())
+            .flatten()
+    })
+    .ok_or_else(|| vec![errors::internal(crate::span::Span::new(0, 0), "the layout failed")])
 }

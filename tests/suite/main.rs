@@ -4,6 +4,7 @@
 
 mod cli;
 mod driver;
+mod fmt;
 mod golden;
 mod hostile;
 mod props;

@@ -257,15 +257,15 @@ fn dim_body() -> impl Strategy<Value = (bool, String)> {
 }
 
 #[derive(Clone, Debug)]
-struct Case {
-    spec: String,
+pub struct Case {
+    pub spec: String,
     data: Data,
     threads: usize,
     batch: usize,
     ipc: bool,
 }
 
-fn case() -> impl Strategy<Value = Case> {
+pub fn case() -> impl Strategy<Value = Case> {
     let seg_where =
         prop::option::of(prop::sample::select(vec!["a > 5", "t != \"a\"", "b < 300 or flag"]));
     let market_where =
