@@ -10,6 +10,7 @@ pub mod driver;
 pub mod engine;
 pub mod fmt;
 pub mod lower;
+pub mod lsp;
 pub mod reference;
 pub mod repl;
 pub mod span;

@@ -209,6 +209,9 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// A language server (LSP 3.17) on standard input and output, for editors
+    #[command(after_help = "Editors start it; see docs/editors.md.")]
+    Lsp,
     /// Print the DataFusion plan of segmentations
     #[command(
         after_help = "Example:\n  seg explain specs/coffee.seg --segment customers --physical"
@@ -454,6 +457,13 @@ fn dispatch(cli: Cli) -> u8 {
     }
     match cli.command {
         Command::Fmt { paths, check } => fmt_cmd::run(&paths, check),
+        Command::Lsp => match crate::lsp::run() {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                errln!("error: seg lsp: {e}");
+                exit::INVALID
+            }
+        },
         Command::Check { paths, format, deny_warnings, no_data, data } => {
             check_cmd::run(&paths, format, deny_warnings, no_data, &data)
         }

@@ -11,6 +11,34 @@ mod pest_errors;
 
 pub use parser::parse_expr;
 
+/// The reserved words (grammar/seg.pest's `keyword`): no name may be one.
+pub const KEYWORDS: [&str; 24] = [
+    "market",
+    "entity",
+    "dimension",
+    "segment",
+    "expect",
+    "example",
+    "from",
+    "as",
+    "where",
+    "on",
+    "of",
+    "by",
+    "else",
+    "then",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "between",
+    "null",
+    "true",
+    "false",
+    "distinct",
+];
+
 use crate::diagnostic::Diagnostic;
 use ast::Program;
 

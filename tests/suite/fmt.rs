@@ -258,7 +258,10 @@ fn fmt_properties_on_generated_programs() {
     runner
         .run(&perturbed(), |x| {
             // Generated text the grammar rejects (rare) is skipped, not counted.
-            if shape(&x).is_err() {
+            if let Err(e) = shape(&x) {
+                if std::env::var_os("SEG_FMT_DEBUG").is_some() {
+                    eprintln!("skipped:\n{x}\n{e}\n");
+                }
                 return Ok(());
             }
             formatted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -7,6 +7,7 @@ mod driver;
 mod fmt;
 mod golden;
 mod hostile;
+mod lsp;
 mod props;
 mod reliability;
 mod repl;

@@ -145,10 +145,20 @@ fn num(x: f64) -> String {
 
 /// A witness as a dimension's users read it: `revenue = 100, region = null`.
 fn show(w: &Witness) -> String {
+    show_witness(w)
+}
+
+/// A witness row, as the diagnostics and the language server's hover show it.
+pub fn show_witness(w: &Witness) -> String {
     if w.is_empty() {
         return "any row".into();
     }
-    let value = |v: &Value| match v {
+    w.iter().map(|(c, v)| format!("{c} = {}", show_value(v))).collect::<Vec<_>>().join(", ")
+}
+
+/// One value as a spec would write it (texts quoted).
+pub fn show_value(v: &Value) -> String {
+    match v {
         Value::Null => "null".to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(x) => num(*x),
@@ -156,6 +166,5 @@ fn show(w: &Witness) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Date(d) => d.to_string(),
         Value::Timestamp(t) => t.to_string(),
-    };
-    w.iter().map(|(c, v)| format!("{c} = {}", value(v))).collect::<Vec<_>>().join(", ")
+    }
 }

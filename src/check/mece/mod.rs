@@ -8,6 +8,7 @@
 mod analysis;
 mod boxes;
 mod errors;
+pub use errors::{show_value, show_witness};
 
 use crate::check::program::*;
 use crate::diagnostic::Diagnostic;
