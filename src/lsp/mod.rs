@@ -25,8 +25,16 @@ pub fn run() -> Result<(), Error> {
     let (conn, io) = Connection::stdio();
     let result = serve(&conn);
     drop(conn);
-    io.join()?;
-    result
+    // After a clean shutdown the client may close the pipes before the writer
+    // thread flushes; that is not a failure of the session.
+    let io = io.join();
+    result?;
+    if let Err(e) = io {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    Ok(())
 }
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -64,7 +72,8 @@ fn capabilities() -> ServerCapabilities {
     }
 }
 
-fn serve(conn: &Connection) -> Result<(), Error> {
+/// Serves one client on `conn` (stdio for `seg lsp`; in memory for the benchmark).
+pub fn serve(conn: &Connection) -> Result<(), Error> {
     let caps = serde_json::to_value(capabilities())?;
     let init = conn.initialize(caps)?;
     let init: InitializeParams = serde_json::from_value(init)?;

@@ -22,9 +22,14 @@ const INDENT: usize = 2;
 /// the parser's diagnostics).
 pub fn format(src: &str) -> Option<String> {
     let program = SegParser::parse(Rule::program, src).ok()?.next()?;
+    Some(format_tree(src, program))
+}
+
+/// `src` in canonical layout, from its parse tree.
+pub(super) fn format_tree<'s>(src: &'s str, program: Pair<'s, Rule>) -> String {
     let mut w = W::new(src, comments(src));
     w.program(program);
-    Some(w.finish())
+    w.finish()
 }
 
 /// The comments of `src` as byte ranges, in order (strings and backquoted names
@@ -637,7 +642,13 @@ impl<'s> W<'s> {
             }
             Rule::or_expr | Rule::and_expr | Rule::add_expr | Rule::mul_expr => {
                 let n = pair.clone().into_inner().filter(|p| !is_op(p.as_rule())).count();
-                let own = level(&pair);
+                // Only a chain of two or more operands has its own operator's level.
+                let own = match rule {
+                    Rule::or_expr => OR,
+                    Rule::and_expr => AND,
+                    Rule::add_expr => ADD,
+                    _ => MUL,
+                };
                 let mut first = true;
                 for p in pair.into_inner() {
                     if is_op(p.as_rule()) {

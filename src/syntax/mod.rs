@@ -128,18 +128,29 @@ fn parse_str_with(text: &str, here: bool) -> Parsed {
 /// `text` in canonical layout (`seg fmt`), or the diagnostics that stop it: a spec
 /// that does not parse is never rewritten.
 pub fn format(text: &str) -> Result<String, Vec<Diagnostic>> {
-    let parsed = parse_str(text);
-    if parsed.diagnostics.iter().any(|d| d.is_error()) {
-        return Err(parsed.diagnostics);
+    if text.len() > errors::MAX_SPEC_BYTES || !limits::scan(text).is_empty() {
+        return Err(parse_str(text).diagnostics);
     }
-    // The layout recurses like the parser; it gets the parser's stack.
-    std::thread::scope(|s| {
+    // One parse gives the tree the layout walks; the layout recurses like the
+    // parser, so it gets the parser's stack.
+    let laid_out = std::thread::scope(|s| {
         std::thread::Builder::new()
             .stack_size(PARSE_STACK)
-            .spawn_scoped(s, || layout::format(text))
+            .spawn_scoped(s, || parser::parse_tree(text).ok().map(|p| layout::format_tree(text, p)))
             .ok()
             .and_then(|h| h.join().ok())
-            .flatten()
-    })
-    .ok_or_else(|| vec![errors::internal(crate::span::Span::new(0, 0), "the layout failed")])
+    });
+    match laid_out {
+        Some(Some(out)) => Ok(out),
+        // Not parsed: the statement-by-statement parse words every error.
+        Some(None) => {
+            let diags = parse_str(text).diagnostics;
+            if diags.iter().any(|d| d.is_error()) {
+                Err(diags)
+            } else {
+                Err(vec![errors::internal(crate::span::Span::new(0, 0), "the layout failed")])
+            }
+        }
+        None => Err(vec![errors::internal(crate::span::Span::new(0, 0), "the layout failed")]),
+    }
 }

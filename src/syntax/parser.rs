@@ -43,6 +43,17 @@ pub fn parse_program(src: &str) -> (Program, Vec<Diagnostic>) {
     }
 }
 
+/// One pest parse for `seg fmt`: the tree, once the AST conversion (escapes, dates)
+/// has accepted it too.
+pub(super) fn parse_tree(src: &str) -> R<pest::iterators::Pair<'_, Rule>> {
+    configure_pest();
+    let mut pairs = SegParser::parse(Rule::program, src).map_err(|e| pest_error(e, src, 0))?;
+    let pair =
+        pairs.next().ok_or_else(|| errors::internal(Span::new(0, src.len()), "no program"))?;
+    Ctx { base: 0 }.program(pair.clone())?;
+    Ok(pair)
+}
+
 /// Parses a single expression (used by the REPL and by tests).
 pub fn parse_expr(src: &str) -> R<Expr> {
     configure_pest();

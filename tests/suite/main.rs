@@ -12,4 +12,5 @@ mod props;
 mod reliability;
 mod repl;
 mod support;
+mod textmate;
 mod tidy;
