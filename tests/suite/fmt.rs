@@ -198,7 +198,7 @@ fn program() -> impl Strategy<Value = String> {
             es[0].0
         ));
         s.push_str(&format!(
-            "segment s = m by d where {}\nexpect {} > 0\n",
+            "segment s = m by d where {}\nexpect ({}) > 0\n",
             es[es.len() - 1].0,
             es[0].0
         ));
