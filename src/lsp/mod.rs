@@ -25,15 +25,10 @@ pub fn run() -> Result<(), Error> {
     let (conn, io) = Connection::stdio();
     let result = serve(&conn);
     drop(conn);
-    // After a clean shutdown the client may close the pipes before the writer
-    // thread flushes; that is not a failure of the session.
-    let io = io.join();
+    // After the session ended, the I/O threads may fail on the client's closing
+    // pipes or on messages sent after `exit`: nothing is lost then.
+    let _ = io.join();
     result?;
-    if let Err(e) = io {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(e.into());
-        }
-    }
     Ok(())
 }
 
@@ -102,19 +97,29 @@ pub fn serve(conn: &Connection) -> Result<(), Error> {
     for msg in &conn.receiver {
         match msg {
             Message::Request(req) => {
-                if conn.handle_shutdown(&req)? {
-                    return Ok(());
+                match conn.handle_shutdown(&req) {
+                    Ok(true) => return Ok(()),
+                    Ok(false) => {}
+                    // Asked to shut down, the client closed the pipe instead of
+                    // sending `exit` (Neovim's `:qa` does): the session still ended.
+                    Err(_) if req.method == request::Shutdown::METHOD => return Ok(()),
+                    Err(e) => return Err(e.into()),
                 }
                 let id = req.id.clone();
                 let resp = match server.request(req) {
                     Ok(v) => Response::new_ok(id, v),
                     Err((code, msg)) => Response::new_err(id, code as i32, msg),
                 };
-                conn.sender.send(Message::Response(resp))?;
+                // A failed send means the client is gone: the session is over.
+                if conn.sender.send(Message::Response(resp)).is_err() {
+                    return Ok(());
+                }
             }
             Message::Notification(n) => {
                 for out in server.notification(n) {
-                    conn.sender.send(Message::Notification(out))?;
+                    if conn.sender.send(Message::Notification(out)).is_err() {
+                        return Ok(());
+                    }
                 }
             }
             Message::Response(_) => {}
@@ -163,7 +168,14 @@ impl Server {
         let parsed = crate::syntax::parse_str(&text);
         let index = Index::build(&parsed.program);
         let old_good = self.docs.remove(&uri).and_then(|d| d.good);
-        let good = if spec.program.is_some() { Some(spec.clone()) } else { old_good };
+        let good = if spec.program.is_some() {
+            Some(spec.clone())
+        } else {
+            // Opened with errors: the file as saved may check, and give types and
+            // labels until the buffer does.
+            old_good
+                .or_else(|| self.driver.load(&path, &display).ok().filter(|s| s.program.is_some()))
+        };
         let lines = Lines::new(&text);
         let diagnostics =
             spec.diagnostics.iter().map(|d| text::diagnostic(&uri, &lines, d)).collect();

@@ -132,6 +132,15 @@ async def test_hover(client: LanguageClient):
     log.info("hover on a measure: %r", measure)
     assert "value / volume" in measure and "float" in measure
     rule = await hover(position(source, '=> "b2b"'))
+    # Reopened with an error in it: types and labels come from the file as saved.
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri("coffee.seg")))
+    )
+    broken = source.replace("where revenue > 0", "where revenu > 0")
+    await open_doc(client, "coffee.seg", broken)
+    mid_edit = await hover(position(broken, "age_band", 1))
+    log.info("hover while the buffer has an error: %r", mid_edit)
+    assert "18 <= x < 25" in mid_edit
     log.info("hover on a rule: %r", rule)
     assert "can fire" in rule
 
