@@ -65,10 +65,20 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn build(program: &Program) -> Index {
+    /// `read`: columns read from data files, per market or table, with the span of
+    /// the file's path (their definition, for navigation).
+    pub fn build(program: &Program, read: &[(String, Vec<String>, Span)]) -> Index {
         let mut ix = Index::default();
         for item in &program.items {
             ix.defs(item);
+        }
+        for (scope, cols, at) in read {
+            for c in cols {
+                if ix.find(Kind::Column, scope, c).is_none_or(|s| !ix.is_defined(s)) {
+                    let sym = ix.sym(Kind::Column, scope, c);
+                    ix.occs.push(Occ { sym, span: *at, def: true, full: *at });
+                }
+            }
         }
         for item in &program.items {
             ix.refs(item);

@@ -166,7 +166,6 @@ impl Server {
         let display = path.display().to_string();
         let spec = self.driver.analyse(&path, &display, text.as_bytes());
         let parsed = crate::syntax::parse_str(&text);
-        let index = Index::build(&parsed.program);
         let old_good = self.docs.remove(&uri).and_then(|d| d.good);
         let good = if spec.program.is_some() {
             Some(spec.clone())
@@ -176,6 +175,7 @@ impl Server {
             old_good
                 .or_else(|| self.driver.load(&path, &display).ok().filter(|s| s.program.is_some()))
         };
+        let index = Index::build(&parsed.program, &read_columns(good.as_deref(), &text));
         let lines = Lines::new(&text);
         let diagnostics =
             spec.diagnostics.iter().map(|d| text::diagnostic(&uri, &lines, d)).collect();
@@ -371,7 +371,7 @@ impl Server {
                 },
             };
             let parsed = crate::syntax::parse_str(&text);
-            let index = Index::build(&parsed.program);
+            let index = Index::build(&parsed.program, &[]);
             let lines = Lines::new(&text);
             for o in index.occs.iter().filter(|o| o.def) {
                 let s = &index.syms[o.sym];
@@ -390,6 +390,31 @@ impl Server {
         }
         out
     }
+}
+
+/// Columns that markets and tables without `columns { ... }` read from their data
+/// files, placed at the file's path in `text` (when it is still where it was).
+fn read_columns(
+    good: Option<&SpecFile>,
+    text: &str,
+) -> Vec<(String, Vec<String>, crate::span::Span)> {
+    let Some(p) = good.and_then(|g| g.program.as_ref()) else { return vec![] };
+    let at = |span: crate::span::Span, path: &str| {
+        let here = text.get(span.start as usize..span.end as usize);
+        here.is_some_and(|h| h.contains(path)).then_some(span)
+    };
+    let mut out = Vec::new();
+    for m in p.markets.iter().filter(|m| m.declared.is_none()) {
+        if let Some(span) = at(m.path_span, &m.path) {
+            out.push((m.name.clone(), m.columns.iter().map(|c| c.name.clone()).collect(), span));
+        }
+    }
+    for t in &p.tables {
+        if let Some(span) = at(t.path_span, &t.path) {
+            out.push((t.name.clone(), t.columns.iter().map(|c| c.name.clone()).collect(), span));
+        }
+    }
+    out
 }
 
 fn renamable(k: Kind) -> bool {

@@ -271,3 +271,20 @@ async def test_semantic_tokens(client: LanguageClient):
     )
     log.info("semantic tokens for shoppers.seg: %d", len(toks.data) // 5)
     assert len(toks.data) > 100 and len(toks.data) % 5 == 0
+
+
+async def test_columns_read_from_the_data(client: LanguageClient):
+    source = text("coffee.seg")
+    start = source.index("  columns {")
+    end = source.index("  }\n", start) + len("  }\n")
+    undeclared = source[:start] + source[end:]
+    await open_doc(client, "coffee.seg", undeclared)
+    doc = types.TextDocumentIdentifier(uri=uri("coffee.seg"))
+    at = position(undeclared, "where revenue", 0, len("where r"))
+    h = await client.text_document_hover_async(types.HoverParams(text_document=doc, position=at))
+    log.info("hover on a column read from the data file: %r", h.contents.value)
+    assert "float" in h.contents.value and "coffee_sales.csv" in h.contents.value
+    d = await client.text_document_definition_async(types.DefinitionParams(text_document=doc, position=at))
+    loc = d[0] if isinstance(d, list) else d
+    log.info("definition of that column: the data file's path at %s", loc.range)
+    assert loc.range.start == position(undeclared, '"data/coffee_sales.csv"')
