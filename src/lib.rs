@@ -13,5 +13,6 @@ pub mod lower;
 pub mod lsp;
 pub mod reference;
 pub mod repl;
+pub mod report;
 pub mod span;
 pub mod syntax;

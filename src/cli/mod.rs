@@ -21,6 +21,7 @@ mod diff_cmd;
 mod fmt_cmd;
 mod lock_cmd;
 mod repl_cmd;
+mod report_cmd;
 mod run_cmd;
 mod test_cmd;
 mod why_cmd;
@@ -208,6 +209,25 @@ pub enum Command {
         /// Write nothing; print a unified diff and exit 1 when a spec is not formatted
         #[arg(long)]
         check: bool,
+    },
+    /// A self-contained HTML report: a chart per segmentation, the numbers, the audit, the MECE findings and the checks
+    #[command(
+        after_help = "Example:\n  seg report specs/coffee.seg -o coffee.html\n  seg report specs/cars.seg --segment suv_trend -o suv.html"
+    )]
+    Report {
+        spec: PathBuf,
+        /// Report only this segmentation (repeatable)
+        #[arg(long = "segment", value_name = "NAME")]
+        segments: Vec<String>,
+        #[arg(short = 'o', long = "output", value_name = "FILE.html")]
+        output: PathBuf,
+        /// Replace an existing output file
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// A language server (LSP 3.17) on standard input and output, for editors
     #[command(after_help = "Editors start it; see docs/editors.md.")]
@@ -443,7 +463,8 @@ fn dispatch(cli: Cli) -> u8 {
         | Command::Test { engine, .. }
         | Command::Diff { engine, .. }
         | Command::Why { engine, .. }
-        | Command::Lock { engine, .. } => engine.threads,
+        | Command::Lock { engine, .. }
+        | Command::Report { engine, .. } => engine.threads,
         Command::Repl { threads, .. } => *threads,
         _ => None,
     };
@@ -457,6 +478,9 @@ fn dispatch(cli: Cli) -> u8 {
     }
     match cli.command {
         Command::Fmt { paths, check } => fmt_cmd::run(&paths, check),
+        Command::Report { spec, segments, output, force, data, engine } => {
+            report_cmd::run(&spec, &segments, &output, force, &data, &engine)
+        }
         Command::Lsp => match crate::lsp::run() {
             Ok(()) => exit::OK,
             Err(e) => {

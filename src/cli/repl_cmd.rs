@@ -99,6 +99,7 @@ pub fn run(spec: Option<&Path>, data: &DataArgs, threads: Option<usize>) -> u8 {
                 return exit::INVALID;
             }
         };
+    repl.bars = interactive && std::io::stdout().is_terminal();
     show(&first);
     if !interactive {
         return piped(&mut repl);

@@ -168,7 +168,7 @@ pub fn open_from(
     }
 }
 
-fn select_segments(session: &Session, names: &[String]) -> Result<Vec<usize>, u8> {
+pub fn select_segments(session: &Session, names: &[String]) -> Result<Vec<usize>, u8> {
     let segs = &session.program.segments;
     if names.is_empty() {
         return Ok((0..segs.len()).collect());
@@ -204,11 +204,56 @@ pub struct RunArgs<'a> {
     pub pivot: Option<&'a str>,
 }
 
+/// What `-o FILE`'s extension asks for (cli-v2: the extension decides unless
+/// `--format` does; a conflict is a usage error).
+enum ByExtension {
+    Format(OutFormat),
+    Svg,
+    Html,
+    Unknown,
+}
+
+fn by_extension(output: Option<&Path>) -> ByExtension {
+    match output.and_then(|o| o.extension()).and_then(|e| e.to_str()) {
+        Some("csv") => ByExtension::Format(OutFormat::Csv),
+        Some("json") | Some("ndjson") => ByExtension::Format(OutFormat::Json),
+        Some("parquet") => ByExtension::Format(OutFormat::Parquet),
+        Some("svg") => ByExtension::Svg,
+        Some("html") | Some("htm") => ByExtension::Html,
+        _ => ByExtension::Unknown,
+    }
+}
+
 pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
-    let format = a.format.unwrap_or(if a.output.is_none() && std::io::stdout().is_terminal() {
-        OutFormat::Table
-    } else {
-        OutFormat::Csv
+    let implied = by_extension(a.output);
+    match (&implied, a.format) {
+        (ByExtension::Format(f), Some(g)) if *f != g => {
+            errln!(
+                "error: -o {} says {} but --format says {}; drop one",
+                a.output.map(|o| o.display().to_string()).unwrap_or_default(),
+                f.extension(),
+                g.extension()
+            );
+            return exit::USAGE;
+        }
+        (ByExtension::Svg, Some(g)) => {
+            errln!(
+                "error: -o FILE.svg draws a chart; --format {} conflicts with it",
+                g.extension()
+            );
+            return exit::USAGE;
+        }
+        (ByExtension::Svg, None) => return svg(&a, data, eng),
+        (ByExtension::Html, _) => {
+            errln!("error: an HTML report comes from `seg report SPEC -o FILE.html`");
+            return exit::USAGE;
+        }
+        _ => {}
+    }
+    let format = a.format.unwrap_or(match implied {
+        ByExtension::Format(f) => f,
+        _ if a.output.is_none() && std::io::stdout().is_terminal() => OutFormat::Table,
+        _ => OutFormat::Csv,
     });
     if format == OutFormat::Parquet && a.output.is_none() {
         errln!("error: --format parquet needs -o FILE (or -o DIR/)");
@@ -301,7 +346,8 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
                 OutFormat::Table => {
                     // A pivoted dimension's labels are columns now, not a label column.
                     let labels = sd.label_columns() - usize::from(a.pivot.is_some());
-                    Ok(output::to_table(batches, labels).into_bytes())
+                    let bars = a.output.is_none() && std::io::stdout().is_terminal();
+                    Ok(output::to_table_with(batches, labels, bars).into_bytes())
                 }
                 OutFormat::Csv => output::to_csv(batches),
                 OutFormat::Json => output::to_json(batches),
@@ -382,6 +428,45 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
         && std::env::var_os("SEG_AUDIT_STRICT").is_some()
     {
         return exit::INVALID;
+    }
+    exit::OK
+}
+
+/// `seg run -o FILE.svg`: one segmentation's chart alone, as in `seg report`.
+fn svg(a: &RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
+    let dest = a.output.unwrap_or(Path::new("chart.svg"));
+    if let Err(e) = files::check_output(dest, a.force, &files::run_inputs(a.spec, &[])) {
+        return report(&e);
+    }
+    let (file, session) = match open(a.spec, data, eng) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let segs = match select_segments(&session, a.segments) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let [s] = segs[..] else {
+        let names: Vec<&str> =
+            segs.iter().map(|&s| session.program.segments[s].name.as_str()).collect();
+        errln!(
+            "error: -o FILE.svg draws one segmentation; pick one with --segment ({})",
+            names.join(", ")
+        );
+        return exit::USAGE;
+    };
+    let batches = match session.run_segment(s) {
+        Ok(b) => b,
+        Err(e) => return report_in(&e, Some(&file)),
+    };
+    let (names, rows) = crate::report::data::rows(&session.program, s, &batches);
+    let Some(svg) = crate::report::chart::chart(&session.program, s, &names, &rows) else {
+        errln!("error: segmentation `{}` has no rows to draw", session.program.segments[s].name);
+        return exit::DATA;
+    };
+    let inputs = files::run_inputs(a.spec, &session.files);
+    if let Err(e) = files::write_atomic(dest, svg.as_bytes(), a.force, &inputs) {
+        return report(&e);
     }
     exit::OK
 }

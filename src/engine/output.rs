@@ -107,15 +107,49 @@ fn group_thousands(s: &str) -> String {
 /// A table for people: labels left, numbers right, shares as percentages, subtotal
 /// children indented.
 pub fn to_table(batches: &[RecordBatch], dims: usize) -> String {
+    to_table_with(batches, dims, false)
+}
+
+/// A share as a bar of Unicode blocks, `width` cells for 100%, in eighths.
+pub fn share_bar(share: f64, width: usize) -> String {
+    const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+    let eighths = (share.clamp(0.0, 1.0) * width as f64 * 8.0).round() as usize;
+    format!("{}{}", "█".repeat(eighths / 8), PARTS[eighths % 8])
+}
+
+/// `to_table`; with `bars` (a terminal), a share bar beside each row's share.
+pub fn to_table_with(batches: &[RecordBatch], dims: usize, bars: bool) -> String {
     let Some(first) = batches.first() else { return String::from("(no rows)\n") };
     let schema = first.schema();
-    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut rows: Vec<Vec<String>> = Vec::new();
     for b in batches {
         for i in 0..b.num_rows() {
             rows.push(names.iter().enumerate().map(|(c, n)| cell(b.column(c), i, n)).collect());
         }
     }
+    let share_col = names.iter().position(|n| n == "share");
+    let bar_col = share_col.filter(|_| bars).map(|sc| {
+        for (r, b) in rows.iter_mut().zip(batches.iter().flat_map(|b| {
+            // An arrow kernel on result arrays, not a plan expression.
+            let col = arrow::compute::kernels::cast::cast_with_options(
+                b.column(sc),
+                &DataType::Float64,
+                &Default::default(),
+            )
+            .ok();
+            (0..b.num_rows()).map(move |i| {
+                col.as_ref().and_then(|c| {
+                    let a = c.as_primitive::<arrow::datatypes::Float64Type>();
+                    a.is_valid(i).then(|| a.value(i))
+                })
+            })
+        })) {
+            r.insert(sc + 1, b.map(|x| share_bar(x, 20)).unwrap_or_default());
+        }
+        names.insert(sc + 1, String::new());
+        sc + 1
+    });
     let level_col = names.iter().position(|n| n == "level");
     let mut widths: Vec<usize> = names.iter().map(|n| n.chars().count()).collect();
     widths.iter_mut().take(dims).for_each(|w| *w = (*w).max("(unassigned)".len()));
@@ -124,11 +158,14 @@ pub fn to_table(batches: &[RecordBatch], dims: usize) -> String {
             widths[c] = widths[c].max(v.chars().count());
         }
     }
-    let numeric: Vec<bool> = schema
+    let mut numeric: Vec<bool> = schema
         .fields()
         .iter()
         .map(|f| matches!(f.data_type(), DataType::Int64 | DataType::Float64))
         .collect();
+    if let Some(b) = bar_col {
+        numeric.insert(b, false);
+    }
     let mut out = String::new();
     let line = |out: &mut String, vals: &[String], header: bool| {
         for (c, v) in vals.iter().enumerate() {

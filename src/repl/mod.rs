@@ -83,6 +83,8 @@ pub struct Repl {
     lock: Option<crate::check::lock::LockFile>,
     pub time: bool,
     pub color: bool,
+    /// Share bars beside the tables (on a terminal).
+    pub bars: bool,
 }
 
 /// Something that resolves when the user asks to cancel the running query.
@@ -162,6 +164,7 @@ impl Repl {
             lock: None,
             time: false,
             color,
+            bars: false,
         };
         let reply = match spec {
             Some(p) => repl.load(p),
@@ -492,7 +495,11 @@ impl Repl {
         match mode {
             Mode::Run => {
                 let batches = session.run_segment_cancellable(idx, cancel())?;
-                Ok(output::to_table(&batches, session.program.segments[idx].label_columns()) + "\n")
+                Ok(output::to_table_with(
+                    &batches,
+                    session.program.segments[idx].label_columns(),
+                    self.bars,
+                ) + "\n")
             }
             Mode::Explain => {
                 let plan = session.segment_plan(idx)?;
