@@ -263,8 +263,8 @@ pub fn nested(title: &str, names: &[String], rows: &[Row]) -> Document {
     for (i, r) in shown.iter().enumerate() {
         let depth = r.level.unwrap_or(1) as usize;
         let label = label_of(&r.labels[depth - 1]);
-        if depth == 1 {
-            parent = i;
+        if depth == 1 && i > 0 {
+            parent += 1;
         }
         let share = r.share.unwrap_or(0.0);
         let y = 8.0 + i as f64 * row_h;

@@ -11,6 +11,7 @@ mod lsp;
 mod props;
 mod reliability;
 mod repl;
+mod report;
 mod support;
 mod textmate;
 mod tidy;
