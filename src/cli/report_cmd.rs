@@ -41,11 +41,11 @@ pub fn run(
             Err(e) => return report_in(&e, Some(&file)),
         }
     }
-    let audits = match crate::engine::audit::audit_all(&session, &segs) {
+    let audits = match crate::engine::audit::audit_all_with(&session, &segs, &results) {
         Ok(a) => a,
         Err(e) => return report_in(&e, Some(&file)),
     };
-    let verdicts = crate::report::verdicts(&file, &session);
+    let verdicts = crate::report::verdicts(&file, &session, &results);
     let html = crate::report::html(&file, &session.program, &results, &audits, &verdicts);
     let inputs = files::run_inputs(spec, &session.files);
     if let Err(e) = files::write_atomic(dest, html.as_bytes(), force, &inputs) {

@@ -10,6 +10,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
 use datafusion::logical_expr::LogicalPlan;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct DimAudit {
@@ -185,14 +186,31 @@ fn describe_row(b: &[RecordBatch], cols: &[String]) -> Option<String> {
 
 /// Per-dimension counts for the dimensions of segmentation `s`, on its rows.
 pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineError> {
+    audit_dims_known(session, s, None, &mut HashMap::new())
+}
+
+/// `audit_dims`; `known` gives each dimension's unassigned rows when the caller
+/// counted them already (from the segmentation's own cells), so only `partition`
+/// dimensions need a query for their counts (the overlaps).
+fn audit_dims_known(
+    session: &Session,
+    s: usize,
+    known: Option<&[i64]>,
+    unmapped_seen: &mut HashMap<usize, Vec<(String, i64)>>,
+) -> Result<Vec<DimAudit>, EngineError> {
     let p = &session.program;
     let mut out = Vec::new();
-    for &d in &p.segments[s].dims {
+    for (k, &d) in p.segments[s].dims.iter().enumerate() {
         let plans = DimPlans::new(p, s, d, session);
-        let b = session.execute(plans.counts().map_err(classify)?)?;
-        let unassigned = int_at(&b, 0);
-        let overlaps =
-            if b.first().is_some_and(|x| x.num_columns() > 1) { Some(int_at(&b, 1)) } else { None };
+        let partition = matches!(p.dims[d].kind, DimKind::Rules { partition: true, .. });
+        let (unassigned, overlaps) = match known.and_then(|u| u.get(k)) {
+            Some(&u) if !partition => (u, None),
+            _ => {
+                let b = session.execute(plans.counts().map_err(classify)?)?;
+                let o = b.first().is_some_and(|x| x.num_columns() > 1).then(|| int_at(&b, 1));
+                (int_at(&b, 0), o)
+            }
+        };
         let sample_cols = plans.sample_columns();
         let sample = |plan: DfResult<LogicalPlan>| -> Result<Option<String>, EngineError> {
             Ok(describe_row(&session.execute(plan.map_err(classify)?)?, &sample_cols))
@@ -203,13 +221,24 @@ pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineEr
             Some(plan) if overlaps.unwrap_or(0) > 0 => sample(plan)?,
             _ => None,
         };
+        // Without a `where`, a mapping's unmapped values are the same in every
+        // segmentation of its market: counted once.
+        let shared = p.segments[s].filter.is_none() && p.segments[s].entity.is_none();
         let mut unmapped = Vec::new();
-        if let Some(plan) = plans.unmapped() {
-            for batch in session.execute(plan.map_err(classify)?)? {
-                let v = batch.column(0).as_string::<i32>();
-                let n = batch.column(1).as_primitive::<Int64Type>();
-                for i in 0..batch.num_rows() {
-                    unmapped.push((v.value(i).to_string(), n.value(i)));
+        match unmapped_seen.get(&d).filter(|_| shared) {
+            Some(u) => unmapped = u.clone(),
+            None => {
+                if let Some(plan) = plans.unmapped() {
+                    for batch in session.execute(plan.map_err(classify)?)? {
+                        let v = batch.column(0).as_string::<i32>();
+                        let n = batch.column(1).as_primitive::<Int64Type>();
+                        for i in 0..batch.num_rows() {
+                            unmapped.push((v.value(i).to_string(), n.value(i)));
+                        }
+                    }
+                }
+                if shared {
+                    unmapped_seen.insert(d, unmapped.clone());
                 }
             }
         }
@@ -225,19 +254,64 @@ pub fn audit_dims(session: &Session, s: usize) -> Result<Vec<DimAudit>, EngineEr
     Ok(out)
 }
 
+/// Rows with no label for each of the `k` dimensions, summed over the leaf cells
+/// (a leaf's null label is the unassigned segment; subtotal rows are skipped).
+fn unassigned_from_cells(
+    result: &[arrow::record_batch::RecordBatch],
+    lead: usize,
+    k: usize,
+    levels: bool,
+) -> Vec<i64> {
+    let mut out = vec![0i64; k];
+    let rows_col = lead + k + usize::from(levels);
+    for b in result {
+        let rows = b.column(rows_col).as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            if levels && b.column(lead + k).as_primitive::<Int64Type>().value(i) as usize != k {
+                continue;
+            }
+            for (d, n) in out.iter_mut().enumerate() {
+                if b.column(lead + d).is_null(i) {
+                    *n += rows.value(i);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The full `--audit` report for each segmentation.
 pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, EngineError> {
+    audit_all_with(session, segs, &[])
+}
+
+/// `audit_all`, given the results of segmentations already run (`seg report`):
+/// those are not run again, and a market segmentation's unassigned rows per
+/// dimension are counted from its own leaf cells instead of by a query each.
+pub fn audit_all_with(
+    session: &Session,
+    segs: &[usize],
+    done: &[(usize, Vec<arrow::record_batch::RecordBatch>)],
+) -> Result<Vec<AuditReport>, EngineError> {
     let p = &session.program;
     let mut reports = Vec::new();
+    // Market totals over the same rows: shared by segmentations without a `where`.
+    let mut totals_of: HashMap<(usize, Vec<usize>), Vec<Option<f64>>> = HashMap::new();
+    let mut unmapped_seen = HashMap::new();
     // A migration counts entities across two periods, not the market's rows.
     for &s in segs.iter().filter(|&&s| p.segments[s].migrate.is_none()) {
         let sd = &p.segments[s];
         let defs = p.seg_measures(s);
-        let dims = audit_dims(session, s)?;
-        let result = session.run_segment(s)?;
+        let result = match done.iter().find(|(x, _)| *x == s) {
+            Some((_, r)) => r.clone(),
+            None => session.run_segment(s)?,
+        };
         let k = sd.dims.len();
         // Label columns: `period` (under `over`), then the dimensions'.
         let lead = usize::from(sd.over.is_some());
+        let known = (sd.entity.is_none() && !done.is_empty())
+            .then(|| unassigned_from_cells(&result, lead, k, sd.has_levels()));
+        let dims = audit_dims_known(session, s, known.as_deref(), &mut unmapped_seen)?;
         let level_col = if sd.has_levels() { Some(lead + k) } else { None };
         let rows_col = lead + k + usize::from(level_col.is_some());
         let mut empty = Vec::new();
@@ -283,16 +357,27 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
             }
         }
         // Market totals over the same rows (the segmentation's `where` applied).
-        let plan = market_totals(p, s, session).map_err(classify)?;
-        let mut totals = vec![None; sd.measures.len() + 1];
-        for batch in session.execute(plan)?.iter().filter(|b| b.num_rows() > 0) {
-            for (j, t) in totals.iter_mut().enumerate() {
-                let a = batch.column(j);
-                if !a.is_null(0) {
-                    *t = Some(a.as_primitive::<arrow::datatypes::Float64Type>().value(0));
+        let shared = sd.filter.is_none() && sd.entity.is_none();
+        let key = (sd.market, sd.measures.clone());
+        let totals = match totals_of.get(&key).filter(|_| shared) {
+            Some(t) => t.clone(),
+            None => {
+                let plan = market_totals(p, s, session).map_err(classify)?;
+                let mut totals = vec![None; sd.measures.len() + 1];
+                for batch in session.execute(plan)?.iter().filter(|b| b.num_rows() > 0) {
+                    for (j, t) in totals.iter_mut().enumerate() {
+                        let a = batch.column(j);
+                        if !a.is_null(0) {
+                            *t = Some(a.as_primitive::<arrow::datatypes::Float64Type>().value(0));
+                        }
+                    }
                 }
+                if shared {
+                    totals_of.insert(key, totals.clone());
+                }
+                totals
             }
-        }
+        };
         let mut leaves = vec![LeafCheck {
             measure: "rows".into(),
             leaves: Some(leaf_rows),

@@ -61,16 +61,22 @@ fn results<'a>(
     cache: &'a mut HashMap<usize, Vec<OutRow>>,
 ) -> Result<&'a Vec<OutRow>, String> {
     if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(s) {
-        let sd = &session.program.segments[s];
         let batches = session.run_segment(s).map_err(|e| e.to_string())?;
-        let values = super::batches_to_values(&batches);
-        slot.insert(reference::segment::rows_from_values(
-            sd.label_columns(),
-            sd.has_levels(),
-            &values,
-        ));
+        slot.insert(out_rows(&session.program, s, &batches));
     }
     Ok(&cache[&s])
+}
+
+/// Segmentation `s`'s result as the rows `expect` queries read: a caller that
+/// ran it already (`seg report`) seeds the cache of `assertion` with these.
+pub fn out_rows(
+    p: &Checked,
+    s: usize,
+    batches: &[arrow::record_batch::RecordBatch],
+) -> Vec<OutRow> {
+    let sd = &p.segments[s];
+    let values = super::batches_to_values(batches);
+    reference::segment::rows_from_values(sd.label_columns(), sd.has_levels(), &values)
 }
 
 /// The value of `rows(SEG, ...)`, `share(...)`, `share_of_parent(...)` or a measure

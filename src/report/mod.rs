@@ -29,8 +29,13 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// Every `example` and `expect` of the spec, evaluated.
-pub fn verdicts(file: &SpecFile, session: &Session) -> Vec<Verdict> {
+/// Every `example` and `expect` of the spec, evaluated; `done` are results already
+/// computed, which the expectations read instead of running them again.
+pub fn verdicts(
+    file: &SpecFile,
+    session: &Session,
+    done: &[(usize, Vec<RecordBatch>)],
+) -> Vec<Verdict> {
     let p = &session.program;
     let idx = crate::span::LineIndex::new(&file.text);
     let place = |span: crate::span::Span| {
@@ -52,7 +57,8 @@ pub fn verdicts(file: &SpecFile, session: &Session) -> Vec<Verdict> {
             detail: format!("{} gives {got}", p.dims[v.dim].name),
         });
     }
-    let mut cache: HashMap<usize, Vec<OutRow>> = HashMap::new();
+    let mut cache: HashMap<usize, Vec<OutRow>> =
+        done.iter().map(|(s, b)| (*s, expect::out_rows(p, *s, b))).collect();
     for e in &p.expects {
         let (ok, span, detail) = match e {
             ExpectDef::Partition { segment, span, .. } => {
