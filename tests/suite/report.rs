@@ -192,3 +192,38 @@ fn mekko_geometry_matches_the_shares() {
     }
     finish(failures);
 }
+
+/// `-o`'s extension picks the format; a conflict with `--format` is a usage error;
+/// `.svg` draws one segmentation; `seg report` refuses to write over an input.
+#[test]
+fn outputs_follow_the_extension_and_never_overwrite_inputs() {
+    let p = project();
+    write(p.path(), "s.seg", super::cli::SPEC);
+    let o = seg(&["run", "s.seg", "--segment", "by_band", "-o", "out.parquet"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(&std::fs::read(p.path().join("out.parquet")).unwrap()[..4], b"PAR1");
+    let o =
+        seg(&["run", "s.seg", "--segment", "by_band", "--format", "csv", "-o", "x.json"], p.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!p.path().join("x.json").exists());
+    let o = seg(&["run", "s.seg", "-o", "all.svg"], p.path());
+    assert_eq!(o.status.code(), Some(2), "one segmentation per chart: {}", text(&o));
+    let o = seg(&["run", "s.seg", "--segment", "by_band", "-o", "band.svg"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let svg = std::fs::read_to_string(p.path().join("band.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("class=\"mark\""), "{svg}");
+    let o = seg(&["run", "s.seg", "-o", "r.html"], p.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("seg report"));
+    let o = seg(&["report", "s.seg", "-o", "r.html"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(p.path().join("r.html")).unwrap();
+    assert!(!html.contains("http://") || !html.contains("src=\"http"), "loads nothing");
+    assert!(!html.contains("<script") && !html.contains("<link"), "self-contained");
+    let spec = std::fs::read(p.path().join("s.seg")).unwrap();
+    let o = seg(&["report", "s.seg", "-o", "s.seg", "--force"], p.path());
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    let o = seg(&["report", "s.seg", "-o", "data/mini.html", "--force"], p.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(std::fs::read(p.path().join("s.seg")).unwrap(), spec, "the spec is untouched");
+}
