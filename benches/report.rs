@@ -8,9 +8,7 @@
 use arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use seg::driver::{Driver, LoadOptions};
-use seg::engine::paths::PathPolicy;
-use seg::engine::session::{Session, SessionOptions};
+use seg::engine::session::Session;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -68,18 +66,7 @@ expect share(by_zone, "other") > 10%
 "#;
 
 fn session(dir: &Path) -> (Arc<seg::driver::SpecFile>, Session) {
-    let driver = Driver::new(LoadOptions {
-        no_data: false,
-        policy: PathPolicy { allow_outside: true },
-        sources: Default::default(),
-        as_of: None,
-        no_lock: false,
-    });
-    let file = driver.analyse(&dir.join("bench.seg"), "bench.seg", SPEC.as_bytes());
-    let program = file.program.clone().unwrap_or_else(|| panic!("{:?}", file.diagnostics));
-    let opts =
-        SessionOptions { policy: Some(PathPolicy { allow_outside: true }), ..Default::default() };
-    (file, Session::new(program, dir, &opts).expect("session"))
+    support::open(dir, SPEC)
 }
 
 /// `seg run`: every segmentation, as tables.

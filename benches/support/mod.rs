@@ -35,10 +35,8 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-/// One timed run of segmentation 0 of `spec` (placed in `dir`): check, open the
-/// session, run. Returns seconds and the result rows.
-pub fn run(dir: &Path, spec: &str) -> (f64, Vec<Vec<Value>>) {
-    let started = Instant::now();
+/// The checked spec `spec` (placed in `dir` as `bench.seg`) and a session on it.
+pub fn open(dir: &Path, spec: &str) -> (std::sync::Arc<seg::driver::SpecFile>, Session) {
     let driver = Driver::new(LoadOptions {
         no_data: false,
         policy: PathPolicy { allow_outside: true },
@@ -51,6 +49,14 @@ pub fn run(dir: &Path, spec: &str) -> (f64, Vec<Vec<Value>>) {
     let opts =
         SessionOptions { policy: Some(PathPolicy { allow_outside: true }), ..Default::default() };
     let session = Session::new(program, dir, &opts).expect("session");
+    (file, session)
+}
+
+/// One timed run of segmentation 0 of `spec` (placed in `dir`): check, open the
+/// session, run. Returns seconds and the result rows.
+pub fn run(dir: &Path, spec: &str) -> (f64, Vec<Vec<Value>>) {
+    let started = Instant::now();
+    let (_, session) = open(dir, spec);
     let batches = session.run_segment(0).expect("run");
     let secs = started.elapsed().as_secs_f64();
     (secs, seg::engine::batches_to_values(&batches))

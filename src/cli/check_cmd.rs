@@ -4,7 +4,7 @@ use super::{exit, DataArgs, DiagFormat};
 use crate::diagnostic::{Diagnostic, ExitClass, Renderer, Severity};
 use crate::driver::{Driver, LoadOptions, SpecFile};
 use crate::engine::paths::PathPolicy;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Every `*.seg` under the paths, in a stable order, with the names users gave.
 pub fn collect_specs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, String> {
@@ -14,7 +14,7 @@ pub fn collect_specs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, String
     for root in roots {
         if root.is_dir() {
             let mut found = Vec::new();
-            walk(&root, &mut found);
+            crate::driver::spec_files_under(&root, &mut found);
             found.sort();
             out.extend(found.into_iter().map(|p| {
                 let shown = p.display().to_string();
@@ -27,20 +27,6 @@ pub fn collect_specs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, String
         }
     }
     Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        let name = e.file_name();
-        let hidden = name.to_string_lossy().starts_with('.') || name == "target";
-        if p.is_dir() && !hidden {
-            walk(&p, out);
-        } else if p.extension().is_some_and(|x| x == "seg") {
-            out.push(p);
-        }
-    }
 }
 
 /// The exit code a set of diagnostics calls for (cli.md): policy refusals first,

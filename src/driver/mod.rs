@@ -286,3 +286,19 @@ fn hash(bytes: &[u8]) -> u64 {
     bytes.hash(&mut h);
     h.finish()
 }
+
+/// Every `*.seg` under `dir`, skipping hidden folders and `target` (what `seg check`
+/// and `seg fmt` take a folder to mean, and the language server's workspace).
+pub fn spec_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        let hidden = name.to_string_lossy().starts_with('.') || name == "target";
+        if p.is_dir() && !hidden {
+            spec_files_under(&p, out);
+        } else if p.extension().is_some_and(|x| x == "seg") {
+            out.push(p);
+        }
+    }
+}

@@ -16,7 +16,7 @@ use lsp_types::notification::Notification as _;
 use lsp_types::request::Request as _;
 use lsp_types::*;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use text::Lines;
 
@@ -352,7 +352,7 @@ impl Server {
         let q = query.to_lowercase();
         let mut files = Vec::new();
         for root in &self.roots {
-            walk(root, &mut files);
+            crate::driver::spec_files_under(root, &mut files);
         }
         for doc in self.docs.values() {
             if !files.contains(&doc.path) {
@@ -463,19 +463,4 @@ fn rename(doc: &Doc, uri: &Url, pos: Position, new: &str) -> Reply {
     let mut changes = HashMap::new();
     changes.insert(uri.clone(), edits);
     ok(WorkspaceEdit { changes: Some(changes), ..Default::default() })
-}
-
-/// Every `*.seg` under `dir`, skipping hidden folders and `target`.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        let name = e.file_name();
-        let hidden = name.to_string_lossy().starts_with('.') || name == "target";
-        if p.is_dir() && !hidden {
-            walk(&p, out);
-        } else if p.extension().is_some_and(|x| x == "seg") {
-            out.push(p);
-        }
-    }
 }
