@@ -20,6 +20,7 @@ mod check_cmd;
 mod diff_cmd;
 mod fmt_cmd;
 mod lock_cmd;
+mod progress;
 mod repl_cmd;
 mod report_cmd;
 mod run_cmd;

@@ -34,6 +34,7 @@ pub fn run(
         Ok(s) => s,
         Err(c) => return c,
     };
+    let bar = super::progress::start(session.files.len());
     let mut results = Vec::new();
     for &s in &segs {
         match session.run_segment(s) {
@@ -47,6 +48,7 @@ pub fn run(
     };
     let verdicts = crate::report::verdicts(&file, &session, &results);
     let html = crate::report::html(&file, &session.program, &results, &audits, &verdicts);
+    drop(bar);
     let inputs = files::run_inputs(spec, &session.files);
     if let Err(e) = files::write_atomic(dest, html.as_bytes(), force, &inputs) {
         return report(&e);

@@ -267,6 +267,7 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
+    let bar = super::progress::start(session.files.len());
     // `--pivot DIM`: every selected segmentation must have it, and no level column.
     let pivots: Vec<Option<usize>> = match a.pivot {
         None => vec![None; segs.len()],
@@ -326,6 +327,8 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     } else {
         None
     };
+    // Cleared before anything is printed.
+    drop(bar);
     let many = results.len() > 1;
     let to_dir = a.output.is_some_and(|o| o.is_dir() || o.to_string_lossy().ends_with('/'));
     if to_dir && a.output.is_some_and(|o| !o.is_dir()) {

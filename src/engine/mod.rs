@@ -10,6 +10,7 @@ pub mod lock;
 pub mod memory;
 pub mod output;
 pub mod paths;
+pub mod progress;
 pub mod schema;
 pub mod session;
 pub mod why;

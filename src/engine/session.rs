@@ -652,7 +652,14 @@ impl Session {
         self.guarded(
             async {
                 let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
-                df.collect().await.map_err(classify)
+                if !super::progress::enabled() {
+                    return df.collect().await.map_err(classify);
+                }
+                // A progress bar is drawn: the scans count what they read.
+                let task = Arc::new(df.task_ctx());
+                let physical = df.create_physical_plan().await.map_err(classify)?;
+                let physical = super::progress::counted(physical).map_err(classify)?;
+                datafusion::physical_plan::collect(physical, task).await.map_err(classify)
             },
             cancel,
         )
@@ -744,6 +751,7 @@ impl Session {
     }
 
     pub fn run_segment(&self, s: usize) -> Result<Vec<RecordBatch>, EngineError> {
+        super::progress::set_current(&self.program.segments[s].name);
         if self.program.segments[s].migrate.is_some() {
             self.check_migrate_periods(s)?;
         }

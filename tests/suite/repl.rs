@@ -177,3 +177,33 @@ fn piped_repl_prints_what_seg_run_prints() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("E0203"));
 }
+
+/// A run shows a progress bar on a terminal (here after 0 ms, not the usual second)
+/// naming the segmentation and counting rows read, and share bars beside its
+/// table; in a pipe it shows neither.
+#[test]
+fn progress_and_share_bars_on_a_terminal_only() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seg"));
+    cmd.args(["run", "specs/coffee.seg", "--segment", "customers"])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("SEG_PROGRESS_AFTER_MS", "0")
+        .env_remove("CI")
+        .env("TERM", "xterm");
+    let mut s = Session::spawn(cmd).expect("spawn seg run in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(120)));
+    s.expect("rows read").expect("a progress bar");
+    s.expect("█").expect("share bars beside the table");
+    s.expect(Eof).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_seg"))
+        .args(["run", "specs/coffee.seg", "--segment", "customers", "--format", "table"])
+        .current_dir(root())
+        .env("SEG_PROGRESS_AFTER_MS", "0")
+        .env_remove("CI")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let all = text(&o);
+    assert!(!all.contains("rows read") && !all.contains('█'), "{all}");
+}
