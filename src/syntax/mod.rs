@@ -125,6 +125,18 @@ fn parse_str_with(text: &str, here: bool) -> Parsed {
     Parsed { text: text.to_string(), program, diagnostics }
 }
 
+/// `format` on the calling thread, which must have a `PARSE_STACK` stack (the
+/// fuzzer's, which formats millions of inputs).
+pub fn format_here(text: &str) -> Result<String, Vec<Diagnostic>> {
+    if text.len() > errors::MAX_SPEC_BYTES || !limits::scan(text).is_empty() {
+        return Err(parse_str_with(text, true).diagnostics);
+    }
+    match parser::parse_tree(text) {
+        Ok(tree) => Ok(layout::format_tree(text, tree)),
+        Err(_) => Err(parse_str_with(text, true).diagnostics),
+    }
+}
+
 /// `text` in canonical layout (`seg fmt`), or the diagnostics that stop it: a spec
 /// that does not parse is never rewritten.
 pub fn format(text: &str) -> Result<String, Vec<Diagnostic>> {
