@@ -64,6 +64,16 @@ impl<'a> LineIndex<'a> {
         LineIndex { src, line_starts }
     }
 
+    /// The 0-based line `offset` is on (offsets past the end are on the last line).
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.line_starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    /// Where 0-based `line` starts, if the text has it.
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line).copied()
+    }
+
     pub fn line_col(&self, offset: u32) -> (usize, usize) {
         let offset = Span::new(offset as usize, offset as usize).clamp_to(self.src).start as usize;
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;

@@ -1,7 +1,7 @@
 //! `seg fmt`: canonical layout for every spec under the paths, written atomically;
 //! `--check` prints a unified diff instead; `-` formats standard input.
 
-use super::check_cmd::collect_specs;
+use super::check_cmd::{collect_specs, plural as s};
 use super::exit;
 use crate::diagnostic::{Diagnostic, Renderer};
 use crate::engine::files;
@@ -68,14 +68,6 @@ pub fn run(paths: &[PathBuf], check: bool) -> u8 {
         errln!("{refused} spec{} not formatted: fix the errors above first", s(refused));
     }
     code
-}
-
-fn s(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 fn report(shown: &str, text: &str, diags: &[Diagnostic]) {

@@ -49,7 +49,7 @@ pub fn start(files: usize) -> Option<Bar> {
                 "segment {} · {files} file{} · {batches} batches · {} rows read",
                 progress::current(),
                 if files == 1 { "" } else { "s" },
-                group(rows)
+                crate::engine::output::group_thousands(&rows.to_string())
             ));
             bar.tick();
             if flag.load(Ordering::Relaxed) {
@@ -60,19 +60,6 @@ pub fn start(files: usize) -> Option<Bar> {
         bar.finish_and_clear();
     });
     Some(Bar { stop, thread: Some(thread) })
-}
-
-/// `12,345,678`.
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Drop for Bar {

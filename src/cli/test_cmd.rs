@@ -6,7 +6,6 @@ use super::{exit, DataArgs, DiagFormat, EngineArgs};
 use crate::check::program::*;
 use crate::driver::{Driver, LoadOptions};
 use crate::engine::{expect, paths::PathPolicy};
-use crate::reference::segment::OutRow;
 use crate::span::LineIndex;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -101,27 +100,11 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
                 continue;
             }
         };
-        let mut cache: HashMap<usize, Vec<OutRow>> = HashMap::new();
-        for e in &program.expects {
-            match e {
-                ExpectDef::Partition { segment, span, .. } => {
-                    match expect::partition_problems(&session, *segment) {
-                        Ok(problems) => {
-                            tally.record(problems.is_empty(), &place(*span), &problems.join("; "))
-                        }
-                        Err(err) => {
-                            code = code.max(engine_exit(&err));
-                            tally.record(false, &place(*span), &err.to_string());
-                        }
-                    }
-                }
-                ExpectDef::Assert { expr, span } => {
-                    match expect::assertion(&session, expr, &mut cache) {
-                        Ok((ok, values)) => tally.record(ok, &place(*span), &values),
-                        Err(err) => tally.record(false, &place(*span), &err),
-                    }
-                }
+        for v in expect::expect_verdicts(&session, &mut HashMap::new()) {
+            if let Some(err) = &v.error {
+                code = code.max(engine_exit(err));
             }
+            tally.record(v.ok, &place(v.span), &v.detail);
         }
     }
     outln!("{} passed, {} failed", tally.passed, tally.failed);

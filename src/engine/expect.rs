@@ -243,3 +243,38 @@ pub fn assertion(
         values.iter().map(|(q, v)| format!("{} = {v}", describe(q, &session.program))).collect();
     Ok((result == Value::Bool(true), shown.join(", ")))
 }
+
+/// One `expect` evaluated: whether it holds, what was found, and the engine error
+/// that stopped it, if one did (its exit code matters to `seg test`).
+pub struct ExpectVerdict {
+    pub span: crate::span::Span,
+    pub ok: bool,
+    pub detail: String,
+    pub error: Option<EngineError>,
+}
+
+/// Every `expect` of the session's program, in order; `cache` holds results
+/// already computed (a caller may seed it with `out_rows`).
+pub fn expect_verdicts(
+    session: &Session,
+    cache: &mut HashMap<usize, Vec<OutRow>>,
+) -> Vec<ExpectVerdict> {
+    let verdict = |span, ok, detail, error| ExpectVerdict { span, ok, detail, error };
+    session
+        .program
+        .expects
+        .iter()
+        .map(|e| match e {
+            ExpectDef::Partition { segment, span, .. } => {
+                match partition_problems(session, *segment) {
+                    Ok(problems) => verdict(*span, problems.is_empty(), problems.join("; "), None),
+                    Err(err) => verdict(*span, false, err.to_string(), Some(err)),
+                }
+            }
+            ExpectDef::Assert { expr, span } => match assertion(session, expr, cache) {
+                Ok((ok, values)) => verdict(*span, ok, values, None),
+                Err(err) => verdict(*span, false, err, None),
+            },
+        })
+        .collect()
+}

@@ -88,7 +88,8 @@ fn cell(a: &ArrayRef, i: usize, name: &str) -> String {
     }
 }
 
-fn group_thousands(s: &str) -> String {
+/// `1234567.5` as `1,234,567.5`.
+pub fn group_thousands(s: &str) -> String {
     let (sign, rest) = s.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", s));
     let (int, frac) = rest.split_once('.').map(|(a, b)| (a, Some(b))).unwrap_or((rest, None));
     let mut out = String::new();

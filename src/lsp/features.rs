@@ -217,9 +217,8 @@ fn hover_name(doc: &Doc, occ: &Occ) -> Option<String> {
 /// Over a rule of a `rules`/`partition` dimension: whether it can fire, and the
 /// witness rows of its overlaps and gaps.
 fn hover_rule(doc: &Doc, at: usize) -> Option<(String, Option<Span>)> {
-    let parsed = crate::syntax::parse_str(&doc.text);
     let o = at as u32;
-    for item in &parsed.program.items {
+    for item in &doc.ast.items {
         let ItemKind::Dimension(d) = &item.kind else { continue };
         let DimBody::Rules { arms, .. } = &d.body else { continue };
         let Some(i) = arms.iter().position(|a| a.span.start <= o && o <= a.span.end) else {
@@ -404,7 +403,7 @@ pub fn complete(doc: &Doc, at: usize) -> Vec<CompletionItem> {
     let p = program(doc);
     if in_string {
         // Labels: inside `example ... => dim "` or `expect share(seg, "`.
-        let labels = labels_for(doc, p, first, &words, typing);
+        let labels = labels_for(p, first, &words, typing);
         return labels
             .into_iter()
             .map(|l| item(&l, CompletionItemKind::ENUM_MEMBER, None))
@@ -530,15 +529,8 @@ fn measures(doc: &Doc, owner: Option<&str>) -> Vec<CompletionItem> {
 
 /// Labels the string at the cursor may be: a dimension's, in an `example`'s
 /// expectations (the word before the quote), or a segmentation's in an `expect`.
-fn labels_for(
-    doc: &Doc,
-    p: Option<&Checked>,
-    first: &str,
-    words: &[&str],
-    typing: bool,
-) -> Vec<String> {
+fn labels_for(p: Option<&Checked>, first: &str, words: &[&str], typing: bool) -> Vec<String> {
     let Some(p) = p else { return vec![] };
-    let _ = doc;
     let last = if typing { words.iter().rev().nth(1) } else { words.last() };
     match first {
         "example" => last
@@ -644,8 +636,7 @@ fn action(
 
 /// An `else` arm before the closing brace of the rules block around `span`.
 fn add_else(doc: &Doc, lines: &Lines, span: Span) -> Option<TextEdit> {
-    let parsed = crate::syntax::parse_str(&doc.text);
-    for item in &parsed.program.items {
+    for item in &doc.ast.items {
         let ItemKind::Dimension(d) = &item.kind else { continue };
         let DimBody::Rules { span: body, .. } = &d.body else { continue };
         if !(item.span.start <= span.start && span.start <= item.span.end) {

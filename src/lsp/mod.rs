@@ -132,6 +132,8 @@ pub fn serve(conn: &Connection) -> Result<(), Error> {
 struct Doc {
     text: String,
     path: PathBuf,
+    /// The statements that parse (hover and code actions read the rules' spans).
+    ast: crate::syntax::ast::Program,
     spec: Arc<SpecFile>,
     good: Option<Arc<SpecFile>>,
     index: Index,
@@ -166,14 +168,18 @@ impl Server {
         let display = path.display().to_string();
         let spec = self.driver.analyse(&path, &display, text.as_bytes());
         let parsed = crate::syntax::parse_str(&text);
-        let old_good = self.docs.remove(&uri).and_then(|d| d.good);
+        let previous = self.docs.remove(&uri);
+        let opening = previous.is_none();
+        let old_good = previous.and_then(|d| d.good);
         let good = if spec.program.is_some() {
             Some(spec.clone())
-        } else {
+        } else if opening {
             // Opened with errors: the file as saved may check, and give types and
-            // labels until the buffer does.
+            // labels until the buffer does. Read once, when the document opens, not
+            // on every keystroke.
+            self.driver.load(&path, &display).ok().filter(|s| s.program.is_some())
+        } else {
             old_good
-                .or_else(|| self.driver.load(&path, &display).ok().filter(|s| s.program.is_some()))
         };
         let index = Index::build(&parsed.program, &read_columns(good.as_deref(), &text));
         let lines = Lines::new(&text);
@@ -183,7 +189,7 @@ impl Server {
             notification::PublishDiagnostics::METHOD.to_string(),
             PublishDiagnosticsParams { uri: uri.clone(), diagnostics, version: None },
         );
-        self.docs.insert(uri, Doc { text, path, spec, good, index });
+        self.docs.insert(uri, Doc { text, path, ast: parsed.program, spec, good, index });
         note
     }
 

@@ -2,7 +2,7 @@
 //! diagnostics as LSP diagnostics.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::span::Span;
+use crate::span::{LineIndex, Span};
 use lsp_types::{
     DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Position, Range,
     Url,
@@ -11,30 +11,28 @@ use lsp_types::{
 /// An editor's diagnostic (seg's own type is `Diagnostic`).
 pub type LspDiag = lsp_types::Diagnostic;
 
-/// Where each line of a text starts.
+/// LSP positions over a text: `span::LineIndex`'s lines, UTF-16 columns.
 pub struct Lines<'t> {
     text: &'t str,
-    starts: Vec<usize>,
+    index: LineIndex<'t>,
 }
 
 impl<'t> Lines<'t> {
     pub fn new(text: &'t str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { text, starts }
+        Lines { text, index: LineIndex::new(text) }
     }
 
     pub fn position(&self, offset: usize) -> Position {
         let offset = offset.min(self.text.len());
-        let line = self.starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.starts[line];
+        let line = self.index.line_of(offset);
+        let start = self.index.line_start(line).unwrap_or(0);
         let prefix = self.text.get(start..offset).unwrap_or_default();
         Position::new(line as u32, prefix.encode_utf16().count() as u32)
     }
 
     pub fn offset(&self, p: Position) -> usize {
-        let Some(&start) = self.starts.get(p.line as usize) else { return self.text.len() };
-        let end = self.starts.get(p.line as usize + 1).copied().unwrap_or(self.text.len());
+        let Some(start) = self.index.line_start(p.line as usize) else { return self.text.len() };
+        let end = self.index.line_start(p.line as usize + 1).unwrap_or(self.text.len());
         let line = &self.text[start..end];
         let mut units = 0u32;
         for (i, c) in line.char_indices() {

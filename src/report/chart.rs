@@ -70,11 +70,11 @@ pub fn chart(p: &Checked, s: usize, names: &[String], rows: &[Row]) -> Option<St
     }
     let sd = &p.segments[s];
     let svg = if sd.migrate.is_some() {
-        heat(&sd.name, names, rows)
+        heat(&sd.name, rows)
     } else if sd.over.is_some() {
         lines(&sd.name, rows)
     } else if sd.mode == SegMode::Then {
-        nested(&sd.name, names, rows)
+        nested(&sd.name, rows)
     } else if names.len() == 2 && !sd.with_total {
         mekko(&sd.name, names, rows)
     } else {
@@ -243,8 +243,7 @@ pub fn mekko(title: &str, names: &[String], rows: &[Row]) -> Document {
 }
 
 /// `then`: each parent's bar, its children's bars indented under it.
-pub fn nested(title: &str, names: &[String], rows: &[Row]) -> Document {
-    let _ = names;
+pub fn nested(title: &str, rows: &[Row]) -> Document {
     let row_h = 22.0;
     let shown: Vec<&Row> = rows.iter().filter(|r| r.level.is_some_and(|l| l > 0)).collect();
     let label_w = shown
@@ -391,8 +390,7 @@ pub fn lines(title: &str, rows: &[Row]) -> Document {
 }
 
 /// `migrate`: the from × to matrix, each cell shaded by its share.
-pub fn heat(title: &str, names: &[String], rows: &[Row]) -> Document {
-    let _ = names;
+pub fn heat(title: &str, rows: &[Row]) -> Document {
     let mut froms: Vec<String> = Vec::new();
     let mut tos: Vec<String> = Vec::new();
     for r in rows {

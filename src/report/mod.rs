@@ -6,7 +6,7 @@
 pub mod chart;
 pub mod data;
 
-use crate::check::program::{Checked, ExpectDef};
+use crate::check::program::Checked;
 use crate::driver::SpecFile;
 use crate::engine::audit::AuditReport;
 use crate::engine::expect;
@@ -59,23 +59,9 @@ pub fn verdicts(
     }
     let mut cache: HashMap<usize, Vec<OutRow>> =
         done.iter().map(|(s, b)| (*s, expect::out_rows(p, *s, b))).collect();
-    for e in &p.expects {
-        let (ok, span, detail) = match e {
-            ExpectDef::Partition { segment, span, .. } => {
-                match expect::partition_problems(session, *segment) {
-                    Ok(problems) => (problems.is_empty(), *span, problems.join("; ")),
-                    Err(err) => (false, *span, err.to_string()),
-                }
-            }
-            ExpectDef::Assert { expr, span } => {
-                match expect::assertion(session, expr, &mut cache) {
-                    Ok((ok, values)) => (ok, *span, values),
-                    Err(err) => (false, *span, err),
-                }
-            }
-        };
-        let (line, statement) = place(span);
-        out.push(Verdict { ok, line, statement, detail });
+    for v in expect::expect_verdicts(session, &mut cache) {
+        let (line, statement) = place(v.span);
+        out.push(Verdict { ok: v.ok, line, statement, detail: v.detail });
     }
     out
 }

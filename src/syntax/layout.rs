@@ -10,20 +10,11 @@
 //! AST.
 
 use super::parser::Rule;
-use super::parser::SegParser;
 use pest::iterators::Pair;
-use pest::Parser as _;
 
 /// Lines are filled (column lists) or broken (examples) past this width.
 const WIDTH: usize = 88;
 const INDENT: usize = 2;
-
-/// `src` in canonical layout, or `None` when it does not parse (the caller reports
-/// the parser's diagnostics).
-pub fn format(src: &str) -> Option<String> {
-    let program = SegParser::parse(Rule::program, src).ok()?.next()?;
-    Some(format_tree(src, program))
-}
 
 /// `src` in canonical layout, from its parse tree.
 pub(super) fn format_tree<'s>(src: &'s str, program: Pair<'s, Rule>) -> String {

@@ -131,38 +131,29 @@ pub fn format_here(text: &str) -> Result<String, Vec<Diagnostic>> {
     if text.len() > errors::MAX_SPEC_BYTES || !limits::scan(text).is_empty() {
         return Err(parse_str_with(text, true).diagnostics);
     }
+    // One parse gives the tree the layout walks.
     match parser::parse_tree(text) {
         Ok(tree) => Ok(layout::format_tree(text, tree)),
-        Err(_) => Err(parse_str_with(text, true).diagnostics),
+        // Not parsed: the statement-by-statement parse words every error.
+        Err(first) => {
+            let diags = parse_str_with(text, true).diagnostics;
+            Err(if diags.iter().any(|d| d.is_error()) { diags } else { vec![first] })
+        }
     }
 }
 
 /// `text` in canonical layout (`seg fmt`), or the diagnostics that stop it: a spec
 /// that does not parse is never rewritten.
 pub fn format(text: &str) -> Result<String, Vec<Diagnostic>> {
-    if text.len() > errors::MAX_SPEC_BYTES || !limits::scan(text).is_empty() {
-        return Err(parse_str(text).diagnostics);
-    }
-    // One parse gives the tree the layout walks; the layout recurses like the
-    // parser, so it gets the parser's stack.
-    let laid_out = std::thread::scope(|s| {
+    // The layout recurses like the parser, so it gets the parser's stack.
+    std::thread::scope(|s| {
         std::thread::Builder::new()
             .stack_size(PARSE_STACK)
-            .spawn_scoped(s, || parser::parse_tree(text).ok().map(|p| layout::format_tree(text, p)))
+            .spawn_scoped(s, || format_here(text))
             .ok()
             .and_then(|h| h.join().ok())
-    });
-    match laid_out {
-        Some(Some(out)) => Ok(out),
-        // Not parsed: the statement-by-statement parse words every error.
-        Some(None) => {
-            let diags = parse_str(text).diagnostics;
-            if diags.iter().any(|d| d.is_error()) {
-                Err(diags)
-            } else {
-                Err(vec![errors::internal(crate::span::Span::new(0, 0), "the layout failed")])
-            }
-        }
-        None => Err(vec![errors::internal(crate::span::Span::new(0, 0), "the layout failed")]),
-    }
+    })
+    .unwrap_or_else(|| {
+        Err(vec![errors::internal(crate::span::Span::new(0, 0), "the layout failed")])
+    })
 }

@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn venv() -> PathBuf {
-    // The seg binary is target/<profile>/seg: the venv sits beside the profiles.
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_seg"));
-    bin.parent().and_then(|p| p.parent()).expect("target folder").join("lsp-venv")
+    in_target("lsp-venv")
 }
 
 fn ensure_venv() -> PathBuf {

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn shots_dir() -> PathBuf {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_seg"));
-    bin.parent().and_then(|p| p.parent()).expect("target folder").join("report-shots")
+    in_target("report-shots")
 }
 
 fn chromium() -> Option<PathBuf> {

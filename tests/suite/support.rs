@@ -7,6 +7,13 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `name` in the target folder: the seg binary is `target/<profile>/seg`, and the
+/// tests' outside tools and outputs sit beside the profiles.
+pub fn in_target(name: &str) -> PathBuf {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_seg"));
+    bin.parent().and_then(|p| p.parent()).expect("target folder").join(name)
+}
+
 pub fn bless() -> bool {
     std::env::var_os("SEG_BLESS").is_some()
 }

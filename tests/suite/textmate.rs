@@ -7,8 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn modules_dir() -> PathBuf {
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_seg"));
-    bin.parent().and_then(|p| p.parent()).expect("target folder").join("textmate")
+    in_target("textmate")
 }
 
 #[test]
