@@ -87,16 +87,13 @@ fn report(dir: &Path) -> (f64, usize) {
     let started = Instant::now();
     let (file, s) = session(dir);
     let segs: Vec<usize> = (0..s.program.segments.len()).collect();
-    let results: Vec<_> = segs.iter().map(|&k| (k, s.run_segment(k).expect("run"))).collect();
-    let t1 = started.elapsed().as_secs_f64();
-    let audits = seg::engine::audit::audit_all_with(&s, &segs, &results).expect("audit");
+    let (results, audits) = seg::engine::audit::run_audited(&s, &segs).expect("run, audit");
     let t2 = started.elapsed().as_secs_f64();
     let verdicts = seg::report::verdicts(&file, &s, &results);
     let t3 = started.elapsed().as_secs_f64();
     let html = seg::report::html(&file, &s.program, &results, &audits, &verdicts);
     eprintln!(
-        "report: segments {t1:.2} s, audit {:.2} s, checks {:.2} s, html {:.3} s",
-        t2 - t1,
+        "report: segments and audit {t2:.2} s, checks {:.2} s, html {:.3} s",
         t3 - t2,
         started.elapsed().as_secs_f64() - t3
     );

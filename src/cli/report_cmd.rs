@@ -35,15 +35,8 @@ pub fn run(
         Err(c) => return c,
     };
     let bar = super::progress::start(session.files.len());
-    let mut results = Vec::new();
-    for &s in &segs {
-        match session.run_segment(s) {
-            Ok(b) => results.push((s, b)),
-            Err(e) => return report_in(&e, Some(&file)),
-        }
-    }
-    let audits = match crate::engine::audit::audit_all_with(&session, &segs, &results) {
-        Ok(a) => a,
+    let (results, audits) = match crate::engine::audit::run_audited(&session, &segs) {
+        Ok(x) => x,
         Err(e) => return report_in(&e, Some(&file)),
     };
     let verdicts = crate::report::verdicts(&file, &session, &results);

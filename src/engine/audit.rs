@@ -224,24 +224,16 @@ fn audit_dims_known(
         // Without a `where`, a mapping's unmapped values are the same in every
         // segmentation of its market: counted once.
         let shared = p.segments[s].filter.is_none() && p.segments[s].entity.is_none();
-        let mut unmapped = Vec::new();
-        match unmapped_seen.get(&d).filter(|_| shared) {
-            Some(u) => unmapped = u.clone(),
+        let unmapped = match unmapped_seen.get(&d).filter(|_| shared) {
+            Some(u) => u.clone(),
             None => {
-                if let Some(plan) = plans.unmapped() {
-                    for batch in session.execute(plan.map_err(classify)?)? {
-                        let v = batch.column(0).as_string::<i32>();
-                        let n = batch.column(1).as_primitive::<Int64Type>();
-                        for i in 0..batch.num_rows() {
-                            unmapped.push((v.value(i).to_string(), n.value(i)));
-                        }
-                    }
-                }
+                let unmapped = unmapped_of(&plans, session)?;
                 if shared {
                     unmapped_seen.insert(d, unmapped.clone());
                 }
+                unmapped
             }
-        }
+        };
         out.push(DimAudit {
             dim: d,
             unassigned,
@@ -282,7 +274,75 @@ fn unassigned_from_cells(
 
 /// The full `--audit` report for each segmentation.
 pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, EngineError> {
-    audit_all_with(session, segs, &[])
+    audit_all_with(session, segs, &[], MarketFacts::default())
+}
+
+/// What the audit reads from a market as a whole rather than from one
+/// segmentation: its totals and each mapping's unmapped values, over all its rows
+/// (so only for segmentations without a `where`). Keyed as the audit looks them up.
+#[derive(Default)]
+pub struct MarketFacts {
+    totals: HashMap<(usize, Vec<usize>), Vec<Option<f64>>>,
+    unmapped: HashMap<usize, Vec<(String, i64)>>,
+}
+
+/// Runs the segmentations and audits them (`seg report`). A mapping's unmapped
+/// values are counted while a segmentation without a `where` computes its codes
+/// (`Session::run_segment_tallied`), so the audit scans the market again only for
+/// its totals.
+#[allow(clippy::type_complexity)]
+pub fn run_audited(
+    session: &Session,
+    segs: &[usize],
+) -> Result<(Vec<(usize, Vec<RecordBatch>)>, Vec<AuditReport>), EngineError> {
+    let p = &session.program;
+    let mut facts = MarketFacts::default();
+    let mut results = Vec::new();
+    for &s in segs {
+        let sd = &p.segments[s];
+        let batches = if sd.filter.is_none() && sd.entity.is_none() && sd.migrate.is_none() {
+            let wanted: Vec<usize> =
+                sd.dims.iter().copied().filter(|d| !facts.unmapped.contains_key(d)).collect();
+            let (batches, tallied) = session.run_segment_tallied(s, &wanted)?;
+            facts.unmapped.extend(tallied);
+            batches
+        } else {
+            session.run_segment(s)?
+        };
+        results.push((s, batches));
+    }
+    let audits = audit_all_with(session, segs, &results, facts)?;
+    Ok((results, audits))
+}
+
+/// The market's row count and measure totals over the rows segmentation `s` reads.
+fn totals_of(session: &Session, s: usize) -> Result<Vec<Option<f64>>, EngineError> {
+    let plan = market_totals(&session.program, s, session).map_err(classify)?;
+    let mut totals = vec![None; session.program.segments[s].measures.len() + 1];
+    for batch in session.execute(plan)?.iter().filter(|b| b.num_rows() > 0) {
+        for (j, t) in totals.iter_mut().enumerate() {
+            let a = batch.column(j);
+            if !a.is_null(0) {
+                *t = Some(a.as_primitive::<arrow::datatypes::Float64Type>().value(0));
+            }
+        }
+    }
+    Ok(totals)
+}
+
+/// A mapping's most frequent unmapped values (none for other dimensions).
+fn unmapped_of(plans: &DimPlans, session: &Session) -> Result<Vec<(String, i64)>, EngineError> {
+    let mut unmapped = Vec::new();
+    if let Some(plan) = plans.unmapped() {
+        for batch in session.execute(plan.map_err(classify)?)? {
+            let v = batch.column(0).as_string::<i32>();
+            let n = batch.column(1).as_primitive::<Int64Type>();
+            for i in 0..batch.num_rows() {
+                unmapped.push((v.value(i).to_string(), n.value(i)));
+            }
+        }
+    }
+    Ok(unmapped)
 }
 
 /// `audit_all`, given the results of segmentations already run (`seg report`):
@@ -291,13 +351,13 @@ pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, 
 pub fn audit_all_with(
     session: &Session,
     segs: &[usize],
-    done: &[(usize, Vec<arrow::record_batch::RecordBatch>)],
+    done: &[(usize, Vec<RecordBatch>)],
+    facts: MarketFacts,
 ) -> Result<Vec<AuditReport>, EngineError> {
     let p = &session.program;
     let mut reports = Vec::new();
     // Market totals over the same rows: shared by segmentations without a `where`.
-    let mut totals_of: HashMap<(usize, Vec<usize>), Vec<Option<f64>>> = HashMap::new();
-    let mut unmapped_seen = HashMap::new();
+    let MarketFacts { totals: mut totals_seen, unmapped: mut unmapped_seen } = facts;
     // A migration counts entities across two periods, not the market's rows.
     for &s in segs.iter().filter(|&&s| p.segments[s].migrate.is_none()) {
         let sd = &p.segments[s];
@@ -359,21 +419,12 @@ pub fn audit_all_with(
         // Market totals over the same rows (the segmentation's `where` applied).
         let shared = sd.filter.is_none() && sd.entity.is_none();
         let key = (sd.market, sd.measures.clone());
-        let totals = match totals_of.get(&key).filter(|_| shared) {
+        let totals = match totals_seen.get(&key).filter(|_| shared) {
             Some(t) => t.clone(),
             None => {
-                let plan = market_totals(p, s, session).map_err(classify)?;
-                let mut totals = vec![None; sd.measures.len() + 1];
-                for batch in session.execute(plan)?.iter().filter(|b| b.num_rows() > 0) {
-                    for (j, t) in totals.iter_mut().enumerate() {
-                        let a = batch.column(j);
-                        if !a.is_null(0) {
-                            *t = Some(a.as_primitive::<arrow::datatypes::Float64Type>().value(0));
-                        }
-                    }
-                }
+                let totals = totals_of(session, s)?;
                 if shared {
-                    totals_of.insert(key, totals.clone());
+                    totals_seen.insert(key, totals.clone());
                 }
                 totals
             }

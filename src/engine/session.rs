@@ -58,6 +58,10 @@ pub struct Session {
     /// The error of a plan run while lowering (`materialize`), reported instead of
     /// the lowering failure it caused.
     failed: std::sync::Mutex<Option<EngineError>>,
+    /// While `run_segment_tallied` plans and runs: each mapping's tally of unlisted
+    /// values (`None`: not countable in this plan).
+    #[allow(clippy::type_complexity)]
+    tallies: std::sync::Mutex<Option<HashMap<usize, Option<Arc<lower::codes::Tally>>>>>,
     /// What cancels the query being planned and run (the REPL's Ctrl-C), so the
     /// parts run while planning stop too.
     cancel: std::sync::Mutex<Option<SharedCancel>>,
@@ -77,6 +81,22 @@ impl Scans for Session {
     }
     fn lookup(&self, table: usize) -> Option<Arc<lower::lookup::TableIndex>> {
         self.lookups.get(table).cloned().flatten()
+    }
+    fn tally(&self, dim: usize) -> Option<Arc<lower::codes::Tally>> {
+        let mut tallies = self.tallies.lock().unwrap_or_else(|p| p.into_inner());
+        let tallies = tallies.as_mut()?;
+        match tallies.entry(dim) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(lower::codes::Tally::for_dim(&self.program.dims[dim])).clone()
+            }
+            // Not wanted, or coded twice in one plan (each row would count twice).
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                if let Some(t) = o.get_mut().take() {
+                    t.give_up();
+                }
+                None
+            }
+        }
     }
     fn materialize(&self, plan: LogicalPlan) -> lower::DfResult<LogicalPlan> {
         let schema = Arc::new(plan.schema().as_arrow().clone());
@@ -420,6 +440,7 @@ impl Session {
             pool,
             lookups: Vec::new(),
             failed: std::sync::Mutex::new(None),
+            tallies: std::sync::Mutex::new(None),
             cancel: std::sync::Mutex::new(None),
         };
         session.lookups = session.index_tables()?;
@@ -757,6 +778,31 @@ impl Session {
         }
         let plan = self.segment_plan(s)?;
         self.execute(plan)
+    }
+
+    /// `run_segment`, also counting each mapping's unlisted values as its codes are
+    /// computed, where the plan allows (`lower::codes::Tally`): the dimensions
+    /// counted, with their most frequent unlisted values (at most ten).
+    #[allow(clippy::type_complexity)]
+    /// Only the dimensions in `wanted` are counted: counting costs a little per row.
+    pub fn run_segment_tallied(
+        &self,
+        s: usize,
+        wanted: &[usize],
+    ) -> Result<(Vec<RecordBatch>, Vec<(usize, Vec<(String, i64)>)>), EngineError> {
+        // A dimension not wanted is entered as already refused.
+        let refused = self.program.segments[s].dims.iter().filter(|d| !wanted.contains(d));
+        *self.tallies.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(refused.map(|&d| (d, None)).collect());
+        let ran = self.run_segment(s);
+        let tallies = self.tallies.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let batches = ran?;
+        let counted = tallies
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(d, t)| Some((d, t?.unmapped(10)?)))
+            .collect();
+        Ok((batches, counted))
     }
 
     /// A migration between periods the data does not have would be all `new` or

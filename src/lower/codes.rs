@@ -48,7 +48,9 @@ pub fn slots(d: &DimDef) -> i64 {
 
 /// `seg_code_<name>(...)`: the row's label position as Int64. Bins get the binned
 /// value; everything else gets the columns its `label` expression reads.
-pub fn code_expr(d: &DimDef, label: Expr) -> Expr {
+/// `tally`, when given, counts the rows of each value no mapping arm lists (see
+/// `Tally`).
+pub fn code_expr(d: &DimDef, label: Expr, tally: Option<Arc<Tally>>) -> Expr {
     if let DimKind::Bins { expr, cuts, closed_right, .. } = &d.kind {
         if let Some(cuts) = bin_cuts(expr.ty, cuts) {
             return new_code(
@@ -57,14 +59,115 @@ pub fn code_expr(d: &DimDef, label: Expr) -> Expr {
                 label,
                 vec![row(expr)],
                 vec![names::CODE_INPUT.to_string()],
+                None,
             );
         }
     }
     let cols = d.input_columns();
-    new_code(d, How::Label, label, cols.iter().map(|c| col(c)).collect(), cols)
+    new_code(d, How::Label, label, cols.iter().map(|c| col(c)).collect(), cols, tally)
 }
 
-fn new_code(d: &DimDef, how: How, label: Expr, args: Vec<Expr>, inputs: Vec<String>) -> Expr {
+/// The rows of each value that no arm of a mapping lists, counted while the
+/// mapping's codes are computed: `seg report` audits its mappings without a second
+/// scan of the market. Counted only on the per-value route (one column, a cache of
+/// values); any batch coded another way leaves the tally incomplete, and the
+/// audit then asks the data (`lower::audit::DimPlans::unmapped`).
+pub struct Tally {
+    /// The arm values, written as a cast to text writes the column's values.
+    listed: std::collections::HashSet<String>,
+    state: Mutex<TallyState>,
+}
+
+#[derive(Default)]
+struct TallyState {
+    index: HashMap<String, usize>,
+    values: Vec<String>,
+    rows: Vec<i64>,
+    incomplete: bool,
+}
+
+/// A cached code's high half holds the value's tally slot plus one (zero: listed).
+const CODE_BITS: i64 = 0xFFFF_FFFF;
+
+impl Tally {
+    /// A tally for mapping `d`, when its values can be compared as text exactly
+    /// as the audit's query compares them: a mapping of one market column of text
+    /// or integers.
+    pub fn for_dim(d: &DimDef) -> Option<Arc<Tally>> {
+        let DimKind::Map { expr, arms, .. } = &d.kind else { return None };
+        if !matches!(d.owner, crate::check::program::Owner::Market(_))
+            || !matches!(expr.ty, Type::Text | Type::Int)
+            || d.input_columns().len() != 1
+            || !matches!(expr.kind, crate::check::program::TKind::Col(_))
+        {
+            return None;
+        }
+        let listed = arms
+            .iter()
+            .flat_map(|a| a.values.iter())
+            .map(|(v, _)| match v {
+                Value::Text(t) => Some(t.clone()),
+                Value::Int(i) => Some(i.to_string()),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        Some(Arc::new(Tally { listed, state: Mutex::new(TallyState::default()) }))
+    }
+
+    /// The unmapped values, most rows first (then by value), at most `n`; `None`
+    /// when some rows were not counted.
+    pub fn unmapped(&self, n: usize) -> Option<Vec<(String, i64)>> {
+        let st = self.state.lock().ok()?;
+        if st.incomplete {
+            return None;
+        }
+        let mut out: Vec<(String, i64)> =
+            st.values.iter().cloned().zip(st.rows.iter().copied()).collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out.truncate(n);
+        Some(out)
+    }
+
+    /// Marks the tally as missing rows: the audit asks the data instead.
+    pub fn give_up(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.incomplete = true;
+        }
+    }
+
+    /// The slot of an unlisted value (plus one), or 0 for a listed one.
+    fn slot(&self, value: &str) -> i64 {
+        if self.listed.contains(value) {
+            return 0;
+        }
+        let Ok(mut st) = self.state.lock() else { return 0 };
+        let st = &mut *st;
+        let next = st.values.len();
+        let i = *st.index.entry(value.to_string()).or_insert(next);
+        if i == next {
+            st.values.push(value.to_string());
+            st.rows.push(0);
+        }
+        i as i64 + 1
+    }
+
+    fn add(&self, counts: &[i64]) {
+        if let Ok(mut st) = self.state.lock() {
+            for (r, c) in st.rows.iter_mut().zip(counts) {
+                *r += c;
+            }
+        }
+    }
+}
+
+fn new_code(
+    d: &DimDef,
+    how: How,
+    label: Expr,
+    args: Vec<Expr>,
+    inputs: Vec<String>,
+    tally: Option<Arc<Tally>>,
+) -> Expr {
     let mut short_labels = SmallTable::new();
     let mut long_labels = HashMap::new();
     for (i, l) in d.labels.iter().enumerate() {
@@ -86,6 +189,7 @@ fn new_code(d: &DimDef, how: How, label: Expr, args: Vec<Expr>, inputs: Vec<Stri
         phys: OnceLock::new(),
         cache: Mutex::new(Cache::default()),
         by_value_off: AtomicBool::new(false),
+        tally,
     };
     let signature = if args.is_empty() {
         Signature::nullary(Volatility::Immutable)
@@ -105,6 +209,7 @@ pub fn label_position(d: &DimDef, label: Expr) -> Expr {
         col(names::LABEL_INPUT),
         vec![label],
         vec![names::LABEL_INPUT.to_string()],
+        None,
     )
 }
 
@@ -183,6 +288,7 @@ struct Inner {
     phys: OnceLock<std::result::Result<Arc<dyn PhysicalExpr>, String>>,
     cache: Mutex<Cache>,
     by_value_off: AtomicBool,
+    tally: Option<Arc<Tally>>,
 }
 
 impl Kind for Inner {
@@ -310,6 +416,9 @@ impl Inner {
                     return Ok(codes);
                 }
             }
+        }
+        if let Some(t) = &self.tally {
+            t.give_up();
         }
         Ok(Int64Array::from(self.evaluate(arrays, rows)?))
     }
@@ -481,6 +590,19 @@ impl Inner {
         let is_null = |i: usize| nulls.as_ref().is_some_and(|b| b.is_null(i));
         let mut out = vec![0i64; n];
         let mut missing: Vec<u32> = Vec::new();
+        // Rows per tally slot, in this batch (only cached codes of a tally's
+        // unlisted values have a high half).
+        let mut tallied: Vec<i64> = Vec::new();
+        let mut count = |c: i64| {
+            let t = (c >> 32) as usize;
+            if t != 0 {
+                if tallied.len() < t {
+                    tallied.resize(t, 0);
+                }
+                tallied[t - 1] += 1;
+            }
+            c & CODE_BITS
+        };
         for (i, slot) in out.iter_mut().enumerate() {
             let found = if is_null(i) {
                 null_code
@@ -491,11 +613,14 @@ impl Inner {
                 }
             };
             match found {
-                Some(c) => *slot = c,
+                Some(c) => *slot = count(c),
                 None => missing.push(i as u32),
             }
         }
         if missing.is_empty() {
+            if let Some(t) = &self.tally {
+                t.add(&tallied);
+            }
             return Ok(Some(Int64Array::from(out)));
         }
         // One row per value not seen before; after labelling them, `new_*` hold
@@ -524,6 +649,9 @@ impl Inner {
         }
         if short.len + long.len() + firsts.len() > MAX_CACHED_VALUES {
             self.by_value_off.store(true, Ordering::Relaxed);
+            if let Some(t) = &self.tally {
+                t.give_up();
+            }
             return Ok(None);
         }
         let distinct = arrow::compute::take(
@@ -531,7 +659,17 @@ impl Inner {
             &UInt32Array::from_iter_values(firsts.iter().copied()),
             None,
         )?;
-        let codes = self.evaluate(&[distinct], firsts.len())?;
+        let mut codes = self.evaluate(std::slice::from_ref(&distinct), firsts.len())?;
+        if let Some(t) = &self.tally {
+            // Written as the audit's query writes them (a cast to text).
+            let text = arrow::compute::cast(&distinct, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            for (j, c) in codes.iter_mut().enumerate() {
+                if !text.is_null(j) {
+                    *c |= t.slot(text.value(j)) << 32;
+                }
+            }
+        }
         {
             let mut cache = self.cache.lock().map_err(|_| poisoned())?;
             for (&i, &c) in firsts.iter().zip(&codes) {
@@ -554,15 +692,20 @@ impl Inner {
         }
         for &i in &missing {
             let i = i as usize;
-            out[i] = if is_null(i) {
-                null_code
-            } else {
-                match key(i) {
-                    Key::Short(v) => new_short.get(v),
-                    Key::Long(b) => new_long.get(b).copied(),
+            out[i] = count(
+                if is_null(i) {
+                    null_code
+                } else {
+                    match key(i) {
+                        Key::Short(v) => new_short.get(v),
+                        Key::Long(b) => new_long.get(b).copied(),
+                    }
                 }
-            }
-            .ok_or_else(|| internal(format!("{}: a value was not labelled", self.name)))?;
+                .ok_or_else(|| internal(format!("{}: a value was not labelled", self.name)))?,
+            );
+        }
+        if let Some(t) = &self.tally {
+            t.add(&tallied);
         }
         Ok(Some(Int64Array::from(out)))
     }

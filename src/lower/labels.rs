@@ -463,7 +463,7 @@ pub(super) fn labelled_from(
             }
             let label = label_expr(&p.dims[d], d)?;
             let code = if codes::codable(&p.dims[d]) {
-                codes::code_expr(&p.dims[d], label)
+                codes::code_expr(&p.dims[d], label, scans.tally(d))
             } else {
                 codes::label_position(&p.dims[d], label)
             };

@@ -45,6 +45,11 @@ pub trait Scans {
     fn materialize(&self, plan: LogicalPlan) -> DfResult<LogicalPlan> {
         Ok(plan)
     }
+    /// Where the plan being lowered counts mapping `dim`'s unlisted values, when
+    /// the caller wants them (`codes::Tally`). By default nowhere.
+    fn tally(&self, _dim: usize) -> Option<std::sync::Arc<codes::Tally>> {
+        None
+    }
 }
 
 pub use errors::internal;
