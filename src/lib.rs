@@ -15,4 +15,5 @@ pub mod reference;
 pub mod repl;
 pub mod report;
 pub mod span;
+pub mod sql;
 pub mod syntax;

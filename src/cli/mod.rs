@@ -24,6 +24,7 @@ mod progress;
 mod repl_cmd;
 mod report_cmd;
 mod run_cmd;
+mod sql_cmd;
 mod test_cmd;
 mod why_cmd;
 
@@ -64,6 +65,31 @@ pub enum DiffFormat {
     Table,
     Markdown,
     Json,
+}
+
+/// `--dialect`: `sql::Dialect` as clap spells it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SqlDialect {
+    Duckdb,
+    Postgres,
+    Sqlite,
+    Mysql,
+    Bigquery,
+    Snowflake,
+}
+
+impl From<SqlDialect> for crate::sql::Dialect {
+    fn from(d: SqlDialect) -> Self {
+        use crate::sql::Dialect as D;
+        match d {
+            SqlDialect::Duckdb => D::Duckdb,
+            SqlDialect::Postgres => D::Postgres,
+            SqlDialect::Sqlite => D::Sqlite,
+            SqlDialect::Mysql => D::Mysql,
+            SqlDialect::Bigquery => D::Bigquery,
+            SqlDialect::Snowflake => D::Snowflake,
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -225,6 +251,23 @@ pub enum Command {
         /// Replace an existing output file
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Each segmentation as SQL for another database
+    #[command(
+        after_help = "Example:\n  seg sql specs/coffee.seg --dialect duckdb\n  seg sql specs/coffee.seg --segment age_grid --dialect postgres\n\nDuckDB reads the spec's files (read_parquet, read_csv); the other dialects read a\ntable named after each market. See docs/databases.md."
+    )]
+    Sql {
+        spec: PathBuf,
+        /// Only this segmentation (repeatable)
+        #[arg(long = "segment", value_name = "NAME")]
+        segments: Vec<String>,
+        /// The database to write SQL for
+        #[arg(long, value_enum)]
+        dialect: SqlDialect,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -465,7 +508,8 @@ fn dispatch(cli: Cli) -> u8 {
         | Command::Diff { engine, .. }
         | Command::Why { engine, .. }
         | Command::Lock { engine, .. }
-        | Command::Report { engine, .. } => engine.threads,
+        | Command::Report { engine, .. }
+        | Command::Sql { engine, .. } => engine.threads,
         Command::Repl { threads, .. } => *threads,
         _ => None,
     };
@@ -481,6 +525,9 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Fmt { paths, check } => fmt_cmd::run(&paths, check),
         Command::Report { spec, segments, output, force, data, engine } => {
             report_cmd::run(&spec, &segments, &output, force, &data, &engine)
+        }
+        Command::Sql { spec, segments, dialect, data, engine } => {
+            sql_cmd::run(&spec, &segments, dialect.into(), &data, &engine)
         }
         Command::Lsp => match crate::lsp::run() {
             Ok(()) => exit::OK,

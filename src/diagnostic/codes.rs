@@ -37,7 +37,7 @@ macro_rules! codes {
         /// A diagnostic code. The letter is its severity (E error, W warning, N note);
         /// the first two digits its stage: 00 limits, 01 syntax, 02 names, 03 types,
         /// 04 definitions and MECE, 05 files and policy, 06 run-time data, 07
-        /// resources, 09 internal.
+        /// resources, 08 other engines, 09 internal.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Code { $($code),* }
 
@@ -139,6 +139,7 @@ codes! {
     E0602: Error, Data, "integer overflow";
     E0603: Error, Data, "output cannot be written";
     E0701: Error, Resource, "memory limit too small";
+    E0801: Error, Spec, "a construct the SQL dialect cannot express";
     E0900: Error, Bug, "internal error while parsing";
     E0901: Error, Bug, "internal error while lowering";
     E0902: Error, Bug, "internal error while running";

@@ -780,6 +780,22 @@ impl Session {
         self.execute(plan)
     }
 
+    /// Segmentation `s` as a portable plan: standard expressions only
+    /// (`lower::portable`), for SQL and for engines without seg's functions.
+    pub fn portable_plan(&self, s: usize) -> Result<LogicalPlan, EngineError> {
+        lower::portable::segment_plan(&self.program, s, self).map_err(EngineError::lowering)
+    }
+
+    /// `run_segment` through the portable plan: the same rows, to the last few
+    /// bits of a float sum.
+    pub fn run_segment_portable(&self, s: usize) -> Result<Vec<RecordBatch>, EngineError> {
+        if self.program.segments[s].migrate.is_some() {
+            self.check_migrate_periods(s)?;
+        }
+        let plan = self.portable_plan(s)?;
+        self.execute(plan)
+    }
+
     /// `run_segment`, also counting each mapping's unlisted values as its codes are
     /// computed, where the plan allows (`lower::codes::Tally`): the dimensions
     /// counted, with their most frequent unlisted values (at most ten).

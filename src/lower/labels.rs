@@ -510,6 +510,9 @@ pub(super) fn labelled_from(
 /// combined code stays small.
 pub(super) fn coded_dims(p: &Checked, dims: &[usize], scans: &dyn Scans) -> DfResult<Vec<usize>> {
     let mut out = Vec::new();
+    if scans.portable() {
+        return Ok(out);
+    }
     let mut cells = 1i64;
     for &d in dims {
         let dd = &p.dims[d];

@@ -17,6 +17,7 @@ pub mod migrate;
 pub mod mode;
 pub mod names;
 pub mod period;
+pub mod portable;
 pub mod scan;
 mod segment;
 pub mod types;
@@ -49,6 +50,11 @@ pub trait Scans {
     /// the caller wants them (`codes::Tally`). By default nowhere.
     fn tally(&self, _dim: usize) -> Option<std::sync::Arc<codes::Tally>> {
         None
+    }
+    /// Plans built from standard expressions only (`portable`): no label codes and
+    /// no dictionary, whatever they would save.
+    fn portable(&self) -> bool {
+        false
     }
 }
 

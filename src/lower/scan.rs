@@ -83,3 +83,19 @@ pub fn of_batches(
     )?
     .build()
 }
+
+/// A scan of a database table `name` with the declared `columns` (SQL emission:
+/// the plan names the table and never reads it). Unqualified above the scan: once
+/// a subquery is named (SQLite and MySQL require it), the table's name is out of
+/// scope there.
+pub fn of_table(name: &str, columns: &[SegColumn]) -> DfResult<LogicalPlan> {
+    use arrow::datatypes::{Field, Schema};
+    use datafusion::logical_expr::builder::LogicalTableSource;
+    let fields: Vec<Field> =
+        columns.iter().map(|c| Field::new(&c.name, arrow_type(c.ty), true)).collect();
+    let source =
+        std::sync::Arc::new(LogicalTableSource::new(std::sync::Arc::new(Schema::new(fields))));
+    let plain: Vec<Expr> =
+        columns.iter().map(|c| super::expr::col(&c.name).alias(&c.name)).collect();
+    LogicalPlanBuilder::scan(name, source, None)?.project(plain)?.build()
+}

@@ -174,7 +174,9 @@ impl Seg<'_> {
     /// query runs codes it, so the period still folds into one integer key. Grouping
     /// by label and period would cost a second, multi-column hash key per row.
     fn dictionary_dim(&self, coded: &[usize], decomposable: bool) -> Option<usize> {
-        if !self.over().is_some_and(|o| matches!(o.kind, PeriodKind::Calendar(_))) {
+        if self.scans.portable()
+            || !self.over().is_some_and(|o| matches!(o.kind, PeriodKind::Calendar(_)))
+        {
             return None;
         }
         let mut rest = self.dims().iter().filter(|d| !coded.contains(d));

@@ -10,7 +10,7 @@ use seg::engine::session::{Session, SessionOptions};
 use std::path::Path;
 use std::sync::Arc;
 
-fn load(path: &Path) -> Arc<SpecFile> {
+pub fn load(path: &Path) -> Arc<SpecFile> {
     let bytes = std::fs::read(path).expect("read case");
     let no_data = String::from_utf8_lossy(&bytes).contains("# seg-test: no-data");
     let shown = path.strip_prefix(root()).unwrap_or(path).display().to_string();

@@ -6,29 +6,8 @@ use super::support::*;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn venv() -> PathBuf {
-    in_target("lsp-venv")
-}
-
 fn ensure_venv() -> PathBuf {
-    let dir = venv();
-    let python = dir.join("bin/python");
-    let reqs = root().join("tests/lsp/requirements.txt");
-    let stamp = dir.join("requirements.txt");
-    let current = std::fs::read(&stamp).ok() == std::fs::read(&reqs).ok();
-    if python.exists() && current {
-        return python;
-    }
-    let ok = Command::new("python3").args(["-m", "venv"]).arg(&dir).status();
-    assert!(ok.is_ok_and(|s| s.success()), "python3 -m venv failed: CI installs python3");
-    let pip = Command::new(&python)
-        .args(["-m", "pip", "install", "-q", "-r"])
-        .arg(&reqs)
-        .status()
-        .expect("run pip");
-    assert!(pip.success(), "pip install -r tests/lsp/requirements.txt failed");
-    std::fs::copy(&reqs, &stamp).unwrap();
-    python
+    python_venv("lsp-venv", "tests/lsp/requirements.txt")
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod props;
 mod reliability;
 mod repl;
 mod report;
+mod sql;
 mod support;
 mod textmate;
 mod tidy;

@@ -572,6 +572,8 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
     if let Some(d) = diff(&expected, &actual) {
         return Err(TestCaseError::fail(format!("{d}\nspec:\n{}\ndata: {:?}", c.spec, c.data)));
     }
+    check_portable(&session, &actual)
+        .map_err(|e| TestCaseError::fail(format!("{e}\nspec:\n{}\ndata: {:?}", c.spec, c.data)))?;
     check_order(&session.program, &actual)
         .map_err(|e| TestCaseError::fail(format!("{e}\nspec:\n{}\ndata: {:?}", c.spec, c.data)))?;
     check_lock(c, dir.path(), &session, &expected)
@@ -582,6 +584,33 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
     }
     check_queries(&session.program, &expected, &actual)
         .map_err(|e| TestCaseError::fail(format!("{e}\nspec:\n{}\ndata: {:?}", c.spec, c.data)))
+}
+
+/// The portable plan (standard expressions only, for other databases) gives the
+/// fast plan's rows, and keeps no seg function but those without a standard form.
+fn check_portable(
+    session: &Session,
+    actual: &[seg::reference::segment::OutRow],
+) -> Result<(), String> {
+    let plan = session.portable_plan(0).map_err(|e| e.to_string())?;
+    let left: Vec<String> = seg::lower::portable::non_standard(&plan)
+        .into_iter()
+        .filter(|f| !["seg_mode", "seg_period_label_week", "seg_unordered"].contains(&f.as_str()))
+        .collect();
+    if !left.is_empty() {
+        return Err(format!("the portable plan keeps {left:?}"));
+    }
+    let batches = session.run_segment_portable(0).map_err(|e| format!("portable: {e}"))?;
+    let sd = &session.program.segments[0];
+    let portable = rows_from_values(
+        sd.label_columns(),
+        sd.has_levels(),
+        &seg::engine::batches_to_values(&batches),
+    );
+    match diff(actual, &portable) {
+        Some(d) => Err(format!("the portable plan differs from the fast one: {d}")),
+        None => Ok(()),
+    }
 }
 
 /// `seg lock` on the case's data: the lock reads back as written, the frozen

@@ -169,3 +169,27 @@ pub fn git(dir: &Path, args: &[&str]) {
         .map(|o| o.status.success());
     assert_eq!(ok.ok(), Some(true), "git {args:?}");
 }
+
+/// A Python virtual environment under the target folder with `reqs` (relative to
+/// the root) installed, made on first use and again when `reqs` changes: its python.
+pub fn python_venv(name: &str, reqs: &str) -> PathBuf {
+    use std::process::Command;
+    let dir = in_target(name);
+    let python = dir.join("bin/python");
+    let reqs = root().join(reqs);
+    let stamp = dir.join("requirements.txt");
+    let current = std::fs::read(&stamp).ok() == std::fs::read(&reqs).ok();
+    if python.exists() && current {
+        return python;
+    }
+    let ok = Command::new("python3").args(["-m", "venv"]).arg(&dir).status();
+    assert!(ok.is_ok_and(|s| s.success()), "python3 -m venv failed: CI installs python3");
+    let pip = Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "-r"])
+        .arg(&reqs)
+        .status()
+        .expect("run pip");
+    assert!(pip.success(), "pip install -r {} failed", reqs.display());
+    std::fs::copy(&reqs, &stamp).unwrap();
+    python
+}

@@ -297,8 +297,13 @@ fn every_code_has_a_case_and_documentation() {
     use seg::diagnostic::Code;
     let docs = std::fs::read_to_string(root().join("docs/diagnostics.md")).unwrap();
     let mut outs = String::new();
-    for dir in ["tests/cases/check", "tests/cases/run", "tests/cases/hostile", "tests/cases/errors"]
-    {
+    for dir in [
+        "tests/cases/check",
+        "tests/cases/run",
+        "tests/cases/hostile",
+        "tests/cases/errors",
+        "tests/cases/sql",
+    ] {
         for f in files_with_ext(&root().join(dir), "out") {
             outs.push_str(&std::fs::read_to_string(f).unwrap());
         }

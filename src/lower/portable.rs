@@ -1,0 +1,322 @@
+//! The portable lowering: the plans of `segment_plan`, built from standard
+//! expressions only (CASE, joins, windows, grouping sets), for engines that do not
+//! have seg's functions: other databases through SQL (`seg sql`, `--on`) and stock
+//! cluster executors.
+//!
+//! Two steps. Lowering runs with scans that refuse every shortcut (label codes,
+//! dictionaries, in-memory lookups, materialized subplans), so labels are grouped
+//! as labels and joins stay joins. Then the seg functions that remain in any plan
+//! are replaced by their standard forms:
+//! - checked integer arithmetic (`seg_add`...) by the plain operators: the check
+//!   is an overflow guard, and a database raises its own overflow error;
+//! - exact sums and averages (`seg_sum`, `seg_avg`) by `sum` and `avg`, which agree
+//!   to the last few bits (the order of float additions differs);
+//! - calendar period numbers and labels by date parts and string functions;
+//!
+//! `seg_unordered` stays: it hides an ordering from DataFusion's optimizer, which
+//! otherwise groups sorted input wrongly (see `udf::unordered`), and the portable
+//! plans run in DataFusion too. Other databases do not need it: `without_fences`
+//! takes it out before SQL is written.
+//!
+//! What has no standard form (`mode`, ISO week labels) is left in place, and
+//! `non_standard` names it, so an emitter can refuse with a diagnostic instead of
+//! emitting SQL that a database would not run or would run differently.
+
+use super::{DfResult, Scans};
+use crate::calendar::PeriodUnit;
+use crate::check::program::Checked;
+use crate::diagnostic::Diagnostic;
+use arrow::datatypes::DataType;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::ScalarValue;
+use datafusion::functions::expr_fn as f;
+use datafusion::functions_aggregate::average::avg_udaf;
+use datafusion::functions_aggregate::sum::sum_udaf;
+use datafusion::logical_expr::expr::{AggregateFunction, ScalarFunction};
+use datafusion::logical_expr::{cast, lit, Expr, LogicalPlan, LogicalPlanBuilder};
+
+/// Segmentation `s` as a portable plan (see the module's comment).
+pub fn segment_plan(p: &Checked, s: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
+    let plan = super::segment_plan(p, s, &Portable(scans))?;
+    let sd = &p.segments[s];
+    standard(plan).map_err(|e| super::internal(sd.span, &format!("segmentation `{}`", sd.name), e))
+}
+
+/// The scans of a session with every shortcut refused.
+struct Portable<'a>(&'a dyn Scans);
+
+impl Scans for Portable<'_> {
+    fn scan(&self, market: usize) -> DfResult<LogicalPlan> {
+        self.0.scan(market)
+    }
+    fn table(&self, table: usize) -> DfResult<LogicalPlan> {
+        self.0.table(table)
+    }
+    fn portable(&self) -> bool {
+        true
+    }
+}
+
+/// The seg functions still in `plan` after `standard`: each one's name, once.
+pub fn non_standard(plan: &LogicalPlan) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|e| {
+            e.apply(|x| {
+                let name = match x {
+                    Expr::ScalarFunction(ScalarFunction { func, .. }) => Some(func.name()),
+                    Expr::AggregateFunction(AggregateFunction { func, .. }) => Some(func.name()),
+                    Expr::WindowFunction(w) => Some(w.fun.name()),
+                    _ => None,
+                };
+                if let Some(n) = name.filter(|n| n.starts_with("seg_")) {
+                    if !out.iter().any(|o| o == n) {
+                        out.push(n.to_string());
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    out
+}
+
+/// `plan` without `seg_unordered`, an identity only DataFusion's optimizer needs.
+pub fn without_fences(plan: LogicalPlan) -> DfResult<LogicalPlan> {
+    plan.transform_up_with_subqueries(|node| {
+        let node = node.map_expressions(|e| {
+            e.transform_up(|e| match e {
+                Expr::ScalarFunction(ScalarFunction { func, mut args })
+                    if func.name() == "seg_unordered" =>
+                {
+                    Ok(Transformed::yes(args.remove(0)))
+                }
+                e => Ok(Transformed::no(e)),
+            })
+        })?;
+        if node.transformed {
+            node.map_data(|n| n.recompute_schema())
+        } else {
+            Ok(node)
+        }
+    })
+    .map(|t| t.data)
+}
+
+/// `plan` with seg's functions replaced by standard expressions where one exists.
+/// An output column keeps its name (an alias), so the nodes above still find it.
+pub fn standard(plan: LogicalPlan) -> DfResult<LogicalPlan> {
+    plan.transform_up_with_subqueries(|node| {
+        // SQL writers take VALUES only as a whole statement: as a relation it
+        // becomes one `SELECT` of literals per row, united.
+        if let LogicalPlan::Values(v) = node {
+            return values_as_union(v).map(Transformed::yes);
+        }
+        let names = matches!(
+            node,
+            LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_) | LogicalPlan::Window(_)
+        );
+        let node = node.map_expressions(|e| {
+            let before = e.schema_name().to_string();
+            let aliased = matches!(e, Expr::Alias(_) | Expr::Column(_));
+            let out = e.transform_up(rewrite)?;
+            if names && out.transformed && !aliased {
+                Ok(out.update_data(|e| e.alias(before)))
+            } else {
+                Ok(out)
+            }
+        })?;
+        if node.transformed {
+            node.map_data(|n| n.recompute_schema())
+        } else {
+            Ok(node)
+        }
+    })
+    .map(|t| t.data)
+}
+
+fn values_as_union(v: datafusion::logical_expr::Values) -> DfResult<LogicalPlan> {
+    let fields = v.schema.fields();
+    let mut rows = v.values.into_iter().map(|row| {
+        let cols: Vec<Expr> = row
+            .into_iter()
+            .zip(fields.iter())
+            .map(|(e, f)| {
+                // Aliases inside a VALUES row name nothing; the node's schema does.
+                let e = match e {
+                    Expr::Alias(a) => *a.expr,
+                    e => e,
+                };
+                cast(e, f.data_type().clone()).alias(f.name())
+            })
+            .collect();
+        LogicalPlanBuilder::empty(true).project(cols)
+    });
+    let mut b = match rows.next() {
+        Some(first) => first?,
+        None => return LogicalPlanBuilder::empty(false).build(),
+    };
+    for r in rows {
+        b = b.union(r?.build()?)?;
+    }
+    b.build()
+}
+
+fn rewrite(e: Expr) -> DfResult<Transformed<Expr>> {
+    match e {
+        Expr::ScalarFunction(ScalarFunction { ref func, ref args }) => {
+            let name = func.name().to_string();
+            let a = |i: usize| args[i].clone();
+            let out = match name.as_str() {
+                "seg_add" => a(0) + a(1),
+                "seg_sub" => a(0) - a(1),
+                "seg_mul" => a(0) * a(1),
+                "seg_neg" => Expr::Negative(Box::new(a(0))),
+                n => match n.strip_prefix("seg_period_label_").and_then(unit) {
+                    Some(u) => match period_label(u, a(0)) {
+                        Some(x) => x,
+                        None => return Ok(Transformed::no(e)),
+                    },
+                    None => match n.strip_prefix("seg_period_").and_then(unit) {
+                        Some(u) => period_number(u, a(0)),
+                        None => return Ok(Transformed::no(e)),
+                    },
+                },
+            };
+            Ok(Transformed::yes(out))
+        }
+        Expr::WindowFunction(mut w) => {
+            use datafusion::logical_expr::WindowFunctionDefinition as W;
+            let standard = match &w.fun {
+                W::AggregateUDF(f) if f.name() == "seg_sum" => sum_udaf(),
+                W::AggregateUDF(f) if f.name() == "seg_avg" => avg_udaf(),
+                _ => return Ok(Transformed::no(Expr::WindowFunction(w))),
+            };
+            w.fun = W::AggregateUDF(standard);
+            Ok(Transformed::yes(Expr::WindowFunction(w)))
+        }
+        Expr::AggregateFunction(mut agg) => {
+            let standard = match agg.func.name() {
+                "seg_sum" => sum_udaf(),
+                "seg_avg" => avg_udaf(),
+                _ => return Ok(Transformed::no(Expr::AggregateFunction(agg))),
+            };
+            agg.func = standard;
+            Ok(Transformed::yes(Expr::AggregateFunction(agg)))
+        }
+        e => Ok(Transformed::no(e)),
+    }
+}
+
+fn unit(name: &str) -> Option<PeriodUnit> {
+    [PeriodUnit::Year, PeriodUnit::Quarter, PeriodUnit::Month, PeriodUnit::Week]
+        .into_iter()
+        .find(|u| u.name() == name)
+}
+
+fn part(which: &str, date: Expr) -> Expr {
+    cast(f::date_part(lit(which), date), DataType::Int64)
+}
+
+/// `a / n` rounded down, for integers: databases disagree on what `/` of two
+/// integers is (DuckDB and MySQL give a fraction), so the division is of floats.
+fn div_floor(a: Expr, n: i64) -> Expr {
+    cast(f::floor(cast(a, DataType::Float64) / lit(n as f64)), DataType::Int64)
+}
+
+/// `PeriodUnit::ordinal` of a date, from its date parts.
+fn period_number(u: PeriodUnit, date: Expr) -> Expr {
+    match u {
+        PeriodUnit::Year => part("year", date),
+        PeriodUnit::Quarter => {
+            part("year", date.clone()) * lit(4i64) + div_floor(part("month", date) - lit(1i64), 3)
+        }
+        PeriodUnit::Month => {
+            part("year", date.clone()) * lit(12i64) + part("month", date) - lit(1i64)
+        }
+        // Weeks since Monday 1969-12-29, rounded down (before it too).
+        PeriodUnit::Week => div_floor(cast(date, DataType::Int64) + lit(3i64), 7),
+    }
+}
+
+/// `PeriodUnit::label` of a period number; `None` for weeks (ISO years).
+fn period_label(u: PeriodUnit, ord: Expr) -> Option<Expr> {
+    let text = |e: Expr| cast(e, DataType::Utf8);
+    let padded = |e: Expr, n: i64| f::lpad(vec![text(e), lit(n), lit("0")]);
+    // `concat` skips nulls: a row without a period would be labelled `-Q`.
+    let missing = ord.clone().is_null();
+    let unless_null = |label: Expr| {
+        datafusion::logical_expr::when(missing, lit(ScalarValue::Utf8(None))).otherwise(label).ok()
+    };
+    unless_null(match u {
+        PeriodUnit::Year => padded(ord, 4),
+        PeriodUnit::Quarter => f::concat(vec![
+            padded(div_floor(ord.clone(), 4), 4),
+            lit("-Q"),
+            text(ord % lit(4i64) + lit(1i64)),
+        ]),
+        PeriodUnit::Month => f::concat(vec![
+            padded(div_floor(ord.clone(), 12), 4),
+            lit("-"),
+            padded(ord % lit(12i64) + lit(1i64), 2),
+        ]),
+        PeriodUnit::Week => return None,
+    })
+}
+
+/// Whether a plan groups by GROUPING SETS, which SQLite and MySQL lack.
+pub fn has_grouping_sets(plan: &LogicalPlan) -> bool {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::Aggregate(a) = node {
+            if a.group_expr
+                .iter()
+                .any(|e| matches!(e, datafusion::logical_expr::Expr::GroupingSet(_)))
+            {
+                found = true;
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
+}
+
+/// Whether a plan unnests a list (the periods an `over` frame lists).
+pub fn has_unnest(plan: &LogicalPlan) -> bool {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        found |= matches!(node, LogicalPlan::Unnest(_));
+        Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+    });
+    found
+}
+
+/// Whether a plan casts a date or a timestamp to a number (seg's durations and
+/// day differences): databases store and cast them in ways of their own.
+pub fn temporal_as_number(plan: &LogicalPlan) -> bool {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::common::{DFSchema, ExprSchema};
+    use datafusion::logical_expr::{Expr, ExprSchemable};
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        let mut schema = DFSchema::empty();
+        for input in node.inputs() {
+            schema.merge(input.schema());
+        }
+        let _ = node.apply_expressions(|e| {
+            e.apply(|x| {
+                if let Expr::Cast(c) = x {
+                    let from = c.expr.get_type(&schema as &dyn ExprSchema);
+                    found |=
+                        c.field.data_type().is_integer() && from.is_ok_and(|t| t.is_temporal());
+                }
+                Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+            })
+        });
+        Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+    });
+    found
+}

@@ -1,0 +1,234 @@
+//! Segmentations as SQL for other databases (`seg sql`, `seg run --on`): portable
+//! plans (`lower::portable`) unparsed for a dialect. The only place that knows
+//! DataFusion's unparser; SQL is emitted from plans here and never parsed from users.
+//!
+//! A market reads a table of the same name; on DuckDB, that name is a CTE that
+//! reads the market's files through `read_parquet` / `read_csv` with the declared
+//! types. Whatever a dialect cannot express is a diagnostic (E0801) that
+//! names the construct and the dialect, never SQL that would run differently.
+
+use crate::check::program::Type;
+use crate::check::program::{Checked, Format};
+use crate::diagnostic::Diagnostic;
+use errors::unportable;
+
+mod errors;
+use crate::lower::{self, DfResult, Scans};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::unparser::dialect as ud;
+use datafusion::sql::unparser::Unparser;
+use sqlparser::ast::{Ident, TableAlias, TableFactor, VisitMut, VisitorMut};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+/// The databases `seg sql` writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Duckdb,
+    Postgres,
+    Sqlite,
+    Mysql,
+    Bigquery,
+    Snowflake,
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 6] = [
+        Dialect::Duckdb,
+        Dialect::Postgres,
+        Dialect::Sqlite,
+        Dialect::Mysql,
+        Dialect::Bigquery,
+        Dialect::Snowflake,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Duckdb => "duckdb",
+            Dialect::Postgres => "postgres",
+            Dialect::Sqlite => "sqlite",
+            Dialect::Mysql => "mysql",
+            Dialect::Bigquery => "bigquery",
+            Dialect::Snowflake => "snowflake",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Dialect> {
+        Dialect::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    fn unparser(self) -> Box<dyn ud::Dialect> {
+        match self {
+            Dialect::Duckdb => Box::new(DuckDb),
+            Dialect::Postgres => Box::new(ud::PostgreSqlDialect {}),
+            Dialect::Sqlite => Box::new(ud::SqliteDialect {}),
+            Dialect::Mysql => Box::new(ud::MySqlDialect {}),
+            Dialect::Bigquery => Box::new(ud::BigQueryDialect {}),
+            Dialect::Snowflake => Box::new(ud::SnowflakeDialect::new()),
+        }
+    }
+
+    /// sqlparser's dialect of the same database, to read the SQL back (tests).
+    pub fn parser(self) -> Box<dyn sqlparser::dialect::Dialect> {
+        use sqlparser::dialect as pd;
+        match self {
+            Dialect::Duckdb => Box::new(pd::DuckDbDialect {}),
+            Dialect::Postgres => Box::new(pd::PostgreSqlDialect {}),
+            Dialect::Sqlite => Box::new(pd::SQLiteDialect {}),
+            Dialect::Mysql => Box::new(pd::MySqlDialect {}),
+            Dialect::Bigquery => Box::new(pd::BigQueryDialect {}),
+            Dialect::Snowflake => Box::new(pd::SnowflakeDialect {}),
+        }
+    }
+}
+
+/// DataFusion's DuckDB dialect writes every `/` as `//`, DuckDB's integer
+/// division, which floors floats too. seg divides only floats (and writes integer
+/// floors as `floor`), so `/` must stay `/`.
+struct DuckDb;
+
+impl ud::Dialect for DuckDb {
+    fn identifier_quote_style(&self, _: &str) -> Option<char> {
+        Some('"')
+    }
+    fn character_length_style(&self) -> ud::CharacterLengthStyle {
+        ud::CharacterLengthStyle::Length
+    }
+    fn distinct_from_style(&self) -> ud::DistinctFromStyle {
+        ud::DistinctFromStyle::FullText
+    }
+}
+
+/// Scans of tables with the markets' declared columns: the SQL names a table (on
+/// DuckDB, a CTE over the files of that name); the plan never reads a file.
+struct TableScans<'a> {
+    p: &'a Checked,
+}
+
+impl Scans for TableScans<'_> {
+    fn scan(&self, market: usize) -> DfResult<LogicalPlan> {
+        let m = &self.p.markets[market];
+        lower::scan::of_table(&m.name, &m.columns)
+    }
+    fn table(&self, table: usize) -> DfResult<LogicalPlan> {
+        let t = &self.p.tables[table];
+        lower::scan::of_table(&t.name, &t.columns)
+    }
+}
+
+/// The SQL of segmentation `s` in `dialect`. `base` is the spec's folder, which
+/// relative data paths are read from (DuckDB's file readers).
+pub fn segment_sql(
+    p: &Checked,
+    s: usize,
+    dialect: Dialect,
+    base: &Path,
+) -> Result<String, Diagnostic> {
+    let scans = TableScans { p };
+    let plan = lower::portable::segment_plan(p, s, &scans)?;
+    let plan = lower::portable::without_fences(plan).map_err(|e| {
+        let sd = &p.segments[s];
+        lower::internal(sd.span, &format!("segmentation `{}`", sd.name), e)
+    })?;
+    if let Some(f) = lower::portable::non_standard(&plan).first() {
+        return Err(unportable(p, s, &construct(f), dialect));
+    }
+    if matches!(dialect, Dialect::Sqlite | Dialect::Mysql)
+        && lower::portable::has_grouping_sets(&plan)
+    {
+        return Err(unportable(p, s, "`then` subtotals (GROUPING SETS)", dialect));
+    }
+    // DataFusion's unparser drops the aggregate under the unnest (SQL that does
+    // not bind on DuckDB); no other dialect has `range` and `unnest` as DataFusion has.
+    if lower::portable::has_unnest(&plan) {
+        return Err(unportable(p, s, "the periods of `over` (a range unnested)", dialect));
+    }
+    if lower::portable::temporal_as_number(&plan) {
+        // DuckDB and PostgreSQL refuse the cast; SQLite would read the text's
+        // leading digits and give a wrong number.
+        return Err(unportable(p, s, "arithmetic on dates or times", dialect));
+    }
+    let unparser_dialect = dialect.unparser();
+    let mut stmt = Unparser::new(unparser_dialect.as_ref()).plan_to_sql(&plan).map_err(|e| {
+        // The unparser's message quotes whole plan nodes: its first words suffice.
+        let why: String = e.strip_backtrace().chars().take(100).collect();
+        unportable(p, s, &format!("a plan shape the SQL writer does not cover ({why}...)"), dialect)
+    })?;
+    let _ = stmt.visit(&mut Aliases { next: 0 });
+    let prefix = if dialect == Dialect::Duckdb { readers(p, base) } else { String::new() };
+    Ok(format!("{prefix}{stmt:#};\n"))
+}
+
+/// DuckDB: a CTE per market and table, named after it, reading its files with
+/// the declared types (a code of digits stays text; DuckDB would guess a number).
+fn readers(p: &Checked, base: &Path) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let ident = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let ctes: Vec<String> = p
+        .markets
+        .iter()
+        .map(|m| (&m.name, &m.path, m.format, &m.columns))
+        .chain(p.tables.iter().map(|t| (&t.name, &t.path, t.format, &t.columns)))
+        .map(|(name, path, format, columns)| {
+            let path: PathBuf = base.join(path);
+            let path = quote(&path.display().to_string());
+            let types = || {
+                let fields: Vec<String> = columns
+                    .iter()
+                    .map(|c| format!("{}: {}", quote(&c.name), quote(duckdb_type(c.ty))))
+                    .collect();
+                format!("{{{}}}", fields.join(", "))
+            };
+            let read = match format {
+                Format::Csv => format!("read_csv({path}, header = true, columns = {})", types()),
+                Format::Json => format!("read_json({path}, columns = {})", types()),
+                Format::Parquet | Format::Arrow => format!("read_parquet({path})"),
+            };
+            format!("{} AS (SELECT * FROM {read})", ident(name))
+        })
+        .collect();
+    format!("WITH\n  {}\n", ctes.join(",\n  "))
+}
+
+/// What a seg function that has no standard form stands for, in the spec's words.
+fn construct(function: &str) -> String {
+    match function {
+        "seg_mode" => "`mode(...)`".into(),
+        "seg_period_label_week" => "`over ... by week` (ISO week labels)".into(),
+        f => format!("the function `{f}`"),
+    }
+}
+
+/// DuckDB's name of a seg type.
+fn duckdb_type(ty: Type) -> &'static str {
+    match ty {
+        Type::Int => "BIGINT",
+        Type::Float => "DOUBLE",
+        Type::Bool => "BOOLEAN",
+        Type::Date => "DATE",
+        Type::Timestamp => "TIMESTAMP",
+        Type::Text | Type::Null | Type::Error => "VARCHAR",
+    }
+}
+
+/// Names every derived table: SQLite and MySQL require it, and no column refers
+/// to one by name.
+struct Aliases {
+    next: usize,
+}
+
+impl VisitorMut for Aliases {
+    type Break = ();
+    fn post_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Derived { alias: alias @ None, .. } = t {
+            self.next += 1;
+            *alias = Some(TableAlias {
+                explicit: true,
+                name: Ident::new(format!("__q{}", self.next)),
+                columns: vec![],
+                at: None,
+            });
+        }
+        ControlFlow::Continue(())
+    }
+}
