@@ -299,6 +299,15 @@ pub fn no_schema(span: Span, market: &str) -> Diagnostic {
     .with_help("declare the columns (`columns { id int, region text }`), or run without --no-data")
 }
 
+pub fn table_without_columns(span: Span, market: &str) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0501,
+        format!("market `{market}` reads a database table and has no `columns`"),
+    )
+    .with_label(span, "its schema is unknown without the database")
+    .with_help("declare the columns (`columns { id int, region text }`), or check it against the database: `seg check --on URL`")
+}
+
 pub fn unreadable(span: Span, path: &str, why: &str) -> Diagnostic {
     Diagnostic::new(Code::E0502, format!("cannot read the schema of `{path}`: {why}"))
         .with_label(span, "this data file")

@@ -180,6 +180,9 @@ impl Checker {
 
     /// The data format: `as FORMAT`, or the path's extension.
     fn market_format(&mut self, m: &ast::Market) -> Option<Format> {
+        if m.db_table {
+            return Some(Format::Table);
+        }
         let format = format_of(&m.source.value, m.format.as_ref().map(|f| f.name.as_str()));
         if format.is_none() {
             self.diags.push(match &m.format {
@@ -219,6 +222,9 @@ impl Checker {
             declared.map(|d| d.iter().map(|(c, _)| c.clone()).collect());
         let source = &m.source;
         match schemas.schema(&m.name.name, &source.value, format, declared.is_some()) {
+            Ok(None) if declared.is_none() && format == Format::Table => {
+                self.diags.push(errors::table_without_columns(m.name.span, &m.name.name))
+            }
             Ok(None) if declared.is_none() => {
                 self.diags.push(errors::no_schema(m.name.span, &m.name.name))
             }
@@ -310,6 +316,7 @@ impl Checker {
         // A table reads like a market without a body: reuse the market's checks.
         let as_market = ast::Market {
             name: t.name.clone(),
+            db_table: false,
             source: t.source.clone(),
             format: t.format.clone(),
             columns: t.columns.clone(),

@@ -146,6 +146,9 @@ pub enum Format {
     Parquet,
     Json,
     Arrow,
+    /// `from table "schema.name"`: a table of the database `--on` names; the
+    /// path is the table's name.
+    Table,
 }
 
 impl Format {
@@ -156,6 +159,7 @@ impl Format {
             Format::Parquet => "parquet",
             Format::Json => "json",
             Format::Arrow => "arrow",
+            Format::Table => "table",
         }
     }
 }

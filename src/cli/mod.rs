@@ -195,6 +195,9 @@ pub enum Command {
         /// Make this dimension's labels columns (segmentations without `then` or a total)
         #[arg(long, value_name = "DIM")]
         pivot: Option<String>,
+        /// Run inside a database: postgres://USER@HOST/DB or sqlite:FILE (docs/databases.md)
+        #[arg(long, value_name = "URL")]
+        on: Option<String>,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -539,7 +542,7 @@ fn dispatch(cli: Cli) -> u8 {
         Command::Check { paths, format, deny_warnings, no_data, data } => {
             check_cmd::run(&paths, format, deny_warnings, no_data, &data)
         }
-        Command::Run { spec, segments, format, output, force, audit, pivot, data, engine } => {
+        Command::Run { spec, segments, format, output, force, audit, pivot, on, data, engine } => {
             run_cmd::run(
                 run_cmd::RunArgs {
                     spec: &spec,
@@ -549,6 +552,7 @@ fn dispatch(cli: Cli) -> u8 {
                     force,
                     audit,
                     pivot: pivot.as_deref(),
+                    on: on.as_deref(),
                 },
                 &data,
                 &engine,

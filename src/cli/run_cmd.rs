@@ -2,6 +2,7 @@
 
 use super::check_cmd::{exit_code, print_diagnostics};
 use super::{exit, DataArgs, DiagFormat, EngineArgs};
+use crate::check::program::Checked;
 use crate::diagnostic::{ExitClass, Renderer};
 use crate::driver::{Driver, LoadOptions, SpecFile};
 use crate::engine::files;
@@ -169,7 +170,12 @@ pub fn open_from(
 }
 
 pub fn select_segments(session: &Session, names: &[String]) -> Result<Vec<usize>, u8> {
-    let segs = &session.program.segments;
+    select_in(&session.program, names)
+}
+
+/// `select_segments` in a checked program.
+pub fn select_in(program: &Checked, names: &[String]) -> Result<Vec<usize>, u8> {
+    let segs = &program.segments;
     if names.is_empty() {
         return Ok((0..segs.len()).collect());
     }
@@ -202,6 +208,8 @@ pub struct RunArgs<'a> {
     pub audit: bool,
     /// `--pivot DIM`: that dimension's labels become columns.
     pub pivot: Option<&'a str>,
+    /// `--on URL`: run inside that database instead.
+    pub on: Option<&'a str>,
 }
 
 /// What `-o FILE`'s extension asks for (cli-v2: the extension decides unless
@@ -258,6 +266,9 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     if format == OutFormat::Parquet && a.output.is_none() {
         errln!("error: --format parquet needs -o FILE (or -o DIR/)");
         return exit::USAGE;
+    }
+    if let Some(url) = a.on {
+        return run_on(&a, url, format, data);
     }
     let (file, session) = match open(a.spec, data, eng) {
         Ok(x) => x,
@@ -585,5 +596,92 @@ pub fn explain(
         );
         outln!("{}", text.trim_end());
     }
+    exit::OK
+}
+
+/// `seg run --on URL`: each segmentation's SQL run inside the database, printed as
+/// `seg run` prints it.
+fn run_on(a: &RunArgs, url: &str, format: OutFormat, data: &DataArgs) -> u8 {
+    use crate::engine::remote::{Remote, Target};
+    if a.audit || a.pivot.is_some() || format == OutFormat::Parquet || a.output.is_some() {
+        errln!("error: --on prints the segmentations' tables: drop --audit, --pivot and -o");
+        return exit::USAGE;
+    }
+    let target = match Target::parse(url) {
+        Ok(t) => t,
+        Err(why) => {
+            errln!("error: --on {why}");
+            return exit::USAGE;
+        }
+    };
+    let policy = PathPolicy { allow_outside: data.allow_outside };
+    let driver = Driver::new(LoadOptions {
+        no_data: false,
+        policy,
+        sources: Default::default(),
+        as_of: data.as_of,
+        no_lock: data.no_lock,
+    });
+    let shown = a.spec.display().to_string();
+    let file = match driver.load(a.spec, &shown) {
+        Ok(f) => f,
+        Err(e) => {
+            errln!("error: cannot read {shown}: {e}");
+            return exit::USAGE;
+        }
+    };
+    print_diagnostics(&file, DiagFormat::Human);
+    let Some(program) = file.program.clone() else {
+        return exit_code(&file.diagnostics, false).max(exit::INVALID);
+    };
+    let segs = match select_in(&program, a.segments) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let mut remote = match Remote::connect(&target) {
+        Ok(r) => r,
+        Err(e) => return report(&e),
+    };
+    let mut out: Vec<u8> = Vec::new();
+    let many = segs.len() > 1;
+    for (i, &s) in segs.iter().enumerate() {
+        let batches = match remote.run(&program, s, target.dialect(), &file.dir()) {
+            Ok(b) => b,
+            Err(e) => return report_in(&e, Some(&file)),
+        };
+        let sd = &program.segments[s];
+        let body = match format {
+            OutFormat::Table => {
+                let bars = std::io::stdout().is_terminal();
+                Ok(output::to_table_with(&batches, sd.label_columns(), bars).into_bytes())
+            }
+            OutFormat::Csv => output::to_csv(&batches),
+            _ => output::to_json(&batches),
+        };
+        let body = match body {
+            Ok(b) => b,
+            Err(e) => return report(&e),
+        };
+        match format {
+            OutFormat::Table => {
+                if i > 0 {
+                    out.push(b'\n');
+                }
+                out.extend(format!("segment {}\n", sd.name).bytes());
+                out.extend(body);
+            }
+            OutFormat::Csv => {
+                if many {
+                    out.extend(format!("# segment {}\n", sd.name).bytes());
+                }
+                out.extend(body);
+            }
+            _ => {
+                out.extend(body);
+                out.push(b'\n');
+            }
+        }
+    }
+    super::write_bytes(false, &out);
     exit::OK
 }

@@ -11,6 +11,7 @@ pub mod memory;
 pub mod output;
 pub mod paths;
 pub mod progress;
+pub mod remote;
 pub mod schema;
 pub mod session;
 pub mod why;

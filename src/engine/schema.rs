@@ -50,6 +50,7 @@ pub fn read_schema(path: &Path, format: Format, sample: bool) -> Result<Schema, 
                 .map_err(|e| e.to_string())?;
             Ok(builder.schema().as_ref().clone())
         }
+        Format::Table => Err("a database table, not a file".into()),
         Format::Arrow => {
             let mut f = file;
             match arrow::ipc::reader::FileReader::try_new(&mut f, None) {
@@ -184,6 +185,11 @@ impl SchemaSource for FileSchemas<'_> {
         format: Format,
         declared: bool,
     ) -> Result<Option<Columns>, SchemaError> {
+        // A database table has no file: its columns are declared (or read from the
+        // database by `seg check --on URL`).
+        if format == Format::Table {
+            return Ok(None);
+        }
         // The policy needs no data, so `--no-data` reports a refused path too.
         let unusable = |e: DataPathError, file: String| match e {
             DataPathError::NoMatch(why) => SchemaError::Unreadable { file, why },

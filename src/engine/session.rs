@@ -317,6 +317,12 @@ impl Session {
         spec_dir: &Path,
         opts: &SessionOptions,
     ) -> Result<Session, EngineError> {
+        if let Some(m) = program.markets.iter().find(|m| m.format == Format::Table) {
+            return Err(EngineError::data(format!(
+                "market `{}` reads the database table `{}`: run it inside that database with `seg run --on URL`",
+                m.name, m.path
+            )));
+        }
         let threads = opts
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
@@ -624,6 +630,9 @@ impl Session {
                     .table_partition_cols(parts.clone());
                 ctx.read_parquet(p, opts).await
             }
+            Format::Table => {
+                return Err(EngineError::data(format!("`{shown}` is a database table")))
+            }
             Format::Arrow => {
                 let opts = ArrowReadOptions {
                     file_extension: &ext,
@@ -896,6 +905,7 @@ fn locate(path: &Path, format: Format, schema: Option<Arc<Schema>>) -> Option<(S
             }
             None
         }
+        Format::Table => None,
         Format::Arrow => {
             type Batches = Box<dyn Iterator<Item = Result<RecordBatch, arrow::error::ArrowError>>>;
             let batches: Batches = match arrow::ipc::reader::FileReader::try_new(open()?, None) {

@@ -116,10 +116,20 @@ pub fn standard(plan: LogicalPlan) -> DfResult<LogicalPlan> {
             node,
             LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_) | LogicalPlan::Window(_)
         );
+        let mut schema = datafusion::common::DFSchema::empty();
+        for input in node.inputs() {
+            schema.merge(input.schema());
+        }
         let node = node.map_expressions(|e| {
             let before = e.schema_name().to_string();
             let aliased = matches!(e, Expr::Alias(_) | Expr::Column(_));
-            let out = e.transform_up(rewrite)?;
+            let out = e.transform_up(|e| {
+                let e = integer_division(e, &schema)?;
+                if e.transformed {
+                    return Ok(e);
+                }
+                rewrite(e.data)
+            })?;
             if names && out.transformed && !aliased {
                 Ok(out.update_data(|e| e.alias(before)))
             } else {
@@ -133,6 +143,25 @@ pub fn standard(plan: LogicalPlan) -> DfResult<LogicalPlan> {
         }
     })
     .map(|t| t.data)
+}
+
+/// `a / b` of two integers as DataFusion computes it (the quotient truncated
+/// toward zero) in floats and rounding, because databases disagree on what `/` of
+/// two integers is (DuckDB and MySQL give a fraction). Exact below 2^53.
+fn integer_division(e: Expr, schema: &datafusion::common::DFSchema) -> DfResult<Transformed<Expr>> {
+    use datafusion::logical_expr::{BinaryExpr, ExprSchemable, Operator};
+    let Expr::BinaryExpr(BinaryExpr { left, op: Operator::Divide, right }) = &e else {
+        return Ok(Transformed::no(e));
+    };
+    let int = |x: &Expr| x.get_type(schema).is_ok_and(|t| t.is_integer());
+    if !(int(left) && int(right)) {
+        return Ok(Transformed::no(e));
+    }
+    let q = cast((**left).clone(), DataType::Float64) / cast((**right).clone(), DataType::Float64);
+    let toward_zero =
+        datafusion::logical_expr::when(q.clone().gt_eq(lit(0.0f64)), f::floor(q.clone()))
+            .otherwise(f::ceil(q))?;
+    Ok(Transformed::yes(cast(toward_zero, DataType::Int64)))
 }
 
 fn values_as_union(v: datafusion::logical_expr::Values) -> DfResult<LogicalPlan> {

@@ -108,7 +108,10 @@ struct TableScans<'a> {
 impl Scans for TableScans<'_> {
     fn scan(&self, market: usize) -> DfResult<LogicalPlan> {
         let m = &self.p.markets[market];
-        lower::scan::of_table(&m.name, &m.columns)
+        // `from table "schema.name"` names its table; a file market is a table (or
+        // on DuckDB a CTE) of its own name.
+        let name = if m.format == Format::Table { &m.path } else { &m.name };
+        lower::scan::of_table(name, &m.columns)
     }
     fn table(&self, table: usize) -> DfResult<LogicalPlan> {
         let t = &self.p.tables[table];
@@ -169,6 +172,7 @@ fn readers(p: &Checked, base: &Path) -> String {
         .iter()
         .map(|m| (&m.name, &m.path, m.format, &m.columns))
         .chain(p.tables.iter().map(|t| (&t.name, &t.path, t.format, &t.columns)))
+        .filter(|(_, _, format, _)| *format != Format::Table)
         .map(|(name, path, format, columns)| {
             let path: PathBuf = base.join(path);
             let path = quote(&path.display().to_string());
@@ -182,12 +186,20 @@ fn readers(p: &Checked, base: &Path) -> String {
             let read = match format {
                 Format::Csv => format!("read_csv({path}, header = true, columns = {})", types()),
                 Format::Json => format!("read_json({path}, columns = {})", types()),
-                Format::Parquet | Format::Arrow => format!("read_parquet({path})"),
+                Format::Parquet | Format::Arrow | Format::Table => {
+                    format!("read_parquet({path})")
+                }
             };
             format!("{} AS (SELECT * FROM {read})", ident(name))
         })
         .collect();
     format!("WITH\n  {}\n", ctes.join(",\n  "))
+}
+
+/// The columns segmentation `s`'s SQL returns, as `seg run` types them.
+pub fn segment_schema(p: &Checked, s: usize) -> Result<arrow::datatypes::SchemaRef, Diagnostic> {
+    let plan = lower::portable::segment_plan(p, s, &TableScans { p })?;
+    Ok(std::sync::Arc::new(plan.schema().as_arrow().clone()))
 }
 
 /// What a seg function that has no standard form stands for, in the spec's words.
@@ -217,17 +229,57 @@ struct Aliases {
     next: usize,
 }
 
+impl Aliases {
+    fn fresh(&mut self) -> TableAlias {
+        self.next += 1;
+        TableAlias {
+            explicit: true,
+            name: Ident::new(format!("__q{}", self.next)),
+            columns: vec![],
+            at: None,
+        }
+    }
+}
+
 impl VisitorMut for Aliases {
     type Break = ();
+    /// The unparser names derived tables `derived_projection`, `derived_sort`...,
+    /// the same name for siblings (PostgreSQL refuses a name given twice): each
+    /// gets its own, and this query's references to it follow. Inner queries come
+    /// first, so no generic name is left below this one.
+    fn post_visit_query(&mut self, q: &mut sqlparser::ast::Query) -> ControlFlow<()> {
+        use sqlparser::ast::{Expr, SetExpr};
+        let SetExpr::Select(sel) = q.body.as_mut() else { return ControlFlow::Continue(()) };
+        let mut renamed: Vec<(String, String)> = Vec::new();
+        for twj in sel.from.iter_mut() {
+            let joined = twj.joins.iter_mut().map(|j| &mut j.relation);
+            for tf in std::iter::once(&mut twj.relation).chain(joined) {
+                if let TableFactor::Derived { alias: Some(a), .. } = tf {
+                    if a.name.value.starts_with("derived_") {
+                        let new = self.fresh();
+                        renamed.push((a.name.value.clone(), new.name.value.clone()));
+                        *a = new;
+                    }
+                }
+            }
+        }
+        if !renamed.is_empty() {
+            let _ = sqlparser::ast::visit_expressions_mut(q, |e| {
+                if let Expr::CompoundIdentifier(parts) = e {
+                    if let (2, Some((_, new))) =
+                        (parts.len(), renamed.iter().find(|(old, _)| *old == parts[0].value))
+                    {
+                        parts[0] = Ident::new(new.clone());
+                    }
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+        ControlFlow::Continue(())
+    }
     fn post_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<()> {
         if let TableFactor::Derived { alias: alias @ None, .. } = t {
-            self.next += 1;
-            *alias = Some(TableAlias {
-                explicit: true,
-                name: Ident::new(format!("__q{}", self.next)),
-                columns: vec![],
-                at: None,
-            });
+            *alias = Some(self.fresh());
         }
         ControlFlow::Continue(())
     }

@@ -45,6 +45,8 @@ pub enum ItemKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Market {
     pub name: Ident,
+    /// `from table "schema.name"`: `source` names a database table, not a file.
+    pub db_table: bool,
     pub source: StrLit,
     pub format: Option<Ident>,
     pub columns: Option<ColumnsBlock>,

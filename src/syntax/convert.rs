@@ -121,6 +121,7 @@ impl Ctx {
     fn market(&self, p: Pair<Rule>) -> R<Market> {
         let mut k = self.kids(p);
         let name = self.name(k.expect(Rule::market_name)?)?;
+        let db_table = k.opt(Rule::db_table).is_some();
         let source = self.string(k.expect(Rule::string)?)?;
         let format = match k.opt(Rule::format_clause) {
             Some(f) => Some(self.name(self.kids(f).any()?)?),
@@ -128,6 +129,7 @@ impl Ctx {
         };
         let mut m = Market {
             name,
+            db_table,
             source,
             format,
             columns: None,

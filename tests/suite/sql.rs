@@ -171,3 +171,158 @@ fn unportable_construct_is_e0801() {
     golden(&root().join("tests/cases/sql/E0801_mode.out"), &shown, &mut failures);
     finish(failures);
 }
+
+/// The coffee market's rows, as its spec declares them, for loading into a database.
+fn coffee_rows() -> Vec<arrow::record_batch::RecordBatch> {
+    use arrow::datatypes::{DataType, Field, Schema};
+    let schema = Schema::new(vec![
+        Field::new("order_id", DataType::Int64, true),
+        Field::new("customer_id", DataType::Int64, true),
+        Field::new("customer_type", DataType::Utf8, true),
+        Field::new("age", DataType::Int64, true),
+        Field::new("region", DataType::Utf8, true),
+        Field::new("product", DataType::Utf8, true),
+        Field::new("channel", DataType::Utf8, true),
+        Field::new("kg", DataType::Float64, true),
+        Field::new("revenue", DataType::Float64, true),
+        Field::new("order_date", DataType::Utf8, true),
+    ]);
+    let f = std::fs::File::open(root().join("specs/data/coffee_sales.csv")).unwrap();
+    arrow::csv::ReaderBuilder::new(std::sync::Arc::new(schema))
+        .with_header(true)
+        .build(f)
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+}
+
+/// One cell of a loaded batch as SQL text for an INSERT (test data only).
+fn sql_value(a: &arrow::array::ArrayRef, i: usize) -> String {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Float64Type, Int64Type};
+    if a.is_null(i) {
+        return "NULL".into();
+    }
+    match a.data_type() {
+        DataType::Int64 => a.as_primitive::<Int64Type>().value(i).to_string(),
+        DataType::Float64 => format!("{:?}", a.as_primitive::<Float64Type>().value(i)),
+        _ => format!("'{}'", a.as_string::<i32>().value(i).replace('\'', "''")),
+    }
+}
+
+fn insert_statements(table: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in coffee_rows() {
+        for i in 0..b.num_rows() {
+            let vals: Vec<String> = b.columns().iter().map(|a| sql_value(a, i)).collect();
+            out.push(format!("INSERT INTO {table} VALUES ({})", vals.join(", ")));
+        }
+    }
+    out
+}
+
+/// `seg run ... --format csv` as rows of cells.
+fn csv_cells(out: &std::process::Output) -> Vec<Vec<String>> {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+/// Equal cell by cell, numbers to 1e-9 relative (a database adds floats in its own
+/// order).
+fn same_csv(a: &[Vec<String>], b: &[Vec<String>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|(u, v)| {
+                    u == v
+                        || matches!((u.parse::<f64>(), v.parse::<f64>()), (Ok(p), Ok(q))
+                            if (p - q).abs() <= 1e-9 * p.abs().max(q.abs()))
+                })
+        })
+}
+
+/// The coffee segmentations SQLite can express (no `then`).
+const SQLITE_SEGMENTS: [&str; 4] = ["coffee_by_product_line", "age_grid", "mix", "venues"];
+
+#[test]
+fn run_on_sqlite_prints_what_seg_run_prints() {
+    ensure_fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("coffee.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE coffee (order_id INTEGER, customer_id INTEGER, customer_type TEXT, age INTEGER, region TEXT, product TEXT, channel TEXT, kg REAL, revenue REAL, order_date TEXT); BEGIN;",
+    )
+    .unwrap();
+    for stmt in insert_statements("coffee") {
+        conn.execute(&stmt, []).unwrap();
+    }
+    conn.execute_batch("COMMIT;").unwrap();
+    drop(conn);
+    let spec = root().join("specs/coffee.seg");
+    let mut args: Vec<String> = vec!["run".into(), spec.display().to_string()];
+    for s in SQLITE_SEGMENTS {
+        args.extend(["--segment".into(), s.into()]);
+    }
+    args.extend(["--format".into(), "csv".into()]);
+    let local = csv_cells(&seg(&args.iter().map(String::as_str).collect::<Vec<_>>(), &root()));
+    let on = format!("sqlite:{}", db.display());
+    args.extend(["--on".into(), on]);
+    let remote = csv_cells(&seg(&args.iter().map(String::as_str).collect::<Vec<_>>(), &root()));
+    assert!(same_csv(&local, &remote), "seg run:\n{local:?}\n--on sqlite:\n{remote:?}");
+    // A database that is not there is an error that names it, not a new empty file.
+    let missing = dir.path().join("none.db");
+    let out = seg(
+        &["run", &spec.display().to_string(), "--on", &format!("sqlite:{}", missing.display())],
+        &root(),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!missing.exists(), "--on created {}", missing.display());
+}
+
+/// `seg run --on postgres://...` on the coffee spec with its market read `from table
+/// "public.coffee_sales"`: the same table as the file-based run. `.ci/run` starts
+/// the server and sets `SEG_TEST_POSTGRES_URL`.
+#[test]
+fn run_on_postgres_from_table_prints_what_seg_run_prints() {
+    ensure_fixtures();
+    let Ok(url) = std::env::var("SEG_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("CI").is_err(), "CI must start PostgreSQL (.ci/run)");
+        eprintln!("SEG_TEST_POSTGRES_URL is not set: PostgreSQL test not run");
+        return;
+    };
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    client
+        .batch_execute(
+            "DROP TABLE IF EXISTS public.coffee_sales; CREATE TABLE public.coffee_sales (order_id BIGINT, customer_id BIGINT, customer_type TEXT, age BIGINT, region TEXT, product TEXT, channel TEXT, kg DOUBLE PRECISION, revenue DOUBLE PRECISION, order_date DATE)",
+        )
+        .unwrap();
+    let mut tx = client.transaction().unwrap();
+    for stmt in insert_statements("public.coffee_sales") {
+        tx.batch_execute(&stmt).unwrap();
+    }
+    tx.commit().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("specs/coffee.seg")).unwrap();
+    let from_table = text.replace(
+        "market coffee from \"data/coffee_sales.csv\"",
+        "market coffee from table \"public.coffee_sales\"",
+    );
+    assert_ne!(text, from_table);
+    let spec = dir.path().join("coffee.seg");
+    std::fs::write(&spec, from_table).unwrap();
+    // Everything but `mode` and dates runs on PostgreSQL: here, every segmentation.
+    let local = csv_cells(&seg(&["run", "specs/coffee.seg", "--format", "csv"], &root()));
+    let remote = csv_cells(&seg(
+        &["run", &spec.display().to_string(), "--format", "csv", "--on", &url],
+        &root(),
+    ));
+    assert!(same_csv(&local, &remote), "seg run:\n{local:?}\n--on postgres:\n{remote:?}");
+    // Without --on, a table market cannot run: exit 3, and the message says why.
+    let out = seg(&["run", &spec.display().to_string()], &root());
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--on"));
+}

@@ -1,0 +1,237 @@
+//! Running segmentations inside a database (`seg run --on URL`): each one's SQL
+//! (`sql::segment_sql`) is sent through the database's client crate, and the rows
+//! come back as Arrow batches of the portable plan's schema, so that output is
+//! what `seg run` prints.
+//!
+//! Credentials come from the URL or the client's environment (`PGPASSWORD`...) and
+//! are never printed: messages name the URL with its password masked.
+
+use super::session::EngineError;
+use crate::check::program::Checked;
+use crate::sql::Dialect;
+use arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A database `--on` names.
+pub enum Target {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl Target {
+    /// `postgres://...` (or `postgresql://`), `sqlite:FILE`.
+    pub fn parse(url: &str) -> Result<Target, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Target::Postgres(url.to_string()));
+        }
+        if let Some(file) = url.strip_prefix("sqlite:") {
+            return Ok(Target::Sqlite(PathBuf::from(file.trim_start_matches("//"))));
+        }
+        if url.starts_with("duckdb:") {
+            return Err("duckdb: is not supported yet: write the SQL with `seg sql --dialect duckdb` and run it in DuckDB".into());
+        }
+        Err(format!(
+            "`{}` is not a database URL seg knows: use postgres://USER@HOST/DB or sqlite:FILE",
+            masked(url)
+        ))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Target::Postgres(_) => Dialect::Postgres,
+            Target::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+}
+
+/// `url` with any password replaced by `***`.
+pub fn masked(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(x) => x,
+        None => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// An open connection.
+pub enum Remote {
+    Postgres(Box<postgres::Client>),
+    Sqlite(rusqlite::Connection),
+}
+
+impl Remote {
+    pub fn connect(target: &Target) -> Result<Remote, EngineError> {
+        match target {
+            Target::Postgres(url) => postgres::Client::connect(url, postgres::NoTls)
+                .map(|c| Remote::Postgres(Box::new(c)))
+                .map_err(|e| EngineError::data(format!("cannot connect to {}: {e}", masked(url)))),
+            // Read only: seg never writes to a database it runs in.
+            Target::Sqlite(path) => rusqlite::Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map(Remote::Sqlite)
+            .map_err(|e| EngineError::data(format!("cannot open {}: {e}", path.display()))),
+        }
+    }
+
+    /// Segmentation `s`, run in the database: its rows as `schema` says.
+    pub fn run(
+        &mut self,
+        p: &Checked,
+        s: usize,
+        dialect: Dialect,
+        base: &Path,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        let sql = crate::sql::segment_sql(p, s, dialect, base).map_err(EngineError::lowering)?;
+        let schema = crate::sql::segment_schema(p, s).map_err(EngineError::lowering)?;
+        let name = &p.segments[s].name;
+        let failed = |e: String| {
+            EngineError::data(format!("segmentation `{name}`: the database refused its SQL: {e}"))
+        };
+        let cells = match self {
+            Remote::Postgres(c) => {
+                let rows = c.query(sql.trim_end().trim_end_matches(';'), &[]).map_err(|e| {
+                    failed(
+                        e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string()),
+                    )
+                })?;
+                rows.iter().map(|r| (0..r.len()).map(|i| pg_cell(r, i)).collect()).collect()
+            }
+            Remote::Sqlite(c) => {
+                let mut stmt = c.prepare(&sql).map_err(|e| failed(e.to_string()))?;
+                let n = stmt.column_count();
+                let rows = stmt
+                    .query_map([], |r| (0..n).map(|i| Ok(sqlite_cell(r.get_ref(i)?))).collect())
+                    .map_err(|e| failed(e.to_string()))?;
+                rows.collect::<Result<Vec<Vec<Cell>>, _>>().map_err(|e| failed(e.to_string()))?
+            }
+        };
+        to_batch(&schema, cells).map(|b| vec![b])
+    }
+}
+
+/// One value as a database returned it, before it takes the column's Arrow type.
+#[derive(Debug)]
+enum Cell {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+}
+
+fn pg_cell(r: &postgres::Row, i: usize) -> Cell {
+    use postgres::types::Type;
+    let t = r.columns()[i].type_().clone();
+    let get = |x: Option<Cell>| x.unwrap_or(Cell::Null);
+    match t {
+        Type::INT8 => get(r.try_get::<_, Option<i64>>(i).ok().flatten().map(Cell::Int)),
+        Type::INT4 => {
+            get(r.try_get::<_, Option<i32>>(i).ok().flatten().map(|v| Cell::Int(v.into())))
+        }
+        Type::INT2 => {
+            get(r.try_get::<_, Option<i16>>(i).ok().flatten().map(|v| Cell::Int(v.into())))
+        }
+        Type::FLOAT8 => get(r.try_get::<_, Option<f64>>(i).ok().flatten().map(Cell::Float)),
+        Type::FLOAT4 => {
+            get(r.try_get::<_, Option<f32>>(i).ok().flatten().map(|v| Cell::Float(v.into())))
+        }
+        Type::BOOL => get(r.try_get::<_, Option<bool>>(i).ok().flatten().map(Cell::Bool)),
+        _ => get(r.try_get::<_, Option<String>>(i).ok().flatten().map(Cell::Text)),
+    }
+}
+
+fn sqlite_cell(v: rusqlite::types::ValueRef) -> Cell {
+    use rusqlite::types::ValueRef as V;
+    match v {
+        V::Null => Cell::Null,
+        V::Integer(i) => Cell::Int(i),
+        V::Real(f) => Cell::Float(f),
+        V::Text(t) | V::Blob(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+/// Cell `j` of a row (a short row reads as null).
+fn cell(r: &[Cell], j: usize) -> &Cell {
+    const NULL: &Cell = &Cell::Null;
+    r.get(j).unwrap_or(NULL)
+}
+
+/// The rows as one batch of `schema`: each cell converted to its column's type
+/// (a database may return an integer where seg computes a float, or 0/1 for a bool).
+fn to_batch(schema: &SchemaRef, rows: Vec<Vec<Cell>>) -> Result<RecordBatch, EngineError> {
+    let bad = |c: &Cell, t: &DataType| {
+        EngineError::data(format!("the database returned {c:?} where seg expects {t}"))
+    };
+    let mut cols: Vec<ArrayRef> = Vec::new();
+    for (j, f) in schema.fields().iter().enumerate() {
+        let col: ArrayRef = match f.data_type() {
+            DataType::Int64 => {
+                let mut b = Int64Builder::new();
+                for r in &rows {
+                    match cell(r, j) {
+                        Cell::Null => b.append_null(),
+                        Cell::Int(i) => b.append_value(*i),
+                        Cell::Bool(v) => b.append_value(i64::from(*v)),
+                        Cell::Float(v) if v.fract() == 0.0 => b.append_value(*v as i64),
+                        c => return Err(bad(c, f.data_type())),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            DataType::Float64 => {
+                let mut b = Float64Builder::new();
+                for r in &rows {
+                    match cell(r, j) {
+                        Cell::Null => b.append_null(),
+                        Cell::Int(i) => b.append_value(*i as f64),
+                        Cell::Float(v) => b.append_value(*v),
+                        c => return Err(bad(c, f.data_type())),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            DataType::Boolean => {
+                let mut b = BooleanBuilder::new();
+                for r in &rows {
+                    match cell(r, j) {
+                        Cell::Null => b.append_null(),
+                        Cell::Bool(v) => b.append_value(*v),
+                        Cell::Int(i) => b.append_value(*i != 0),
+                        c => return Err(bad(c, f.data_type())),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            DataType::Utf8 => {
+                let mut b = StringBuilder::new();
+                for r in &rows {
+                    match cell(r, j) {
+                        Cell::Null => b.append_null(),
+                        Cell::Text(t) => b.append_value(t),
+                        Cell::Int(i) => b.append_value(i.to_string()),
+                        Cell::Float(v) => b.append_value(v.to_string()),
+                        Cell::Bool(v) => b.append_value(v.to_string()),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            // Labels are text and measures numbers: no other type leaves a
+            // segmentation whose SQL runs (`mode` is refused before).
+            t => return Err(EngineError::data(format!("a database column of type {t}"))),
+        };
+        cols.push(col);
+    }
+    let opts = arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    RecordBatch::try_new_with_options(schema.clone(), cols, &opts)
+        .map_err(|e| EngineError::data(e.to_string()))
+}
