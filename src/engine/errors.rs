@@ -32,6 +32,19 @@ impl EngineError {
             .help("fix the value in the file, or declare the column with a type that reads it")
     }
 
+    /// E0601: a market reads a database table, and the run has no database.
+    pub fn needs_database(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0601, message)
+            .help("run it with `seg run SPEC --on URL` (docs/databases.md)")
+    }
+
+    /// E0601: the database refused the connection or a query.
+    pub fn database(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0601, message).help(
+            "check the URL, the credentials (PGPASSWORD) and that each market's table exists with the declared columns",
+        )
+    }
+
     /// E0602: an integer result past 64 bits.
     pub fn overflow(message: impl Into<String>) -> EngineError {
         EngineError::new(Code::E0602, message)

@@ -71,7 +71,9 @@ impl Remote {
         match target {
             Target::Postgres(url) => postgres::Client::connect(url, postgres::NoTls)
                 .map(|c| Remote::Postgres(Box::new(c)))
-                .map_err(|e| EngineError::data(format!("cannot connect to {}: {e}", masked(url)))),
+                .map_err(|e| {
+                    EngineError::database(format!("cannot connect to {}: {e}", masked(url)))
+                }),
             // Read only: seg never writes to a database it runs in.
             Target::Sqlite(path) => rusqlite::Connection::open_with_flags(
                 path,
@@ -79,7 +81,7 @@ impl Remote {
                     | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
             .map(Remote::Sqlite)
-            .map_err(|e| EngineError::data(format!("cannot open {}: {e}", path.display()))),
+            .map_err(|e| EngineError::database(format!("cannot open {}: {e}", path.display()))),
         }
     }
 
@@ -95,7 +97,9 @@ impl Remote {
         let schema = crate::sql::segment_schema(p, s).map_err(EngineError::lowering)?;
         let name = &p.segments[s].name;
         let failed = |e: String| {
-            EngineError::data(format!("segmentation `{name}`: the database refused its SQL: {e}"))
+            EngineError::database(format!(
+                "segmentation `{name}`: the database refused its SQL: {e}"
+            ))
         };
         let cells = match self {
             Remote::Postgres(c) => {
@@ -170,7 +174,7 @@ fn cell(r: &[Cell], j: usize) -> &Cell {
 /// (a database may return an integer where seg computes a float, or 0/1 for a bool).
 fn to_batch(schema: &SchemaRef, rows: Vec<Vec<Cell>>) -> Result<RecordBatch, EngineError> {
     let bad = |c: &Cell, t: &DataType| {
-        EngineError::data(format!("the database returned {c:?} where seg expects {t}"))
+        EngineError::database(format!("the database returned {c:?} where seg expects {t}"))
     };
     let mut cols: Vec<ArrayRef> = Vec::new();
     for (j, f) in schema.fields().iter().enumerate() {
@@ -227,11 +231,11 @@ fn to_batch(schema: &SchemaRef, rows: Vec<Vec<Cell>>) -> Result<RecordBatch, Eng
             }
             // Labels are text and measures numbers: no other type leaves a
             // segmentation whose SQL runs (`mode` is refused before).
-            t => return Err(EngineError::data(format!("a database column of type {t}"))),
+            t => return Err(EngineError::database(format!("a database column of type {t}"))),
         };
         cols.push(col);
     }
     let opts = arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows.len()));
     RecordBatch::try_new_with_options(schema.clone(), cols, &opts)
-        .map_err(|e| EngineError::data(e.to_string()))
+        .map_err(|e| EngineError::database(e.to_string()))
 }

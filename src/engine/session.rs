@@ -318,7 +318,7 @@ impl Session {
         opts: &SessionOptions,
     ) -> Result<Session, EngineError> {
         if let Some(m) = program.markets.iter().find(|m| m.format == Format::Table) {
-            return Err(EngineError::data(format!(
+            return Err(EngineError::needs_database(format!(
                 "market `{}` reads the database table `{}`: run it inside that database with `seg run --on URL`",
                 m.name, m.path
             )));

@@ -116,7 +116,10 @@ fn stages_import_only_what_comes_before_them() {
         ("src/reference/", &["reference", "check", "syntax", "span", "calendar"]),
         ("src/lower/", &["lower", "check", "span", "diagnostic", "calendar"]),
         ("src/sql/", &["sql", "lower", "check", "span", "diagnostic"]),
-        ("src/engine/", &["engine", "sql", "lower", "check", "reference", "span", "diagnostic", "syntax"]),
+        (
+            "src/engine/",
+            &["engine", "sql", "lower", "check", "reference", "span", "diagnostic", "syntax"],
+        ),
         ("src/driver/", &["driver", "engine", "check", "syntax", "span", "diagnostic"]),
     ];
     let mut found = Vec::new();
