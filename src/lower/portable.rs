@@ -39,7 +39,9 @@ use datafusion::logical_expr::{cast, lit, Expr, LogicalPlan, LogicalPlanBuilder}
 pub fn segment_plan(p: &Checked, s: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
     let plan = super::segment_plan(p, s, &Portable(scans))?;
     let sd = &p.segments[s];
-    standard(plan).map_err(|e| super::internal(sd.span, &format!("segmentation `{}`", sd.name), e))
+    standard(plan)
+        .and_then(modes_as_joins)
+        .map_err(|e| super::internal(sd.span, &format!("segmentation `{}`", sd.name), e))
 }
 
 /// The scans of a session with every shortcut refused.
@@ -81,6 +83,16 @@ pub fn non_standard(plan: &LogicalPlan) -> Vec<String> {
     out
 }
 
+/// A node whose expressions changed, with its schema computed again (a rewritten
+/// expression may change a column's type or nullability).
+fn with_schema(node: Transformed<LogicalPlan>) -> DfResult<Transformed<LogicalPlan>> {
+    if node.transformed {
+        node.map_data(|n| n.recompute_schema())
+    } else {
+        Ok(node)
+    }
+}
+
 /// `plan` without `seg_unordered`, an identity only DataFusion's optimizer needs.
 pub fn without_fences(plan: LogicalPlan) -> DfResult<LogicalPlan> {
     plan.transform_up_with_subqueries(|node| {
@@ -94,11 +106,7 @@ pub fn without_fences(plan: LogicalPlan) -> DfResult<LogicalPlan> {
                 e => Ok(Transformed::no(e)),
             })
         })?;
-        if node.transformed {
-            node.map_data(|n| n.recompute_schema())
-        } else {
-            Ok(node)
-        }
+        with_schema(node)
     })
     .map(|t| t.data)
 }
@@ -136,13 +144,113 @@ pub fn standard(plan: LogicalPlan) -> DfResult<LogicalPlan> {
                 Ok(out)
             }
         })?;
-        if node.transformed {
-            node.map_data(|n| n.recompute_schema())
-        } else {
-            Ok(node)
-        }
+        with_schema(node)
     })
     .map(|t| t.data)
+}
+
+/// `plan` with every `mode(x)` of a plain grouping computed by standard parts: the
+/// rows of each group and value counted, the first by count (descending) then
+/// value (ascending) kept by `row_number()`, and joined back to the group (null
+/// labels equal: the unassigned segment has one). The same answer as seg's UDAF:
+/// the most frequent non-null value, the smallest among ties, null for none.
+pub fn modes_as_joins(plan: LogicalPlan) -> DfResult<LogicalPlan> {
+    plan.transform_up_with_subqueries(|node| {
+        let LogicalPlan::Aggregate(agg) = &node else { return Ok(Transformed::no(node)) };
+        let grouping_sets = agg.group_expr.iter().any(|g| matches!(g, Expr::GroupingSet(_)));
+        if grouping_sets || !agg.aggr_expr.iter().any(is_mode) {
+            return Ok(Transformed::no(node));
+        }
+        mode_join(agg).map(Transformed::yes)
+    })
+    .map(|t| t.data)
+}
+
+fn is_mode(e: &Expr) -> bool {
+    matches!(unaliased(e), Expr::AggregateFunction(f) if f.func.name() == "seg_mode")
+}
+
+fn unaliased(e: &Expr) -> &Expr {
+    match e {
+        Expr::Alias(a) => unaliased(&a.expr),
+        e => e,
+    }
+}
+
+fn mode_join(agg: &datafusion::logical_expr::Aggregate) -> DfResult<LogicalPlan> {
+    use datafusion::functions_aggregate::count::count_all;
+    use datafusion::functions_window::expr_fn::row_number;
+    use datafusion::logical_expr::{ExprFunctionExt, JoinType};
+    let c = |n: String| Expr::Column(datafusion::common::Column::from_name(n));
+    let input = agg.input.as_ref().clone();
+    let groups = &agg.group_expr;
+    let keyed: Vec<Expr> =
+        groups.iter().enumerate().map(|(j, e)| e.clone().alias(format!("__mg{j}"))).collect();
+    let rest: Vec<Expr> = agg
+        .aggr_expr
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !is_mode(a))
+        .map(|(i, a)| unaliased(a).clone().alias(format!("__mr{i}")))
+        .collect();
+    // The projection makes the grouping a subquery of its own in SQL: the unparser
+    // folds an aggregate straight under a join into the SELECT above, and loses it.
+    let mut b = LogicalPlanBuilder::from(input.clone()).aggregate(keyed, rest)?;
+    let names: Vec<Expr> = b.schema().columns().into_iter().map(Expr::Column).collect();
+    b = b.project(names)?;
+    for (i, a) in agg.aggr_expr.iter().enumerate().filter(|(_, a)| is_mode(a)) {
+        let Expr::AggregateFunction(f) = unaliased(a) else { continue };
+        let x = f.params.args[0].clone();
+        let mut side = LogicalPlanBuilder::from(input.clone()).filter(x.clone().is_not_null())?;
+        if let Some(only) = &f.params.filter {
+            side = side.filter((**only).clone())?;
+        }
+        let key = |j: usize| format!("__mk{i}_{j}");
+        let mut by: Vec<Expr> =
+            groups.iter().enumerate().map(|(j, e)| e.clone().alias(key(j))).collect();
+        by.push(x.alias(format!("__mv{i}")));
+        let first = row_number()
+            .partition_by((0..groups.len()).map(|j| c(key(j))).collect())
+            .order_by(vec![
+                c(format!("__mn{i}")).sort(false, true),
+                c(format!("__mv{i}")).sort(true, true),
+            ])
+            .build()?
+            .alias(format!("__mf{i}"));
+        let mut kept: Vec<Expr> = (0..groups.len()).map(|j| c(key(j))).collect();
+        kept.push(c(format!("__mv{i}")));
+        let side = side
+            .aggregate(by, vec![count_all().alias(format!("__mn{i}"))])?
+            .window(vec![first])?
+            .filter(c(format!("__mf{i}")).eq(lit(1u64)))?
+            .project(kept)?
+            .build()?;
+        // Null labels are equal: `=` alone would lose the unassigned segment's mode.
+        let on: Vec<Expr> = (0..groups.len())
+            .map(|j| {
+                let (g, k) = (c(format!("__mg{j}")), c(key(j)));
+                g.clone().eq(k.clone()).or(g.is_null().and(k.is_null()))
+            })
+            .chain(std::iter::once(lit(true)))
+            .collect();
+        b = b.join_on(side, JoinType::Left, on)?;
+    }
+    let out: Vec<Expr> = agg
+        .schema
+        .iter()
+        .enumerate()
+        .map(|(j, (q, field))| {
+            let e = if j < groups.len() {
+                c(format!("__mg{j}"))
+            } else if is_mode(&agg.aggr_expr[j - groups.len()]) {
+                c(format!("__mv{}", j - groups.len()))
+            } else {
+                c(format!("__mr{}", j - groups.len()))
+            };
+            e.alias_qualified(q.cloned(), field.name())
+        })
+        .collect();
+    b.project(out)?.build()
 }
 
 /// `a / b` of two integers as DataFusion computes it (the quotient truncated

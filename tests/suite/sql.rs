@@ -151,16 +151,16 @@ fn every_dialect_reads_back() {
     finish(failures);
 }
 
-/// A construct no dialect can write (`mode`), as `seg sql` reports it:
-/// `tests/cases/sql/E0801_mode.out`.
+/// A construct no dialect can write yet (an `over` segmentation's periods), as
+/// `seg sql` reports it: `tests/cases/sql/E0801_over.out`.
 #[test]
 fn unportable_construct_is_e0801() {
-    let spec = root().join("specs/streaming.seg");
+    let spec = root().join("specs/cars.seg");
     let file = load(&spec);
     let program = file.program.clone().expect("specs check");
-    let s = program.segments.iter().position(|sd| sd.name == "loyalty").expect("loyalty");
+    let s = program.segments.iter().position(|sd| sd.name == "suv_trend").expect("suv_trend");
     let d = segment_sql(&program, s, Dialect::Postgres, spec.parent().unwrap())
-        .expect_err("mode has no standard SQL form");
+        .expect_err("over's periods have no SQL form yet");
     let r = seg::diagnostic::Renderer { color: false, width: 100 };
     let shown = format!(
         "{}--- json\n{}\n",
@@ -168,7 +168,7 @@ fn unportable_construct_is_e0801() {
         d.to_json(&file.display, &file.text)
     );
     let mut failures = Vec::new();
-    golden(&root().join("tests/cases/sql/E0801_mode.out"), &shown, &mut failures);
+    golden(&root().join("tests/cases/sql/E0801_over.out"), &shown, &mut failures);
     finish(failures);
 }
 
