@@ -254,8 +254,8 @@ fn mode_join(agg: &datafusion::logical_expr::Aggregate) -> DfResult<LogicalPlan>
 }
 
 /// `a / b` of two integers as DataFusion computes it (the quotient truncated
-/// toward zero) in floats and rounding, because databases disagree on what `/` of
-/// two integers is (DuckDB and MySQL give a fraction). Exact below 2^53.
+/// toward zero), written so that every database agrees: they disagree on what `/`
+/// of two integers is (DuckDB and MySQL give a fraction).
 fn integer_division(e: Expr, schema: &datafusion::common::DFSchema) -> DfResult<Transformed<Expr>> {
     use datafusion::logical_expr::{BinaryExpr, ExprSchemable, Operator};
     let Expr::BinaryExpr(BinaryExpr { left, op: Operator::Divide, right }) = &e else {
@@ -265,11 +265,11 @@ fn integer_division(e: Expr, schema: &datafusion::common::DFSchema) -> DfResult<
     if !(int(left) && int(right)) {
         return Ok(Transformed::no(e));
     }
-    let q = cast((**left).clone(), DataType::Float64) / cast((**right).clone(), DataType::Float64);
-    let toward_zero =
-        datafusion::logical_expr::when(q.clone().gt_eq(lit(0.0f64)), f::floor(q.clone()))
-            .otherwise(f::ceil(q))?;
-    Ok(Transformed::yes(cast(toward_zero, DataType::Int64)))
+    // `a % b` keeps `a`'s sign everywhere, so `a - a % b` is the multiple of `b`
+    // toward zero and the division is exact, as an integer or a float.
+    let (a, b) = ((**left).clone(), (**right).clone());
+    let exact = (a.clone() - a % b.clone()) / b;
+    Ok(Transformed::yes(cast(exact, DataType::Int64)))
 }
 
 fn values_as_union(v: datafusion::logical_expr::Values) -> DfResult<LogicalPlan> {
@@ -355,10 +355,13 @@ fn part(which: &str, date: Expr) -> Expr {
     cast(f::date_part(lit(which), date), DataType::Int64)
 }
 
-/// `a / n` rounded down, for integers: databases disagree on what `/` of two
-/// integers is (DuckDB and MySQL give a fraction), so the division is of floats.
+/// `a / n` rounded down, for integers, exact in every database (see
+/// `integer_division`).
 fn div_floor(a: Expr, n: i64) -> Expr {
-    cast(f::floor(cast(a, DataType::Float64) / lit(n as f64)), DataType::Int64)
+    // The remainder made non-negative; integer operations only (SQLite may lack
+    // `floor`).
+    let rem = (a.clone() % lit(n) + lit(n)) % lit(n);
+    cast((a - rem) / lit(n), DataType::Int64)
 }
 
 /// `PeriodUnit::ordinal` of a date, from its date parts.
@@ -450,6 +453,22 @@ pub fn temporal_as_number(plan: &LogicalPlan) -> bool {
                     found |=
                         c.field.data_type().is_integer() && from.is_ok_and(|t| t.is_temporal());
                 }
+                Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+            })
+        });
+        Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+    });
+    found
+}
+
+/// Whether a plan uses aggregate function `name` (`median`, which only some
+/// databases have).
+pub fn uses_aggregate(plan: &LogicalPlan, name: &str) -> bool {
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        let _ = node.apply_expressions(|e| {
+            e.apply(|x| {
+                found |= matches!(x, Expr::AggregateFunction(f) if f.func.name() == name);
                 Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
             })
         });

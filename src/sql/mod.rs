@@ -143,6 +143,16 @@ pub fn segment_sql(
     }
     // DataFusion's unparser drops the aggregate under the unnest (SQL that does
     // not bind on DuckDB); no other dialect has `range` and `unnest` as DataFusion has.
+    // Its SQL runs, but new and lost entities come out wrong (an open bug): refused
+    // until it gives seg's numbers.
+    if p.segments[s].migrate.is_some() {
+        return Err(unportable(p, s, "`migrate`", dialect));
+    }
+    if !matches!(dialect, Dialect::Duckdb | Dialect::Snowflake)
+        && lower::portable::uses_aggregate(&plan, "median")
+    {
+        return Err(unportable(p, s, "`median(...)`", dialect));
+    }
     if lower::portable::has_unnest(&plan) {
         return Err(unportable(p, s, "the periods of `over` (a range unnested)", dialect));
     }

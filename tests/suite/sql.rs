@@ -12,7 +12,7 @@ use seg::sql::{segment_sql, Dialect};
 use std::process::Command;
 
 /// Equal as the issue asks: integers and text exactly, floats to 1e-9 relative.
-fn same(seg: &Value, db: &serde_json::Value) -> bool {
+pub fn same(seg: &Value, db: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match (seg, db) {
         (Value::Null, J::Null) => true,
@@ -22,6 +22,7 @@ fn same(seg: &Value, db: &serde_json::Value) -> bool {
             a == &b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
         }
         (Value::Text(a), J::String(b)) => a == b,
+        (Value::Date(d), J::String(b)) => &seg::calendar::format_date(*d) == b,
         (Value::Bool(a), J::Bool(b)) => a == b,
         (Value::Bool(a), J::Number(n)) => n.as_i64() == Some(*a as i64),
         _ => false,
