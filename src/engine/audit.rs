@@ -369,7 +369,9 @@ pub fn audit_all_with(
         let k = sd.dims.len();
         // Label columns: `period` (under `over`), then the dimensions'.
         let lead = usize::from(sd.over.is_some());
-        let known = (sd.entity.is_none() && !done.is_empty())
+        // Under `over`, an entity's features (and so its labels) are per period in
+        // the cells, while the audit counts a dimension over the whole market.
+        let known = (sd.entity.is_none() && sd.over.is_none() && !done.is_empty())
             .then(|| unassigned_from_cells(&result, lead, k, sd.has_levels()));
         let dims = audit_dims_known(session, s, known.as_deref(), &mut unmapped_seen)?;
         let level_col = if sd.has_levels() { Some(lead + k) } else { None };
