@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use support::{count, median, run, Rng};
 
+#[allow(dead_code)]
 mod support;
 
 const COUNTRIES: [&str; 8] = ["DE", "FR", "GB", "US", "CA", "BR", "JP", "IN"];

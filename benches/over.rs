@@ -8,10 +8,11 @@
 use arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use support::{count, median, Rng};
+use support::{median, Rng};
 
+#[allow(dead_code)]
 mod support;
 
 const REGIONS: [&str; 6] = ["north", "south", "east", "west", "central", "online"];
@@ -70,12 +71,8 @@ fn run(dir: &Path, dim: &str, over: &str) -> (f64, usize) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
-    let rows = arg("--rows").map_or(10_000_000, |s| count(s));
-    let runs: usize = arg("--runs").map_or(3, |s| s.parse().expect("--runs N"));
     let dim = arg("--dim").map_or("column", |s| s.as_str());
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let dir = PathBuf::from(target).join(format!("seg-bench/over-{rows}"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (rows, runs, dir) = support::rows_runs_dir("over");
     if !dir.join("sales.parquet").exists() {
         eprintln!("over: generating {rows} rows in {}", dir.display());
         generate(&dir.join("sales.parquet"), rows);

@@ -8,7 +8,7 @@
 use seg::check::program::Value;
 use std::path::PathBuf;
 use std::time::Instant;
-use support::{count, median};
+use support::median;
 
 #[allow(dead_code)]
 mod support;
@@ -47,13 +47,7 @@ fn close(a: &Value, b: &Value) -> bool {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
-    let rows = arg("--rows").map_or(10_000_000, |s| count(s));
-    let runs: usize = arg("--runs").map_or(3, |s| s.parse().expect("--runs N"));
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let dir = PathBuf::from(target).join(format!("seg-bench/portable-{rows}"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (rows, runs, dir) = support::rows_runs_dir("portable");
     let data = dir.join("coffee.parquet");
     if !data.exists() {
         eprintln!("portable: generating {rows} rows in {}", data.display());

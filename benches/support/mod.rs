@@ -61,3 +61,16 @@ pub fn run(dir: &Path, spec: &str) -> (f64, Vec<Vec<Value>>) {
     let secs = started.elapsed().as_secs_f64();
     (secs, seg::engine::batches_to_values(&batches))
 }
+
+/// `--rows N` (default 10M) and `--runs N` (default 3) from the command line, and
+/// the bench's data folder `seg-bench/NAME-ROWS` under the target folder, created.
+pub fn rows_runs_dir(name: &str) -> (u64, usize, std::path::PathBuf) {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1));
+    let rows = arg("--rows").map_or(10_000_000, |s| count(s));
+    let runs: usize = arg("--runs").map_or(3, |s| s.parse().expect("--runs N"));
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let dir = std::path::PathBuf::from(target).join(format!("seg-bench/{name}-{rows}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    (rows, runs, dir)
+}
