@@ -430,6 +430,9 @@ impl Seg<'_> {
                         vec![col(&names::label(d)).alias(names::grid(d))],
                         Vec::<Expr>::new(),
                     )?
+                    // Its own SELECT in SQL: the unparser folds a grouping that
+                    // is a join's input into the SELECT above it.
+                    .project(vec![col(&names::grid(d))])?
             };
             grid = Some(match grid {
                 None => domain,
