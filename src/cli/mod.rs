@@ -67,29 +67,12 @@ pub enum DiffFormat {
     Json,
 }
 
-/// `--dialect`: `sql::Dialect` as clap spells it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SqlDialect {
-    Duckdb,
-    Postgres,
-    Sqlite,
-    Mysql,
-    Bigquery,
-    Snowflake,
-}
-
-impl From<SqlDialect> for crate::sql::Dialect {
-    fn from(d: SqlDialect) -> Self {
-        use crate::sql::Dialect as D;
-        match d {
-            SqlDialect::Duckdb => D::Duckdb,
-            SqlDialect::Postgres => D::Postgres,
-            SqlDialect::Sqlite => D::Sqlite,
-            SqlDialect::Mysql => D::Mysql,
-            SqlDialect::Bigquery => D::Bigquery,
-            SqlDialect::Snowflake => D::Snowflake,
-        }
-    }
+/// `--dialect`: one of `sql::Dialect::ALL`, by name (clap lists them in help and errors).
+fn dialect_parser() -> impl clap::builder::TypedValueParser<Value = crate::sql::Dialect> {
+    use clap::builder::TypedValueParser;
+    let names = crate::sql::Dialect::ALL.map(|d| d.name());
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|n| crate::sql::Dialect::parse(&n).expect("a listed dialect"))
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -269,8 +252,8 @@ pub enum Command {
         #[arg(long = "segment", value_name = "NAME")]
         segments: Vec<String>,
         /// The database to write SQL for
-        #[arg(long, value_enum)]
-        dialect: SqlDialect,
+        #[arg(long, value_parser = dialect_parser())]
+        dialect: crate::sql::Dialect,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -530,7 +513,7 @@ fn dispatch(cli: Cli) -> u8 {
             report_cmd::run(&spec, &segments, &output, force, &data, &engine)
         }
         Command::Sql { spec, segments, dialect, data, engine } => {
-            sql_cmd::run(&spec, &segments, dialect.into(), &data, &engine)
+            sql_cmd::run(&spec, &segments, dialect, &data, &engine)
         }
         Command::Lsp => match crate::lsp::run() {
             Ok(()) => exit::OK,

@@ -114,29 +114,8 @@ pub fn open_from(
             }
         };
     }
-    let driver = Driver::new(LoadOptions {
-        no_data: false,
-        policy: policy.clone(),
-        sources: sources.clone(),
-        as_of: data.as_of,
-        no_lock: data.no_lock,
-    });
-    let loaded = match text {
-        Some(at) => Ok(driver.analyse_with_lock(spec, &shown, at.bytes, at.lock.clone())),
-        None => driver.load(spec, &shown),
-    };
-    let file = match loaded {
-        Ok(f) => f,
-        Err(e) => {
-            errln!("error: cannot read {shown}: {e}");
-            return Err(exit::USAGE);
-        }
-    };
-    print_diagnostics(&file, DiagFormat::Human);
+    let (driver, file, program) = checked(spec, text, data, sources.clone())?;
     say_as_of(&file, data);
-    let Some(program) = file.program.clone() else {
-        return Err(exit_code(&file.diagnostics, false).max(exit::INVALID));
-    };
     for m in sources.keys() {
         let known =
             program.markets.iter().map(|x| &x.name).chain(program.tables.iter().map(|t| &t.name));
@@ -167,6 +146,44 @@ pub fn open_from(
         Ok(s) => Ok((file, s)),
         Err(e) => Err(report(&e)),
     }
+}
+
+/// The spec loaded and checked as `seg run` reads it (`text` in place of the file
+/// when given), its diagnostics printed: the driver that makes its sessions, the
+/// file and the checked program, or the exit code.
+fn checked(
+    spec: &Path,
+    text: Option<&SpecAt>,
+    data: &DataArgs,
+    sources: std::collections::HashMap<String, PathBuf>,
+) -> Result<(Driver, Arc<SpecFile>, Checked), u8> {
+    let shown = match text {
+        Some(at) => at.name.to_string(),
+        None => spec.display().to_string(),
+    };
+    let driver = Driver::new(LoadOptions {
+        no_data: false,
+        policy: PathPolicy { allow_outside: data.allow_outside },
+        sources,
+        as_of: data.as_of,
+        no_lock: data.no_lock,
+    });
+    let loaded = match text {
+        Some(at) => Ok(driver.analyse_with_lock(spec, &shown, at.bytes, at.lock.clone())),
+        None => driver.load(spec, &shown),
+    };
+    let file = match loaded {
+        Ok(f) => f,
+        Err(e) => {
+            errln!("error: cannot read {shown}: {e}");
+            return Err(exit::USAGE);
+        }
+    };
+    print_diagnostics(&file, DiagFormat::Human);
+    let Some(program) = file.program.clone() else {
+        return Err(exit_code(&file.diagnostics, false).max(exit::INVALID));
+    };
+    Ok((driver, file, program))
 }
 
 pub fn select_segments(session: &Session, names: &[String]) -> Result<Vec<usize>, u8> {
@@ -391,26 +408,7 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
             files.push((dir.join(format!("{name}.{}", format.extension())), body));
             continue;
         }
-        match format {
-            OutFormat::Table => {
-                if i > 0 {
-                    combined.push(b'\n');
-                }
-                combined.extend(format!("segment {name}\n").bytes());
-                combined.extend(body);
-            }
-            OutFormat::Csv => {
-                if many {
-                    combined.extend(format!("# segment {name}\n").bytes());
-                }
-                combined.extend(body);
-            }
-            OutFormat::Json => {
-                combined.extend(body);
-                combined.push(b'\n');
-            }
-            OutFormat::Parquet => combined.extend(body),
-        }
+        append(&mut combined, format, name, body, i == 0, many);
         if let (Some(report), OutFormat::Table) = (&audits, format) {
             if let Some(r) = report.iter().find(|r| r.segment == *s) {
                 combined.extend(r.render(&session.program).bytes());
@@ -599,6 +597,39 @@ pub fn explain(
     exit::OK
 }
 
+/// One segmentation's rendered `body` added to the standard output of a run: under
+/// a `segment NAME` heading (tables), a `# segment NAME` line when CSV holds several,
+/// one JSON document per line.
+fn append(
+    out: &mut Vec<u8>,
+    format: OutFormat,
+    name: &str,
+    body: Vec<u8>,
+    first: bool,
+    many: bool,
+) {
+    match format {
+        OutFormat::Table => {
+            if !first {
+                out.push(b'\n');
+            }
+            out.extend(format!("segment {name}\n").bytes());
+            out.extend(body);
+        }
+        OutFormat::Csv => {
+            if many {
+                out.extend(format!("# segment {name}\n").bytes());
+            }
+            out.extend(body);
+        }
+        OutFormat::Json => {
+            out.extend(body);
+            out.push(b'\n');
+        }
+        OutFormat::Parquet => out.extend(body),
+    }
+}
+
 /// `seg run --on URL`: each segmentation's SQL run inside the database, printed as
 /// `seg run` prints it.
 fn run_on(a: &RunArgs, url: &str, format: OutFormat, data: &DataArgs) -> u8 {
@@ -614,25 +645,9 @@ fn run_on(a: &RunArgs, url: &str, format: OutFormat, data: &DataArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let policy = PathPolicy { allow_outside: data.allow_outside };
-    let driver = Driver::new(LoadOptions {
-        no_data: false,
-        policy,
-        sources: Default::default(),
-        as_of: data.as_of,
-        no_lock: data.no_lock,
-    });
-    let shown = a.spec.display().to_string();
-    let file = match driver.load(a.spec, &shown) {
-        Ok(f) => f,
-        Err(e) => {
-            errln!("error: cannot read {shown}: {e}");
-            return exit::USAGE;
-        }
-    };
-    print_diagnostics(&file, DiagFormat::Human);
-    let Some(program) = file.program.clone() else {
-        return exit_code(&file.diagnostics, false).max(exit::INVALID);
+    let (_, file, program) = match checked(a.spec, None, data, Default::default()) {
+        Ok(x) => x,
+        Err(c) => return c,
     };
     let segs = match select_in(&program, a.segments) {
         Ok(s) => s,
@@ -658,28 +673,9 @@ fn run_on(a: &RunArgs, url: &str, format: OutFormat, data: &DataArgs) -> u8 {
             OutFormat::Csv => output::to_csv(&batches),
             _ => output::to_json(&batches),
         };
-        let body = match body {
-            Ok(b) => b,
+        match body {
+            Ok(b) => append(&mut out, format, &sd.name, b, i == 0, many),
             Err(e) => return report(&e),
-        };
-        match format {
-            OutFormat::Table => {
-                if i > 0 {
-                    out.push(b'\n');
-                }
-                out.extend(format!("segment {}\n", sd.name).bytes());
-                out.extend(body);
-            }
-            OutFormat::Csv => {
-                if many {
-                    out.extend(format!("# segment {}\n", sd.name).bytes());
-                }
-                out.extend(body);
-            }
-            _ => {
-                out.extend(body);
-                out.push(b'\n');
-            }
         }
     }
     super::write_bytes(false, &out);

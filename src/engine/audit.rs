@@ -274,17 +274,12 @@ fn unassigned_from_cells(
 
 /// The full `--audit` report for each segmentation.
 pub fn audit_all(session: &Session, segs: &[usize]) -> Result<Vec<AuditReport>, EngineError> {
-    audit_all_with(session, segs, &[], MarketFacts::default())
+    audit_all_with(session, segs, &[], HashMap::new())
 }
 
-/// What the audit reads from a market as a whole rather than from one
-/// segmentation: its totals and each mapping's unmapped values, over all its rows
-/// (so only for segmentations without a `where`). Keyed as the audit looks them up.
-#[derive(Default)]
-pub struct MarketFacts {
-    totals: HashMap<(usize, Vec<usize>), Vec<Option<f64>>>,
-    unmapped: HashMap<usize, Vec<(String, i64)>>,
-}
+/// Each mapping's most frequent unmapped values over all its market's rows (so only
+/// from segmentations without a `where`), by dimension.
+type Unmapped = HashMap<usize, Vec<(String, i64)>>;
 
 /// Runs the segmentations and audits them (`seg report`). A mapping's unmapped
 /// values are counted while a segmentation without a `where` computes its codes
@@ -296,22 +291,22 @@ pub fn run_audited(
     segs: &[usize],
 ) -> Result<(Vec<(usize, Vec<RecordBatch>)>, Vec<AuditReport>), EngineError> {
     let p = &session.program;
-    let mut facts = MarketFacts::default();
+    let mut unmapped = Unmapped::new();
     let mut results = Vec::new();
     for &s in segs {
         let sd = &p.segments[s];
         let batches = if sd.filter.is_none() && sd.entity.is_none() && sd.migrate.is_none() {
             let wanted: Vec<usize> =
-                sd.dims.iter().copied().filter(|d| !facts.unmapped.contains_key(d)).collect();
+                sd.dims.iter().copied().filter(|d| !unmapped.contains_key(d)).collect();
             let (batches, tallied) = session.run_segment_tallied(s, &wanted)?;
-            facts.unmapped.extend(tallied);
+            unmapped.extend(tallied);
             batches
         } else {
             session.run_segment(s)?
         };
         results.push((s, batches));
     }
-    let audits = audit_all_with(session, segs, &results, facts)?;
+    let audits = audit_all_with(session, segs, &results, unmapped)?;
     Ok((results, audits))
 }
 
@@ -347,17 +342,18 @@ fn unmapped_of(plans: &DimPlans, session: &Session) -> Result<Vec<(String, i64)>
 
 /// `audit_all`, given the results of segmentations already run (`seg report`):
 /// those are not run again, and a market segmentation's unassigned rows per
-/// dimension are counted from its own leaf cells instead of by a query each.
-pub fn audit_all_with(
+/// dimension are counted from its own leaf cells instead of by a query each;
+/// `unmapped_seen` holds the mappings already counted (`run_audited`).
+fn audit_all_with(
     session: &Session,
     segs: &[usize],
     done: &[(usize, Vec<RecordBatch>)],
-    facts: MarketFacts,
+    mut unmapped_seen: Unmapped,
 ) -> Result<Vec<AuditReport>, EngineError> {
     let p = &session.program;
     let mut reports = Vec::new();
     // Market totals over the same rows: shared by segmentations without a `where`.
-    let MarketFacts { totals: mut totals_seen, unmapped: mut unmapped_seen } = facts;
+    let mut totals_seen: HashMap<(usize, Vec<usize>), Vec<Option<f64>>> = HashMap::new();
     // A migration counts entities across two periods, not the market's rows.
     for &s in segs.iter().filter(|&&s| p.segments[s].migrate.is_none()) {
         let sd = &p.segments[s];

@@ -1,5 +1,5 @@
 //! Running segmentations inside a database (`seg run --on URL`): each one's SQL
-//! (`sql::segment_sql`) is sent through the database's client crate, and the rows
+//! (`sql::segment_statement`) is sent through the database's client crate, and the rows
 //! come back as Arrow batches of the portable plan's schema, so that output is
 //! what `seg run` prints.
 //!
@@ -93,8 +93,8 @@ impl Remote {
         dialect: Dialect,
         base: &Path,
     ) -> Result<Vec<RecordBatch>, EngineError> {
-        let sql = crate::sql::segment_sql(p, s, dialect, base).map_err(EngineError::lowering)?;
-        let schema = crate::sql::segment_schema(p, s).map_err(EngineError::lowering)?;
+        let (sql, schema) =
+            crate::sql::segment_statement(p, s, dialect, base).map_err(EngineError::lowering)?;
         let name = &p.segments[s].name;
         let failed = |e: String| {
             EngineError::database(format!(

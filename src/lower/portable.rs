@@ -28,7 +28,7 @@ use crate::check::program::Checked;
 use crate::diagnostic::Diagnostic;
 use arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::ScalarValue;
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::average::avg_udaf;
 use datafusion::functions_aggregate::sum::sum_udaf;
@@ -124,10 +124,7 @@ pub fn standard(plan: LogicalPlan) -> DfResult<LogicalPlan> {
             node,
             LogicalPlan::Projection(_) | LogicalPlan::Aggregate(_) | LogicalPlan::Window(_)
         );
-        let mut schema = datafusion::common::DFSchema::empty();
-        for input in node.inputs() {
-            schema.merge(input.schema());
-        }
+        let schema = input_schema(&node);
         let node = node.map_expressions(|e| {
             let before = e.schema_name().to_string();
             let aliased = matches!(e, Expr::Alias(_) | Expr::Column(_));
@@ -256,7 +253,7 @@ fn mode_join(agg: &datafusion::logical_expr::Aggregate) -> DfResult<LogicalPlan>
 /// `a / b` of two integers as DataFusion computes it (the quotient truncated
 /// toward zero), written so that every database agrees: they disagree on what `/`
 /// of two integers is (DuckDB and MySQL give a fraction).
-fn integer_division(e: Expr, schema: &datafusion::common::DFSchema) -> DfResult<Transformed<Expr>> {
+fn integer_division(e: Expr, schema: &DFSchema) -> DfResult<Transformed<Expr>> {
     use datafusion::logical_expr::{BinaryExpr, ExprSchemable, Operator};
     let Expr::BinaryExpr(BinaryExpr { left, op: Operator::Divide, right }) = &e else {
         return Ok(Transformed::no(e));
@@ -404,75 +401,53 @@ fn period_label(u: PeriodUnit, ord: Expr) -> Option<Expr> {
     })
 }
 
-/// Whether a plan groups by GROUPING SETS, which SQLite and MySQL lack.
-pub fn has_grouping_sets(plan: &LogicalPlan) -> bool {
-    use datafusion::common::tree_node::TreeNodeRecursion;
+/// The columns a node's expressions read: its inputs' schemas, merged.
+fn input_schema(node: &LogicalPlan) -> DFSchema {
+    let mut schema = DFSchema::empty();
+    for input in node.inputs() {
+        schema.merge(input.schema());
+    }
+    schema
+}
+
+/// Whether any expression of any node (subqueries included) is a `hit`, given the
+/// columns its node reads.
+fn any_expr(plan: &LogicalPlan, mut hit: impl FnMut(&Expr, &DFSchema) -> bool) -> bool {
     let mut found = false;
+    let stop =
+        |found: bool| if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue };
     let _ = plan.apply_with_subqueries(|node| {
-        if let LogicalPlan::Aggregate(a) = node {
-            if a.group_expr
-                .iter()
-                .any(|e| matches!(e, datafusion::logical_expr::Expr::GroupingSet(_)))
-            {
-                found = true;
-                return Ok(TreeNodeRecursion::Stop);
-            }
-        }
-        Ok(TreeNodeRecursion::Continue)
+        let schema = input_schema(node);
+        let _ = node.apply_expressions(|e| {
+            e.apply(|x| {
+                found |= hit(x, &schema);
+                Ok(stop(found))
+            })
+        });
+        Ok(stop(found))
     });
     found
 }
 
-/// Whether a plan unnests a list (the periods an `over` frame lists).
-pub fn has_unnest(plan: &LogicalPlan) -> bool {
-    use datafusion::common::tree_node::TreeNodeRecursion;
-    let mut found = false;
-    let _ = plan.apply_with_subqueries(|node| {
-        found |= matches!(node, LogicalPlan::Unnest(_));
-        Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
-    });
-    found
+/// Whether a plan groups by GROUPING SETS, which SQLite and MySQL lack.
+pub fn has_grouping_sets(plan: &LogicalPlan) -> bool {
+    any_expr(plan, |x, _| matches!(x, Expr::GroupingSet(_)))
 }
 
 /// Whether a plan casts a date or a timestamp to a number (seg's durations and
 /// day differences): databases store and cast them in ways of their own.
 pub fn temporal_as_number(plan: &LogicalPlan) -> bool {
-    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-    use datafusion::common::{DFSchema, ExprSchema};
-    use datafusion::logical_expr::{Expr, ExprSchemable};
-    let mut found = false;
-    let _ = plan.apply_with_subqueries(|node| {
-        let mut schema = DFSchema::empty();
-        for input in node.inputs() {
-            schema.merge(input.schema());
-        }
-        let _ = node.apply_expressions(|e| {
-            e.apply(|x| {
-                if let Expr::Cast(c) = x {
-                    let from = c.expr.get_type(&schema as &dyn ExprSchema);
-                    found |=
-                        c.field.data_type().is_integer() && from.is_ok_and(|t| t.is_temporal());
-                }
-                Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
-            })
-        });
-        Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
-    });
-    found
+    use datafusion::common::ExprSchema;
+    use datafusion::logical_expr::ExprSchemable;
+    any_expr(plan, |x, schema| {
+        let Expr::Cast(c) = x else { return false };
+        let from = c.expr.get_type(schema as &dyn ExprSchema);
+        c.field.data_type().is_integer() && from.is_ok_and(|t| t.is_temporal())
+    })
 }
 
 /// Whether a plan uses aggregate function `name` (`median`, which only some
 /// databases have).
 pub fn uses_aggregate(plan: &LogicalPlan, name: &str) -> bool {
-    let mut found = false;
-    let _ = plan.apply_with_subqueries(|node| {
-        let _ = node.apply_expressions(|e| {
-            e.apply(|x| {
-                found |= matches!(x, Expr::AggregateFunction(f) if f.func.name() == name);
-                Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
-            })
-        });
-        Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
-    });
-    found
+    any_expr(plan, |x, _| matches!(x, Expr::AggregateFunction(f) if f.func.name() == name))
 }

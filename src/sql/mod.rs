@@ -127,12 +127,31 @@ pub fn segment_sql(
     dialect: Dialect,
     base: &Path,
 ) -> Result<String, Diagnostic> {
-    let scans = TableScans { p };
-    let plan = lower::portable::segment_plan(p, s, &scans)?;
+    segment_statement(p, s, dialect, base).map(|(sql, _)| sql)
+}
+
+/// `segment_sql`, and the columns the statement returns as `seg run` types them.
+pub fn segment_statement(
+    p: &Checked,
+    s: usize,
+    dialect: Dialect,
+    base: &Path,
+) -> Result<(String, arrow::datatypes::SchemaRef), Diagnostic> {
+    // Their SQL runs but gives other numbers (open bugs): refused before planning.
+    // `migrate`: new and lost entities come out wrong. `over`: shares within a
+    // period without a value came out null on DuckDB where seg has numbers.
+    if p.segments[s].migrate.is_some() {
+        return Err(unportable(p, s, "`migrate`", dialect));
+    }
+    if p.segments[s].over.is_some() {
+        return Err(unportable(p, s, "`over`", dialect));
+    }
+    let plan = lower::portable::segment_plan(p, s, &TableScans { p })?;
     let plan = lower::portable::without_fences(plan).map_err(|e| {
         let sd = &p.segments[s];
         lower::internal(sd.span, &format!("segmentation `{}`", sd.name), e)
     })?;
+    let schema = std::sync::Arc::new(plan.schema().as_arrow().clone());
     if let Some(f) = lower::portable::non_standard(&plan).first() {
         return Err(unportable(p, s, &construct(f), dialect));
     }
@@ -141,25 +160,10 @@ pub fn segment_sql(
     {
         return Err(unportable(p, s, "`then` subtotals (GROUPING SETS)", dialect));
     }
-    // DataFusion's unparser drops the aggregate under the unnest (SQL that does
-    // not bind on DuckDB); no other dialect has `range` and `unnest` as DataFusion has.
-    // Its SQL runs, but new and lost entities come out wrong (an open bug): refused
-    // until it gives seg's numbers.
-    if p.segments[s].migrate.is_some() {
-        return Err(unportable(p, s, "`migrate`", dialect));
-    }
-    // Shares within a period without a value came out null on DuckDB where seg
-    // has numbers (an open bug): every `over` is refused until it is exact.
-    if p.segments[s].over.is_some() {
-        return Err(unportable(p, s, "`over`", dialect));
-    }
     if !matches!(dialect, Dialect::Duckdb | Dialect::Snowflake)
         && lower::portable::uses_aggregate(&plan, "median")
     {
         return Err(unportable(p, s, "`median(...)`", dialect));
-    }
-    if lower::portable::has_unnest(&plan) {
-        return Err(unportable(p, s, "the periods of `over` (a range unnested)", dialect));
     }
     if lower::portable::temporal_as_number(&plan) {
         // DuckDB and PostgreSQL refuse the cast; SQLite would read the text's
@@ -174,7 +178,7 @@ pub fn segment_sql(
     })?;
     let _ = stmt.visit(&mut Aliases { next: 0 });
     let prefix = if dialect == Dialect::Duckdb { readers(p, base) } else { String::new() };
-    Ok(format!("{prefix}{stmt:#};\n"))
+    Ok((format!("{prefix}{stmt:#};\n"), schema))
 }
 
 /// DuckDB: a CTE per market and table, named after it, reading its files with
@@ -209,12 +213,6 @@ fn readers(p: &Checked, base: &Path) -> String {
         })
         .collect();
     format!("WITH\n  {}\n", ctes.join(",\n  "))
-}
-
-/// The columns segmentation `s`'s SQL returns, as `seg run` types them.
-pub fn segment_schema(p: &Checked, s: usize) -> Result<arrow::datatypes::SchemaRef, Diagnostic> {
-    let plan = lower::portable::segment_plan(p, s, &TableScans { p })?;
-    Ok(std::sync::Arc::new(plan.schema().as_arrow().clone()))
 }
 
 /// What a seg function that has no standard form stands for, in the spec's words.

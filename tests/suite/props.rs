@@ -1249,44 +1249,6 @@ fn audit_counts_match_brute_force() {
 
 // ---------------------------------------------------------------- other databases
 
-/// A generated value as SQL text for an INSERT (test data only).
-fn sql_literal(v: &Value) -> String {
-    match v {
-        Value::Null => "NULL".into(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) if f.is_nan() => "'NaN'".into(),
-        Value::Float(f) if f.is_infinite() => {
-            if *f > 0.0 {
-                "'Infinity'".into()
-            } else {
-                "'-Infinity'".into()
-            }
-        }
-        Value::Float(f) => format!("{f:?}"),
-        Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
-        Value::Bool(b) => {
-            if *b {
-                "TRUE".into()
-            } else {
-                "FALSE".into()
-            }
-        }
-        Value::Date(d) => format!("'{}'", seg::calendar::format_date(*d)),
-        Value::Timestamp(us) => {
-            let (days, rest) = (us.div_euclid(86_400_000_000), us.rem_euclid(86_400_000_000));
-            let s = rest / 1_000_000;
-            format!(
-                "'{} {:02}:{:02}:{:02}.{:06}'",
-                seg::calendar::format_date(days as i32),
-                s / 3600,
-                s / 60 % 60,
-                s % 60,
-                rest % 1_000_000
-            )
-        }
-    }
-}
-
 /// The generated market `m` and table `tk` as CREATE and INSERT statements.
 fn case_tables(d: &Data, postgres: bool) -> Vec<String> {
     let (float, ts) = if postgres { ("DOUBLE PRECISION", "TIMESTAMP") } else { ("REAL", "TEXT") };
@@ -1308,7 +1270,7 @@ fn case_tables(d: &Data, postgres: bool) -> Vec<String> {
             r.5.map_or(Value::Null, Value::Date),
             r.6.map_or(Value::Null, Value::Timestamp),
         ];
-        let vals: Vec<String> = vals.iter().map(sql_literal).collect();
+        let vals: Vec<String> = vals.iter().map(super::support::sql_literal).collect();
         out.push(format!("INSERT INTO m VALUES ({})", vals.join(", ")));
     }
     for r in &d.table {
@@ -1317,7 +1279,7 @@ fn case_tables(d: &Data, postgres: bool) -> Vec<String> {
             r.1.clone().map_or(Value::Null, Value::Text),
             r.2.map_or(Value::Null, Value::Float),
         ];
-        let vals: Vec<String> = vals.iter().map(sql_literal).collect();
+        let vals: Vec<String> = vals.iter().map(super::support::sql_literal).collect();
         out.push(format!("INSERT INTO tk VALUES ({})", vals.join(", ")));
     }
     out

@@ -197,29 +197,14 @@ fn coffee_rows() -> Vec<arrow::record_batch::RecordBatch> {
         .unwrap()
 }
 
-/// One cell of a loaded batch as SQL text for an INSERT (test data only).
-fn sql_value(a: &arrow::array::ArrayRef, i: usize) -> String {
-    use arrow::array::{Array, AsArray};
-    use arrow::datatypes::{DataType, Float64Type, Int64Type};
-    if a.is_null(i) {
-        return "NULL".into();
-    }
-    match a.data_type() {
-        DataType::Int64 => a.as_primitive::<Int64Type>().value(i).to_string(),
-        DataType::Float64 => format!("{:?}", a.as_primitive::<Float64Type>().value(i)),
-        _ => format!("'{}'", a.as_string::<i32>().value(i).replace('\'', "''")),
-    }
-}
-
 fn insert_statements(table: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for b in coffee_rows() {
-        for i in 0..b.num_rows() {
-            let vals: Vec<String> = b.columns().iter().map(|a| sql_value(a, i)).collect();
-            out.push(format!("INSERT INTO {table} VALUES ({})", vals.join(", ")));
-        }
-    }
-    out
+    seg::engine::batches_to_values(&coffee_rows())
+        .iter()
+        .map(|row| {
+            let vals: Vec<String> = row.iter().map(sql_literal).collect();
+            format!("INSERT INTO {table} VALUES ({})", vals.join(", "))
+        })
+        .collect()
 }
 
 /// `seg run ... --format csv` as rows of cells.

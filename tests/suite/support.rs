@@ -193,3 +193,42 @@ pub fn python_venv(name: &str, reqs: &str) -> PathBuf {
     std::fs::copy(&reqs, &stamp).unwrap();
     python
 }
+
+/// A value as SQL text for an INSERT (test data only).
+pub fn sql_literal(v: &seg::check::program::Value) -> String {
+    use seg::check::program::Value;
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) if f.is_nan() => "'NaN'".into(),
+        Value::Float(f) if f.is_infinite() => {
+            if *f > 0.0 {
+                "'Infinity'".into()
+            } else {
+                "'-Infinity'".into()
+            }
+        }
+        Value::Float(f) => format!("{f:?}"),
+        Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+        Value::Bool(b) => {
+            if *b {
+                "TRUE".into()
+            } else {
+                "FALSE".into()
+            }
+        }
+        Value::Date(d) => format!("'{}'", seg::calendar::format_date(*d)),
+        Value::Timestamp(us) => {
+            let (days, rest) = (us.div_euclid(86_400_000_000), us.rem_euclid(86_400_000_000));
+            let s = rest / 1_000_000;
+            format!(
+                "'{} {:02}:{:02}:{:02}.{:06}'",
+                seg::calendar::format_date(days as i32),
+                s / 3600,
+                s / 60 % 60,
+                s % 60,
+                rest % 1_000_000
+            )
+        }
+    }
+}
