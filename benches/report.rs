@@ -5,49 +5,13 @@
 //!
 //! `cargo bench --bench report` (`-- --rows 1M --runs 1` to narrow it).
 
-use arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
-use arrow::record_batch::RecordBatch;
 use seg::engine::session::Session;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
-use support::{median, Rng};
+use support::median;
 
 #[allow(dead_code)]
 mod support;
-
-const REGIONS: [&str; 6] = ["north", "south", "east", "west", "central", "online"];
-const CHANNELS: [&str; 3] = ["web", "store", "phone"];
-
-fn generate(path: &Path, rows: u64) {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("region", DataType::Utf8, false),
-        Field::new("channel", DataType::Utf8, false),
-        Field::new("revenue", DataType::Float64, false),
-        Field::new("day", DataType::Date32, false),
-    ]));
-    let f = std::fs::File::create(path).unwrap();
-    let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(f, schema.clone(), None).unwrap();
-    let mut rng = Rng(11);
-    let mut done = 0;
-    while done < rows {
-        let n = 1_000_000.min(rows - done);
-        let region: Vec<&str> = (0..n).map(|_| REGIONS[(rng.next() % 6) as usize]).collect();
-        let channel: Vec<&str> = (0..n).map(|_| CHANNELS[(rng.next() % 3) as usize]).collect();
-        let revenue: Vec<f64> = (0..n).map(|_| (rng.next() % 20_000) as f64 / 100.0).collect();
-        let day: Vec<i32> = (0..n).map(|_| 19_358 + (rng.next() % 365) as i32).collect();
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(region)),
-            Arc::new(StringArray::from(channel)),
-            Arc::new(Float64Array::from(revenue)),
-            Arc::new(Date32Array::from(day)),
-        ];
-        w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
-        done += n;
-    }
-    w.close().unwrap();
-}
 
 const SPEC: &str = r#"market sales from "sales.parquet" {
   measure value = sum(revenue)
@@ -65,7 +29,7 @@ segment nested  = sales by zone then via
 expect share(by_zone, "other") > 10%
 "#;
 
-fn session(dir: &Path) -> (Arc<seg::driver::SpecFile>, Session) {
+fn session(dir: &Path) -> (std::sync::Arc<seg::driver::SpecFile>, Session) {
     support::open(dir, SPEC)
 }
 
@@ -104,7 +68,7 @@ fn main() {
     let (rows, runs, dir) = support::rows_runs_dir("report");
     if !dir.join("sales.parquet").exists() {
         eprintln!("report: generating {rows} rows in {}", dir.display());
-        generate(&dir.join("sales.parquet"), rows);
+        support::sales_parquet(&dir.join("sales.parquet"), rows);
     }
     let (mut r, mut p) = (Vec::new(), Vec::new());
     let mut size = 0;

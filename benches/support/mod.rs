@@ -1,4 +1,4 @@
-//! What the scale benches (`joins`, `over`) share: row counts from the command line,
+//! What the scale benches share: row counts from the command line,
 //! a reproducible generator, medians, and one timed spec run through the driver.
 
 use seg::check::program::Value;
@@ -43,6 +43,7 @@ pub fn open(dir: &Path, spec: &str) -> (std::sync::Arc<seg::driver::SpecFile>, S
         sources: Default::default(),
         as_of: None,
         no_lock: false,
+        database: None,
     });
     let file = driver.analyse(&dir.join("bench.seg"), "bench.seg", spec.as_bytes());
     let program = file.program.clone().unwrap_or_else(|| panic!("{:?}", file.diagnostics));
@@ -73,4 +74,43 @@ pub fn rows_runs_dir(name: &str) -> (u64, usize, std::path::PathBuf) {
     let dir = std::path::PathBuf::from(target).join(format!("seg-bench/{name}-{rows}"));
     std::fs::create_dir_all(&dir).unwrap();
     (rows, runs, dir)
+}
+
+const REGIONS: [&str; 6] = ["north", "south", "east", "west", "central", "online"];
+const CHANNELS: [&str; 3] = ["web", "store", "phone"];
+
+/// A sales market of `rows` rows as Parquet: region (6 values), channel (3),
+/// revenue (0-200, cents) and day (a year): the `report`, `databases` and
+/// `cluster` benches' data.
+pub fn sales_parquet(path: &Path, rows: u64) {
+    use arrow::array::{ArrayRef, Date32Array, Float64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("region", DataType::Utf8, false),
+        Field::new("channel", DataType::Utf8, false),
+        Field::new("revenue", DataType::Float64, false),
+        Field::new("day", DataType::Date32, false),
+    ]));
+    let f = std::fs::File::create(path).unwrap();
+    let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(f, schema.clone(), None).unwrap();
+    let mut rng = Rng(11);
+    let mut done = 0;
+    while done < rows {
+        let n = 1_000_000.min(rows - done);
+        let region: Vec<&str> = (0..n).map(|_| REGIONS[(rng.next() % 6) as usize]).collect();
+        let channel: Vec<&str> = (0..n).map(|_| CHANNELS[(rng.next() % 3) as usize]).collect();
+        let revenue: Vec<f64> = (0..n).map(|_| (rng.next() % 20_000) as f64 / 100.0).collect();
+        let day: Vec<i32> = (0..n).map(|_| 19_358 + (rng.next() % 365) as i32).collect();
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(region)),
+            Arc::new(StringArray::from(channel)),
+            Arc::new(Float64Array::from(revenue)),
+            Arc::new(Date32Array::from(day)),
+        ];
+        w.write(&RecordBatch::try_new(schema.clone(), cols).unwrap()).unwrap();
+        done += n;
+    }
+    w.close().unwrap();
 }

@@ -609,6 +609,8 @@ impl Checker {
 fn compatible_with_file(declared: Type, file: Type, format: Format) -> bool {
     match format {
         Format::Csv | Format::Json => true,
+        // SQLite keeps dates and times as text: a text column may be declared so.
+        Format::Table if file == Type::Text => true,
         _ => declared == file || (declared == Type::Float && file == Type::Int),
     }
 }

@@ -76,8 +76,15 @@ pub fn run(
     format: DiagFormat,
     deny_warnings: bool,
     no_data: bool,
+    on: Option<String>,
     data: &DataArgs,
 ) -> u8 {
+    if let Some(url) = &on {
+        if let Err(why) = crate::engine::remote::Target::parse(url) {
+            errln!("error: --on {why}");
+            return exit::USAGE;
+        }
+    }
     let specs = match collect_specs(paths) {
         Ok(s) => s,
         Err(e) => {
@@ -91,6 +98,7 @@ pub fn run(
         sources: Default::default(),
         as_of: data.as_of,
         no_lock: data.no_lock,
+        database: on,
     };
     // One driver for every spec: a data file several specs read is read once.
     let driver = Driver::new(opts);

@@ -151,6 +151,9 @@ pub enum Command {
         /// Never open a data file; markets must declare `columns`
         #[arg(long)]
         no_data: bool,
+        /// Read `from table` markets' columns from this database (postgres://..., duckdb:FILE, sqlite:FILE)
+        #[arg(long, value_name = "URL")]
+        on: Option<String>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -178,9 +181,12 @@ pub enum Command {
         /// Make this dimension's labels columns (segmentations without `then` or a total)
         #[arg(long, value_name = "DIM")]
         pivot: Option<String>,
-        /// Run inside a database: postgres://USER@HOST/DB or sqlite:FILE (docs/databases.md)
-        #[arg(long, value_name = "URL")]
+        /// Run inside a database: postgres://USER@HOST/DB, duckdb:FILE or sqlite:FILE (docs/databases.md)
+        #[arg(long, value_name = "URL", conflicts_with = "cluster")]
         on: Option<String>,
+        /// Run on an Apache DataFusion Ballista cluster: df://HOST:PORT of its scheduler (docs/cluster.md)
+        #[arg(long, value_name = "URL", value_parser = cluster_url)]
+        cluster: Option<String>,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -522,25 +528,36 @@ fn dispatch(cli: Cli) -> u8 {
                 exit::INVALID
             }
         },
-        Command::Check { paths, format, deny_warnings, no_data, data } => {
-            check_cmd::run(&paths, format, deny_warnings, no_data, &data)
+        Command::Check { paths, format, deny_warnings, no_data, on, data } => {
+            check_cmd::run(&paths, format, deny_warnings, no_data, on, &data)
         }
-        Command::Run { spec, segments, format, output, force, audit, pivot, on, data, engine } => {
-            run_cmd::run(
-                run_cmd::RunArgs {
-                    spec: &spec,
-                    segments: &segments,
-                    format: format.map(Into::into),
-                    output: output.as_deref(),
-                    force,
-                    audit,
-                    pivot: pivot.as_deref(),
-                    on: on.as_deref(),
-                },
-                &data,
-                &engine,
-            )
-        }
+        Command::Run {
+            spec,
+            segments,
+            format,
+            output,
+            force,
+            audit,
+            pivot,
+            on,
+            cluster,
+            data,
+            engine,
+        } => run_cmd::run(
+            run_cmd::RunArgs {
+                spec: &spec,
+                segments: &segments,
+                format: format.map(Into::into),
+                output: output.as_deref(),
+                force,
+                audit,
+                pivot: pivot.as_deref(),
+                on: on.as_deref(),
+                cluster: cluster.as_deref(),
+            },
+            &data,
+            &engine,
+        ),
         Command::Assign { spec, market, entity, output, format, force, data, engine } => {
             let target = match (market, entity) {
                 (_, Some(e)) => run_cmd::AssignTarget::Entity(e),
@@ -598,4 +615,9 @@ pub fn install_signal_cleanup() {
             std::process::exit(128 + sig);
         }
     });
+}
+
+/// `--cluster`: a `df://HOST:PORT` address, checked before anything is read.
+fn cluster_url(s: &str) -> Result<String, String> {
+    crate::engine::cluster::parse_url(s).map(|_| s.to_string())
 }

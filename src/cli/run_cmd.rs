@@ -114,7 +114,7 @@ pub fn open_from(
             }
         };
     }
-    let (driver, file, program) = checked(spec, text, data, sources.clone())?;
+    let (driver, file, program) = checked(spec, text, data, sources.clone(), None)?;
     say_as_of(&file, data);
     for m in sources.keys() {
         let known =
@@ -156,6 +156,7 @@ fn checked(
     text: Option<&SpecAt>,
     data: &DataArgs,
     sources: std::collections::HashMap<String, PathBuf>,
+    database: Option<&str>,
 ) -> Result<(Driver, Arc<SpecFile>, Checked), u8> {
     let shown = match text {
         Some(at) => at.name.to_string(),
@@ -167,6 +168,7 @@ fn checked(
         sources,
         as_of: data.as_of,
         no_lock: data.no_lock,
+        database: database.map(str::to_string),
     });
     let loaded = match text {
         Some(at) => Ok(driver.analyse_with_lock(spec, &shown, at.bytes, at.lock.clone())),
@@ -227,6 +229,8 @@ pub struct RunArgs<'a> {
     pub pivot: Option<&'a str>,
     /// `--on URL`: run inside that database instead.
     pub on: Option<&'a str>,
+    /// `--cluster df://HOST:PORT`: run the portable plans on a Ballista cluster.
+    pub cluster: Option<&'a str>,
 }
 
 /// What `-o FILE`'s extension asks for (cli-v2: the extension decides unless
@@ -287,7 +291,11 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     if let Some(url) = a.on {
         return run_on(&a, url, format, data);
     }
-    let (file, session) = match open(a.spec, data, eng) {
+    if a.cluster.is_some() && a.audit {
+        errln!("error: --audit runs its checks on this machine: drop --cluster or --audit");
+        return exit::USAGE;
+    }
+    let (file, mut session) = match open(a.spec, data, eng) {
         Ok(x) => x,
         Err(c) => return c,
     };
@@ -295,6 +303,11 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
+    if let Some(url) = a.cluster {
+        if let Err(e) = session.connect_cluster(url) {
+            return report(&e);
+        }
+    }
     let bar = super::progress::start(session.files.len());
     // `--pivot DIM`: every selected segmentation must have it, and no level column.
     let pivots: Vec<Option<usize>> = match a.pivot {
@@ -450,7 +463,7 @@ fn svg(a: &RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     if let Err(e) = files::check_output(dest, a.force, &files::run_inputs(a.spec, &[])) {
         return report(&e);
     }
-    let (file, session) = match open(a.spec, data, eng) {
+    let (file, mut session) = match open(a.spec, data, eng) {
         Ok(x) => x,
         Err(c) => return c,
     };
@@ -458,6 +471,11 @@ fn svg(a: &RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
+    if let Some(url) = a.cluster {
+        if let Err(e) = session.connect_cluster(url) {
+            return report(&e);
+        }
+    }
     let [s] = segs[..] else {
         let names: Vec<&str> =
             segs.iter().map(|&s| session.program.segments[s].name.as_str()).collect();
@@ -645,7 +663,7 @@ fn run_on(a: &RunArgs, url: &str, format: OutFormat, data: &DataArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let (_, file, program) = match checked(a.spec, None, data, Default::default()) {
+    let (_, file, program) = match checked(a.spec, None, data, Default::default(), Some(url)) {
         Ok(x) => x,
         Err(c) => return c,
     };

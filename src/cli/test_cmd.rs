@@ -46,6 +46,7 @@ pub fn run(paths: &[PathBuf], data: &DataArgs, eng: &EngineArgs) -> u8 {
         sources: Default::default(),
         as_of: data.as_of,
         no_lock: data.no_lock,
+        database: None,
     });
     for (path, shown) in &specs {
         let file = match driver.load(path, shown) {

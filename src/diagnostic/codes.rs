@@ -139,7 +139,7 @@ codes! {
     E0602: Error, Data, "integer overflow";
     E0603: Error, Data, "output cannot be written";
     E0701: Error, Resource, "memory limit too small";
-    E0801: Error, Spec, "a construct the SQL dialect cannot express";
+    E0801: Error, Spec, "a construct the SQL dialect or the cluster cannot express";
     E0900: Error, Bug, "internal error while parsing";
     E0901: Error, Bug, "internal error while lowering";
     E0902: Error, Bug, "internal error while running";

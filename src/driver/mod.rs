@@ -54,6 +54,9 @@ pub struct LoadOptions {
     pub as_of: Option<i32>,
     /// `--no-lock`: ignore `SPEC.lock`.
     pub no_lock: bool,
+    /// `--on URL`: where a `from table` market's columns are read from when the
+    /// spec does not declare them (and checked against when it does).
+    pub database: Option<String>,
 }
 
 /// A spec analysis kept for reuse: valid while its text and the data files whose
@@ -211,6 +214,7 @@ impl Driver {
             self.opts.sources.clone(),
             &self.schemas,
         )
+        .with_database(self.opts.database.clone())
     }
 
     /// Parses and checks text that belongs to no file (the REPL's session of

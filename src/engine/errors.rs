@@ -45,6 +45,13 @@ impl EngineError {
         )
     }
 
+    /// E0601: the Ballista cluster could not be reached, or failed the query.
+    pub fn cluster(message: impl Into<String>) -> EngineError {
+        EngineError::new(Code::E0601, message).help(
+            "check that a Ballista scheduler listens at that address with executors registered, and that the executors can read the data files at the paths seg resolves (docs/cluster.md)",
+        )
+    }
+
     /// E0602: an integer result past 64 bits.
     pub fn overflow(message: impl Into<String>) -> EngineError {
         EngineError::new(Code::E0602, message)
@@ -167,4 +174,16 @@ pub fn groups_drifted(span: Span, dim: &str, of: &str, moved: &[String]) -> Diag
         d = d.with_note(m.clone());
     }
     d
+}
+
+/// E0801: segmentation `s` uses `what`, which the cluster's stock executors have no
+/// function for.
+pub fn not_on_cluster(p: &crate::check::program::Checked, s: usize, what: &str) -> Diagnostic {
+    let sd = &p.segments[s];
+    Diagnostic::new(
+        Code::E0801,
+        format!("segmentation `{}` uses {what}, which a Ballista cluster cannot run", sd.name),
+    )
+    .with_label(sd.span, "this segmentation")
+    .with_help("run it without `--cluster`, or leave this segmentation out (`--segment`)")
 }

@@ -19,6 +19,9 @@ use std::sync::Arc;
 pub enum Target {
     Postgres(String),
     Sqlite(PathBuf),
+    /// `duckdb:FILE`, or `duckdb::memory:` for a database with no tables (file
+    /// markets only: DuckDB reads the files itself).
+    Duckdb(Option<PathBuf>),
 }
 
 impl Target {
@@ -30,11 +33,15 @@ impl Target {
         if let Some(file) = url.strip_prefix("sqlite:") {
             return Ok(Target::Sqlite(PathBuf::from(file.trim_start_matches("//"))));
         }
-        if url.starts_with("duckdb:") {
-            return Err("duckdb: is not supported yet: write the SQL with `seg sql --dialect duckdb` and run it in DuckDB".into());
+        if let Some(file) = url.strip_prefix("duckdb:") {
+            if !cfg!(feature = "duckdb") {
+                return Err("duckdb: needs a seg built with the `duckdb` feature (docs/databases.md); or write the SQL with `seg sql --dialect duckdb` and run it in DuckDB".into());
+            }
+            let file = file.trim_start_matches("//");
+            return Ok(Target::Duckdb((file != ":memory:").then(|| PathBuf::from(file))));
         }
         Err(format!(
-            "`{}` is not a database URL seg knows: use postgres://USER@HOST/DB or sqlite:FILE",
+            "`{}` is not a database URL seg knows: use postgres://USER@HOST/DB, duckdb:FILE or sqlite:FILE",
             masked(url)
         ))
     }
@@ -43,6 +50,7 @@ impl Target {
         match self {
             Target::Postgres(_) => Dialect::Postgres,
             Target::Sqlite(_) => Dialect::Sqlite,
+            Target::Duckdb(_) => Dialect::Duckdb,
         }
     }
 }
@@ -64,6 +72,8 @@ pub fn masked(url: &str) -> String {
 pub enum Remote {
     Postgres(Box<postgres::Client>),
     Sqlite(rusqlite::Connection),
+    #[cfg(feature = "duckdb")]
+    Duckdb(duckdb::Connection),
 }
 
 impl Remote {
@@ -82,6 +92,24 @@ impl Remote {
             )
             .map(Remote::Sqlite)
             .map_err(|e| EngineError::database(format!("cannot open {}: {e}", path.display()))),
+            #[cfg(feature = "duckdb")]
+            Target::Duckdb(path) => {
+                let opened = match path {
+                    // Read only, as for SQLite.
+                    Some(path) => duckdb::Config::default()
+                        .access_mode(duckdb::AccessMode::ReadOnly)
+                        .and_then(|c| duckdb::Connection::open_with_flags(path, c)),
+                    None => duckdb::Connection::open_in_memory(),
+                };
+                let shown = path.as_ref().map_or(":memory:".into(), |p| p.display().to_string());
+                opened
+                    .map(Remote::Duckdb)
+                    .map_err(|e| EngineError::database(format!("cannot open duckdb:{shown}: {e}")))
+            }
+            #[cfg(not(feature = "duckdb"))]
+            Target::Duckdb(_) => Err(EngineError::database(
+                "this seg was built without the `duckdb` feature".to_string(),
+            )),
         }
     }
 
@@ -118,9 +146,97 @@ impl Remote {
                     .map_err(|e| failed(e.to_string()))?;
                 rows.collect::<Result<Vec<Vec<Cell>>, _>>().map_err(|e| failed(e.to_string()))?
             }
+            #[cfg(feature = "duckdb")]
+            Remote::Duckdb(c) => {
+                let mut stmt = c.prepare(&sql).map_err(|e| failed(e.to_string()))?;
+                let mut rows = stmt.query([]).map_err(|e| failed(e.to_string()))?;
+                let n = schema.fields().len();
+                let mut cells = Vec::new();
+                while let Some(r) = rows.next().map_err(|e| failed(e.to_string()))? {
+                    let row: Result<Vec<Cell>, _> =
+                        (0..n).map(|i| r.get_ref(i).map(duckdb_cell)).collect();
+                    cells.push(row.map_err(|e| failed(e.to_string()))?);
+                }
+                cells
+            }
         };
         to_batch(&schema, cells).map(|b| vec![b])
     }
+}
+
+/// The columns of table `name` (`schema.table`, or a table of the default schema)
+/// in the database at `url`, as the checker reads a file's (`seg check --on URL`).
+/// A type seg has no name for reads as text.
+pub fn table_columns(url: &str, name: &str) -> Result<crate::check::Columns, String> {
+    use crate::check::program::Type;
+    let target = Target::parse(url)?;
+    let mut db = Remote::connect(&target).map_err(|e| {
+        e.diagnostic().map_or_else(|| "cannot connect".to_string(), |d| d.message.clone())
+    })?;
+    let (schema, table) = match name.split_once('.') {
+        Some((s, t)) => (Some(s), t),
+        None => (None, name),
+    };
+    // (name, the database's type name, nullable)
+    let found: Vec<(String, String, bool)> = match &mut db {
+        Remote::Postgres(c) => c
+            .query(
+                "SELECT column_name::text, data_type::text, is_nullable::text FROM information_schema.columns \
+                 WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                &[&schema.unwrap_or("public"), &table],
+            )
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get::<_, String>(2) == "YES"))
+            .collect(),
+        Remote::Sqlite(c) => {
+            let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            let pragma = match schema {
+                Some(s) => format!("PRAGMA {}.table_info({})", quote(s), quote(table)),
+                None => format!("PRAGMA table_info({})", quote(table)),
+            };
+            let mut stmt = c.prepare(&pragma).map_err(|e| e.to_string())?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)? == 0))
+                })
+                .map_err(|e| e.to_string())?;
+            rows.collect::<Result<_, _>>().map_err(|e| e.to_string())?
+        }
+        #[cfg(feature = "duckdb")]
+        Remote::Duckdb(c) => {
+            let mut stmt = c
+                .prepare(
+                    "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
+                     WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                )
+                .map_err(|e| e.to_string())?;
+            let rows = stmt
+                .query_map([schema.unwrap_or("main"), table], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)? == "YES"))
+                })
+                .map_err(|e| e.to_string())?;
+            rows.collect::<Result<_, _>>().map_err(|e| e.to_string())?
+        }
+    };
+    if found.is_empty() {
+        return Err(format!("the database has no table `{name}` (or it has no columns)"));
+    }
+    let seg_type = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        let base = t.split('(').next().unwrap_or("").trim();
+        match base {
+            "bigint" | "integer" | "int" | "smallint" | "tinyint" | "int2" | "int4" | "int8"
+            | "hugeint" | "ubigint" | "uinteger" | "usmallint" | "utinyint" => Type::Int,
+            "double precision" | "double" | "real" | "float" | "float4" | "float8" | "numeric"
+            | "decimal" => Type::Float,
+            "boolean" | "bool" => Type::Bool,
+            "date" => Type::Date,
+            b if b.starts_with("timestamp") => Type::Timestamp,
+            _ => Type::Text,
+        }
+    };
+    Ok(found.into_iter().map(|(n, t, nullable)| (n, seg_type(&t), nullable, t)).collect())
 }
 
 /// One value as a database returned it, before it takes the column's Arrow type.
@@ -161,6 +277,32 @@ fn sqlite_cell(v: rusqlite::types::ValueRef) -> Cell {
         V::Integer(i) => Cell::Int(i),
         V::Real(f) => Cell::Float(f),
         V::Text(t) | V::Blob(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+#[cfg(feature = "duckdb")]
+fn duckdb_cell(v: duckdb::types::ValueRef) -> Cell {
+    use duckdb::types::ValueRef as V;
+    match v {
+        V::Null => Cell::Null,
+        V::Boolean(b) => Cell::Bool(b),
+        V::TinyInt(i) => Cell::Int(i.into()),
+        V::SmallInt(i) => Cell::Int(i.into()),
+        V::Int(i) => Cell::Int(i.into()),
+        V::BigInt(i) => Cell::Int(i),
+        V::UTinyInt(i) => Cell::Int(i.into()),
+        V::USmallInt(i) => Cell::Int(i.into()),
+        V::UInt(i) => Cell::Int(i.into()),
+        // A sum of integers is a HUGEINT in DuckDB; seg's are 64-bit (larger is
+        // an overflow seg reports, so it cannot be a row to compare).
+        V::HugeInt(i) => i64::try_from(i).map_or(Cell::Float(i as f64), Cell::Int),
+        V::UBigInt(i) => i64::try_from(i).map_or(Cell::Float(i as f64), Cell::Int),
+        V::UHugeInt(i) => i64::try_from(i).map_or(Cell::Float(i as f64), Cell::Int),
+        V::Float(f) => Cell::Float(f.into()),
+        V::Double(f) => Cell::Float(f),
+        V::Decimal(d) => d.to_string().parse().map_or(Cell::Null, Cell::Float),
+        V::Text(t) | V::Blob(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        other => Cell::Text(format!("{other:?}")),
     }
 }
 

@@ -158,6 +158,8 @@ pub struct FileSchemas<'a> {
     sources: HashMap<String, PathBuf>,
     cache: &'a SchemaCache,
     inputs: Mutex<Vec<(PathBuf, Stamp)>>,
+    /// `--on URL`: the database a `from table` market's columns are read from.
+    database: Option<String>,
 }
 
 impl<'a> FileSchemas<'a> {
@@ -168,7 +170,21 @@ impl<'a> FileSchemas<'a> {
         sources: HashMap<String, PathBuf>,
         cache: &'a SchemaCache,
     ) -> Self {
-        FileSchemas { spec_dir, policy, no_data, sources, cache, inputs: Mutex::default() }
+        FileSchemas {
+            spec_dir,
+            policy,
+            no_data,
+            sources,
+            cache,
+            inputs: Mutex::default(),
+            database: None,
+        }
+    }
+
+    /// Reads `from table` markets' columns from the database at `url` (`--on`).
+    pub fn with_database(mut self, url: Option<String>) -> Self {
+        self.database = url;
+        self
     }
 
     /// The data files read, with the stamps they had.
@@ -188,7 +204,17 @@ impl SchemaSource for FileSchemas<'_> {
         // A database table has no file: its columns are declared (or read from the
         // database by `seg check --on URL`).
         if format == Format::Table {
-            return Ok(None);
+            return match (&self.database, self.no_data) {
+                (Some(url), false) => {
+                    super::remote::table_columns(url, raw).map(Some).map_err(|why| {
+                        SchemaError::Unreadable {
+                            file: format!("table {raw} in {}", super::remote::masked(url)),
+                            why,
+                        }
+                    })
+                }
+                _ => Ok(None),
+            };
         }
         // The policy needs no data, so `--no-data` reports a refused path too.
         let unusable = |e: DataPathError, file: String| match e {

@@ -65,6 +65,10 @@ pub struct Session {
     /// What cancels the query being planned and run (the REPL's Ctrl-C), so the
     /// parts run while planning stop too.
     cancel: std::sync::Mutex<Option<SharedCancel>>,
+    /// `--cluster`: the Ballista context segmentations run on, as portable plans
+    /// (`engine::cluster`). Scans are still planned here: the schemas and the files
+    /// come from this machine, so the executors must see the same paths.
+    pub(super) cluster: Option<super::cluster::Cluster>,
 }
 
 /// Resolves when the user asks to cancel the running query.
@@ -448,6 +452,7 @@ impl Session {
             failed: std::sync::Mutex::new(None),
             tallies: std::sync::Mutex::new(None),
             cancel: std::sync::Mutex::new(None),
+            cluster: None,
         };
         session.lookups = session.index_tables()?;
         Ok(session)
@@ -679,9 +684,19 @@ impl Session {
         plan: LogicalPlan,
         cancel: impl std::future::Future<Output = ()>,
     ) -> Result<Vec<RecordBatch>, EngineError> {
+        self.execute_in(&self.ctx, plan, cancel)
+    }
+
+    /// `execute_cancellable` in context `ctx` (this session's, or the cluster's).
+    pub(super) fn execute_in(
+        &self,
+        ctx: &SessionContext,
+        plan: LogicalPlan,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
         self.guarded(
             async {
-                let df = self.ctx.execute_logical_plan(plan).await.map_err(classify)?;
+                let df = ctx.execute_logical_plan(plan).await.map_err(classify)?;
                 if !super::progress::enabled() {
                     return df.collect().await.map_err(classify);
                 }
@@ -784,6 +799,9 @@ impl Session {
         super::progress::set_current(&self.program.segments[s].name);
         if self.program.segments[s].migrate.is_some() {
             self.check_migrate_periods(s)?;
+        }
+        if let Some(cluster) = &self.cluster {
+            return self.run_on_cluster(cluster, s);
         }
         let plan = self.segment_plan(s)?;
         self.execute(plan)

@@ -13,10 +13,12 @@
 //!   to the last few bits (the order of float additions differs);
 //! - calendar period numbers and labels by date parts and string functions;
 //!
-//! `seg_unordered` stays: it hides an ordering from DataFusion's optimizer, which
-//! otherwise groups sorted input wrongly (see `udf::unordered`), and the portable
-//! plans run in DataFusion too. Other databases do not need it: `without_fences`
-//! takes it out before SQL is written.
+//! - `seg_unordered`, which hides an ordering from DataFusion's optimizer (it
+//!   otherwise groups sorted input wrongly, see `udf::unordered`), by the standard
+//!   `CASE WHEN x IS NOT NULL THEN x ELSE x END`: the same value, and DataFusion
+//!   derives no ordering through a `CASE` either. Portable plans run in DataFusion
+//!   too (stock Ballista executors), so the fence must stay; other databases do
+//!   not need it, and `without_fences` takes it out before SQL is written.
 //!
 //! What has no standard form (`mode`, ISO week labels) is left in place, and
 //! `non_standard` names it, so an emitter can refuse with a diagnostic instead of
@@ -32,7 +34,7 @@ use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::average::avg_udaf;
 use datafusion::functions_aggregate::sum::sum_udaf;
-use datafusion::logical_expr::expr::{AggregateFunction, ScalarFunction};
+use datafusion::logical_expr::expr::{AggregateFunction, Case, ScalarFunction};
 use datafusion::logical_expr::{cast, lit, Expr, LogicalPlan, LogicalPlanBuilder};
 
 /// Segmentation `s` as a portable plan (see the module's comment).
@@ -83,6 +85,16 @@ pub fn non_standard(plan: &LogicalPlan) -> Vec<String> {
     out
 }
 
+/// What a seg function left by `non_standard` stands for in the spec, for the
+/// diagnostics that refuse it.
+pub fn construct(function: &str) -> String {
+    match function {
+        "seg_mode" => "`mode(...)`".into(),
+        "seg_period_label_week" => "`over ... by week` (ISO week labels)".into(),
+        f => format!("the function `{f}`"),
+    }
+}
+
 /// A node whose expressions changed, with its schema computed again (a rewritten
 /// expression may change a column's type or nullability).
 fn with_schema(node: Transformed<LogicalPlan>) -> DfResult<Transformed<LogicalPlan>> {
@@ -93,7 +105,29 @@ fn with_schema(node: Transformed<LogicalPlan>) -> DfResult<Transformed<LogicalPl
     }
 }
 
-/// `plan` without `seg_unordered`, an identity only DataFusion's optimizer needs.
+/// `x` behind a fence that DataFusion derives no ordering through, in standard
+/// terms (see the module's comment).
+fn fence(x: Expr) -> Expr {
+    Expr::Case(Case::new(
+        None,
+        vec![(Box::new(x.clone().is_not_null()), Box::new(x.clone()))],
+        Some(Box::new(x)),
+    ))
+}
+
+/// What `fence` wrapped, if `e` is a fence.
+fn fenced(e: &Expr) -> Option<&Expr> {
+    let Expr::Case(Case { expr: None, when_then_expr, else_expr: Some(x) }) = e else {
+        return None;
+    };
+    match when_then_expr.as_slice() {
+        [(when, then)] if **then == **x && **when == x.as_ref().clone().is_not_null() => Some(x),
+        _ => None,
+    }
+}
+
+/// `plan` without fences (`seg_unordered` or its standard form): identities only
+/// DataFusion's optimizer needs.
 pub fn without_fences(plan: LogicalPlan) -> DfResult<LogicalPlan> {
     plan.transform_up_with_subqueries(|node| {
         let node = node.map_expressions(|e| {
@@ -103,7 +137,10 @@ pub fn without_fences(plan: LogicalPlan) -> DfResult<LogicalPlan> {
                 {
                     Ok(Transformed::yes(args.remove(0)))
                 }
-                e => Ok(Transformed::no(e)),
+                e => match fenced(&e) {
+                    Some(x) => Ok(Transformed::yes(x.clone())),
+                    None => Ok(Transformed::no(e)),
+                },
             })
         })?;
         with_schema(node)
@@ -306,6 +343,7 @@ fn rewrite(e: Expr) -> DfResult<Transformed<Expr>> {
                 "seg_sub" => a(0) - a(1),
                 "seg_mul" => a(0) * a(1),
                 "seg_neg" => Expr::Negative(Box::new(a(0))),
+                "seg_unordered" => fence(a(0)),
                 n => match n.strip_prefix("seg_period_label_").and_then(unit) {
                     Some(u) => match period_label(u, a(0)) {
                         Some(x) => x,

@@ -90,6 +90,7 @@ pub fn serve(conn: &Connection) -> Result<(), Error> {
             sources: Default::default(),
             as_of: None,
             no_lock: false,
+            database: None,
         }),
         docs: HashMap::new(),
         roots,

@@ -151,6 +151,7 @@ impl Repl {
             sources: HashMap::new(),
             as_of,
             no_lock,
+            database: None,
         });
         let mut repl = Repl {
             spec: None,

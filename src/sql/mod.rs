@@ -153,7 +153,7 @@ pub fn segment_statement(
     })?;
     let schema = std::sync::Arc::new(plan.schema().as_arrow().clone());
     if let Some(f) = lower::portable::non_standard(&plan).first() {
-        return Err(unportable(p, s, &construct(f), dialect));
+        return Err(unportable(p, s, &lower::portable::construct(f), dialect));
     }
     if matches!(dialect, Dialect::Sqlite | Dialect::Mysql)
         && lower::portable::has_grouping_sets(&plan)
@@ -177,6 +177,7 @@ pub fn segment_statement(
         unportable(p, s, &format!("a plan shape the SQL writer does not cover ({why}...)"), dialect)
     })?;
     let _ = stmt.visit(&mut Aliases { next: 0 });
+    readable(&mut stmt, p, s, dialect);
     let prefix = if dialect == Dialect::Duckdb { readers(p, base) } else { String::new() };
     Ok((format!("{prefix}{stmt:#};\n"), schema))
 }
@@ -212,18 +213,14 @@ fn readers(p: &Checked, base: &Path) -> String {
             format!("{} AS (SELECT * FROM {read})", ident(name))
         })
         .collect();
+    // Markets that read database tables need no reader.
+    if ctes.is_empty() {
+        return String::new();
+    }
     format!("WITH\n  {}\n", ctes.join(",\n  "))
 }
 
 /// What a seg function that has no standard form stands for, in the spec's words.
-fn construct(function: &str) -> String {
-    match function {
-        "seg_mode" => "`mode(...)`".into(),
-        "seg_period_label_week" => "`over ... by week` (ISO week labels)".into(),
-        f => format!("the function `{f}`"),
-    }
-}
-
 /// DuckDB's name of a seg type.
 fn duckdb_type(ty: Type) -> &'static str {
     match ty {
@@ -233,6 +230,134 @@ fn duckdb_type(ty: Type) -> &'static str {
         Type::Date => "DATE",
         Type::Timestamp => "TIMESTAMP",
         Type::Text | Type::Null | Type::Error => "VARCHAR",
+    }
+}
+
+/// Renames the internal columns after what they hold, so the SQL reads like the
+/// spec: a dimension's label (`__d0`) by the dimension's name, a measure (`__m1`)
+/// by the measure's, `__rows` as `rows`. A name that any column of the markets and
+/// tables, a table, or any identifier already in the statement has is not taken
+/// (the internal name stays): a rename never changes what a reference resolves
+/// to. The outermost `SELECT`'s aliases are the output names themselves, which
+/// nothing refers to (it has no `ORDER BY`), so they do not block.
+fn readable(stmt: &mut sqlparser::ast::Statement, p: &Checked, s: usize, dialect: Dialect) {
+    use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
+    use std::collections::{HashMap, HashSet};
+    let sd = &p.segments[s];
+    let mut wanted: Vec<(String, String)> = sd
+        .dims
+        .iter()
+        .map(|&d| (lower::names::label(d), p.dims[d].name.clone()))
+        .chain(
+            p.seg_measures(s)
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (lower::names::measure(i), m.name.clone())),
+        )
+        .collect();
+    wanted.push((lower::names::ROWS.to_string(), "rows".to_string()));
+
+    let Statement::Query(top) = &*stmt else { return };
+    let outer: HashSet<String> = match (top.body.as_ref(), &top.order_by) {
+        (SetExpr::Select(sel), None) => sel
+            .projection
+            .iter()
+            .filter_map(|i| match i {
+                SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => HashSet::new(),
+    };
+    // Every name in use: the data's columns and tables, and the statement's.
+    let mut taken: HashSet<String> = p
+        .markets
+        .iter()
+        .flat_map(|m| {
+            m.columns.iter().map(|c| c.name.clone()).chain([m.name.clone(), m.path.clone()])
+        })
+        .chain(
+            p.tables
+                .iter()
+                .flat_map(|t| t.columns.iter().map(|c| c.name.clone()).chain([t.name.clone()])),
+        )
+        .collect();
+    let _ = sqlparser::ast::visit_expressions(stmt, |e| {
+        match e {
+            Expr::Identifier(i) => {
+                taken.insert(i.value.clone());
+            }
+            Expr::CompoundIdentifier(parts) => taken.extend(parts.iter().map(|i| i.value.clone())),
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let mut aliases = Vec::new();
+    let _ =
+        stmt.visit(&mut SelectAliases { f: &mut |a: &mut Ident| aliases.push(a.value.clone()) });
+    let outer_once: Vec<&String> = aliases.iter().filter(|a| outer.contains(*a)).collect();
+    for a in &aliases {
+        // An outer alias that also names something inside still blocks.
+        if !outer.contains(a) || outer_once.iter().filter(|o| **o == a).count() > 1 {
+            taken.insert(a.clone());
+        }
+    }
+    let map: HashMap<String, String> = wanted
+        .into_iter()
+        .filter(|(_, name)| !name.starts_with("__") && !taken.contains(name))
+        .collect();
+    if map.is_empty() {
+        return;
+    }
+    // Always quoted (`rows` is a keyword), as the unparser quotes for the dialect.
+    let quote = if matches!(dialect, Dialect::Mysql | Dialect::Bigquery) { '`' } else { '"' };
+    let rename = |i: &mut Ident| {
+        if let Some(n) = map.get(&i.value) {
+            *i = Ident::with_quote(i.quote_style.unwrap_or(quote), n.clone());
+        }
+    };
+    let _ = sqlparser::ast::visit_expressions_mut(stmt, |e| {
+        match e {
+            Expr::Identifier(i) => rename(i),
+            Expr::CompoundIdentifier(parts) => {
+                if let Some(last) = parts.last_mut() {
+                    rename(last)
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let _ = stmt.visit(&mut SelectAliases { f: &mut |a: &mut Ident| rename(a) });
+}
+
+/// Calls `f` on every `expr AS alias` of every `SELECT`, unions included.
+struct SelectAliases<'a> {
+    f: &'a mut dyn FnMut(&mut Ident),
+}
+
+impl VisitorMut for SelectAliases<'_> {
+    type Break = ();
+    fn pre_visit_query(&mut self, q: &mut sqlparser::ast::Query) -> ControlFlow<()> {
+        fn walk(body: &mut sqlparser::ast::SetExpr, f: &mut dyn FnMut(&mut Ident)) {
+            use sqlparser::ast::{SelectItem, SetExpr};
+            match body {
+                SetExpr::Select(sel) => {
+                    for item in sel.projection.iter_mut() {
+                        if let SelectItem::ExprWithAlias { alias, .. } = item {
+                            f(alias);
+                        }
+                    }
+                }
+                SetExpr::SetOperation { left, right, .. } => {
+                    walk(left, f);
+                    walk(right, f);
+                }
+                _ => {}
+            }
+        }
+        walk(q.body.as_mut(), self.f);
+        ControlFlow::Continue(())
     }
 }
 

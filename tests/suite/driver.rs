@@ -13,6 +13,7 @@ fn driver() -> Driver {
         sources: Default::default(),
         as_of: None,
         no_lock: false,
+        database: None,
     })
 }
 

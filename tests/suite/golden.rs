@@ -22,6 +22,7 @@ pub fn load(path: &Path) -> Arc<SpecFile> {
         // Specs that read `today()` (RFM recency) are recorded as of one date.
         as_of: seg::calendar::parse_date("2025-01-01"),
         no_lock: false,
+        database: None,
     });
     driver.with_drift(driver.analyse(path, &shown, &bytes))
 }
@@ -129,6 +130,7 @@ fn hostile_cases() {
                 sources: Default::default(),
                 as_of: None,
                 no_lock: false,
+                database: None,
             },
         );
         golden(&dir.join(format!("{name}.out")), &render_diagnostics(&spec), &mut failures);
@@ -170,6 +172,7 @@ fn run_error_cases() {
                 sources: Default::default(),
                 as_of: None,
                 no_lock: false,
+                database: None,
             },
         );
         assert!(file.diagnostics.is_empty(), "{name}: {:?}", file.diagnostics);

@@ -3,6 +3,8 @@
 //! reference evaluator.
 
 mod cli;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod driver;
 mod fmt;
 mod golden;

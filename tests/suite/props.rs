@@ -521,6 +521,7 @@ fn load_case(c: &Case) -> (tempfile::TempDir, Arc<seg::driver::SpecFile>) {
             sources: Default::default(),
             as_of: None,
             no_lock: false,
+            database: None,
         },
     );
     (dir, spec)
@@ -595,7 +596,7 @@ fn check_portable(
     let plan = session.portable_plan(0).map_err(|e| e.to_string())?;
     let left: Vec<String> = seg::lower::portable::non_standard(&plan)
         .into_iter()
-        .filter(|f| !["seg_mode", "seg_period_label_week", "seg_unordered"].contains(&f.as_str()))
+        .filter(|f| !["seg_mode", "seg_period_label_week"].contains(&f.as_str()))
         .collect();
     if !left.is_empty() {
         return Err(format!("the portable plan keeps {left:?}"));
@@ -1307,6 +1308,14 @@ fn generated_cases_give_seg_runs_numbers_in_databases() {
     });
     let counts = std::sync::Mutex::new(std::collections::BTreeMap::<String, u32>::new());
     let count = |k: String| *counts.lock().unwrap().entry(k).or_insert(0) += 1;
+    // Why each rejection happened (a message's first 160 characters, once).
+    let rejections = std::sync::Mutex::new(std::collections::BTreeSet::<String>::new());
+    let reject = |db: &str, why: &str| {
+        rejections
+            .lock()
+            .unwrap()
+            .insert(format!("{db}: {}", why.chars().take(160).collect::<String>()));
+    };
     runner
         .run(&case(), |mut c| {
             c.ipc = false; // DuckDB reads the generated Parquet itself
@@ -1344,6 +1353,8 @@ fn generated_cases_give_seg_runs_numbers_in_databases() {
                             // SQL a database rejects is an open bug, but not a wrong
                             // number: counted and reported, as the note says.
                             count(format!("{name} rejected the SQL"));
+                            let why = String::from_utf8_lossy(&out.stderr).to_string();
+                            reject(name, why.lines().last().unwrap_or_default());
                             continue;
                         }
                         serde_json::from_slice(&out.stdout).unwrap()
@@ -1364,9 +1375,13 @@ fn generated_cases_give_seg_runs_numbers_in_databases() {
                             Target::Postgres(pg_url.clone().unwrap())
                         };
                         let mut remote = Remote::connect(&target).unwrap();
-                        let Ok(rows) = remote.run(&program, 0, dialect, dir.path()) else {
-                            count(format!("{name} rejected the SQL"));
-                            continue;
+                        let rows = match remote.run(&program, 0, dialect, dir.path()) {
+                            Ok(rows) => rows,
+                            Err(e) => {
+                                count(format!("{name} rejected the SQL"));
+                                reject(name, e.to_text().lines().next().unwrap_or_default());
+                                continue;
+                            }
                         };
                         let rows = seg::engine::batches_to_values(&rows);
                         rows.iter().map(|r| r.iter().map(value_json).collect()).collect()
@@ -1387,6 +1402,9 @@ fn generated_cases_give_seg_runs_numbers_in_databases() {
         })
         .unwrap();
     eprintln!("generated cases: {:?}", counts.lock().unwrap());
+    for r in rejections.lock().unwrap().iter() {
+        eprintln!("  rejected: {r}");
+    }
 }
 
 fn value_json(v: &Value) -> serde_json::Value {

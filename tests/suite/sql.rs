@@ -233,11 +233,9 @@ fn same_csv(a: &[Vec<String>], b: &[Vec<String>]) -> bool {
 /// The coffee segmentations SQLite can express (no `then`).
 const SQLITE_SEGMENTS: [&str; 4] = ["coffee_by_product_line", "age_grid", "mix", "venues"];
 
-#[test]
-fn run_on_sqlite_prints_what_seg_run_prints() {
-    ensure_fixtures();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("coffee.db");
+/// A SQLite file in `dir` with the coffee market as table `coffee`.
+fn coffee_sqlite(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("coffee.db");
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
         "CREATE TABLE coffee (order_id INTEGER, customer_id INTEGER, customer_type TEXT, age INTEGER, region TEXT, product TEXT, channel TEXT, kg REAL, revenue REAL, order_date TEXT); BEGIN;",
@@ -247,7 +245,14 @@ fn run_on_sqlite_prints_what_seg_run_prints() {
         conn.execute(&stmt, []).unwrap();
     }
     conn.execute_batch("COMMIT;").unwrap();
-    drop(conn);
+    db
+}
+
+#[test]
+fn run_on_sqlite_prints_what_seg_run_prints() {
+    ensure_fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let db = coffee_sqlite(dir.path());
     let spec = root().join("specs/coffee.seg");
     let mut args: Vec<String> = vec!["run".into(), spec.display().to_string()];
     for s in SQLITE_SEGMENTS {
@@ -267,6 +272,47 @@ fn run_on_sqlite_prints_what_seg_run_prints() {
     );
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!missing.exists(), "--on created {}", missing.display());
+}
+
+/// `seg check --on URL` reads an undeclared `from table` market's columns from the
+/// database (E0501 without it), and `seg run --on` runs on them: the same table as
+/// the spec read from the CSV file.
+#[test]
+fn check_on_reads_a_tables_columns_from_the_database() {
+    ensure_fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let db = coffee_sqlite(dir.path());
+    let body = "  measure value = sum(revenue)\n}\n\
+        dimension kind on coffee = product {\n  \"ground\", \"beans\" => \"roast\"\n  else => \"other\"\n}\n\
+        dimension age_band on coffee = bins age [25, 45]\n\
+        segment grid = coffee by kind x age_band\n";
+    let table = dir.path().join("table.seg");
+    std::fs::write(&table, format!("market coffee from table \"coffee\" {{\n{body}")).unwrap();
+    let csv = root().join("specs/data/coffee_sales.csv");
+    let file = dir.path().join("file.seg");
+    std::fs::write(&file, format!("market coffee from \"{}\" {{\n{body}", csv.display())).unwrap();
+    let (table, file) = (table.display().to_string(), file.display().to_string());
+    let on = format!("sqlite:{}", db.display());
+
+    let out = seg(&["check", &table], &root());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("E0501"), "{}", text(&out));
+    let out = seg(&["check", &table, "--on", &on], &root());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A table the database does not have is named.
+    let missing = dir.path().join("missing.seg");
+    std::fs::write(&missing, format!("market coffee from table \"nope\" {{\n{body}")).unwrap();
+    let out = seg(&["check", &missing.display().to_string(), "--on", &on], &root());
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("E0502") && text(&out).contains("no table `nope`"),
+        "{}",
+        text(&out)
+    );
+
+    let local = csv_cells(&seg(&["run", &file, "--format", "csv", "--allow-outside"], &root()));
+    let remote = csv_cells(&seg(&["run", &table, "--format", "csv", "--on", &on], &root()));
+    assert!(same_csv(&local, &remote), "seg run:\n{local:?}\n--on sqlite:\n{remote:?}");
 }
 
 /// `seg run --on postgres://...` on the coffee spec with its market read `from table
@@ -311,4 +357,89 @@ fn run_on_postgres_from_table_prints_what_seg_run_prints() {
     let out = seg(&["run", &spec.display().to_string()], &root());
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--on"));
+}
+
+/// `seg run --on duckdb:` (feature `duckdb`): every segmentation of every spec in
+/// `specs/` through the `duckdb` crate equals `seg run` or is E0801; and the coffee
+/// spec with its market `from table "main.coffee_sales"` in a DuckDB file prints the
+/// file-based run's table.
+#[cfg(feature = "duckdb")]
+#[test]
+fn run_on_duckdb_gives_seg_runs_numbers() {
+    use seg::engine::remote::{Remote, Target};
+    ensure_fixtures();
+    let mut failures = Vec::new();
+    let (mut equal, mut refused) = (0, 0);
+    for spec_path in files_with_ext(&root().join("specs"), "seg") {
+        let file = load(&spec_path);
+        let program = file.program.clone().expect("specs check");
+        let dir = spec_path.parent().unwrap();
+        let session =
+            Session::new(program.clone(), dir, &SessionOptions::default()).expect("session");
+        let mut remote = Remote::connect(&Target::Duckdb(None)).expect("in-memory DuckDB");
+        for (s, sd) in program.segments.iter().enumerate() {
+            let want = seg::engine::batches_to_values(&session.run_segment(s).expect("seg run"));
+            match remote.run(&program, s, Dialect::Duckdb, dir) {
+                Ok(b) => {
+                    let got = seg::engine::batches_to_values(&b);
+                    let same = got.len() == want.len()
+                        && got.iter().zip(&want).all(|(g, w)| {
+                            g.len() == w.len()
+                                && g.iter().zip(w).all(|(g, w)| match (g, w) {
+                                    (Value::Float(a), Value::Float(b)) => {
+                                        a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+                                    }
+                                    _ => g == w,
+                                })
+                        });
+                    if same {
+                        equal += 1;
+                    } else {
+                        failures.push(format!(
+                            "{} {}: different rows\nseg run: {want:?}\nduckdb: {got:?}",
+                            file.display, sd.name
+                        ));
+                    }
+                }
+                Err(e) if e.code() == Some(seg::diagnostic::Code::E0801) => refused += 1,
+                Err(e) => failures.push(format!("{} {}: {}", file.display, sd.name, e.to_text())),
+            }
+        }
+    }
+    eprintln!("--on duckdb: {equal} segmentations equal, {refused} refused with E0801");
+    assert!(equal > 0);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("coffee.duckdb");
+    {
+        let conn = duckdb::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE main.coffee_sales (order_id BIGINT, customer_id BIGINT, customer_type TEXT, age BIGINT, region TEXT, product TEXT, channel TEXT, kg DOUBLE, revenue DOUBLE, order_date DATE); BEGIN;",
+        )
+        .unwrap();
+        for stmt in insert_statements("main.coffee_sales") {
+            conn.execute_batch(&stmt).unwrap();
+        }
+        conn.execute_batch("COMMIT;").unwrap();
+    }
+    let text = std::fs::read_to_string(root().join("specs/coffee.seg")).unwrap();
+    let spec = tmp.path().join("coffee.seg");
+    std::fs::write(
+        &spec,
+        text.replace(
+            "market coffee from \"data/coffee_sales.csv\"",
+            "market coffee from table \"main.coffee_sales\"",
+        ),
+    )
+    .unwrap();
+    let local = csv_cells(&seg(&["run", "specs/coffee.seg", "--format", "csv"], &root()));
+    let on = format!("duckdb:{}", db.display());
+    let remote = csv_cells(&seg(
+        &["run", &spec.display().to_string(), "--format", "csv", "--on", &on],
+        &root(),
+    ));
+    if !same_csv(&local, &remote) {
+        failures.push(format!("seg run:\n{local:?}\n--on duckdb:\n{remote:?}"));
+    }
+    finish(failures);
 }
