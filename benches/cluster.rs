@@ -16,20 +16,7 @@ use support::median;
 #[allow(dead_code)]
 mod support;
 
-const SPEC: &str = r#"market sales from "sales.parquet" {
-  measure value = sum(revenue)
-}
-dimension zone on sales = region {
-  "north", "south" => "north-south"
-  "east", "west"   => "east-west"
-  else             => "other"
-}
-dimension ticket on sales = bins revenue [20, 50, 100]
-dimension via on sales = channel
-segment by_zone = sales by zone
-segment grid    = sales by zone x ticket
-segment nested  = sales by zone then via
-"#;
+use support::SALES_SPEC as SPEC;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -18,20 +18,7 @@ use support::median;
 #[allow(dead_code)]
 mod support;
 
-const SPEC: &str = r#"market sales from "sales.parquet" {
-  measure value = sum(revenue)
-}
-dimension zone on sales = region {
-  "north", "south" => "north-south"
-  "east", "west"   => "east-west"
-  else             => "other"
-}
-dimension ticket on sales = bins revenue [20, 50, 100]
-dimension via on sales = channel
-segment by_zone = sales by zone
-segment grid    = sales by zone x ticket
-segment nested  = sales by zone then via
-"#;
+use support::SALES_SPEC as SPEC;
 
 /// The same cells by hand: labels, rows, value (shares are left to the reader).
 fn by_hand(parquet: &Path) -> [String; 3] {

@@ -13,24 +13,8 @@ use support::median;
 #[allow(dead_code)]
 mod support;
 
-const SPEC: &str = r#"market sales from "sales.parquet" {
-  measure value = sum(revenue)
-}
-dimension zone on sales = region {
-  "north", "south" => "north-south"
-  "east", "west"   => "east-west"
-  else             => "other"
-}
-dimension ticket on sales = bins revenue [20, 50, 100]
-dimension via on sales = channel
-segment by_zone = sales by zone
-segment grid    = sales by zone x ticket
-segment nested  = sales by zone then via
-expect share(by_zone, "other") > 10%
-"#;
-
 fn session(dir: &Path) -> (std::sync::Arc<seg::driver::SpecFile>, Session) {
-    support::open(dir, SPEC)
+    support::open(dir, &format!("{}expect share(by_zone, \"other\") > 10%\n", support::SALES_SPEC))
 }
 
 /// `seg run`: every segmentation, as tables.

@@ -76,6 +76,23 @@ pub fn rows_runs_dir(name: &str) -> (u64, usize, std::path::PathBuf) {
     (rows, runs, dir)
 }
 
+/// Three segmentations of `sales_parquet`'s market: bars (a mapping), a Marimekko
+/// (the mapping crossed with bins) and nested bars (the mapping then a column).
+pub const SALES_SPEC: &str = r#"market sales from "sales.parquet" {
+  measure value = sum(revenue)
+}
+dimension zone on sales = region {
+  "north", "south" => "north-south"
+  "east", "west"   => "east-west"
+  else             => "other"
+}
+dimension ticket on sales = bins revenue [20, 50, 100]
+dimension via on sales = channel
+segment by_zone = sales by zone
+segment grid    = sales by zone x ticket
+segment nested  = sales by zone then via
+"#;
+
 const REGIONS: [&str; 6] = ["north", "south", "east", "west", "central", "online"];
 const CHANNELS: [&str; 3] = ["web", "store", "phone"];
 
