@@ -247,6 +247,8 @@ enum Cell {
     Float(f64),
     Text(String),
     Bool(bool),
+    /// A value of this database type that seg's client cannot read.
+    Unreadable(String),
 }
 
 fn pg_cell(r: &postgres::Row, i: usize) -> Cell {
@@ -266,7 +268,12 @@ fn pg_cell(r: &postgres::Row, i: usize) -> Cell {
             get(r.try_get::<_, Option<f32>>(i).ok().flatten().map(|v| Cell::Float(v.into())))
         }
         Type::BOOL => get(r.try_get::<_, Option<bool>>(i).ok().flatten().map(Cell::Bool)),
-        _ => get(r.try_get::<_, Option<String>>(i).ok().flatten().map(Cell::Text)),
+        // A type the client cannot read as text (a DATE, say) is an error, never a
+        // null in place of a value.
+        _ => match r.try_get::<_, Option<String>>(i) {
+            Ok(v) => get(v.map(Cell::Text)),
+            Err(_) => Cell::Unreadable(t.name().to_string()),
+        },
     }
 }
 
@@ -316,7 +323,12 @@ fn cell(r: &[Cell], j: usize) -> &Cell {
 /// (a database may return an integer where seg computes a float, or 0/1 for a bool).
 fn to_batch(schema: &SchemaRef, rows: Vec<Vec<Cell>>) -> Result<RecordBatch, EngineError> {
     let bad = |c: &Cell, t: &DataType| {
-        EngineError::database(format!("the database returned {c:?} where seg expects {t}"))
+        match c {
+        Cell::Unreadable(db) => EngineError::database(format!(
+            "the database returned a value of type {db}, which seg cannot read, where it expects {t}"
+        )),
+        c => EngineError::database(format!("the database returned {c:?} where seg expects {t}")),
+    }
     };
     let mut cols: Vec<ArrayRef> = Vec::new();
     for (j, f) in schema.fields().iter().enumerate() {
@@ -367,6 +379,27 @@ fn to_batch(schema: &SchemaRef, rows: Vec<Vec<Cell>>) -> Result<RecordBatch, Eng
                         Cell::Int(i) => b.append_value(i.to_string()),
                         Cell::Float(v) => b.append_value(v.to_string()),
                         Cell::Bool(v) => b.append_value(v.to_string()),
+                        c @ Cell::Unreadable(_) => return Err(bad(c, f.data_type())),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            // A date (a `mode` of dates, say): SQLite and DuckDB's text or a day number.
+            DataType::Date32 => {
+                let mut b = arrow::array::Date32Builder::new();
+                for r in &rows {
+                    match cell(r, j) {
+                        Cell::Null => b.append_null(),
+                        Cell::Int(i) => b.append_value(
+                            i32::try_from(*i).map_err(|_| bad(cell(r, j), f.data_type()))?,
+                        ),
+                        Cell::Text(t) => {
+                            match crate::calendar::parse_date(t.get(..10).unwrap_or(t)) {
+                                Some(d) => b.append_value(d),
+                                None => return Err(bad(cell(r, j), f.data_type())),
+                            }
+                        }
+                        c => return Err(bad(c, f.data_type())),
                     }
                 }
                 Arc::new(b.finish())
