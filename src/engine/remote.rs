@@ -309,7 +309,8 @@ fn duckdb_cell(v: duckdb::types::ValueRef) -> Cell {
         V::Double(f) => Cell::Float(f),
         V::Decimal(d) => d.to_string().parse().map_or(Cell::Null, Cell::Float),
         V::Text(t) | V::Blob(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-        other => Cell::Text(format!("{other:?}")),
+        V::Date32(d) => Cell::Int(d.into()),
+        other => Cell::Unreadable(format!("{other:?}")),
     }
 }
 
@@ -384,25 +385,27 @@ fn to_batch(schema: &SchemaRef, rows: Vec<Vec<Cell>>) -> Result<RecordBatch, Eng
                 }
                 Arc::new(b.finish())
             }
-            // A date (a `mode` of dates, say): SQLite and DuckDB's text or a day number.
+            // A date (a `mode` of dates, say): SQLite's text (an ISO date, read by
+            // Arrow's parser) or DuckDB's day number.
             DataType::Date32 => {
-                let mut b = arrow::array::Date32Builder::new();
+                let mut days: Vec<Option<i32>> = Vec::with_capacity(rows.len());
                 for r in &rows {
-                    match cell(r, j) {
-                        Cell::Null => b.append_null(),
-                        Cell::Int(i) => b.append_value(
-                            i32::try_from(*i).map_err(|_| bad(cell(r, j), f.data_type()))?,
-                        ),
+                    days.push(match cell(r, j) {
+                        Cell::Null => None,
+                        Cell::Int(i) => {
+                            Some(i32::try_from(*i).map_err(|_| bad(cell(r, j), f.data_type()))?)
+                        }
                         Cell::Text(t) => {
-                            match crate::calendar::parse_date(t.get(..10).unwrap_or(t)) {
-                                Some(d) => b.append_value(d),
+                            use arrow::compute::kernels::cast_utils::Parser;
+                            match arrow::datatypes::Date32Type::parse(t) {
+                                Some(d) => Some(d),
                                 None => return Err(bad(cell(r, j), f.data_type())),
                             }
                         }
                         c => return Err(bad(c, f.data_type())),
-                    }
+                    });
                 }
-                Arc::new(b.finish())
+                Arc::new(arrow::array::Date32Array::from(days))
             }
             // Labels are text and measures numbers: no other type leaves a
             // segmentation whose SQL runs (`mode` is refused before).

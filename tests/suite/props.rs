@@ -1416,6 +1416,7 @@ fn value_json(v: &Value) -> serde_json::Value {
         }
         Value::Text(t) => t.clone().into(),
         Value::Bool(b) => (*b).into(),
+        Value::Date(d) => seg::calendar::format_date(*d).into(),
         other => format!("{other:?}").into(),
     }
 }
