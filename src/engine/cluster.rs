@@ -86,11 +86,6 @@ impl Session {
         ))
     }
 
-    /// Whether segmentations run on a cluster (`--cluster`).
-    pub fn on_cluster(&self) -> bool {
-        self.cluster.is_some()
-    }
-
     /// Segmentation `s` as the cluster runs it: the portable plan, refused (E0801)
     /// when a seg function is left in it.
     pub fn cluster_plan(&self, s: usize) -> Result<LogicalPlan, EngineError> {

@@ -292,16 +292,12 @@ fn readable(stmt: &mut sqlparser::ast::Statement, p: &Checked, s: usize, dialect
         }
         ControlFlow::<()>::Continue(())
     });
-    let mut aliases = Vec::new();
-    let _ =
-        stmt.visit(&mut SelectAliases { f: &mut |a: &mut Ident| aliases.push(a.value.clone()) });
-    let outer_once: Vec<&String> = aliases.iter().filter(|a| outer.contains(*a)).collect();
-    for a in &aliases {
-        // An outer alias that also names something inside still blocks.
-        if !outer.contains(a) || outer_once.iter().filter(|o| **o == a).count() > 1 {
-            taken.insert(a.clone());
-        }
-    }
+    let mut aliases: HashMap<String, usize> = HashMap::new();
+    let _ = stmt.visit(&mut SelectAliases {
+        f: &mut |a: &mut Ident| *aliases.entry(a.value.clone()).or_insert(0) += 1,
+    });
+    // An outer alias that also names something inside still blocks.
+    taken.extend(aliases.into_iter().filter(|(a, n)| !outer.contains(a) || *n > 1).map(|(a, _)| a));
     let map: HashMap<String, String> = wanted
         .into_iter()
         .filter(|(_, name)| !name.starts_with("__") && !taken.contains(name))

@@ -9,30 +9,11 @@
 //! - An address where no scheduler listens is a prompt E0601 (exit 3), not a hang.
 
 use super::support::*;
-use seg::check::program::Value;
 use seg::engine::session::{Session, SessionOptions};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Equal as `seg run --on` must be: integers and text exactly, floats to 1e-9
-/// relative (a cluster adds partial sums in another order).
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Float(x), Value::Float(y)) => {
-            x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs())
-        }
-        _ => a == b,
-    }
-}
-
-fn same_rows(a: &[Vec<Value>], b: &[Vec<Value>]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y)))
-}
 
 /// Each segmentation of `spec` locally and on the cluster `connect` gives: the
 /// failures, and how many segmentations ran equal and were refused.

@@ -382,16 +382,7 @@ fn run_on_duckdb_gives_seg_runs_numbers() {
             match remote.run(&program, s, Dialect::Duckdb, dir) {
                 Ok(b) => {
                     let got = seg::engine::batches_to_values(&b);
-                    let same = got.len() == want.len()
-                        && got.iter().zip(&want).all(|(g, w)| {
-                            g.len() == w.len()
-                                && g.iter().zip(w).all(|(g, w)| match (g, w) {
-                                    (Value::Float(a), Value::Float(b)) => {
-                                        a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
-                                    }
-                                    _ => g == w,
-                                })
-                        });
+                    let same = same_rows(&want, &got);
                     if same {
                         equal += 1;
                     } else {

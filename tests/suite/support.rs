@@ -232,3 +232,23 @@ pub fn sql_literal(v: &seg::check::program::Value) -> String {
         }
     }
 }
+
+/// Rows equal as a database or a cluster must give them: integers and text
+/// exactly, floats to 1e-9 relative (partial sums added in another order).
+#[allow(dead_code)] // used only by feature-gated tests
+pub fn same_rows(
+    a: &[Vec<seg::check::program::Value>],
+    b: &[Vec<seg::check::program::Value>],
+) -> bool {
+    use seg::check::program::Value;
+    let same = |x: &Value, y: &Value| match (x, y) {
+        (Value::Float(p), Value::Float(q)) => {
+            p == q || (p - q).abs() <= 1e-9 * p.abs().max(q.abs())
+        }
+        _ => x == y,
+    };
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(u, v)| same(u, v)))
+}
