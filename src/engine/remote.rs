@@ -268,12 +268,31 @@ fn pg_cell(r: &postgres::Row, i: usize) -> Cell {
             get(r.try_get::<_, Option<f32>>(i).ok().flatten().map(|v| Cell::Float(v.into())))
         }
         Type::BOOL => get(r.try_get::<_, Option<bool>>(i).ok().flatten().map(Cell::Bool)),
+        Type::DATE => get(r.try_get::<_, Option<PgDate>>(i).ok().flatten().map(|d| Cell::Int(d.0))),
         // A type the client cannot read as text (a DATE, say) is an error, never a
         // null in place of a value.
         _ => match r.try_get::<_, Option<String>>(i) {
             Ok(v) => get(v.map(Cell::Text)),
             Err(_) => Cell::Unreadable(t.name().to_string()),
         },
+    }
+}
+
+/// A PostgreSQL `DATE` as days since 1970-01-01, read from the binary format (days
+/// since 2000-01-01, big-endian), so no date crate is needed for one integer.
+struct PgDate(i64);
+
+impl<'a> postgres::types::FromSql<'a> for PgDate {
+    fn from_sql(
+        _: &postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let days = <[u8; 4]>::try_from(raw).map(i32::from_be_bytes)?;
+        // 2000-01-01 is day 10957 of the Unix epoch.
+        Ok(PgDate(i64::from(days) + 10_957))
+    }
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        *ty == postgres::types::Type::DATE
     }
 }
 

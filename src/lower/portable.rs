@@ -484,6 +484,44 @@ pub fn temporal_as_number(plan: &LogicalPlan) -> bool {
     })
 }
 
+/// The scalar functions a plan calls, once each, with the first argument when it
+/// is a text literal (`date_part`'s field), for the dialects' tables of what they
+/// lack.
+pub fn scalar_calls(plan: &LogicalPlan) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    any_expr(plan, |x, _| {
+        if let Expr::ScalarFunction(ScalarFunction { func, args }) = x {
+            let first = match args.first() {
+                Some(Expr::Literal(ScalarValue::Utf8(Some(t)), _)) => Some(t.clone()),
+                _ => None,
+            };
+            let call = (func.name().to_string(), first);
+            if !out.contains(&call) {
+                out.push(call);
+            }
+        }
+        false
+    });
+    out
+}
+
+/// Whether a plan matches text with `LIKE` (SQLite's ignores ASCII case).
+pub fn uses_like(plan: &LogicalPlan) -> bool {
+    any_expr(plan, |x, _| matches!(x, Expr::Like(_)))
+}
+
+/// Whether a plan casts a timestamp to a date (seg's `date(...)`).
+pub fn timestamp_to_date(plan: &LogicalPlan) -> bool {
+    use datafusion::common::ExprSchema;
+    use datafusion::logical_expr::ExprSchemable;
+    any_expr(plan, |x, schema| {
+        let Expr::Cast(c) = x else { return false };
+        let from = c.expr.get_type(schema as &dyn ExprSchema);
+        *c.field.data_type() == DataType::Date32
+            && from.is_ok_and(|t| matches!(t, DataType::Timestamp(..)))
+    })
+}
+
 /// Whether a plan uses aggregate function `name` (`median`, which only some
 /// databases have).
 pub fn uses_aggregate(plan: &LogicalPlan, name: &str) -> bool {

@@ -748,7 +748,7 @@ impl Seg<'_> {
             } else if let Some(o) = static_ord(&self.p.dims[d], label.clone())? {
                 sort.push(o.sort(true, false));
             } else {
-                sort.extend(column_order(&self.p.dims[d], label.clone())?);
+                sort.extend(column_order(&self.p.dims[d], label.clone(), self.scans.portable())?);
             }
             sort.push(label.sort(true, false));
         }
@@ -819,13 +819,29 @@ impl Seg<'_> {
             pre.push(inner.alias(&slot));
             rename.push(col(&slot).alias(name));
         }
-        b.project(pre)?.sort(self.sort_keys()?)?.project(rename)?.build()
+        let mut keys = self.sort_keys()?;
+        if self.scans.portable() {
+            // SQL lets `ORDER BY` name a select-list column, but not use one inside
+            // an expression (PostgreSQL refuses `CASE ... ELSE "__og0" END` when
+            // `__og0` is a window of the same SELECT): each key that is not a plain
+            // column is computed as one first.
+            for (i, k) in keys.iter_mut().enumerate() {
+                if !matches!(k.expr, Expr::Column(_)) {
+                    let slot = format!("__sk{i}");
+                    pre.push(std::mem::replace(&mut k.expr, col(&slot)).alias(&slot));
+                }
+            }
+        }
+        b.project(pre)?.sort(keys)?.project(rename)?.build()
     }
 }
 
 /// A column dimension's order: the labels `order [...]` lists first, as listed;
 /// then numbers, dates and timestamps by value (`2` before `10`), text by text.
-fn column_order(d: &DimDef, label: Expr) -> DfResult<Vec<SortExpr>> {
+/// Every label of a column dimension is a value's text, so reading it back cannot
+/// fail; the portable plan says so with a plain `CAST` (PostgreSQL, SQLite and
+/// MySQL have no `TRY_CAST`), the fast plan keeps `try_cast` as a guard.
+fn column_order(d: &DimDef, label: Expr, portable: bool) -> DfResult<Vec<SortExpr>> {
     let DimKind::Column(e) = &d.kind else { return Ok(Vec::new()) };
     let mut keys = Vec::new();
     if let Some(first) = d.order.first() {
@@ -838,7 +854,10 @@ fn column_order(d: &DimDef, label: Expr) -> DfResult<Vec<SortExpr>> {
     }
     if matches!(e.ty, Type::Int | Type::Float | Type::Date | Type::Timestamp) {
         // The label is the value as text; read it back to sort by value.
-        keys.push(try_cast(cast(label, DataType::Utf8), arrow_type(e.ty)).sort(true, false));
+        let text = cast(label, DataType::Utf8);
+        let value =
+            if portable { cast(text, arrow_type(e.ty)) } else { try_cast(text, arrow_type(e.ty)) };
+        keys.push(value.sort(true, false));
     }
     Ok(keys)
 }

@@ -12,6 +12,7 @@ use crate::check::program::{Checked, Format};
 use crate::diagnostic::Diagnostic;
 use errors::unportable;
 
+mod ctes;
 mod errors;
 use crate::lower::{self, DfResult, Scans};
 use datafusion::logical_expr::LogicalPlan;
@@ -41,6 +42,15 @@ impl Dialect {
         Dialect::Bigquery,
         Dialect::Snowflake,
     ];
+
+    /// How the dialect quotes an identifier.
+    fn quote(self) -> char {
+        if matches!(self, Dialect::Mysql | Dialect::Bigquery) {
+            '`'
+        } else {
+            '"'
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -96,6 +106,18 @@ impl ud::Dialect for DuckDb {
     }
     fn distinct_from_style(&self) -> ud::DistinctFromStyle {
         ud::DistinctFromStyle::FullText
+    }
+    /// DuckDB has `trim`, not `btrim`.
+    fn scalar_function_to_sql_overrides(
+        &self,
+        unparser: &Unparser,
+        func_name: &str,
+        args: &[datafusion::logical_expr::Expr],
+    ) -> DfResult<Option<sqlparser::ast::Expr>> {
+        if func_name != "btrim" {
+            return Ok(None);
+        }
+        unparser.scalar_function_to_sql("trim", args).map(Some)
     }
 }
 
@@ -165,6 +187,16 @@ pub fn segment_statement(
     {
         return Err(unportable(p, s, "`median(...)`", dialect));
     }
+    if let Some(what) = missing_function(&plan, dialect) {
+        return Err(unportable(p, s, &what, dialect));
+    }
+    if dialect == Dialect::Sqlite && lower::portable::uses_like(&plan) {
+        return Err(unportable(p, s, "`like` (SQLite's ignores case)", dialect));
+    }
+    if dialect == Dialect::Sqlite && lower::portable::timestamp_to_date(&plan) {
+        // SQLite has no date type: the cast keeps the timestamp's whole text.
+        return Err(unportable(p, s, "`date(...)` of a timestamp", dialect));
+    }
     if lower::portable::temporal_as_number(&plan) {
         // DuckDB and PostgreSQL refuse the cast; SQLite would read the text's
         // leading digits and give a wrong number.
@@ -178,13 +210,70 @@ pub fn segment_statement(
     })?;
     let _ = stmt.visit(&mut Aliases { next: 0 });
     readable(&mut stmt, p, s, dialect);
-    let prefix = if dialect == Dialect::Duckdb { readers(p, base) } else { String::new() };
-    Ok((format!("{prefix}{stmt:#};\n"), schema))
+    let first = match dialect {
+        Dialect::Duckdb => readers(p, base, dialect)
+            .map_err(|e| lower::internal(p.segments[s].span, "the DuckDB file readers", e))?,
+        _ => vec![],
+    };
+    if let sqlparser::ast::Statement::Query(q) = &mut stmt {
+        if std::env::var("NOLIFT").is_err() {
+            ctes::lift(q, first, p, s, dialect.quote());
+        }
+    }
+    Ok((format!("{stmt:#};\n"), schema))
+}
+
+/// The first function of `plan` that `dialect` lacks, or has with another meaning,
+/// in the spec's words. Checked against each database's manual; DuckDB, SQLite
+/// and PostgreSQL also by running the generated cases.
+fn missing_function(plan: &LogicalPlan, dialect: Dialect) -> Option<String> {
+    use Dialect::*;
+    for (name, first) in lower::portable::scalar_calls(plan) {
+        let part = first.as_deref().unwrap_or_default();
+        let (lacks, spec) = match name.as_str() {
+            // BigQuery's CONTAINS_SUBSTR ignores case; MySQL's INSTR follows the
+            // collation; PostgreSQL and SQLite have no `contains`.
+            "contains" => (!matches!(dialect, Duckdb | Snowflake), "contains"),
+            // Snowflake spells it STARTSWITH.
+            "starts_with" => (matches!(dialect, Sqlite | Mysql | Snowflake), "starts_with"),
+            // DuckDB's `btrim` is written as `trim` (its SQL dialect, above).
+            "btrim" => (!matches!(dialect, Duckdb | Postgres), "trim"),
+            // A start of 0 or less counts differently (MySQL gives '', BigQuery and
+            // Snowflake start at 1).
+            "substr" => (matches!(dialect, Mysql | Bigquery | Snowflake), "substr"),
+            "date_part" => {
+                // Fields other than these fall back to `date_part(...)`, which only
+                // DuckDB, PostgreSQL and Snowflake have; Snowflake's week follows
+                // a session setting and it has no `isodow`.
+                let simple =
+                    matches!(part, "year" | "month" | "day" | "hour" | "minute" | "second");
+                let lacks = match dialect {
+                    Duckdb | Postgres => false,
+                    Snowflake => matches!(part, "week" | "isodow"),
+                    Sqlite | Mysql | Bigquery => !simple,
+                };
+                let spec = match part {
+                    "isodow" => "weekday",
+                    "quarter" => "quarter",
+                    "week" => "week",
+                    "day" => "day",
+                    "month" => "month",
+                    _ => "year",
+                };
+                (lacks, spec)
+            }
+            _ => (false, ""),
+        };
+        if lacks {
+            return Some(format!("`{spec}(...)`"));
+        }
+    }
+    None
 }
 
 /// DuckDB: a CTE per market and table, named after it, reading its files with
 /// the declared types (a code of digits stays text; DuckDB would guess a number).
-fn readers(p: &Checked, base: &Path) -> String {
+fn readers(p: &Checked, base: &Path, dialect: Dialect) -> Result<Vec<sqlparser::ast::Cte>, String> {
     let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let ident = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let ctes: Vec<String> = p
@@ -215,9 +304,17 @@ fn readers(p: &Checked, base: &Path) -> String {
         .collect();
     // Markets that read database tables need no reader.
     if ctes.is_empty() {
-        return String::new();
+        return Ok(vec![]);
     }
-    format!("WITH\n  {}\n", ctes.join(",\n  "))
+    // Read back as syntax, to stand first in the statement's own `WITH`.
+    let text = format!("WITH {} SELECT 1", ctes.join(", "));
+    let parsed = sqlparser::parser::Parser::parse_sql(dialect.parser().as_ref(), &text);
+    match parsed.as_deref() {
+        Ok([sqlparser::ast::Statement::Query(q)]) => {
+            Ok(q.with.as_ref().map(|w| w.cte_tables.clone()).unwrap_or_default())
+        }
+        _ => Err(format!("{parsed:?}")),
+    }
 }
 
 /// What a seg function that has no standard form stands for, in the spec's words.
@@ -306,7 +403,7 @@ fn readable(stmt: &mut sqlparser::ast::Statement, p: &Checked, s: usize, dialect
         return;
     }
     // Always quoted (`rows` is a keyword), as the unparser quotes for the dialect.
-    let quote = if matches!(dialect, Dialect::Mysql | Dialect::Bigquery) { '`' } else { '"' };
+    let quote = dialect.quote();
     let rename = |i: &mut Ident| {
         if let Some(n) = map.get(&i.value) {
             *i = Ident::with_quote(i.quote_style.unwrap_or(quote), n.clone());

@@ -1310,11 +1310,17 @@ fn generated_cases_give_seg_runs_numbers_in_databases() {
     let count = |k: String| *counts.lock().unwrap().entry(k).or_insert(0) += 1;
     // Why each rejection happened (a message's first 160 characters, once).
     let rejections = std::sync::Mutex::new(std::collections::BTreeSet::<String>::new());
-    let reject = |db: &str, why: &str| {
-        rejections
-            .lock()
-            .unwrap()
-            .insert(format!("{db}: {}", why.chars().take(160).collect::<String>()));
+    // `SEG_SQL_REJECTED=DIR` keeps each rejected case's spec and SQL there.
+    let dump = std::env::var("SEG_SQL_REJECTED").ok();
+    let reject = |db: &str, why: &str, spec: &str, sql: &str| {
+        let mut seen = rejections.lock().unwrap();
+        seen.insert(format!("{db}: {}", why.chars().take(160).collect::<String>()));
+        if let Some(dir) = &dump {
+            let n = seen.len();
+            std::fs::create_dir_all(dir).unwrap();
+            let text = format!("-- {db}: {why}\n{sql}\n/* the spec:\n{spec}\n*/\n");
+            std::fs::write(format!("{dir}/{n}-{db}.sql"), text).unwrap();
+        }
     };
     runner
         .run(&case(), |mut c| {
@@ -1354,7 +1360,7 @@ fn generated_cases_give_seg_runs_numbers_in_databases() {
                             // number: counted and reported, as the note says.
                             count(format!("{name} rejected the SQL"));
                             let why = String::from_utf8_lossy(&out.stderr).to_string();
-                            reject(name, why.lines().last().unwrap_or_default());
+                            reject(name, why.lines().last().unwrap_or_default(), &c.spec, &sql);
                             continue;
                         }
                         serde_json::from_slice(&out.stdout).unwrap()
@@ -1379,7 +1385,8 @@ fn generated_cases_give_seg_runs_numbers_in_databases() {
                             Ok(rows) => rows,
                             Err(e) => {
                                 count(format!("{name} rejected the SQL"));
-                                reject(name, e.to_text().lines().next().unwrap_or_default());
+                                let why = e.to_text();
+                                reject(name, why.lines().next().unwrap_or_default(), &c.spec, &sql);
                                 continue;
                             }
                         };
@@ -1401,9 +1408,14 @@ fn generated_cases_give_seg_runs_numbers_in_databases() {
             Ok(())
         })
         .unwrap();
-    eprintln!("generated cases: {:?}", counts.lock().unwrap());
+    let mut report = format!("generated cases: {:?}\n", counts.lock().unwrap());
     for r in rejections.lock().unwrap().iter() {
-        eprintln!("  rejected: {r}");
+        report.push_str(&format!("  rejected: {r}\n"));
+    }
+    eprint!("{report}");
+    // `cargo test` hides a passing test's output: `.ci/run` prints this file.
+    if let Ok(path) = std::env::var("SEG_SQL_COUNTS") {
+        std::fs::write(path, &report).expect("write SEG_SQL_COUNTS");
     }
 }
 
