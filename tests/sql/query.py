@@ -1,10 +1,15 @@
 """Runs SQL that `seg sql` wrote in a real database and prints the rows as JSON.
 
 Usage: query.py duckdb|sqlite FILE.sql [TABLE=DATAFILE ...]
+       query.py csv DATAFILE '["column", ...]'
 
 DuckDB reads the spec's files itself (read_parquet, read_csv). For SQLite, each
 TABLE=DATAFILE is loaded first, through DuckDB's readers, into a table of that name.
+`csv` prints a data file's columns as CSV with a header, for PostgreSQL's COPY
+(a CSV file's fields as written: no type guessing turns a code "007" into 7).
 """
+import csv
+import datetime
 import json
 import sqlite3
 import sys
@@ -12,7 +17,31 @@ import sys
 import duckdb
 
 
+def to_csv(data, columns):
+    source = f"read_csv('{data}', all_varchar = true)" if data.endswith(".csv") else f"'{data}'"
+    picked = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    rel = duckdb.connect().execute(f"SELECT {picked} FROM {source}")
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(columns)
+    for row in rel.fetchall():
+        out.writerow([cell(v) for v in row])
+
+
+def cell(v):
+    """A value as PostgreSQL's COPY reads it: NULL as an empty field, dates ISO."""
+    if v is None:
+        return ""
+    if isinstance(v, datetime.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, datetime.date):
+        return v.isoformat()
+    return v
+
+
 def main():
+    if sys.argv[1] == "csv":
+        to_csv(sys.argv[2], json.loads(sys.argv[3]))
+        return
     engine, path, *tables = sys.argv[1:]
     sql = open(path, encoding="utf-8").read().strip().rstrip(";")
     if engine == "duckdb":

@@ -152,6 +152,103 @@ fn every_dialect_reads_back() {
     finish(failures);
 }
 
+/// Every segmentation of every spec in `specs/` through `seg run --on postgres://`
+/// (the `Remote` client on the SQL `seg sql` writes) on a real PostgreSQL server,
+/// with each market's and table's rows loaded into a table of its name in a
+/// database of its own: `seg run`'s numbers, or E0801, or a line of
+/// `tests/sql/known_differences.txt`.
+#[test]
+fn specs_give_seg_runs_numbers_on_postgres() {
+    use seg::engine::remote::{Remote, Target};
+    ensure_fixtures();
+    let Ok(admin) = std::env::var("SEG_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("CI").is_err(), "CI must start PostgreSQL (.ci/run)");
+        eprintln!("SEG_TEST_POSTGRES_URL is not set: PostgreSQL test not run");
+        return;
+    };
+    let python = python_venv("sql-venv", "tests/sql/requirements.txt");
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
+    client.batch_execute("DROP DATABASE IF EXISTS seg_specs").unwrap();
+    client.batch_execute("CREATE DATABASE seg_specs").unwrap();
+    let (base, _) =
+        admin.split('?').next().unwrap().rsplit_once('/').expect("a database in the URL");
+    let url = format!("{base}/seg_specs");
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).expect("connect to seg_specs");
+    let pg_type = |ty: seg::check::program::Type| {
+        use seg::check::program::Type;
+        match ty {
+            Type::Int => "BIGINT",
+            Type::Float => "DOUBLE PRECISION",
+            Type::Bool => "BOOLEAN",
+            Type::Date => "DATE",
+            Type::Timestamp => "TIMESTAMP",
+            Type::Text | Type::Null | Type::Error => "TEXT",
+        }
+    };
+    let quote = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+    let mut failures = Vec::new();
+    let (mut equal, mut refused) = (0, 0);
+    for spec_path in files_with_ext(&root().join("specs"), "seg") {
+        let file = load(&spec_path);
+        let program = file.program.clone().expect("specs check");
+        let dir = spec_path.parent().unwrap();
+        let sources = program
+            .markets
+            .iter()
+            .map(|m| (&m.name, &m.path, &m.columns))
+            .chain(program.tables.iter().map(|t| (&t.name, &t.path, &t.columns)));
+        for (name, path, columns) in sources {
+            let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+            let typed: Vec<String> =
+                columns.iter().map(|c| format!("{} {}", quote(&c.name), pg_type(c.ty))).collect();
+            db.batch_execute(&format!(
+                "DROP TABLE IF EXISTS {0}; CREATE TABLE {0} ({1})",
+                quote(name),
+                typed.join(", ")
+            ))
+            .unwrap();
+            let out = Command::new(&python)
+                .arg(root().join("tests/sql/query.py"))
+                .arg("csv")
+                .arg(dir.join(path))
+                .arg(serde_json::to_string(&names).unwrap())
+                .output()
+                .expect("run python");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let mut w = db
+                .copy_in(&format!("COPY {} FROM STDIN (FORMAT csv, HEADER true)", quote(name)))
+                .unwrap();
+            std::io::Write::write_all(&mut w, &out.stdout).unwrap();
+            w.finish().unwrap();
+        }
+        let session =
+            Session::new(program.clone(), dir, &SessionOptions::default()).expect("session");
+        let mut remote = Remote::connect(&Target::Postgres(url.clone())).expect("--on postgres");
+        for (s, sd) in program.segments.iter().enumerate() {
+            let what = format!("{} {} (postgres)", file.display, sd.name);
+            let want = seg::engine::batches_to_values(&session.run_segment(s).expect("seg run"));
+            match remote.run(&program, s, Dialect::Postgres, dir) {
+                Ok(b) => {
+                    let got = seg::engine::batches_to_values(&b);
+                    if same_rows(&want, &got) {
+                        equal += 1;
+                    } else {
+                        failures.push(format!(
+                            "{what}: different rows\nseg run: {want:?}\ndatabase: {got:?}"
+                        ));
+                    }
+                }
+                Err(e) if e.code() == Some(seg::diagnostic::Code::E0801) => refused += 1,
+                Err(e) => failures.push(format!("{what}: {}", e.to_text())),
+            }
+        }
+    }
+    drop(db);
+    eprintln!("postgres: {equal} segmentations equal, {refused} refused with E0801");
+    assert!(equal > 0, "nothing ran on PostgreSQL");
+    finish(failures);
+}
+
 /// The SQL written for the dialects no test executes (MySQL, BigQuery, Snowflake),
 /// and for PostgreSQL and SQLite, as golden files: `tests/cases/sql/SPEC.DIALECT.sql`,
 /// one statement per segmentation, or the E0801 that refuses it. A change to the
