@@ -27,29 +27,8 @@ struct Names {
 /// readers). Names are fresh: none is an identifier of the statement, the data or
 /// another CTE, so no reference changes what it resolves to.
 pub fn lift(query: &mut Query, first: Vec<Cte>, p: &Checked, s: usize, quote: char) {
-    let mut taken: HashSet<String> = p
-        .markets
-        .iter()
-        .flat_map(|m| {
-            m.columns.iter().map(|c| c.name.clone()).chain([m.name.clone(), m.path.clone()])
-        })
-        .chain(
-            p.tables
-                .iter()
-                .flat_map(|t| t.columns.iter().map(|c| c.name.clone()).chain([t.name.clone()])),
-        )
-        .chain(first.iter().map(|c| c.alias.name.value.clone()))
-        .collect();
-    let _ = sqlparser::ast::visit_expressions(query, |e| {
-        match e {
-            Expr::Identifier(i) => {
-                taken.insert(i.value.clone());
-            }
-            Expr::CompoundIdentifier(parts) => taken.extend(parts.iter().map(|i| i.value.clone())),
-            _ => {}
-        }
-        ControlFlow::<()>::Continue(())
-    });
+    let mut taken = super::names_in_use(p, &*query);
+    taken.extend(first.iter().map(|c| c.alias.name.value.clone()));
     let _ = sqlparser::ast::visit_relations(query, |r| {
         taken.extend(r.0.iter().filter_map(|part| part.as_ident()).map(|i| i.value.clone()));
         ControlFlow::<()>::Continue(())

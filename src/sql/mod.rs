@@ -19,6 +19,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::unparser::dialect as ud;
 use datafusion::sql::unparser::Unparser;
 use sqlparser::ast::{Ident, TableAlias, TableFactor, VisitMut, VisitorMut};
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -339,7 +340,7 @@ fn duckdb_type(ty: Type) -> &'static str {
 /// nothing refers to (it has no `ORDER BY`), so they do not block.
 fn readable(stmt: &mut sqlparser::ast::Statement, p: &Checked, s: usize, dialect: Dialect) {
     use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashMap;
     let sd = &p.segments[s];
     let mut wanted: Vec<(String, String)> = sd
         .dims
@@ -366,29 +367,7 @@ fn readable(stmt: &mut sqlparser::ast::Statement, p: &Checked, s: usize, dialect
             .collect(),
         _ => HashSet::new(),
     };
-    // Every name in use: the data's columns and tables, and the statement's.
-    let mut taken: HashSet<String> = p
-        .markets
-        .iter()
-        .flat_map(|m| {
-            m.columns.iter().map(|c| c.name.clone()).chain([m.name.clone(), m.path.clone()])
-        })
-        .chain(
-            p.tables
-                .iter()
-                .flat_map(|t| t.columns.iter().map(|c| c.name.clone()).chain([t.name.clone()])),
-        )
-        .collect();
-    let _ = sqlparser::ast::visit_expressions(stmt, |e| {
-        match e {
-            Expr::Identifier(i) => {
-                taken.insert(i.value.clone());
-            }
-            Expr::CompoundIdentifier(parts) => taken.extend(parts.iter().map(|i| i.value.clone())),
-            _ => {}
-        }
-        ControlFlow::<()>::Continue(())
-    });
+    let mut taken = names_in_use(p, &*stmt);
     let mut aliases: HashMap<String, usize> = HashMap::new();
     let _ = stmt.visit(&mut SelectAliases {
         f: &mut |a: &mut Ident| *aliases.entry(a.value.clone()).or_insert(0) += 1,
@@ -422,6 +401,35 @@ fn readable(stmt: &mut sqlparser::ast::Statement, p: &Checked, s: usize, dialect
         ControlFlow::<()>::Continue(())
     });
     let _ = stmt.visit(&mut SelectAliases { f: &mut |a: &mut Ident| rename(a) });
+}
+
+/// Every name in use: the data's columns, markets (and their paths) and tables,
+/// and every identifier of `sql`'s expressions.
+fn names_in_use<V: sqlparser::ast::Visit>(p: &Checked, sql: &V) -> HashSet<String> {
+    use sqlparser::ast::Expr;
+    let mut taken: HashSet<String> = p
+        .markets
+        .iter()
+        .flat_map(|m| {
+            m.columns.iter().map(|c| c.name.clone()).chain([m.name.clone(), m.path.clone()])
+        })
+        .chain(
+            p.tables
+                .iter()
+                .flat_map(|t| t.columns.iter().map(|c| c.name.clone()).chain([t.name.clone()])),
+        )
+        .collect();
+    let _ = sqlparser::ast::visit_expressions(sql, |e| {
+        match e {
+            Expr::Identifier(i) => {
+                taken.insert(i.value.clone());
+            }
+            Expr::CompoundIdentifier(parts) => taken.extend(parts.iter().map(|i| i.value.clone())),
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    taken
 }
 
 /// Calls `f` on every `expr AS alias` of every `SELECT`, unions included.
