@@ -107,7 +107,7 @@ pub fn run(
     let mut unreadable = 0;
     for (path, shown) in &specs {
         let spec = match driver.load(path, shown) {
-            Ok(s) => driver.with_drift(s),
+            Ok(s) => driver.with_data_checks(s),
             Err(e) => {
                 errln!("error: cannot read {shown}: {e}");
                 code = worst(code, exit::DATA);

@@ -129,6 +129,7 @@ codes! {
     E0430: Error, Spec, "the lock file does not match the spec";
     E0431: Error, Spec, "the lock file cannot be read";
     W0432: Warning, Spec, "the data has drifted from the lock file";
+    W0433: Warning, Spec, "a grid with more than 10 million cells";
     E0501: Error, Spec, "no schema and data may not be read";
     E0502: Error, Data, "data file unreadable";
     E0503: Error, Data, "declared schema disagrees with the file";

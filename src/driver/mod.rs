@@ -231,6 +231,43 @@ impl Driver {
         (diags, program)
     }
 
+    /// `spec` with the warnings only its data can give: drift from the lock file
+    /// (`with_drift`) and grids too large to be useful (W0433). For `seg check`
+    /// with data; unchanged with `--no-data` or when the spec has errors.
+    pub fn with_data_checks(&self, spec: Arc<SpecFile>) -> Arc<SpecFile> {
+        let spec = self.with_drift(spec);
+        let Some(program) = &spec.program else { return spec };
+        if self.opts.no_data || !program.segments.iter().any(|sd| sd.dims.len() > 1) {
+            return spec;
+        }
+        let opts = SessionOptions {
+            policy: Some(self.opts.policy.clone()),
+            sources: self.opts.sources.clone(),
+            ..Default::default()
+        };
+        let Ok(session) = Session::new(program.clone(), &spec.dir(), &opts) else { return spec };
+        let mut extra = Vec::new();
+        for (s, sd) in program.segments.iter().enumerate() {
+            match session.grid_cells(s) {
+                Ok(Some((cells, sizes))) if cells > GRID_CELLS_WARNING => {
+                    let named: Vec<(String, u128)> = sd
+                        .dims
+                        .iter()
+                        .zip(sizes)
+                        .map(|(&d, n)| (program.dims[d].name.clone(), n))
+                        .collect();
+                    extra.push(crate::engine::errors::grid_too_large(
+                        sd.span, &sd.name, cells, &named,
+                    ));
+                }
+                Ok(_) => {}
+                // A data error here is `seg run`'s to report, with its own code.
+                Err(_) => {}
+            }
+        }
+        with_extra(spec, extra)
+    }
+
     /// `spec` with warnings where its data has drifted from its lock file (see
     /// `engine::lock::drift`), for `seg check` with data. Unchanged without a lock,
     /// with `--no-data`, or when the spec has errors.
@@ -256,21 +293,7 @@ impl Driver {
             Ok(w) => w,
             Err(e) => e.diagnostic().cloned().into_iter().collect(),
         };
-        if extra.is_empty() {
-            return spec;
-        }
-        let mut diagnostics = spec.diagnostics.clone();
-        diagnostics.extend(extra);
-        diagnostics.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));
-        Arc::new(SpecFile {
-            display: spec.display.clone(),
-            path: spec.path.clone(),
-            text: spec.text.clone(),
-            diagnostics,
-            program: spec.program.clone(),
-            today: spec.today,
-            lock: spec.lock.clone(),
-        })
+        with_extra(spec, extra)
     }
 
     /// A session over a checked program: its sources registered (headers and
@@ -305,4 +328,26 @@ pub fn spec_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
+}
+
+/// Above this many cells, `seg check` with data warns about a grid (W0433).
+pub const GRID_CELLS_WARNING: u128 = 10_000_000;
+
+/// `spec` with `extra` diagnostics among its own, in the order of the text.
+fn with_extra(spec: Arc<SpecFile>, extra: Vec<Diagnostic>) -> Arc<SpecFile> {
+    if extra.is_empty() {
+        return spec;
+    }
+    let mut diagnostics = spec.diagnostics.clone();
+    diagnostics.extend(extra);
+    diagnostics.sort_by_key(|d| d.primary_span().map(|s| s.start).unwrap_or(0));
+    Arc::new(SpecFile {
+        display: spec.display.clone(),
+        path: spec.path.clone(),
+        text: spec.text.clone(),
+        diagnostics,
+        program: spec.program.clone(),
+        today: spec.today,
+        lock: spec.lock.clone(),
+    })
 }

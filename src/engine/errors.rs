@@ -159,6 +159,26 @@ pub fn top_drifted(span: Span, dim: &str, was: &[&str], is: &[&str]) -> Diagnost
         .with_help("`seg lock` again to adopt today's list, or keep the frozen one on purpose")
 }
 
+/// `seg check` with data: a grid whose cells pass `limit`, with each dimension's
+/// label count.
+pub fn grid_too_large(span: Span, name: &str, cells: u128, sizes: &[(String, u128)]) -> Diagnostic {
+    let factors: Vec<String> = sizes.iter().map(|(d, n)| format!("`{d}` {}", group(*n))).collect();
+    Diagnostic::new(
+        Code::W0433,
+        format!("segmentation `{name}` is a grid of {} cells", group(cells)),
+    )
+    .with_label(span, "this grid")
+    .with_note(format!("label counts: {}", factors.join(" × ")))
+    .with_help(
+        "a grid lists every combination, present or not: coarsen a dimension (a mapping, `bins`, `top N`), or use `then`, which lists only the combinations present",
+    )
+}
+
+/// `n` with thousands separated by commas, as people read sizes.
+fn group(n: u128) -> String {
+    super::output::group_thousands(&n.to_string())
+}
+
 /// `seg check` with data: frozen groups whose share of the rows (or entities)
 /// moved more than 20% away from their share when locked, one note per group.
 pub fn groups_drifted(span: Span, dim: &str, of: &str, moved: &[String]) -> Diagnostic {

@@ -2,7 +2,7 @@
 //! lowered on demand, results collected as Arrow batches.
 
 use super::paths::{data_path, source_data, DataPath, DataPathError, PathPolicy};
-use crate::check::program::{Checked, Format};
+use crate::check::program::{Checked, Format, SegMode};
 use crate::diagnostic::Code;
 use crate::lower::scan::ScanMismatch;
 use crate::lower::types::arrow_type;
@@ -771,6 +771,37 @@ impl Session {
             }
             other => other,
         }
+    }
+
+    /// The number of cells of segmentation `s` when it is a grid (`x`): the
+    /// product of its dimensions' label counts, data-dependent ones counted in the
+    /// data (labels present; the grid lists every combination). `None` for one
+    /// dimension or `then`, which lists only the combinations present.
+    pub fn grid_cells(&self, s: usize) -> Result<Option<(u128, Vec<u128>)>, EngineError> {
+        let sd = &self.program.segments[s];
+        if sd.mode != SegMode::Cross || sd.dims.len() < 2 {
+            return Ok(None);
+        }
+        let plan = lower::label_counts(&self.program, s, self).map_err(EngineError::internal)?;
+        let counted = match plan {
+            Some(plan) => self.execute(plan)?,
+            None => Vec::new(),
+        };
+        let mut sizes = Vec::new();
+        for &d in &sd.dims {
+            let dim = &self.program.dims[d];
+            let n = if dim.has_static_labels() {
+                dim.labels.len() as u128
+            } else {
+                let column = counted.iter().find_map(|b| b.column_by_name(&lower::names::label(d)));
+                let value = column.and_then(|c| {
+                    c.as_any().downcast_ref::<arrow::array::Int64Array>().map(|a| a.value(0))
+                });
+                value.unwrap_or(0).max(0) as u128
+            };
+            sizes.push(n);
+        }
+        Ok(Some((sizes.iter().product(), sizes)))
     }
 
     pub fn segment_plan(&self, s: usize) -> Result<LogicalPlan, EngineError> {

@@ -61,6 +61,25 @@ pub trait Scans {
 pub use errors::internal;
 
 /// Market rows: scanned, filtered by the market's `where`.
+/// How many distinct labels each data-dependent dimension of segmentation `s`
+/// (a column as it is, `top`) takes over its rows: one row, a count column per
+/// such dimension, in the order of `sd.dims`. For sizing a grid before it runs.
+pub fn label_counts(p: &Checked, s: usize, scans: &dyn Scans) -> DfResult<Option<LogicalPlan>> {
+    use datafusion::functions_aggregate::expr_fn::count_distinct;
+    let sd = &p.segments[s];
+    let dynamic: Vec<usize> =
+        sd.dims.iter().copied().filter(|&d| !p.dims[d].has_static_labels()).collect();
+    if dynamic.is_empty() {
+        return Ok(None);
+    }
+    let rows = labels::labelled(p, sd.owner(), &dynamic, sd.filter.as_ref(), &[], &[], scans)?;
+    let counts: Vec<Expr> = dynamic
+        .iter()
+        .map(|&d| count_distinct(col(&names::label(d))).alias(names::label(d)))
+        .collect();
+    rows.aggregate(Vec::<Expr>::new(), counts)?.build().map(Some)
+}
+
 pub fn market_rows(p: &Checked, m: usize, scans: &dyn Scans) -> DfResult<LogicalPlanBuilder> {
     let mk = &p.markets[m];
     let mut b = LogicalPlanBuilder::from(scans.scan(m)?);

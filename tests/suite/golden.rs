@@ -24,7 +24,7 @@ pub fn load(path: &Path) -> Arc<SpecFile> {
         no_lock: false,
         database: None,
     });
-    driver.with_drift(driver.analyse(path, &shown, &bytes))
+    driver.with_data_checks(driver.analyse(path, &shown, &bytes))
 }
 
 pub fn render_diagnostics(spec: &SpecFile) -> String {
