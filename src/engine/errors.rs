@@ -86,6 +86,18 @@ impl EngineError {
         )
     }
 
+    /// A memory error (E0701) names the segmentation that ran out, so that a run
+    /// of many says which one needs the larger limit.
+    pub fn in_segmentation(self, name: &str) -> EngineError {
+        match self {
+            EngineError::Failed(mut d) if d.code == Code::E0701 => {
+                d.message = format!("segmentation `{name}`: {}", d.message);
+                EngineError::Failed(d)
+            }
+            other => other,
+        }
+    }
+
     /// E0504: a data path (or `--source`) the path policy refuses.
     pub fn path_refused(message: impl Into<String>) -> EngineError {
         EngineError::new(Code::E0504, message)

@@ -186,9 +186,40 @@ fn memory_error(s: &str) -> Class {
         .and_then(|r| r.split(" for ").next())
         .map(|n| format!(" ({n} more was needed)"))
         .unwrap_or_default();
+    let floor = smallest_limit(s)
+        .map(|n| format!("; this step alone needs a limit of at least {}", human_size(n)))
+        .unwrap_or_default();
     Class::Memory(format!(
-        "the memory limit is too small for this run: {part} ran out of memory{needed}"
+        "the memory limit is too small for this run: {part} ran out of memory{needed}{floor}"
     ))
+}
+
+/// The smallest memory limit that could have let this allocation through, read
+/// from DataFusion's message (`additional X ... - R remain available for the total
+/// memory pool: ...(pool_size: P)`): the pool's use plus the request, `P - R + X`.
+/// Only when the pool as a whole was short (`X > R`): when one consumer passed its
+/// fair share of a pool with room left, the share depends on how many consumers
+/// spill, which the message does not say. A floor: later steps may need more.
+fn smallest_limit(s: &str) -> Option<usize> {
+    let after = |key: &str| s.split(key).nth(1);
+    let size = |t: &str| {
+        let mut words = t.split_whitespace();
+        let n: f64 = words.next()?.parse().ok()?;
+        let unit = words.next()?.trim_end_matches(|c: char| !c.is_ascii_alphabetic());
+        let m = match unit {
+            "B" => 1.0,
+            "KB" => 1024.0,
+            "MB" => 1024.0 * 1024.0,
+            "GB" => 1024f64.powi(3),
+            "TB" => 1024f64.powi(4),
+            _ => return None,
+        };
+        Some((n * m) as usize)
+    };
+    let additional = size(after("Failed to allocate additional ")?)?;
+    let remain = size(after(" - ")?)?;
+    let pool = size(after("pool_size: ")?)?;
+    (additional > remain).then(|| pool.saturating_sub(remain) + additional)
 }
 
 /// A DataFusion error sorted by whose problem it is.
@@ -827,6 +858,11 @@ impl Session {
     }
 
     pub fn run_segment(&self, s: usize) -> Result<Vec<RecordBatch>, EngineError> {
+        let name = &self.program.segments[s].name;
+        self.run_segment_unnamed(s).map_err(|e| e.in_segmentation(name))
+    }
+
+    fn run_segment_unnamed(&self, s: usize) -> Result<Vec<RecordBatch>, EngineError> {
         super::progress::set_current(&self.program.segments[s].name);
         if self.program.segments[s].migrate.is_some() {
             self.check_migrate_periods(s)?;

@@ -371,7 +371,12 @@ fn memory_limits_complete_or_exit_4() {
             .unwrap_or_else(|| panic!("--memory-limit {limit} --threads {threads} hung"));
             match o.status.code() {
                 Some(0) => assert_eq!(o.stdout, free.stdout, "{limit}"),
-                Some(4) => assert!(text(&o).contains("memory"), "{}", text(&o)),
+                // The message names the segmentation that ran out.
+                Some(4) => assert!(
+                    text(&o).contains("memory") && text(&o).contains("segmentation `"),
+                    "{}",
+                    text(&o)
+                ),
                 other => panic!("--memory-limit {limit}: exit {other:?}: {}", text(&o)),
             }
         }
