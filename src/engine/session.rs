@@ -804,6 +804,43 @@ impl Session {
         }
     }
 
+    /// Under `--memory-limit`, a grid whose output alone cannot fit stops before
+    /// it runs (E0701, exit 4): the domains' cross product is built outside the
+    /// memory pool's accounting, and a 200,000 x 1,000 grid grew past 19 GB
+    /// under a 1 GiB limit before DataFusion refused it. The floor is 8 bytes per
+    /// cell for each number column (`rows`, measures, shares), labels not counted.
+    /// Small grids (under a million cells by their declared labels alone, and no
+    /// data-dependent dimension) skip the extra scan that counts labels.
+    fn grid_fits(&self, s: usize) -> Result<(), EngineError> {
+        let Some(pool) = &self.pool else { return Ok(()) };
+        let sd = &self.program.segments[s];
+        if sd.mode != SegMode::Cross || sd.dims.len() < 2 {
+            return Ok(());
+        }
+        let declared: u128 = sd
+            .dims
+            .iter()
+            .map(|&d| &self.program.dims[d])
+            .filter(|d| d.has_static_labels())
+            .map(|d| d.labels.len() as u128)
+            .product();
+        let dynamic = sd.dims.iter().any(|&d| !self.program.dims[d].has_static_labels());
+        if !dynamic && declared < 1_000_000 {
+            return Ok(());
+        }
+        let Some((cells, _)) = self.grid_cells(s)? else { return Ok(()) };
+        let numbers = 2 + self.program.seg_measures(s).len() as u128;
+        let floor = cells.saturating_mul(8 * numbers);
+        if floor <= pool.limit() as u128 {
+            return Ok(());
+        }
+        Err(EngineError::memory(format!(
+            "the memory limit is too small for this run: the grid of {} cells needs a limit of at least {} for its output alone (stopped before running)",
+            super::output::group_thousands(&cells.to_string()),
+            human_size(usize::try_from(floor).unwrap_or(usize::MAX)),
+        )))
+    }
+
     /// The number of cells of segmentation `s` when it is a grid (`x`): the
     /// product of its dimensions' label counts, data-dependent ones counted in the
     /// data (labels present; the grid lists every combination). `None` for one
@@ -864,6 +901,7 @@ impl Session {
 
     fn run_segment_unnamed(&self, s: usize) -> Result<Vec<RecordBatch>, EngineError> {
         super::progress::set_current(&self.program.segments[s].name);
+        self.grid_fits(s)?;
         if self.program.segments[s].migrate.is_some() {
             self.check_migrate_periods(s)?;
         }

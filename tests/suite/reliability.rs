@@ -383,6 +383,29 @@ fn memory_limits_complete_or_exit_4() {
     }
 }
 
+/// A grid whose output alone cannot fit the limit stops before it runs, with exit 4
+/// and a message naming it, its size and the smallest limit; its cross product of
+/// labels is built outside the memory pool's accounting, and RSS once passed 19 GB
+/// under `--memory-limit 1GiB` (issue 17). The same spec's `then` runs.
+#[test]
+fn a_grid_too_large_for_the_limit_stops_before_running() {
+    let spec = "tests/cases/check/W0433_big_grid.seg";
+    let o = seg_within(
+        &["run", spec, "--segment", "all_pairs", "--memory-limit", "64MiB", "--format", "csv"],
+        &root(),
+        120,
+    )
+    .expect("the grid check hung");
+    let shown = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{shown}");
+    for part in ["E0701", "segmentation `all_pairs`", "10,240,000 cells", "at least 156.2 MiB"] {
+        assert!(shown.contains(part), "{part} missing:\n{shown}");
+    }
+    // 6,400 lines of output: read as it comes (`seg_within` would fill the pipe).
+    let o = seg(&["run", spec, "--segment", "nested", "--memory-limit", "64MiB"], &root());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
 /// The watchdog behind the stall fix: DataFusion parked a query forever after a
 /// refused allocation (1 MiB, 4 threads, 4M rows, in a release build; too timing-
 /// dependent to reproduce in a debug test run), so seg ends a query whose memory pool
