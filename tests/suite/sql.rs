@@ -152,6 +152,39 @@ fn every_dialect_reads_back() {
     finish(failures);
 }
 
+/// Each segmentation of a spec through `seg run --on` (`remote`, in `dialect`)
+/// against `seg run`: the failures, and how many ran equal and were refused (E0801).
+fn compare_remote(
+    file: &seg::driver::SpecFile,
+    remote: &mut seg::engine::remote::Remote,
+    dialect: Dialect,
+    failures: &mut Vec<String>,
+) -> (usize, usize) {
+    let program = file.program.clone().expect("specs check");
+    let dir = file.dir();
+    let session = Session::new(program.clone(), &dir, &SessionOptions::default()).expect("session");
+    let (mut equal, mut refused) = (0, 0);
+    for (s, sd) in program.segments.iter().enumerate() {
+        let what = format!("{} {} ({})", file.display, sd.name, dialect.name());
+        let want = seg::engine::batches_to_values(&session.run_segment(s).expect("seg run"));
+        match remote.run(&program, s, dialect, &dir) {
+            Ok(b) => {
+                let got = seg::engine::batches_to_values(&b);
+                if same_rows(&want, &got) {
+                    equal += 1;
+                } else {
+                    failures.push(format!(
+                        "{what}: different rows\nseg run: {want:?}\ndatabase: {got:?}"
+                    ));
+                }
+            }
+            Err(e) if e.code() == Some(seg::diagnostic::Code::E0801) => refused += 1,
+            Err(e) => failures.push(format!("{what}: {}", e.to_text())),
+        }
+    }
+    (equal, refused)
+}
+
 /// The server `.ci/run` starts (`SEG_TEST_POSTGRES_URL`); without it, outside CI,
 /// the PostgreSQL tests say so and pass.
 fn postgres_url() -> Option<String> {
@@ -228,27 +261,10 @@ fn specs_give_seg_runs_numbers_on_postgres() {
             std::io::Write::write_all(&mut w, &out.stdout).unwrap();
             w.finish().unwrap();
         }
-        let session =
-            Session::new(program.clone(), dir, &SessionOptions::default()).expect("session");
         let mut remote = Remote::connect(&Target::Postgres(url.clone())).expect("--on postgres");
-        for (s, sd) in program.segments.iter().enumerate() {
-            let what = format!("{} {} (postgres)", file.display, sd.name);
-            let want = seg::engine::batches_to_values(&session.run_segment(s).expect("seg run"));
-            match remote.run(&program, s, Dialect::Postgres, dir) {
-                Ok(b) => {
-                    let got = seg::engine::batches_to_values(&b);
-                    if same_rows(&want, &got) {
-                        equal += 1;
-                    } else {
-                        failures.push(format!(
-                            "{what}: different rows\nseg run: {want:?}\ndatabase: {got:?}"
-                        ));
-                    }
-                }
-                Err(e) if e.code() == Some(seg::diagnostic::Code::E0801) => refused += 1,
-                Err(e) => failures.push(format!("{what}: {}", e.to_text())),
-            }
-        }
+        let (e, r) = compare_remote(&file, &mut remote, Dialect::Postgres, &mut failures);
+        equal += e;
+        refused += r;
     }
     drop(db);
     eprintln!("postgres: {equal} segmentations equal, {refused} refused with E0801");
@@ -507,30 +523,10 @@ fn run_on_duckdb_gives_seg_runs_numbers() {
     let (mut equal, mut refused) = (0, 0);
     for spec_path in files_with_ext(&root().join("specs"), "seg") {
         let file = load(&spec_path);
-        let program = file.program.clone().expect("specs check");
-        let dir = spec_path.parent().unwrap();
-        let session =
-            Session::new(program.clone(), dir, &SessionOptions::default()).expect("session");
         let mut remote = Remote::connect(&Target::Duckdb(None)).expect("in-memory DuckDB");
-        for (s, sd) in program.segments.iter().enumerate() {
-            let want = seg::engine::batches_to_values(&session.run_segment(s).expect("seg run"));
-            match remote.run(&program, s, Dialect::Duckdb, dir) {
-                Ok(b) => {
-                    let got = seg::engine::batches_to_values(&b);
-                    let same = same_rows(&want, &got);
-                    if same {
-                        equal += 1;
-                    } else {
-                        failures.push(format!(
-                            "{} {}: different rows\nseg run: {want:?}\nduckdb: {got:?}",
-                            file.display, sd.name
-                        ));
-                    }
-                }
-                Err(e) if e.code() == Some(seg::diagnostic::Code::E0801) => refused += 1,
-                Err(e) => failures.push(format!("{} {}: {}", file.display, sd.name, e.to_text())),
-            }
-        }
+        let (e, r) = compare_remote(&file, &mut remote, Dialect::Duckdb, &mut failures);
+        equal += e;
+        refused += r;
     }
     eprintln!("--on duckdb: {equal} segmentations equal, {refused} refused with E0801");
     assert!(equal > 0);
