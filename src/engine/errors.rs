@@ -174,6 +174,7 @@ pub fn top_drifted(span: Span, dim: &str, was: &[&str], is: &[&str]) -> Diagnost
 /// `seg check` with data: a grid whose cells pass `limit`, with each dimension's
 /// label count.
 pub fn grid_too_large(span: Span, name: &str, cells: u128, sizes: &[(String, u128)]) -> Diagnostic {
+    let group = |n: u128| super::output::group_thousands(&n.to_string());
     let factors: Vec<String> = sizes.iter().map(|(d, n)| format!("`{d}` {}", group(*n))).collect();
     Diagnostic::new(
         Code::W0433,
@@ -184,11 +185,6 @@ pub fn grid_too_large(span: Span, name: &str, cells: u128, sizes: &[(String, u12
     .with_help(
         "a grid lists every combination, present or not: coarsen a dimension (a mapping, `bins`, `top N`), or use `then`, which lists only the combinations present",
     )
-}
-
-/// `n` with thousands separated by commas, as people read sizes.
-fn group(n: u128) -> String {
-    super::output::group_thousands(&n.to_string())
 }
 
 /// `seg check` with data: frozen groups whose share of the rows (or entities)

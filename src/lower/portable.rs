@@ -475,12 +475,17 @@ pub fn has_grouping_sets(plan: &LogicalPlan) -> bool {
 /// Whether a plan casts a date or a timestamp to a number (seg's durations and
 /// day differences): databases store and cast them in ways of their own.
 pub fn temporal_as_number(plan: &LogicalPlan) -> bool {
+    any_cast(plan, |from, to| to.is_integer() && from.is_temporal())
+}
+
+/// Whether a plan casts any value of type `from` to type `to` where `hit` says.
+fn any_cast(plan: &LogicalPlan, hit: impl Fn(&DataType, &DataType) -> bool) -> bool {
     use datafusion::common::ExprSchema;
     use datafusion::logical_expr::ExprSchemable;
     any_expr(plan, |x, schema| {
         let Expr::Cast(c) = x else { return false };
         let from = c.expr.get_type(schema as &dyn ExprSchema);
-        c.field.data_type().is_integer() && from.is_ok_and(|t| t.is_temporal())
+        from.is_ok_and(|t| hit(&t, c.field.data_type()))
     })
 }
 
@@ -512,14 +517,7 @@ pub fn uses_like(plan: &LogicalPlan) -> bool {
 
 /// Whether a plan casts a timestamp to a date (seg's `date(...)`).
 pub fn timestamp_to_date(plan: &LogicalPlan) -> bool {
-    use datafusion::common::ExprSchema;
-    use datafusion::logical_expr::ExprSchemable;
-    any_expr(plan, |x, schema| {
-        let Expr::Cast(c) = x else { return false };
-        let from = c.expr.get_type(schema as &dyn ExprSchema);
-        *c.field.data_type() == DataType::Date32
-            && from.is_ok_and(|t| matches!(t, DataType::Timestamp(..)))
-    })
+    any_cast(plan, |from, to| *to == DataType::Date32 && matches!(from, DataType::Timestamp(..)))
 }
 
 /// Whether a plan uses aggregate function `name` (`median`, which only some

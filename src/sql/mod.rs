@@ -178,30 +178,8 @@ pub fn segment_statement(
     if let Some(f) = lower::portable::non_standard(&plan).first() {
         return Err(unportable(p, s, &lower::portable::construct(f), dialect));
     }
-    if matches!(dialect, Dialect::Sqlite | Dialect::Mysql)
-        && lower::portable::has_grouping_sets(&plan)
-    {
-        return Err(unportable(p, s, "`then` subtotals (GROUPING SETS)", dialect));
-    }
-    if !matches!(dialect, Dialect::Duckdb | Dialect::Snowflake)
-        && lower::portable::uses_aggregate(&plan, "median")
-    {
-        return Err(unportable(p, s, "`median(...)`", dialect));
-    }
-    if let Some(what) = missing_function(&plan, dialect) {
+    if let Some(what) = dialect_gap(&plan, dialect) {
         return Err(unportable(p, s, &what, dialect));
-    }
-    if dialect == Dialect::Sqlite && lower::portable::uses_like(&plan) {
-        return Err(unportable(p, s, "`like` (SQLite's ignores case)", dialect));
-    }
-    if dialect == Dialect::Sqlite && lower::portable::timestamp_to_date(&plan) {
-        // SQLite has no date type: the cast keeps the timestamp's whole text.
-        return Err(unportable(p, s, "`date(...)` of a timestamp", dialect));
-    }
-    if lower::portable::temporal_as_number(&plan) {
-        // DuckDB and PostgreSQL refuse the cast; SQLite would read the text's
-        // leading digits and give a wrong number.
-        return Err(unportable(p, s, "arithmetic on dates or times", dialect));
     }
     let unparser_dialect = dialect.unparser();
     let mut stmt = Unparser::new(unparser_dialect.as_ref()).plan_to_sql(&plan).map_err(|e| {
@@ -217,11 +195,37 @@ pub fn segment_statement(
         _ => vec![],
     };
     if let sqlparser::ast::Statement::Query(q) = &mut stmt {
-        if std::env::var("NOLIFT").is_err() {
-            ctes::lift(q, first, p, s, dialect.quote());
-        }
+        ctes::lift(q, first, p, s, dialect.quote());
     }
     Ok((format!("{stmt:#};\n"), schema))
+}
+
+/// What `plan` uses that `dialect` cannot run with seg's meaning, in the spec's
+/// words: the first of grouping sets, `median`, a function (`missing_function`),
+/// SQLite's case-blind `like` and its textual dates, and date arithmetic.
+fn dialect_gap(plan: &LogicalPlan, dialect: Dialect) -> Option<String> {
+    use lower::portable as pt;
+    if matches!(dialect, Dialect::Sqlite | Dialect::Mysql) && pt::has_grouping_sets(plan) {
+        return Some("`then` subtotals (GROUPING SETS)".into());
+    }
+    if !matches!(dialect, Dialect::Duckdb | Dialect::Snowflake)
+        && pt::uses_aggregate(plan, "median")
+    {
+        return Some("`median(...)`".into());
+    }
+    if let Some(what) = missing_function(plan, dialect) {
+        return Some(what);
+    }
+    if dialect == Dialect::Sqlite && pt::uses_like(plan) {
+        return Some("`like` (SQLite's ignores case)".into());
+    }
+    if dialect == Dialect::Sqlite && pt::timestamp_to_date(plan) {
+        // SQLite has no date type: the cast keeps the timestamp's whole text.
+        return Some("`date(...)` of a timestamp".into());
+    }
+    // DuckDB and PostgreSQL refuse the cast; SQLite would read the text's leading
+    // digits and give a wrong number.
+    pt::temporal_as_number(plan).then(|| "arithmetic on dates or times".into())
 }
 
 /// The first function of `plan` that `dialect` lacks, or has with another meaning,
