@@ -1,6 +1,7 @@
 //! Sessions, sources, execution and output: everything that touches data files.
 
 pub mod audit;
+pub mod cache;
 pub mod cluster;
 pub mod diff;
 pub mod errors;

@@ -514,6 +514,25 @@ impl Session {
         Ok(())
     }
 
+    /// Holds each market's columns in memory once a query has read them (up to
+    /// `budget` bytes per market, accounted in the memory pool), so the REPL's
+    /// repeated queries scan memory; a file changed on disk is read again.
+    pub fn cache_columns(&mut self, budget: usize) -> Result<(), EngineError> {
+        for m in 0..self.program.markets.len() {
+            if self.preloaded.get(m) == Some(&true) {
+                continue;
+            }
+            let cached = super::cache::CachedScan::new(
+                self.scans[m].clone(),
+                self.scan_files[m].clone(),
+                budget,
+            );
+            self.scans[m] = lower::scan::of_provider(Arc::new(cached))
+                .map_err(|e| EngineError::internal(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     /// Scans `other` preloaded, for the markets of this session that read the same
     /// files into the same columns: the rows are read once for both.
     pub fn share_scans_from(&mut self, other: &Session) {

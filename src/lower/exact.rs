@@ -171,11 +171,36 @@ impl ExactSum {
     }
 }
 
+/// What an exact float aggregate reads and gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kind {
+    Sum,
+    Avg,
+    /// The sum of floats kept exact, as its words (a list; null over no values):
+    /// finer cells whose sums are combined later without a rounding per cell.
+    Words,
+    /// The rounded sum of such word lists.
+    SumOfWords,
+}
+
+impl Kind {
+    fn avg(self) -> bool {
+        self == Kind::Avg
+    }
+    fn reads_words(self) -> bool {
+        self == Kind::SumOfWords
+    }
+}
+
 /// `sum` or `avg` of a float column, exact.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ExactFloat {
-    avg: bool,
+    kind: Kind,
     signature: Signature,
+}
+
+fn words_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true)))
 }
 
 fn state_fields(name: &str) -> Vec<FieldRef> {
@@ -199,26 +224,56 @@ fn state_arrays(sums: &[ExactSum]) -> Vec<ArrayRef> {
     vec![Arc::new(words.finish()), Arc::new(counts)]
 }
 
-fn result_array(sums: &[ExactSum], avg: bool) -> ArrayRef {
-    Arc::new(sums.iter().map(|s| s.result(avg)).collect::<Float64Array>())
+fn result_array(sums: &[ExactSum], kind: Kind) -> ArrayRef {
+    if kind == Kind::Words {
+        let mut words = ListBuilder::new(Float64Builder::new());
+        for s in sums {
+            s.push_words(words.values());
+            words.append(s.count > 0);
+        }
+        return Arc::new(words.finish());
+    }
+    Arc::new(sums.iter().map(|s| s.result(kind.avg())).collect::<Float64Array>())
+}
+
+/// Adds word lists (`Kind::Words` results) into `sums[group(i)]`; a null list is no
+/// values.
+fn add_words(
+    sums: &mut [ExactSum],
+    values: &ArrayRef,
+    group: impl Fn(usize) -> usize,
+    filter: Option<&BooleanArray>,
+) -> usize {
+    let lists: &ListArray = values.as_list::<i32>();
+    let mut switched = 0;
+    for i in 0..lists.len() {
+        if lists.is_valid(i) && selected(filter, i) {
+            let s = &mut sums[group(i)];
+            let before = s.partials.is_none();
+            s.merge(Some(lists.value(i)), 1);
+            switched += usize::from(before && s.partials.is_some());
+        }
+    }
+    switched
 }
 
 impl AggregateUDFImpl for ExactFloat {
     fn name(&self) -> &str {
-        if self.avg {
-            "seg_avg"
-        } else {
-            "seg_sum"
+        match self.kind {
+            Kind::Sum => "seg_sum",
+            Kind::Avg => "seg_avg",
+            Kind::Words => "seg_sum_words",
+            Kind::SumOfWords => "seg_sum_of_words",
         }
     }
     fn signature(&self) -> &Signature {
         &self.signature
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
+        Ok(if self.kind == Kind::Words { words_type() } else { DataType::Float64 })
     }
     fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(One { sum: ExactSum::default(), avg: self.avg }))
+        Ok(Box::new(One { sum: ExactSum::default(), kind: self.kind }))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         Ok(state_fields(args.name))
@@ -227,7 +282,7 @@ impl AggregateUDFImpl for ExactFloat {
         true
     }
     fn create_groups_accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(Groups { sums: Vec::new(), avg: self.avg, with_partials: 0 }))
+        Ok(Box::new(Groups { sums: Vec::new(), kind: self.kind, with_partials: 0 }))
     }
 }
 
@@ -235,11 +290,15 @@ impl AggregateUDFImpl for ExactFloat {
 #[derive(Debug)]
 struct One {
     sum: ExactSum,
-    avg: bool,
+    kind: Kind,
 }
 
 impl Accumulator for One {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        if self.kind.reads_words() {
+            add_words(std::slice::from_mut(&mut self.sum), &values[0], |_| 0, None);
+            return Ok(());
+        }
         let v = values[0].as_primitive::<Float64Type>();
         for x in v.iter().flatten() {
             self.sum.add(x);
@@ -247,7 +306,8 @@ impl Accumulator for One {
         Ok(())
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(ScalarValue::Float64(self.sum.result(self.avg)))
+        let a = result_array(std::slice::from_ref(&self.sum), self.kind);
+        ScalarValue::try_from_array(&a, 0)
     }
     fn size(&self) -> usize {
         self.sum.size()
@@ -268,7 +328,7 @@ impl Accumulator for One {
 
 struct Groups {
     sums: Vec<ExactSum>,
-    avg: bool,
+    kind: Kind,
     /// Groups holding partials, counted as they switch: `size` is asked after every
     /// batch and must not walk a million groups each time.
     with_partials: usize,
@@ -299,6 +359,10 @@ impl GroupsAccumulator for Groups {
         total: usize,
     ) -> Result<()> {
         self.sums.resize_with(total, ExactSum::default);
+        if self.kind.reads_words() {
+            self.with_partials += add_words(&mut self.sums, &values[0], |i| groups[i], filter);
+            return Ok(());
+        }
         let v = values[0].as_primitive::<Float64Type>();
         let data = v.values();
         let mut switched = 0;
@@ -323,7 +387,7 @@ impl GroupsAccumulator for Groups {
     }
     fn evaluate(&mut self, emit: EmitTo) -> Result<ArrayRef> {
         let taken = self.take(emit);
-        Ok(result_array(&taken, self.avg))
+        Ok(result_array(&taken, self.kind))
     }
     fn state(&mut self, emit: EmitTo) -> Result<Vec<ArrayRef>> {
         let taken = self.take(emit);
@@ -346,6 +410,11 @@ impl GroupsAccumulator for Groups {
         values: &[ArrayRef],
         filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
+        if self.kind.reads_words() {
+            let mut sums = vec![ExactSum::default(); values[0].len()];
+            add_words(&mut sums, &values[0], |i| i, filter);
+            return Ok(state_arrays(&sums));
+        }
         let v = values[0].as_primitive::<Float64Type>();
         let sums: Vec<ExactSum> = (0..v.len())
             .map(|i| {
@@ -363,32 +432,44 @@ impl GroupsAccumulator for Groups {
     }
 }
 
-fn udaf(avg: bool) -> Arc<AggregateUDF> {
-    static SUM: OnceLock<Arc<AggregateUDF>> = OnceLock::new();
-    static AVG: OnceLock<Arc<AggregateUDF>> = OnceLock::new();
-    let cell = if avg { &AVG } else { &SUM };
-    cell.get_or_init(|| {
-        Arc::new(AggregateUDF::new_from_impl(ExactFloat {
-            avg,
-            signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable),
-        }))
-    })
-    .clone()
+fn udaf(kind: Kind) -> Arc<AggregateUDF> {
+    static KINDS: [OnceLock<Arc<AggregateUDF>>; 4] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    KINDS[kind as usize]
+        .get_or_init(|| {
+            let input = if kind.reads_words() { words_type() } else { DataType::Float64 };
+            Arc::new(AggregateUDF::new_from_impl(ExactFloat {
+                kind,
+                signature: Signature::exact(vec![input], Volatility::Immutable),
+            }))
+        })
+        .clone()
 }
 
 /// The exact sum of a Float64 expression (null over no values, as `sum`).
 pub fn float_sum(x: Expr) -> Expr {
-    udaf(false).call(vec![x])
+    udaf(Kind::Sum).call(vec![x])
+}
+
+/// `float_sum` of `x` kept exact as a list of words, for finer cells to be summed
+/// later by `sum_of_words` with one rounding, as if every row were summed at once.
+pub fn float_sum_words(x: Expr) -> Expr {
+    udaf(Kind::Words).call(vec![x])
+}
+
+/// The rounded exact sum of `float_sum_words` lists (null when all are null).
+pub fn sum_of_words(words: Expr) -> Expr {
+    udaf(Kind::SumOfWords).call(vec![words])
 }
 
 /// The exact mean of a Float64 expression.
 pub fn float_avg(x: Expr) -> Expr {
-    udaf(true).call(vec![x])
+    udaf(Kind::Avg).call(vec![x])
 }
 
 /// The aggregate function behind `float_sum`, for windows.
 pub fn float_sum_udaf() -> Arc<AggregateUDF> {
-    udaf(false)
+    udaf(Kind::Sum)
 }
 
 /// The sum of an Int64 expression that fails on overflow instead of wrapping: it is

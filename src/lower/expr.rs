@@ -194,19 +194,7 @@ fn widen_pair(a: Expr, ta: Type, b: Expr, tb: Type) -> (Expr, Expr) {
 
 /// The aggregate call for one base aggregate of a measure.
 pub fn aggregate(a: &Agg) -> Expr {
-    // `agg(x where c)` is `agg(CASE WHEN c THEN x END)`: every aggregate skips nulls,
-    // so a row the filter does not keep (false or null) counts for nothing. One
-    // shape for every aggregate, the exact sums and the UDAFs included.
-    let gate = |x: Expr| match &a.filter {
-        Some(c) => when(row(c), x.clone()).end().unwrap_or(x),
-        None => x,
-    };
-    let arg = match (&a.arg, &a.filter) {
-        (Some(x), _) => Some(gate(row(x))),
-        (None, Some(_)) => Some(gate(lit(1i64))),
-        (None, None) => None,
-    };
-    match (a.func, arg) {
+    match (a.func, aggregate_input(a)) {
         (AggFunc::Count, None) => datafusion::functions_aggregate::count::count_all(),
         (AggFunc::Count, Some(x)) if a.distinct => agg::count_distinct(x),
         (AggFunc::Count, Some(x)) => agg::count(x),
@@ -218,6 +206,51 @@ pub fn aggregate(a: &Agg) -> Expr {
         (AggFunc::Median, Some(x)) => agg::median(float(x)),
         (AggFunc::Mode, Some(x)) => super::mode::mode(x),
         (_, None) => datafusion::functions_aggregate::count::count_all(),
+    }
+}
+
+/// Aggregate `a` over a cell, in a form `combine` adds up across cells: as
+/// `aggregate`, except float sums, kept as exact word lists.
+pub fn partial(a: &Agg) -> Expr {
+    match (a.func, aggregate_input(a)) {
+        (AggFunc::Sum, Some(x)) if a.ty == Type::Float && !a.distinct => {
+            super::exact::float_sum_words(float(x))
+        }
+        _ => aggregate(a),
+    }
+}
+
+/// Aggregate `a` over cells from their `partial` values in column `c`: counts and
+/// sums add up (float sums rounded once, as if every row were summed at once),
+/// minima and maxima combine. Only for aggregates that `combines`.
+pub fn combine(a: &Agg, c: Expr) -> Expr {
+    match a.func {
+        AggFunc::Min => agg::min(c),
+        AggFunc::Max => agg::max(c),
+        AggFunc::Sum if a.ty == Type::Float => super::exact::sum_of_words(c),
+        _ => super::exact::int_sum(c),
+    }
+}
+
+/// Whether cells' values of `a` combine into a coarser cell's (`combine`).
+pub fn combines(a: &Agg) -> bool {
+    matches!(a.func, AggFunc::Min | AggFunc::Max)
+        || (matches!(a.func, AggFunc::Count | AggFunc::Sum) && !a.distinct)
+}
+
+/// What aggregate `a` reads per row: its argument, gated by its `where`.
+pub fn aggregate_input(a: &Agg) -> Option<Expr> {
+    // `agg(x where c)` is `agg(CASE WHEN c THEN x END)`: every aggregate skips nulls,
+    // so a row the filter does not keep (false or null) counts for nothing. One
+    // shape for every aggregate, the exact sums and the UDAFs included.
+    let gate = |x: Expr| match &a.filter {
+        Some(c) => when(row(c), x.clone()).end().unwrap_or(x),
+        None => x,
+    };
+    match (&a.arg, &a.filter) {
+        (Some(x), _) => Some(gate(row(x))),
+        (None, Some(_)) => Some(gate(lit(1i64))),
+        (None, None) => None,
     }
 }
 
@@ -249,6 +282,12 @@ impl AggSet {
     /// The aggregate expressions, aliased to their slot names.
     pub fn exprs(&self) -> Vec<Expr> {
         self.aggs.iter().zip(&self.names).map(|(a, n)| aggregate(a).alias(n)).collect()
+    }
+
+    /// The aggregates of cells to be combined later (`combine`), aliased to their
+    /// slot names: float sums stay exact word lists until then.
+    pub fn partial_exprs(&self) -> Vec<Expr> {
+        self.aggs.iter().zip(&self.names).map(|(a, n)| partial(a).alias(n)).collect()
     }
 
     /// A measure's value over the aggregated columns. Counts and sums of no values

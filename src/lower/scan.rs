@@ -84,6 +84,21 @@ pub fn of_batches(
     .build()
 }
 
+/// `scan` cut to the columns `names`.
+pub fn columns(scan: LogicalPlan, names: &[&str]) -> DfResult<LogicalPlan> {
+    LogicalPlanBuilder::from(scan)
+        .project(names.iter().map(|n| Expr::Column(Column::from_name(*n))))?
+        .build()
+}
+
+/// A scan answered by `provider` (the engine's column cache), with its schema.
+pub fn of_provider(
+    provider: std::sync::Arc<dyn datafusion::catalog::TableProvider>,
+) -> DfResult<LogicalPlan> {
+    use datafusion::datasource::provider_as_source;
+    LogicalPlanBuilder::scan("__seg_cached", provider_as_source(provider), None)?.build()
+}
+
 /// A scan of a database table `name` with the declared `columns` (SQL emission:
 /// the plan names the table and never reads it). Unqualified above the scan: once
 /// a subquery is named (SQLite and MySQL require it), the table's name is out of

@@ -3,7 +3,7 @@
 //! the leaves, fill the grid of `x`, compute measures and the `then` level, add
 //! shares by window, sort in declared label order.
 
-use super::expr::{col, div, row, AggSet};
+use super::expr::{col, combine, combines, div, row, AggSet};
 use super::labels::{code_slots, coded_dims, label_of_cell, labelled_over, owner_rows_over};
 use super::period;
 use super::types::arrow_type;
@@ -128,17 +128,18 @@ impl Seg<'_> {
     /// Labelled rows grouped into segments: the row count, the measures' base
     /// aggregates and each `top` label's rank.
     fn grouped(&self, set: &AggSet, keep: &[String]) -> DfResult<LogicalPlanBuilder> {
-        let mut aggs = vec![count_all().alias(names::ROWS)];
-        aggs.extend(set.exprs());
-        for d in self.tops() {
-            aggs.push(agg::min(col(&names::top_order(d))).alias(names::top_order(d)));
-        }
+        // Leaves that subtotals are rolled up from keep partial aggregates.
+        let aggs = |partial: bool| {
+            let mut aggs = vec![count_all().alias(names::ROWS)];
+            aggs.extend(if partial { set.partial_exprs() } else { set.exprs() });
+            for d in self.tops() {
+                aggs.push(agg::min(col(&names::top_order(d))).alias(names::top_order(d)));
+            }
+            aggs
+        };
         // Static-label dimensions group by one integer cell code. Subtotals are then
         // rolled up from the leaf cells, which needs aggregates that combine.
-        let decomposable = set.aggs.iter().all(|a| {
-            matches!(a.func, AggFunc::Min | AggFunc::Max)
-                || (matches!(a.func, AggFunc::Count | AggFunc::Sum) && !a.distinct)
-        });
+        let decomposable = set.aggs.iter().all(combines);
         let coded = if self.subtotals() && !decomposable {
             Vec::new()
         } else {
@@ -157,15 +158,15 @@ impl Seg<'_> {
         )?;
         let dict = self.dictionary_dim(&coded, decomposable);
         if !coded.is_empty() || dict.is_some() {
-            let leaves = self.coded_leaves(lab, &coded, dict, aggs, set)?;
+            let leaves = self.coded_leaves(lab, &coded, dict, aggs(self.subtotals()), set)?;
             return if self.subtotals() { self.rolled_up(leaves, set) } else { Ok(leaves) };
         }
         if self.subtotals() {
-            self.aggregate_levels(lab, aggs)
+            self.aggregate_levels(lab, aggs(false))
         } else {
             let mut cols: Vec<Expr> = self.dims().iter().map(|&d| col(&names::label(d))).collect();
             cols.extend(self.period_cols());
-            lab.aggregate(cols, aggs)
+            lab.aggregate(cols, aggs(false))
         }
     }
 
@@ -286,20 +287,13 @@ impl Seg<'_> {
         leaves.project(proj)
     }
 
-    /// `then` subtotals from the leaf cells: counts and sums add up (floats exactly,
-    /// like the leaves were summed), minima and maxima combine.
+    /// `then` subtotals from the leaf cells (`expr::combine`): float sums come as
+    /// exact word lists and are rounded once, so a subtotal has the bits of a sum
+    /// over its rows.
     fn rolled_up(&self, leaves: LogicalPlanBuilder, set: &AggSet) -> DfResult<LogicalPlanBuilder> {
         let mut re = vec![agg::sum(col(names::ROWS)).alias(names::ROWS)];
         for (a, n) in set.aggs.iter().zip(&set.names) {
-            re.push(
-                match a.func {
-                    AggFunc::Min => agg::min(col(n)),
-                    AggFunc::Max => agg::max(col(n)),
-                    AggFunc::Sum if a.ty == Type::Float => exact::float_sum(col(n)),
-                    _ => exact::int_sum(col(n)),
-                }
-                .alias(n),
-            );
+            re.push(combine(a, col(n)).alias(n));
         }
         for d in self.tops() {
             re.push(agg::min(col(&names::top_order(d))).alias(names::top_order(d)));

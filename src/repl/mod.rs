@@ -130,6 +130,10 @@ pub fn open_brackets(text: &str) -> i64 {
 
 const QUERY_NAME: &str = "__repl_query";
 
+/// The most a market's columns may take in memory between queries: trying cut
+/// points on 10M rows then reads the file once, not per query.
+const CACHE_BUDGET: usize = 4 << 30;
+
 impl Repl {
     /// A session on `spec` (or none); `as_of` is the date `today()` stands for.
     pub fn new(
@@ -281,7 +285,9 @@ impl Repl {
                 policy: Some(self.policy.clone()),
                 ..Default::default()
             };
-            self.session = Some(self.driver.session(program.clone(), &self.dir, &opts)?);
+            let mut session = self.driver.session(program.clone(), &self.dir, &opts)?;
+            session.cache_columns(CACHE_BUDGET)?;
+            self.session = Some(session);
         }
         self.program = program;
         Ok(())

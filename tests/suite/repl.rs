@@ -207,3 +207,49 @@ fn progress_and_share_bars_on_a_terminal_only() {
     let all = text(&o);
     assert!(!all.contains("rows read") && !all.contains('█'), "{all}");
 }
+
+/// The REPL holds the columns a query read in memory: a query on a column not yet
+/// held reads the file again, and so does any query after the file changed. Each
+/// answer is what a fresh session (nothing held) gives.
+#[test]
+fn held_columns_follow_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let data = dir.path().join("sales.csv");
+    let spec = dir.path().join("sales.seg");
+    std::fs::write(
+        &spec,
+        "market sales from \"sales.csv\" {\n  measure kg = sum(kg)\n  measure value = sum(revenue)\n}\n\
+         dimension size on sales = rules {\n  kg >= 10 => \"big\"\n  else => \"small\"\n}\n\
+         dimension kind on sales = kind\n",
+    )
+    .unwrap();
+    let never = || -> seg::repl::Cancel { Box::pin(std::future::pending::<()>()) };
+    let fresh = |query: &str| {
+        let (mut r, _) = seg::repl::Repl::new(Some(&spec), false, Some(2), false, None, false)
+            .expect("load spec");
+        let out = r.eval(query, never);
+        assert!(!out.failed, "{}", out.err);
+        out.out
+    };
+    std::fs::write(&data, "kind,kg,revenue\na,1,10\nb,20,5\na,30,7\nc,4,1\n").unwrap();
+    let (mut repl, _) =
+        seg::repl::Repl::new(Some(&spec), false, Some(2), false, None, false).unwrap();
+    let mut ask = |query: &str| {
+        let out = repl.eval(query, never);
+        assert!(!out.failed, "{}", out.err);
+        out.out
+    };
+    let before = ask("sales by size");
+    assert_eq!(before, fresh("sales by size"));
+    assert!(before.contains("big"), "{before}");
+    // `kind` was not read by the first query.
+    assert_eq!(ask("sales by size x kind"), fresh("sales by size x kind"));
+    assert_eq!(ask("sales by kind"), fresh("sales by kind"));
+    // Another length and other values: the held columns are stale.
+    std::fs::write(&data, "kind,kg,revenue\nz,50,1\nz,60,2\ny,1,3\n").unwrap();
+    let after = ask("sales by size x kind");
+    assert_ne!(after, before);
+    assert!(after.contains('z'), "{after}");
+    assert_eq!(after, fresh("sales by size x kind"));
+}
