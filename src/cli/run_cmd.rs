@@ -346,6 +346,7 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
             out
         }
     };
+    session.share_scans(&segs, true);
     let mut results = Vec::new();
     for (&s, pivot) in segs.iter().zip(&pivots) {
         let batches = session.run_segment(s).and_then(|b| match pivot {
@@ -593,6 +594,7 @@ pub fn explain(
         Ok(s) => s,
         Err(c) => return c,
     };
+    session.share_scans(&segs, false);
     for (i, s) in segs.into_iter().enumerate() {
         let plan = match session.segment_plan(s) {
             Ok(p) => p,
@@ -610,6 +612,7 @@ pub fn explain(
             session.program.segments[s].name,
             if physical { "physical" } else { "logical" }
         );
+        outln!("-- {}", session.sharing(s));
         outln!("{}", text.trim_end());
     }
     exit::OK

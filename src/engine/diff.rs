@@ -223,6 +223,15 @@ pub fn diff(old: &Session, new: &Session, only: &[String]) -> Result<SpecDiff, E
             out.removed.push(s.name.clone());
         }
     }
+    // Each side's segmentations share one scan of a market where they can.
+    let pairs: Vec<(usize, usize)> = ns
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| wanted(&s.name))
+        .filter_map(|(n, s)| Some((os.iter().position(|x| x.name == s.name)?, n)))
+        .collect();
+    old.share_scans(&pairs.iter().map(|p| p.0).collect::<Vec<_>>(), true);
+    new.share_scans(&pairs.iter().map(|p| p.1).collect::<Vec<_>>(), true);
     for (n, s) in ns.iter().enumerate().filter(|(_, s)| wanted(&s.name)) {
         if let Some(o) = os.iter().position(|x| x.name == s.name) {
             out.segmentations.push(seg_diff(old, new, o, n)?);

@@ -260,6 +260,10 @@ pub fn expect_verdicts(
     cache: &mut HashMap<usize, Vec<OutRow>>,
 ) -> Vec<ExpectVerdict> {
     let verdict = |span, ok, detail, error| ExpectVerdict { span, ok, detail, error };
+    // The segmentations the expectations read share one scan of a market where
+    // they can.
+    let all: Vec<usize> = (0..session.program.segments.len()).collect();
+    session.share_scans(&all, true);
     session
         .program
         .expects

@@ -69,6 +69,19 @@ pub struct Session {
     /// (`engine::cluster`). Scans are still planned here: the schemas and the files
     /// come from this machine, so the executors must see the same paths.
     pub(super) cluster: Option<super::cluster::Cluster>,
+    /// The shared passes of this run (`share_scans`).
+    passes: std::sync::Mutex<Vec<PassSlot>>,
+}
+
+/// A shared pass and, once run, a scan of its cells.
+struct PassSlot {
+    pass: Arc<lower::shared::Pass>,
+    plan: LogicalPlan,
+    /// `false` for `seg explain`: the cells are shown as the plan that computes them.
+    run: bool,
+    /// `Some(None)`: the pass failed, and its segmentations scan on their own (and
+    /// report the error themselves, naming the segmentation).
+    cells: Option<Option<LogicalPlan>>,
 }
 
 /// Resolves when the user asks to cancel the running query.
@@ -102,6 +115,29 @@ impl Scans for Session {
             }
         }
     }
+    fn shared_cells(&self, s: usize) -> Option<(Arc<lower::shared::Pass>, LogicalPlan)> {
+        // The audit counts unlisted values as rows are coded, per segmentation.
+        if self.tallies.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            return None;
+        }
+        let mut passes = self.passes.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = passes.iter_mut().find(|p| p.pass.segs.contains(&s))?;
+        if !slot.run {
+            return Some((slot.pass.clone(), slot.plan.clone()));
+        }
+        if slot.cells.is_none() {
+            let plan = slot.plan.clone();
+            let schema = Arc::new(plan.schema().as_arrow().clone());
+            let cells = self
+                .execute(plan)
+                .ok()
+                .and_then(|batches| lower::scan::of_batches(schema, batches).ok());
+            slot.cells = Some(cells);
+        }
+        let cells = slot.cells.clone().flatten()?;
+        Some((slot.pass.clone(), cells))
+    }
+
     fn materialize(&self, plan: LogicalPlan) -> lower::DfResult<LogicalPlan> {
         let schema = Arc::new(plan.schema().as_arrow().clone());
         let cancel = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -484,6 +520,7 @@ impl Session {
             tallies: std::sync::Mutex::new(None),
             cancel: std::sync::Mutex::new(None),
             cluster: None,
+            passes: std::sync::Mutex::new(Vec::new()),
         };
         session.lookups = session.index_tables()?;
         Ok(session)
@@ -512,6 +549,50 @@ impl Session {
             self.preloaded[m] = true;
         }
         Ok(())
+    }
+
+    /// Plans one shared pass per market for the segmentations `segs` of this run
+    /// (`lower::shared`): the first of them that runs scans the market once for
+    /// all. `run: false` (`seg explain`) shows each segmentation over the plan of
+    /// the cells instead of running it.
+    pub fn share_scans(&self, segs: &[usize], run: bool) {
+        if self.cluster.is_some() {
+            return;
+        }
+        let mut slots = Vec::new();
+        for m in 0..self.program.markets.len() {
+            // A pass that cannot be planned is no pass: each segmentation then
+            // plans (and reports) on its own.
+            if let Ok(Some((pass, plan))) = lower::shared::plan_pass(&self.program, m, segs, self) {
+                slots.push(PassSlot { pass: Arc::new(pass), plan, run, cells: None });
+            }
+        }
+        *self.passes.lock().unwrap_or_else(|p| p.into_inner()) = slots;
+    }
+
+    /// How segmentation `s` reads its rows in this run, for `seg explain`.
+    pub fn sharing(&self, s: usize) -> String {
+        let passes = self.passes.lock().unwrap_or_else(|p| p.into_inner());
+        let p = &self.program;
+        if let Some(slot) = passes.iter().find(|x| x.pass.segs.contains(&s)) {
+            let others: Vec<String> = slot
+                .pass
+                .segs
+                .iter()
+                .filter(|&&o| o != s)
+                .map(|&o| format!("`{}`", p.segments[o].name))
+                .collect();
+            return format!(
+                "one pass: rolled up from the cells of market `{}` (at most {} cells), scanned once with {}",
+                p.markets[slot.pass.market].name,
+                super::output::group_thousands(&slot.pass.cells.to_string()),
+                others.join(", ")
+            );
+        }
+        match lower::shared::unshareable(p, s, self) {
+            Some(why) => format!("its own scan: {why}"),
+            None => "its own scan: no other segmentation of this run shares its market, or the shared cells would pass the limit".to_string(),
+        }
     }
 
     /// Holds each market's columns in memory once a query has read them (up to

@@ -181,6 +181,8 @@ enum Kind {
     Words,
     /// The rounded sum of such word lists.
     SumOfWords,
+    /// Such word lists merged into one, still exact.
+    MergeWords,
 }
 
 impl Kind {
@@ -188,7 +190,10 @@ impl Kind {
         self == Kind::Avg
     }
     fn reads_words(self) -> bool {
-        self == Kind::SumOfWords
+        matches!(self, Kind::SumOfWords | Kind::MergeWords)
+    }
+    fn gives_words(self) -> bool {
+        matches!(self, Kind::Words | Kind::MergeWords)
     }
 }
 
@@ -225,7 +230,7 @@ fn state_arrays(sums: &[ExactSum]) -> Vec<ArrayRef> {
 }
 
 fn result_array(sums: &[ExactSum], kind: Kind) -> ArrayRef {
-    if kind == Kind::Words {
+    if kind.gives_words() {
         let mut words = ListBuilder::new(Float64Builder::new());
         for s in sums {
             s.push_words(words.values());
@@ -264,13 +269,14 @@ impl AggregateUDFImpl for ExactFloat {
             Kind::Avg => "seg_avg",
             Kind::Words => "seg_sum_words",
             Kind::SumOfWords => "seg_sum_of_words",
+            Kind::MergeWords => "seg_merge_words",
         }
     }
     fn signature(&self) -> &Signature {
         &self.signature
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(if self.kind == Kind::Words { words_type() } else { DataType::Float64 })
+        Ok(if self.kind.gives_words() { words_type() } else { DataType::Float64 })
     }
     fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         Ok(Box::new(One { sum: ExactSum::default(), kind: self.kind }))
@@ -433,8 +439,8 @@ impl GroupsAccumulator for Groups {
 }
 
 fn udaf(kind: Kind) -> Arc<AggregateUDF> {
-    static KINDS: [OnceLock<Arc<AggregateUDF>>; 4] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static KINDS: [OnceLock<Arc<AggregateUDF>>; 5] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
     KINDS[kind as usize]
         .get_or_init(|| {
             let input = if kind.reads_words() { words_type() } else { DataType::Float64 };
@@ -455,6 +461,11 @@ pub fn float_sum(x: Expr) -> Expr {
 /// later by `sum_of_words` with one rounding, as if every row were summed at once.
 pub fn float_sum_words(x: Expr) -> Expr {
     udaf(Kind::Words).call(vec![x])
+}
+
+/// `float_sum_words` lists merged into one (cells of cells).
+pub fn merge_words(words: Expr) -> Expr {
+    udaf(Kind::MergeWords).call(vec![words])
 }
 
 /// The rounded exact sum of `float_sum_words` lists (null when all are null).

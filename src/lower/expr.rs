@@ -232,6 +232,14 @@ pub fn combine(a: &Agg, c: Expr) -> Expr {
     }
 }
 
+/// `combine`, keeping the form of `partial` (cells of cells, combined again later).
+pub fn combine_partial(a: &Agg, c: Expr) -> Expr {
+    match a.func {
+        AggFunc::Sum if a.ty == Type::Float => super::exact::merge_words(c),
+        _ => combine(a, c),
+    }
+}
+
 /// Whether cells' values of `a` combine into a coarser cell's (`combine`).
 pub fn combines(a: &Agg) -> bool {
     matches!(a.func, AggFunc::Min | AggFunc::Max)
@@ -256,7 +264,7 @@ pub fn aggregate_input(a: &Agg) -> Option<Expr> {
 
 /// Collects the base aggregates of measures (following references) so each is
 /// computed once, and builds each measure's expression over their output columns.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct AggSet {
     pub aggs: Vec<Agg>,
     /// Output column of each base aggregate.

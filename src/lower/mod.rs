@@ -20,6 +20,7 @@ pub mod period;
 pub mod portable;
 pub mod scan;
 mod segment;
+pub mod shared;
 pub mod types;
 mod udf;
 
@@ -55,6 +56,11 @@ pub trait Scans {
     /// no dictionary, whatever they would save.
     fn portable(&self) -> bool {
         false
+    }
+    /// The shared pass segmentation `s` rolls up from in this run, and a scan of
+    /// its cells (`shared`). By default none: every segmentation scans its market.
+    fn shared_cells(&self, _s: usize) -> Option<(std::sync::Arc<shared::Pass>, LogicalPlan)> {
+        None
     }
 }
 

@@ -85,6 +85,8 @@ pub fn measure(i: usize) -> String {
 /// Prefixes of the base aggregates of measures (`AggSet`) and of entity features.
 pub const MEASURE_AGG: &str = "__a";
 pub const FEATURE_AGG: &str = "__f";
+/// The aggregates of a shared pass's cells (`shared`).
+pub const SHARED_AGG: &str = "__p";
 
 /// Rows in a segment (count of all rows).
 pub const ROWS: &str = "__rows";

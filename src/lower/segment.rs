@@ -29,13 +29,14 @@ pub fn segment_plan(p: &Checked, s: usize, scans: &dyn Scans) -> Result<LogicalP
     if sd.migrate.is_some() {
         return super::migrate::plan(p, s, scans).map_err(|e| internal(sd.span, &what, e));
     }
-    let seg = Seg { p, sd, defs: p.seg_measures(s), scans };
+    let seg = Seg { p, s, sd, defs: p.seg_measures(s), scans };
     seg.plan().map_err(|e| internal(sd.span, &what, e))
 }
 
 /// The segmentation being planned, and what every step reads.
 struct Seg<'a> {
     p: &'a Checked,
+    s: usize,
     sd: &'a SegDef,
     /// The measures it can report: its market's, or its entity's.
     defs: &'a [MeasureDef],
@@ -137,6 +138,11 @@ impl Seg<'_> {
             }
             aggs
         };
+        if let Some((pass, cells)) = self.scans.shared_cells(self.s) {
+            let (rows, aggs) = pass.rows_for(cells, self.sd, set, self.subtotals())?;
+            let leaves = self.coded_leaves(rows, self.dims(), None, aggs, set)?;
+            return if self.subtotals() { self.rolled_up(leaves, set) } else { Ok(leaves) };
+        }
         // Static-label dimensions group by one integer cell code. Subtotals are then
         // rolled up from the leaf cells, which needs aggregates that combine.
         let decomposable = set.aggs.iter().all(combines);
@@ -563,11 +569,19 @@ impl Seg<'_> {
         };
         let mut aggs = vec![count_all().alias(names::ROWS)];
         aggs.extend(set.exprs());
-        let mut rows = owner_rows_over(self.p, self.sd.owner(), self.over(), self.scans)?;
-        if let Some(w) = &self.sd.filter {
-            rows = rows.filter(row(w))?;
-        }
-        let mut totals = rows.aggregate(self.period_cols(), aggs)?;
+        let mut totals = match self.scans.shared_cells(self.s) {
+            Some((pass, cells)) => {
+                let (rows, aggs) = pass.rows_for(cells, self.sd, set, false)?;
+                rows.aggregate(Vec::<Expr>::new(), aggs)?
+            }
+            None => {
+                let mut rows = owner_rows_over(self.p, self.sd.owner(), self.over(), self.scans)?;
+                if let Some(w) = &self.sd.filter {
+                    rows = rows.filter(row(w))?;
+                }
+                rows.aggregate(self.period_cols(), aggs)?
+            }
+        };
         if let Some(o) = self.over() {
             // A total for every period, those without rows included.
             let found = totals.build()?;

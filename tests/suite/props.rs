@@ -528,6 +528,20 @@ fn load_case(c: &Case) -> (tempfile::TempDir, Arc<seg::driver::SpecFile>) {
 }
 
 fn check_case(c: &Case) -> Result<(), TestCaseError> {
+    // Half the cases run `s0` beside a twin over the same market (its first
+    // dimension, a `where` of its own, measures that combine), so a shared pass
+    // (`lower::shared`) computes both when it can; the twin is checked too.
+    let twin = c.threads.is_multiple_of(2) && c.spec.contains("dimension d0 on m ");
+    let twinned;
+    let c = if twin {
+        twinned = Case {
+            spec: format!("{}segment s1 = m by d0 where flag measures (n, lo, s)\n", c.spec),
+            ..c.clone()
+        };
+        &twinned
+    } else {
+        c
+    };
     let (dir, spec) = load_case(c);
     let errors: Vec<String> = spec
         .diagnostics
@@ -557,6 +571,24 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
         _ => Ok(()),
     }
     .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    if twin {
+        session.share_scans(&[0, 1], true);
+        let want = run_segment(&session.program, 1, &reference_tables(&c.data));
+        let got =
+            session.run_segment(1).map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
+        let sd = &session.program.segments[1];
+        let got = rows_from_values(
+            sd.label_columns(),
+            sd.has_levels(),
+            &seg::engine::batches_to_values(&got),
+        );
+        if let Some(d) = diff(&want, &got) {
+            return Err(TestCaseError::fail(format!(
+                "twin s1: {d}\nspec:\n{}\ndata: {:?}",
+                c.spec, c.data
+            )));
+        }
+    }
     let batches = match session.run_segment(0) {
         Ok(b) => b,
         // A migration to or from a period without rows is refused; the reference
@@ -1440,4 +1472,101 @@ fn value_json(v: &Value) -> serde_json::Value {
         Value::Date(d) => seg::calendar::format_date(*d).into(),
         other => format!("{other:?}").into(),
     }
+}
+
+/// Several segmentations of one market in one run, with dimensions whose labels
+/// the spec lists and measures that combine: a shared pass (`lower::shared`)
+/// computes their cells once and each rolls up from them. Every segmentation must
+/// still equal the reference evaluator, and most runs must have used the pass.
+#[test]
+fn shared_pass_matches_reference_evaluator() {
+    let cases =
+        std::env::var("SEG_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256) / 4;
+    let static_dim = dim_body().prop_filter("labels listed in the spec", |(entity, body)| {
+        !entity
+            && ["rules", "partition", "bins", "quantiles", "t {"]
+                .iter()
+                .any(|k| body.starts_with(k))
+            && body != "bins w [0, 2]"
+    });
+    let seg = (
+        prop::sample::subsequence(vec![0usize, 1, 2, 3], 1..3),
+        any::<bool>(),
+        prop::option::of(prop::sample::select(vec!["a > 5", "t != \"a\"", "b < 300 or flag"])),
+        prop::sample::select(vec!["s, n, lo, hi", "sa, r", "n", "fc, fs, fi"]),
+        any::<bool>(),
+        prop::option::of(prop::sample::select(vec!["s", "n"])),
+    );
+    let strategy =
+        (prop::collection::vec(static_dim, 4), prop::collection::vec(seg, 2..5), data(), 1usize..4);
+    let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let shared = std::sync::atomic::AtomicUsize::new(0);
+    runner
+        .run(&strategy, |(dims, segs, data, threads)| {
+            let mut spec = String::from(
+                "table tk from \"tk.parquet\" { columns { tkey int, zone text, w float } key tkey }\nmarket m from \"data.parquet\" {\n  columns { a int, b float, t text, k int, flag bool, d date, ts timestamp }\n  join tk on k = tk.tkey\n  measure s = sum(b)\n  measure n = count(a)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fi = sum(a where b > 10) - fc\n}\n",
+            );
+            for (i, (_, body)) in dims.iter().enumerate() {
+                spec.push_str(&format!("dimension d{i} on m = {body}\n"));
+            }
+            for (i, (ds, then, w, measures, total, share)) in segs.iter().enumerate() {
+                let names: Vec<String> = ds.iter().map(|d| format!("d{d}")).collect();
+                spec.push_str(&format!(
+                    "segment s{i} = m by {}",
+                    names.join(if *then { " then " } else { " x " })
+                ));
+                if let Some(w) = w {
+                    spec.push_str(&format!(" where {w}"));
+                }
+                if let Some(sh) = share {
+                    spec.push_str(&format!(" share of {sh}"));
+                }
+                spec.push_str(&format!(" measures ({measures})"));
+                if *total {
+                    spec.push_str(" with total");
+                }
+                spec.push('\n');
+            }
+            let c = Case { spec, data, threads, batch: 8192, ipc: false };
+            let (dir, loaded) = load_case(&c);
+            let errors: Vec<String> =
+                loaded.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect();
+            prop_assert!(errors.is_empty(), "{errors:?}\n{}", c.spec);
+            let program = loaded.program.clone().unwrap();
+            let tables = reference_tables(&c.data);
+            let session = Session::new(
+                program,
+                dir.path(),
+                &SessionOptions { threads: Some(threads), ..Default::default() },
+            )
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let all: Vec<usize> = (0..segs.len()).collect();
+            session.share_scans(&all, true);
+            if session.sharing(0).starts_with("one pass") {
+                shared.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            for &s in &all {
+                let want = run_segment(&session.program, s, &tables);
+                let got = session
+                    .run_segment(s)
+                    .map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
+                let sd = &session.program.segments[s];
+                let got = rows_from_values(
+                    sd.label_columns(),
+                    sd.has_levels(),
+                    &seg::engine::batches_to_values(&got),
+                );
+                if let Some(d) = diff(&want, &got) {
+                    return Err(TestCaseError::fail(format!(
+                        "s{s}: {d}\nspec:\n{}\ndata: {:?}",
+                        c.spec, c.data
+                    )));
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let shared = shared.into_inner();
+    assert!(shared * 2 >= cases as usize, "only {shared} of {cases} runs used a shared pass");
 }
