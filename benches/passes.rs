@@ -1,0 +1,153 @@
+//! One pass per market, and the scan floor, over 10M rows of the coffee Parquet
+//! market (issue 17):
+//! - a spec with 8 segmentations run together (one shared pass) against the most
+//!   expensive of them run alone, and against the 8 run one scan each; the target
+//!   is at most 1.5× the most expensive one;
+//! - a trivial segmentation (one label for every row, one sum) against a bare
+//!   DataFusion scan summing the same column; the target is at most 1.3×.
+//!
+//! In process, from one run, so the ratios share the machine's noise.
+//! `cargo bench --bench passes` (`-- --rows 1M --runs 1` to narrow it).
+
+use std::path::Path;
+use std::time::Instant;
+use support::median;
+
+#[allow(dead_code)]
+mod support;
+
+const SPEC: &str = r#"market coffee from "coffee.parquet" {
+  measure volume  = sum(kg)
+  measure value   = sum(revenue)
+  measure orders  = count()
+  measure price   = value / volume
+  measure biggest = max(revenue)
+}
+dimension product_line on coffee = product {
+  "ground", "beans" => "roast & ground"
+  "capsules"        => "capsules"
+  "cold_brew"       => "cold brew"
+  else              => "other"
+}
+dimension buyer on coffee = rules {
+  customer_type in ("office", "restaurant", "cafe", "hotel") => "b2b"
+  else                                                       => "b2c"
+}
+dimension venue_group on coffee = customer_type {
+  "office", "restaurant", "cafe", "hotel" => "business"
+  "household", "student"                  => "consumer"
+  else                                    => "other"
+}
+dimension age_band on coffee = bins age [18, 25, 35, 50, 65]
+dimension online on coffee = channel {
+  "online" => "online"
+  else     => "offline"
+}
+dimension size on coffee = rules {
+  kg >= 5 => "big"
+  else    => "small"
+}
+dimension everyone on coffee = rules {
+  else => "all"
+}
+segment lines     = coffee by product_line
+segment customers = coffee by buyer then venue_group
+segment age_grid  = coffee by product_line x age_band
+segment mix       = coffee by buyer measures (value, volume) share of value
+segment venues    = coffee by venue_group with total
+segment channels  = coffee by online x buyer measures (value, biggest)
+segment sizes     = coffee by size then product_line where revenue > 10
+segment ages      = coffee by age_band where channel = "online" measures (orders, price)
+segment trivial   = coffee by everyone measures (value)
+"#;
+
+const EIGHT: usize = 8;
+const TRIVIAL: usize = 8;
+
+/// Seconds to open the spec and run `segs`, sharing scans when `share`.
+fn run(dir: &Path, segs: &[usize], share: bool) -> (f64, Vec<String>) {
+    let started = Instant::now();
+    let (_, s) = support::open(dir, SPEC);
+    if share {
+        s.share_scans(segs, true);
+    }
+    let mut out = Vec::new();
+    for &k in segs {
+        let b = s.run_segment(k).expect("run");
+        out.push(seg::engine::output::to_table(&b, s.program.segments[k].label_columns()));
+    }
+    (started.elapsed().as_secs_f64(), out)
+}
+
+/// Seconds for DataFusion alone to scan `revenue` and sum it.
+fn bare_scan(dir: &Path) -> f64 {
+    use datafusion::functions_aggregate::expr_fn::sum;
+    use datafusion::prelude::{col, ParquetReadOptions, SessionConfig, SessionContext};
+    let started = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(
+        std::thread::available_parallelism().map_or(2, |n| n.get()),
+    ));
+    let path = dir.join("coffee.parquet");
+    let got = rt.block_on(async {
+        let df = ctx
+            .read_parquet(path.to_str().unwrap(), ParquetReadOptions::default())
+            .await
+            .unwrap()
+            .aggregate(vec![], vec![sum(col("revenue"))])
+            .unwrap();
+        df.collect().await.unwrap()
+    });
+    assert_eq!(got.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let (rows, runs, dir) = support::rows_runs_dir("passes");
+    if !dir.join("coffee.parquet").exists() {
+        eprintln!("passes: generating {rows} rows in {}", dir.display());
+        seg::engine::gen::write_coffee(&dir.join("coffee.parquet"), rows, 42).unwrap();
+    }
+    let eight: Vec<usize> = (0..EIGHT).collect();
+    // The numbers first: shared and separate runs print the same tables.
+    let (_, shared_out) = run(&dir, &eight, true);
+    let (_, separate_out) = run(&dir, &eight, false);
+    assert_eq!(shared_out, separate_out, "a shared pass changed a number");
+    let (mut shared, mut separate, mut alone) = (Vec::new(), Vec::new(), vec![Vec::new(); EIGHT]);
+    let (mut trivial, mut bare) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        shared.push(run(&dir, &eight, true).0);
+        separate.push(run(&dir, &eight, false).0);
+        for (k, times) in alone.iter_mut().enumerate() {
+            times.push(run(&dir, &[k], false).0);
+        }
+        trivial.push(run(&dir, &[TRIVIAL], false).0);
+        bare.push(bare_scan(&dir));
+    }
+    let alone: Vec<f64> = alone.into_iter().map(median).collect();
+    let (worst, worst_s) = alone
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(k, s)| (k, *s))
+        .unwrap();
+    let (shared, separate) = (median(shared), median(separate));
+    let (trivial, bare) = (median(trivial), median(bare));
+    let names = ["lines", "customers", "age_grid", "mix", "venues", "channels", "sizes", "ages"];
+    println!("one pass per market, {rows} rows of Parquet, medians of {runs}:");
+    for (k, s) in alone.iter().enumerate() {
+        println!("  {:<10} alone       {s:.3} s", names[k]);
+    }
+    println!("  all 8, one pass      {shared:.3} s");
+    println!("  all 8, 8 scans       {separate:.3} s");
+    println!(
+        "  one pass / most expensive alone ({}): {:.2}×   (target ≤ 1.5×)",
+        names[worst],
+        shared / worst_s
+    );
+    println!("  8 scans / one pass: {:.2}×", separate / shared);
+    println!("the scan floor:");
+    println!("  trivial segmentation (seg, spec checked and session opened) {trivial:.3} s");
+    println!("  DataFusion scan of `revenue`, summed                         {bare:.3} s");
+    println!("  trivial / bare scan: {:.2}×   (target ≤ 1.3×)", trivial / bare);
+}
