@@ -85,9 +85,10 @@ fn bare_scan(dir: &Path) -> f64 {
     use datafusion::prelude::{col, ParquetReadOptions, SessionConfig, SessionContext};
     let started = Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(
-        std::thread::available_parallelism().map_or(2, |n| n.get()),
-    ));
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new()
+            .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get())),
+    );
     let path = dir.join("coffee.parquet");
     let got = rt.block_on(async {
         let df = ctx
@@ -125,12 +126,8 @@ fn main() {
         bare.push(bare_scan(&dir));
     }
     let alone: Vec<f64> = alone.into_iter().map(median).collect();
-    let (worst, worst_s) = alone
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(k, s)| (k, *s))
-        .unwrap();
+    let (worst, worst_s) =
+        alone.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(k, s)| (k, *s)).unwrap();
     let (shared, separate) = (median(shared), median(separate));
     let (trivial, bare) = (median(trivial), median(bare));
     let names = ["lines", "customers", "age_grid", "mix", "venues", "channels", "sizes", "ages"];

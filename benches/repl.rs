@@ -1,12 +1,20 @@
-//! How long a segmentation typed at the REPL prompt takes over 1M rows: the first
-//! query of a session and repeated ones. `cargo bench --bench repl` (SEG_BENCH_ROWS
-//! changes the size).
+//! How long a segmentation typed at the REPL prompt takes over 1M and 10M rows: the
+//! first query of a session and repeated ones (those scan the columns the session
+//! holds in memory). `cargo bench --bench repl` (SEG_BENCH_ROWS picks one size).
 
 use std::time::Instant;
 
 fn main() {
-    let rows: u64 =
-        std::env::var("SEG_BENCH_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let sizes: Vec<u64> = match std::env::var("SEG_BENCH_ROWS").ok().and_then(|s| s.parse().ok()) {
+        Some(n) => vec![n],
+        None => vec![1_000_000, 10_000_000],
+    };
+    for rows in sizes {
+        bench(rows);
+    }
+}
+
+fn bench(rows: u64) {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     seg::engine::gen::write_coffee(&dir.path().join("coffee.parquet"), rows, 42)
