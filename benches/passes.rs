@@ -110,6 +110,14 @@ fn main() {
         seg::engine::gen::write_coffee(&dir.join("coffee.parquet"), rows, 42).unwrap();
     }
     let eight: Vec<usize> = (0..EIGHT).collect();
+    // `-- --only-shared N`: the shared run N times and nothing else, for `perf record`.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--only-shared") {
+        let n: usize = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(10);
+        let times: Vec<f64> = (0..n).map(|_| run(&dir, &eight, true).0).collect();
+        println!("all 8, one pass: median {:.3} s of {n}", median(times));
+        return;
+    }
     // The numbers first: shared and separate runs print the same tables.
     let (_, shared_out) = run(&dir, &eight, true);
     let (_, separate_out) = run(&dir, &eight, false);

@@ -184,6 +184,8 @@ fn new_code(
         short_labels,
         long_labels,
         how,
+        code: codes_of(&label, &d.labels),
+        code_phys: OnceLock::new(),
         label,
         inputs,
         phys: OnceLock::new(),
@@ -284,6 +286,11 @@ struct Inner {
     how: How,
     /// The dimension's label expression, over the `inputs` columns.
     label: Expr,
+    /// The same expression giving each label's code (`codes_of`), when every label
+    /// it can give is a literal: rows are coded by DataFusion's vectorised CASE, not
+    /// by labelling them as text and looking each text up.
+    code: Option<Expr>,
+    code_phys: OnceLock<std::result::Result<Arc<dyn PhysicalExpr>, String>>,
     inputs: Vec<String>,
     phys: OnceLock<std::result::Result<Arc<dyn PhysicalExpr>, String>>,
     cache: Mutex<Cache>,
@@ -300,6 +307,39 @@ impl Kind for Inner {
     }
     fn invoke(&self, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
         Ok(Arc::new(self.codes(args, rows)?))
+    }
+}
+
+/// `label` with every label literal replaced by its position in `labels` (a null,
+/// or a CASE without ELSE, stays null: unassigned). `None` when a label could come
+/// from anything but a literal.
+fn codes_of(label: &Expr, labels: &[String]) -> Option<Expr> {
+    use datafusion::common::ScalarValue;
+    use datafusion::logical_expr::expr::Case;
+    use datafusion::logical_expr::lit;
+    match label {
+        Expr::Literal(v, _) => match v.try_as_str() {
+            Some(Some(s)) => labels.iter().position(|l| l == s).map(|i| lit(i as i64)),
+            Some(None) => Some(lit(ScalarValue::Int64(None))),
+            None if v.is_null() => Some(lit(ScalarValue::Int64(None))),
+            None => None,
+        },
+        Expr::Alias(a) => codes_of(&a.expr, labels),
+        Expr::Cast(c) if matches!(c.field.data_type(), DataType::Utf8 | DataType::Utf8View) => {
+            codes_of(&c.expr, labels)
+        }
+        Expr::Case(c) => {
+            let mut when_then_expr = Vec::new();
+            for (w, t) in &c.when_then_expr {
+                when_then_expr.push((w.clone(), Box::new(codes_of(t, labels)?)));
+            }
+            let else_expr = match &c.else_expr {
+                Some(e) => Some(Box::new(codes_of(e, labels)?)),
+                None => None,
+            };
+            Some(Expr::Case(Case { expr: c.expr.clone(), when_then_expr, else_expr }))
+        }
+        _ => None,
     }
 }
 
@@ -464,37 +504,43 @@ impl Inner {
     /// The label expression, compiled for the argument types actually arriving
     /// (Parquet text comes as views, CSV text as plain strings).
     fn physical(&self, types: &[DataType]) -> Result<Arc<dyn PhysicalExpr>> {
-        self.phys
-            .get_or_init(|| {
-                let fields: Vec<Field> = self
-                    .inputs
-                    .iter()
-                    .zip(types)
-                    .map(|(n, t)| Field::new(n, t.clone(), true))
-                    .collect();
-                let schema =
-                    Arc::new(DFSchema::try_from(Schema::new(fields)).map_err(|e| e.to_string())?);
-                // The same rewrites a plan's expressions get before they run: some
-                // functions (coalesce) only exist in their simplified form.
-                let simplifier = ExprSimplifier::new(
-                    SimplifyContext::builder().with_schema(schema.clone()).build(),
-                );
-                let e = simplifier
-                    .coerce(self.label.clone(), &schema)
-                    .and_then(|e| simplifier.simplify(e))
-                    .map_err(|e| e.to_string())?;
-                let ctx = datafusion::prelude::SessionContext::new();
-                ctx.create_physical_expr(e, &schema).map_err(|e| e.to_string())
-            })
-            .clone()
-            .map_err(|e| internal(format!("{}: {e}", self.name)))
+        self.compile(&self.phys, &self.label, types)
+    }
+
+    fn compile(
+        &self,
+        cell: &OnceLock<std::result::Result<Arc<dyn PhysicalExpr>, String>>,
+        expr: &Expr,
+        types: &[DataType],
+    ) -> Result<Arc<dyn PhysicalExpr>> {
+        cell.get_or_init(|| {
+            let fields: Vec<Field> = self
+                .inputs
+                .iter()
+                .zip(types)
+                .map(|(n, t)| Field::new(n, t.clone(), true))
+                .collect();
+            let schema =
+                Arc::new(DFSchema::try_from(Schema::new(fields)).map_err(|e| e.to_string())?);
+            // The same rewrites a plan's expressions get before they run: some
+            // functions (coalesce) only exist in their simplified form.
+            let simplifier =
+                ExprSimplifier::new(SimplifyContext::builder().with_schema(schema.clone()).build());
+            let e = simplifier
+                .coerce(expr.clone(), &schema)
+                .and_then(|e| simplifier.simplify(e))
+                .map_err(|e| e.to_string())?;
+            let ctx = datafusion::prelude::SessionContext::new();
+            ctx.create_physical_expr(e, &schema).map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| internal(format!("{}: {e}", self.name)))
     }
 
     /// Evaluates the label expression over `arrays` and turns each label into its code.
     /// `rows` matters only without arrays (a dimension that reads no column).
     fn evaluate(&self, arrays: &[ArrayRef], rows: usize) -> Result<Vec<i64>> {
         let types: Vec<DataType> = arrays.iter().map(|a| a.data_type().clone()).collect();
-        let phys = self.physical(&types)?;
         let fields: Vec<Field> =
             self.inputs.iter().zip(&types).map(|(n, t)| Field::new(n, t.clone(), true)).collect();
         let rows = arrays.first().map_or(rows, |a| a.len());
@@ -503,6 +549,18 @@ impl Inner {
             arrays.to_vec(),
             &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
         )?;
+        if let Some(code) = &self.code {
+            let phys = self.compile(&self.code_phys, code, &types)?;
+            let codes = phys.evaluate(&batch)?.into_array(rows)?;
+            let codes = arrow::compute::cast(&codes, &DataType::Int64)?;
+            let unassigned = self.n as i64;
+            return Ok(codes
+                .as_primitive::<Int64Type>()
+                .iter()
+                .map(|c| c.unwrap_or(unassigned))
+                .collect());
+        }
+        let phys = self.physical(&types)?;
         let labels = phys.evaluate(&batch)?.into_array(rows)?;
         let labels = arrow::compute::cast(&labels, &DataType::Utf8)?;
         let labels = labels.as_string::<i32>();
