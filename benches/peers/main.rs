@@ -158,6 +158,9 @@ fn cases() -> Vec<Case> {
         ("hierarchy", "tree", "`then` hierarchy, 3 levels, subtotals and shares"),
         ("grid", "grid", "`x` grid, data-dependent regions x age bins"),
         ("tiers", "tiers", "entity spend quintiles (per customer)"),
+        ("column7", "venues", "`x` grid, a column as it is (7 values) x age bins"),
+        ("column10k", "shops", "a column as it is, 10,000 values"),
+        ("monthly", "monthly", "`over order_date by month`: shares and changes per month"),
     ];
     let mut out: Vec<Case> = fixed
         .iter()
@@ -236,7 +239,7 @@ fn jobs(opts: &Opts, cases: &[Case]) -> Vec<Job> {
         if !opts.smoke {
             jobs.push(Job { case: seg, rows: 1_000_000, fmt: Fmt::Parquet });
             jobs.push(Job { case: seg, rows: 1_000_000, fmt: Fmt::Csv });
-            jobs.push(Job { case: seg, rows: 50_000_000, fmt: Fmt::Parquet });
+            jobs.push(Job { case: seg, rows: 100_000_000, fmt: Fmt::Parquet });
         }
     }
     jobs

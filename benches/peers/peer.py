@@ -94,8 +94,9 @@ def run_polars():
             .sort(keys + ["level"], nulls_last=True)
             .select(keys + ["level", "rows", "volume", "value", "share", "share_of_parent"])
         )
-    elif case == "grid":
-        labelled = lf.select(pl.col("region").alias("region_dim"), age_band, "revenue")
+    elif case in ("grid", "column7"):
+        column = "region" if case == "grid" else "customer_type"
+        labelled = lf.select(pl.col(column).alias("region_dim"), age_band, "revenue")
         agg = labelled.group_by("region_dim", "age_band").agg(pl.len().alias("rows"), pl.col("revenue").sum().alias("value"))
         regions = labelled.select(pl.col("region_dim").drop_nulls().unique())
         cells = regions.join(pl.LazyFrame({"age_band": AGES}), how="cross")
@@ -105,6 +106,34 @@ def run_polars():
             .with_columns((pl.col("value") / pl.col("value").sum()).alias("share"))
             .sort("region_dim", "age_band", nulls_last=True)
             .select("region_dim", "age_band", "rows", "value", "share")
+            .collect()
+        )
+        if case == "column7":
+            out = out.rename({"region_dim": "venue"})
+    elif case == "monthly":
+        cells = (
+            lf.group_by(pl.col("order_date").dt.strftime("%Y-%m").alias("period"), buyer.alias("buyer_m"))
+            .agg(sums)
+            .with_columns((pl.col("rows") / pl.col("rows").sum().over("period")).alias("share"))
+            .sort("period")
+        )
+        out = (
+            cells.with_columns(
+                (pl.col("rows") / pl.col("rows").shift(1).over("buyer_m") - 1).alias("growth"),
+                (pl.col("share") - pl.col("share").shift(1).over("buyer_m")).alias("share_change"),
+            )
+            .sort("period", "buyer_m")
+            .select("period", "buyer_m", "rows", "volume", "value", "share", "growth", "share_change")
+            .collect()
+        )
+    elif case == "column10k":
+        out = (
+            lf.filter(pl.col("customer_id") <= 10000)
+            .group_by(pl.col("customer_id").alias("shop"))
+            .agg(pl.len().alias("rows"), pl.col("revenue").sum().alias("value"))
+            .with_columns((pl.col("value") / pl.col("value").sum()).alias("share"))
+            .sort("shop")
+            .select("shop", "rows", "value", "share")
             .collect()
         )
     elif case == "tiers":
