@@ -44,6 +44,8 @@ struct Case {
     sql: String,
     cuts: Option<Vec<i64>>,
     what: String,
+    /// Customer ids spread over this many keys (`remapped`): a large entity.
+    keys: Option<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -171,8 +173,21 @@ fn cases() -> Vec<Case> {
             sql: read(&format!("{name}.sql")),
             cuts: None,
             what: what.to_string(),
+            keys: None,
         })
         .collect();
+    // The generator's 50,000 customers, spread over 2M: the entity's keys are what
+    // costs (issue 17's "entity quintiles over 2 million customers").
+    let tiers = out.iter().find(|c| c.name == "tiers").expect("tiers");
+    out.push(Case {
+        name: "tiers2m".into(),
+        segment: "tiers",
+        spec: tiers.spec.clone(),
+        sql: tiers.sql.clone(),
+        cuts: None,
+        what: "entity spend quintiles, 2M customers".into(),
+        keys: Some(2_000_000),
+    });
     for n in [5usize, 50, 500] {
         out.push(bins_case(&common, n));
     }
@@ -210,6 +225,7 @@ fn bins_case(common: &str, n: usize) -> Case {
         spec,
         sql,
         cuts: Some(cuts),
+        keys: None,
         what: format!("bins on revenue, {n} cut points"),
     }
 }
@@ -293,6 +309,46 @@ fn data_file(work: &Path, rows: u64, fmt: Fmt) -> Result<PathBuf, String> {
     eprintln!("peers: generating {}", path.display());
     let tmp = work.join(format!(".coffee_{}.tmp.{}", human_rows(rows), fmt.ext()));
     seg::engine::gen::write_coffee(&tmp, rows, SEED)?;
+    std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// `data` with `customer_id` replaced by `order_id * 7919 mod keys + 1`, so the
+/// customers are spread over up to `keys` ids; written once beside it.
+fn remapped(work: &Path, data: &Path, rows: u64, keys: u64) -> Result<PathBuf, String> {
+    use datafusion::prelude::{col, lit, ParquetReadOptions, SessionContext};
+    let path = work.join(format!("coffee_{}_{}keys.parquet", human_rows(rows), human_rows(keys)));
+    if path.exists() {
+        return Ok(path);
+    }
+    eprintln!("peers: writing {}", path.display());
+    let tmp =
+        work.join(format!(".coffee_{}_{}keys.tmp.parquet", human_rows(rows), human_rows(keys)));
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let ctx = SessionContext::new();
+        let df = ctx
+            .read_parquet(data.to_str().unwrap(), ParquetReadOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let cols: Vec<_> = df
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match f.name().as_str() {
+                "customer_id" => ((col("order_id") * lit(7919i64)) % lit(keys as i64) + lit(1i64))
+                    .alias("customer_id"),
+                n => col(n),
+            })
+            .collect();
+        let opts =
+            datafusion::dataframe::DataFrameWriteOptions::new().with_single_file_output(true);
+        df.select(cols)
+            .map_err(|e| e.to_string())?
+            .write_parquet(tmp.to_str().unwrap(), opts, None)
+            .await
+            .map_err(|e| e.to_string())
+    })?;
     std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
     Ok(path)
 }
@@ -493,6 +549,10 @@ fn run(opts: &Opts) -> Result<(), String> {
     for (j, job) in jobs.iter().enumerate() {
         let case = &cases[job.case];
         let data = data_file(&work, job.rows, job.fmt)?;
+        let data = match case.keys {
+            Some(keys) => remapped(&work, &data, job.rows, keys)?,
+            None => data,
+        };
         let dir = work.join("cases");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let spec = dir.join(format!("{}.{}.seg", case.name, job.fmt.ext()));

@@ -136,7 +136,7 @@ def run_polars():
             .select("shop", "rows", "value", "share")
             .collect()
         )
-    elif case == "tiers":
+    elif case in ("tiers", "tiers2m"):
         customers = (
             lf.filter(pl.col("customer_id").is_not_null())
             .group_by("customer_id")
