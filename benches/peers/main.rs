@@ -82,6 +82,11 @@ fn main() {
     if args.first().map(String::as_str) == Some("--df-sql") {
         return df_sql::main(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some("--remap") {
+        let keys: u64 = args[3].parse().expect("--remap DATA OUT KEYS");
+        return write_remapped(Path::new(&args[1]), Path::new(&args[2]), keys)
+            .unwrap_or_else(|e| panic!("remap: {e}"));
+    }
     let opts = parse_opts(&args);
     if let Err(e) = run(&opts) {
         eprintln!("peers: {e}");
@@ -316,7 +321,6 @@ fn data_file(work: &Path, rows: u64, fmt: Fmt) -> Result<PathBuf, String> {
 /// `data` with `customer_id` replaced by `order_id * 7919 mod keys + 1`, so the
 /// customers are spread over up to `keys` ids; written once beside it.
 fn remapped(work: &Path, data: &Path, rows: u64, keys: u64) -> Result<PathBuf, String> {
-    use datafusion::prelude::{col, lit, ParquetReadOptions, SessionContext};
     let path = work.join(format!("coffee_{}_{}keys.parquet", human_rows(rows), human_rows(keys)));
     if path.exists() {
         return Ok(path);
@@ -324,6 +328,25 @@ fn remapped(work: &Path, data: &Path, rows: u64, keys: u64) -> Result<PathBuf, S
     eprintln!("peers: writing {}", path.display());
     let tmp =
         work.join(format!(".coffee_{}_{}keys.tmp.parquet", human_rows(rows), human_rows(keys)));
+    // In a process of its own: a child's peak memory starts from its parent's at
+    // the fork, so DataFusion's memory here would count against every later engine.
+    let status = Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .arg("--remap")
+        .arg(data)
+        .arg(&tmp)
+        .arg(keys.to_string())
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("writing {} failed", tmp.display()));
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// `--remap DATA OUT KEYS`: `remapped`'s file, written by a child process.
+fn write_remapped(data: &Path, tmp: &Path, keys: u64) -> Result<(), String> {
+    use datafusion::prelude::{col, lit, ParquetReadOptions, SessionContext};
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let ctx = SessionContext::new();
@@ -347,10 +370,9 @@ fn remapped(work: &Path, data: &Path, rows: u64, keys: u64) -> Result<PathBuf, S
             .map_err(|e| e.to_string())?
             .write_parquet(tmp.to_str().unwrap(), opts, None)
             .await
-            .map_err(|e| e.to_string())
-    })?;
-    std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
-    Ok(path)
+            .map_err(|e| e.to_string())?;
+        Ok::<(), String>(())
+    })
 }
 
 struct Outcome {

@@ -78,3 +78,46 @@ fn two_versions_share_one_read_of_the_data() {
     assert_eq!(seg::engine::batches_to_values(&b.run_segment(0).unwrap()), before);
     assert_eq!(a.run_segment(0).unwrap().iter().map(|x| x.num_rows()).sum::<usize>(), 4);
 }
+
+/// A large CSV's types are inferred in parts on every core; the merged schema is
+/// the one a single pass over every record infers, whatever part a value that
+/// changes a column's type falls in.
+#[test]
+fn csv_types_inferred_in_parts_are_those_of_one_pass() {
+    use arrow::datatypes::DataType;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(w, "i,f,late,when,t,flag,empty").unwrap();
+    let rows = 1_300_000;
+    for r in 0..rows {
+        // `f`: integers, one float in the middle; `late`: empty in the first half,
+        // then integers; `when`: dates, one timestamp near the end; `t`: integers,
+        // one word on the last row; `empty`: never a value.
+        let f = if r == rows / 2 { "2.5".to_string() } else { (r % 100).to_string() };
+        let late = if r < rows / 2 { String::new() } else { (r % 7).to_string() };
+        let when = if r == rows - 10 { "2024-01-02T03:04:05" } else { "2024-01-02" };
+        let t = if r == rows - 1 { "word".to_string() } else { (r % 3).to_string() };
+        writeln!(w, "{r},{f},{late},{when},{t},{},", r % 2 == 0).unwrap();
+    }
+    w.flush().unwrap();
+    drop(w);
+    assert!(std::fs::metadata(&path).unwrap().len() > 32 << 20, "large enough to be split");
+    let schema = seg::engine::schema::read_schema(&path, seg::check::program::Format::Csv, false)
+        .expect("schema");
+    let types: Vec<(String, DataType)> =
+        schema.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+    let want = |n: &str| types.iter().find(|(x, _)| x == n).map(|(_, t)| t.clone()).unwrap();
+    assert_eq!(want("i"), DataType::Int64);
+    assert_eq!(want("f"), DataType::Float64);
+    assert_eq!(want("late"), DataType::Int64);
+    assert!(matches!(want("when"), DataType::Timestamp(..)), "{types:?}");
+    assert_eq!(want("t"), DataType::Utf8);
+    assert_eq!(want("flag"), DataType::Boolean);
+    // A column with no value reads as text, as one pass has it.
+    let one_pass = seg::engine::schema::read_schema(&path, seg::check::program::Format::Csv, true)
+        .expect("sampled schema");
+    let empty = one_pass.field_with_name("empty").unwrap().data_type().clone();
+    assert_eq!(want("empty"), empty);
+}
