@@ -112,7 +112,7 @@ fn infer_csv_in_parts(path: &Path) -> Option<Schema> {
         }
     }
     starts.push(len);
-    let parts: Vec<Option<Schema>> = std::thread::scope(|scope| {
+    let parts: Vec<Option<(Vec<String>, Vec<u16>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = starts
             .windows(2)
             .enumerate()
@@ -121,51 +121,164 @@ fn infer_csv_in_parts(path: &Path) -> Option<Schema> {
                 scope.spawn(move || {
                     let mut f = super::files::open_regular(path).ok()?;
                     f.seek(SeekFrom::Start(from)).ok()?;
-                    let part = BufReader::new(f.take(to - from));
-                    let fmt = arrow::csv::reader::Format::default().with_header(i == 0);
-                    fmt.infer_schema(part, None).ok().map(|(s, _)| s)
+                    infer_part(BufReader::new(f.take(to - from)), i == 0)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().ok().flatten()).collect()
     });
     let mut parts = parts.into_iter();
-    let first = parts.next()??;
-    let mut bits: Vec<u16> = first.fields().iter().map(|f| type_bits(f.data_type())).collect();
+    let (names, mut bits) = parts.next()??;
     for part in parts {
-        let part = part?;
-        if part.fields().len() != bits.len() {
+        let (_, more) = part?;
+        if more.len() != bits.len() {
             return None;
         }
-        for (b, f) in bits.iter_mut().zip(part.fields()) {
-            *b |= type_bits(f.data_type());
-        }
+        bits.iter_mut().zip(more).for_each(|(b, m)| *b |= m);
     }
-    let fields: Vec<Field> = first
-        .fields()
-        .iter()
-        .zip(bits)
-        .map(|(f, b)| Field::new(f.name(), type_of_bits(b), true))
-        .collect();
+    let fields: Vec<Field> =
+        names.iter().zip(bits).map(|(n, b)| Field::new(n, type_of_bits(b), true)).collect();
     Some(Schema::new(fields))
 }
 
-/// An inferred CSV type as the set of value kinds arrow-csv's inference saw
-/// (`InferredDataType`'s bits; a type inferred from several kinds stands for the
-/// kinds that decide it, which merge the same way).
-fn type_bits(t: &arrow::datatypes::DataType) -> u16 {
-    use arrow::datatypes::{DataType, TimeUnit};
-    match t {
-        DataType::Null => 0,
-        DataType::Boolean => 1,
-        DataType::Int64 => 1 << 1,
-        DataType::Float64 => 1 << 2,
-        DataType::Date32 => 1 << 3,
-        DataType::Timestamp(TimeUnit::Second, _) => 1 << 4,
-        DataType::Timestamp(TimeUnit::Millisecond, _) => 1 << 5,
-        DataType::Timestamp(TimeUnit::Microsecond, _) => 1 << 6,
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => 1 << 7,
-        _ => 1 << 8,
+/// One part's column names (the header, in the first part) and, per column, the
+/// kinds of value its records hold (`kind_bits`), read as arrow-csv's inference
+/// reads them. `None` on anything that inference would report as an error.
+fn infer_part(part: impl std::io::Read, header: bool) -> Option<(Vec<String>, Vec<u16>)> {
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(header).flexible(false).from_reader(part);
+    let names: Vec<String> = match header {
+        true => reader.headers().ok()?.iter().map(str::to_string).collect(),
+        false => (0..reader.headers().ok()?.len()).map(|i| format!("column_{}", i + 1)).collect(),
+    };
+    let mut bits = vec![0u16; names.len()];
+    let mut record = csv::StringRecord::new();
+    // Without a header the first record was read as one; it is data here.
+    if !header {
+        let first = reader.headers().ok()?.clone();
+        first.iter().zip(bits.iter_mut()).for_each(|(v, b)| *b |= kind_bits(v));
+    }
+    while reader.read_record(&mut record).ok()? {
+        record.iter().zip(bits.iter_mut()).for_each(|(v, b)| *b |= kind_bits(v));
+    }
+    Some((names, bits))
+}
+
+/// arrow-csv's `InferredDataType::update` for one value, as the bit of the kind it
+/// is (an empty value is null: no bit). ASCII values are classified by hand, which
+/// is what makes inference over every record affordable; anything else goes
+/// through the same regular expressions arrow-csv uses (`\d` there is any Unicode
+/// digit).
+pub fn kind_bits(v: &str) -> u16 {
+    const TEXT: u16 = 1 << 8;
+    if v.is_empty() {
+        return 0;
+    }
+    if v.starts_with('"') {
+        return TEXT;
+    }
+    if !v.is_ascii() {
+        return kind_bits_by_regex(v);
+    }
+    let b = v.as_bytes();
+    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
+        return 1;
+    }
+    // Numbers: -?digits[.digits][e[+-]digits]
+    let sign = usize::from(b[0] == b'-');
+    let int = digits(sign);
+    let mut at = sign + int;
+    if at == b.len() && int > 0 {
+        return if v.len() >= 19 && v.parse::<i64>().is_err() { TEXT } else { 1 << 1 };
+    }
+    let mut frac = None;
+    if at < b.len() && b[at] == b'.' {
+        let n = digits(at + 1);
+        frac = Some(n);
+        at += 1 + n;
+    }
+    let mantissa = match frac {
+        Some(n) => int > 0 || n > 0,
+        None => int > 0,
+    };
+    if mantissa && at < b.len() && (b[at] == b'e' || b[at] == b'E') {
+        let mut e = at + 1;
+        if e < b.len() && (b[e] == b'+' || b[e] == b'-') {
+            e += 1;
+        }
+        let n = digits(e);
+        if n > 0 && e + n == b.len() {
+            return 1 << 2;
+        }
+    } else if mantissa && frac.is_some() && at == b.len() {
+        return 1 << 2;
+    }
+    if v == "NaN" || v == "nan" || v == "inf" || v == "-inf" {
+        return 1 << 2;
+    }
+    // Dates and timestamps: \d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[.fraction][rest]
+    let at_digits =
+        |i: usize, n: usize| b.len() >= i + n && b[i..i + n].iter().all(u8::is_ascii_digit);
+    if !(at_digits(0, 4)
+        && b.get(4) == Some(&b'-')
+        && at_digits(5, 2)
+        && b.get(7) == Some(&b'-')
+        && at_digits(8, 2))
+    {
+        return TEXT;
+    }
+    if b.len() == 10 {
+        return 1 << 3;
+    }
+    let time = matches!(b[10], b'T' | b' ')
+        && at_digits(11, 2)
+        && b.get(13) == Some(&b':')
+        && at_digits(14, 2)
+        && b.get(16) == Some(&b':')
+        && at_digits(17, 2);
+    if !time {
+        return TEXT;
+    }
+    match b.get(19) {
+        None => 1 << 4,
+        Some(c) if !c.is_ascii_digit() && *c != b'.' => 1 << 4,
+        Some(b'.') => match digits(20) {
+            n @ 1..=9 => {
+                1 << (if n <= 3 {
+                    5
+                } else if n <= 6 {
+                    6
+                } else {
+                    7
+                })
+            }
+            _ => TEXT,
+        },
+        Some(_) => TEXT,
+    }
+}
+
+/// `kind_bits` through arrow-csv's own patterns (for values that are not ASCII).
+fn kind_bits_by_regex(v: &str) -> u16 {
+    static SET: std::sync::LazyLock<regex::RegexSet> = std::sync::LazyLock::new(|| {
+        regex::RegexSet::new([
+            r"(?i)^(true)$|^(false)$(?-i)",
+            r"^-?(\d+)$",
+            r"^-?((\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?|\d+([eE][-+]?\d+))$",
+            r"^\d{4}-\d\d-\d\d$",
+            r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[^\d\.].*)?$",
+            r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\.\d{1,3}(?:[^\d].*)?$",
+            r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\.\d{1,6}(?:[^\d].*)?$",
+            r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\.\d{1,9}(?:[^\d].*)?$",
+        ])
+        .expect("arrow-csv's patterns")
+    });
+    match SET.matches(v).into_iter().next() {
+        Some(1) if v.len() >= 19 && v.parse::<i64>().is_err() => 1 << 8,
+        Some(m) => 1 << m,
+        None if v == "NaN" || v == "nan" || v == "inf" || v == "-inf" => 1 << 2,
+        None => 1 << 8,
     }
 }
 

@@ -1570,3 +1570,70 @@ fn shared_pass_matches_reference_evaluator() {
     let shared = shared.into_inner();
     assert!(shared * 2 >= cases as usize, "only {shared} of {cases} runs used a shared pass");
 }
+
+/// The hand-written CSV type classifier (`engine::schema::kind_bits`) gives every
+/// value the kind arrow-csv's own inference gives it.
+#[test]
+fn csv_kinds_match_arrow_inference() {
+    use arrow::datatypes::{DataType, TimeUnit};
+    let piece = prop_oneof![
+        Just("-".to_string()),
+        Just(".".to_string()),
+        Just("e".to_string()),
+        Just("E+".to_string()),
+        Just("T".to_string()),
+        Just(" ".to_string()),
+        Just(":".to_string()),
+        Just("Z".to_string()),
+        Just("true".to_string()),
+        Just("FaLsE".to_string()),
+        Just("NaN".to_string()),
+        Just("inf".to_string()),
+        Just("٣".to_string()),
+        Just("2024-01-02".to_string()),
+        Just("03:04:05".to_string()),
+        Just("9223372036854775808".to_string()),
+        "[0-9]{1,12}",
+        "[a-z]{1,3}",
+    ];
+    let value = prop::collection::vec(piece, 1..5).prop_map(|p| p.concat());
+    let config = ProptestConfig { cases: 2000, failure_persistence: None, ..Default::default() };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    runner
+        .run(&value, |v| {
+            let fmt = arrow::csv::reader::Format::default().with_header(true);
+            let (schema, _) = fmt
+                .infer_schema(std::io::Cursor::new(format!("c\n{v}\n")), None)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let want: u16 = match schema.field(0).data_type() {
+                DataType::Null => 0,
+                DataType::Boolean => 1,
+                DataType::Int64 => 1 << 1,
+                DataType::Float64 => 1 << 2,
+                DataType::Date32 => 1 << 3,
+                DataType::Timestamp(TimeUnit::Second, _) => 1 << 4,
+                DataType::Timestamp(TimeUnit::Millisecond, _) => 1 << 5,
+                DataType::Timestamp(TimeUnit::Microsecond, _) => 1 << 6,
+                DataType::Timestamp(TimeUnit::Nanosecond, _) => 1 << 7,
+                _ => 1 << 8,
+            };
+            prop_assert_eq!(seg::engine::schema::kind_bits(&v), want, "value {:?}", v);
+            Ok(())
+        })
+        .unwrap();
+    // Fractions of every length, each side of arrow's 3, 6 and 9 digits.
+    for n in 0..12 {
+        let v = format!("2024-01-02T03:04:05.{}", "1".repeat(n));
+        let fmt = arrow::csv::reader::Format::default().with_header(true);
+        let (schema, _) =
+            fmt.infer_schema(std::io::Cursor::new(format!("c\n{v}\n")), None).unwrap();
+        let got = seg::engine::schema::kind_bits(&v);
+        let want = match schema.field(0).data_type() {
+            DataType::Timestamp(TimeUnit::Millisecond, _) => 1 << 5,
+            DataType::Timestamp(TimeUnit::Microsecond, _) => 1 << 6,
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => 1 << 7,
+            _ => 1 << 8,
+        };
+        assert_eq!(got, want, "{v}");
+    }
+}
