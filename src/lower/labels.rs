@@ -23,10 +23,10 @@ fn label_expr(d: &DimDef, i: usize) -> DfResult<Expr> {
     let text = |e: Expr| cast(e, DataType::Utf8);
     let null_text = || lit(ScalarValue::Utf8(None));
     Ok(match &d.kind {
-        // Text labels keep the source's string type (Parquet's views) through the
-        // grouping; `segment_plan` and `assign_plan` cast them on the way out.
-        DimKind::Column(e) if e.ty == Type::Text => row(e),
-        DimKind::Column(e) => text(row(e)),
+        // Labels keep the source's type (Parquet's string views, integers, dates)
+        // through the grouping; `segment_plan` and `assign_plan` cast them to text
+        // on the way out, once per segment instead of once per row.
+        DimKind::Column(e) => row(e),
         DimKind::Top { other, .. } => {
             when(col(&names::top_rank(i)).is_not_null(), text(col(&names::top_value(i))))
                 .otherwise(lit(other.as_str()))?
