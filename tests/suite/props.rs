@@ -573,21 +573,7 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
     .map_err(|e| TestCaseError::fail(e.to_string()))?;
     if twin {
         session.share_scans(&[0, 1], true);
-        let want = run_segment(&session.program, 1, &reference_tables(&c.data));
-        let got =
-            session.run_segment(1).map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
-        let sd = &session.program.segments[1];
-        let got = rows_from_values(
-            sd.label_columns(),
-            sd.has_levels(),
-            &seg::engine::batches_to_values(&got),
-        );
-        if let Some(d) = diff(&want, &got) {
-            return Err(TestCaseError::fail(format!(
-                "twin s1: {d}\nspec:\n{}\ndata: {:?}",
-                c.spec, c.data
-            )));
-        }
+        check_against_reference(&session, 1, c, &reference_tables(&c.data))?;
     }
     let batches = match session.run_segment(0) {
         Ok(b) => b,
@@ -626,6 +612,31 @@ fn check_case(c: &Case) -> Result<(), TestCaseError> {
     }
     check_queries(&session.program, &expected, &actual)
         .map_err(|e| TestCaseError::fail(format!("{e}\nspec:\n{}\ndata: {:?}", c.spec, c.data)))
+}
+
+/// Segmentation `s` of `session` gives the reference evaluator's rows.
+fn check_against_reference(
+    session: &Session,
+    s: usize,
+    c: &Case,
+    tables: &[Table],
+) -> Result<(), TestCaseError> {
+    let want = run_segment(&session.program, s, tables);
+    let got =
+        session.run_segment(s).map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
+    let sd = &session.program.segments[s];
+    let got = rows_from_values(
+        sd.label_columns(),
+        sd.has_levels(),
+        &seg::engine::batches_to_values(&got),
+    );
+    match diff(&want, &got) {
+        Some(d) => Err(TestCaseError::fail(format!(
+            "segment {}: {d}\nspec:\n{}\ndata: {:?}",
+            sd.name, c.spec, c.data
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The portable plan (standard expressions only, for other databases) gives the
@@ -1547,22 +1558,7 @@ fn shared_pass_matches_reference_evaluator() {
                 shared.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             for &s in &all {
-                let want = run_segment(&session.program, s, &tables);
-                let got = session
-                    .run_segment(s)
-                    .map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
-                let sd = &session.program.segments[s];
-                let got = rows_from_values(
-                    sd.label_columns(),
-                    sd.has_levels(),
-                    &seg::engine::batches_to_values(&got),
-                );
-                if let Some(d) = diff(&want, &got) {
-                    return Err(TestCaseError::fail(format!(
-                        "s{s}: {d}\nspec:\n{}\ndata: {:?}",
-                        c.spec, c.data
-                    )));
-                }
+                check_against_reference(&session, s, &c, &tables)?;
             }
             Ok(())
         })
