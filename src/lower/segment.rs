@@ -238,6 +238,20 @@ impl Seg<'_> {
                 Some(dict::encode(dict, stride, label, col(names::PERIOD), cell))
             }
             (None, Some(cell)) if fold => Some(codes::fold_period(cell, col(names::PERIOD))),
+            // Every dimension labels every row alike (`rules { else => "all" }`): one
+            // segment, so no grouping at all. The code is the same on every row, so
+            // its minimum is it; over no rows it is null, and the row is dropped, as
+            // a grouped aggregate would give none.
+            (None, Some(cell))
+                if labels.is_empty() && self.over().is_none() && self.constant(coded) =>
+            {
+                let mut all = vec![agg::min(cell).alias(names::CELL)];
+                all.extend(aggs);
+                let leaves = lab
+                    .aggregate(Vec::<Expr>::new(), all)?
+                    .filter(col(names::CELL).is_not_null())?;
+                return self.decoded(leaves, &strides, None, stride, &lab_schema, set);
+            }
             (None, Some(cell)) => {
                 let mut group = vec![cell.alias(names::CELL)];
                 group.extend(labels);
@@ -256,6 +270,15 @@ impl Seg<'_> {
         );
         let leaves = agg.project(cols)?;
         self.decoded(leaves, &strides, dict.as_ref(), stride, &lab_schema, set)
+    }
+
+    /// Whether every dimension in `coded` gives every row of this segmentation the
+    /// same label: it reads no column and labels the segmentation's own rows.
+    fn constant(&self, coded: &[usize]) -> bool {
+        coded.iter().all(|&d| {
+            let dd = &self.p.dims[d];
+            dd.owner == self.sd.owner() && dd.has_static_labels() && dd.input_columns().is_empty()
+        })
     }
 
     /// Leaf cells keyed by cell code, decoded back to each dimension's label.

@@ -221,6 +221,8 @@ fn dim_body() -> impl Strategy<Value = (bool, String)> {
         Just((false, "substr(t, 1, 2)".to_string())),
         Just((false, "zone".to_string())),
         Just((false, "bins w [0, 2]".to_string())),
+        // One label for every row: no column read, one segment.
+        Just((false, "rules {\n  else => \"all\"\n}".to_string())),
         (1u64..4).prop_map(|n| (false, format!("top {n} t else \"other\""))),
         (1u64..3).prop_map(|n| (false, format!("top {n} a"))),
         mapping.prop_map(|s| (false, s)),
