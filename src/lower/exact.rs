@@ -306,8 +306,29 @@ impl Accumulator for One {
             return Ok(());
         }
         let v = values[0].as_primitive::<Float64Type>();
-        for x in v.iter().flatten() {
-            self.sum.add(x);
+        if v.null_count() > 0 {
+            for x in v.iter().flatten() {
+                self.sum.add(x);
+            }
+            return Ok(());
+        }
+        // Four sums side by side, merged exactly at the end: each addition waits on
+        // the one before in its own sum only, so the four chains overlap in the CPU.
+        let mut lanes: [ExactSum; 4] = Default::default();
+        let chunks = v.values().chunks_exact(4);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for (lane, x) in lanes.iter_mut().zip(c) {
+                lane.add(*x);
+            }
+        }
+        for x in rest {
+            self.sum.add(*x);
+        }
+        for lane in &lanes {
+            let mut words = Float64Builder::new();
+            lane.push_words(&mut words);
+            self.sum.merge(Some(Arc::new(words.finish())), lane.count);
         }
         Ok(())
     }

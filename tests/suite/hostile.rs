@@ -326,3 +326,40 @@ fn fuzz_corpus_replays_cleanly() {
         });
     worker.unwrap().join().unwrap();
 }
+
+/// The exact float sum of one group (no GROUP BY), which adds in four interleaved
+/// sums, gives the bits of `sum_chunks` for every length and order.
+#[test]
+fn ungrouped_float_sums_are_exact_in_any_order() {
+    use arrow::array::Float64Array;
+    use arrow::record_batch::RecordBatch;
+    use datafusion::prelude::{col, SessionContext};
+    use seg::lower::exact::{float_sum, sum_chunks};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let xs = [0.1, 1e16, 0.2, -1e16, 0.3, 1e-300, 17.25, 3.0e10, -0.7, 16.82, 4.4, 1e100, -1e100];
+    for n in 1..=xs.len() {
+        for k in 0..n {
+            let mut r = xs[..n].to_vec();
+            r.rotate_left(k);
+            let want = sum_chunks(&[&r]);
+            let batch = RecordBatch::try_from_iter([(
+                "x",
+                std::sync::Arc::new(Float64Array::from(r.clone())) as arrow::array::ArrayRef,
+            )])
+            .unwrap();
+            let got = rt.block_on(async {
+                let ctx = SessionContext::new();
+                let df = ctx.read_batch(batch).unwrap();
+                let out = df
+                    .aggregate(vec![], vec![float_sum(col("x"))])
+                    .unwrap()
+                    .collect()
+                    .await
+                    .unwrap();
+                let a = out[0].column(0).as_any().downcast_ref::<Float64Array>().unwrap().value(0);
+                a
+            });
+            assert_eq!(got.to_bits(), want.to_bits(), "{r:?}");
+        }
+    }
+}
