@@ -260,8 +260,8 @@ pub fn expect_verdicts(
     cache: &mut HashMap<usize, Vec<OutRow>>,
 ) -> Vec<ExpectVerdict> {
     let verdict = |span, ok, detail, error| ExpectVerdict { span, ok, detail, error };
-    // The segmentations the expectations read share one scan of a market where
-    // they can.
+    // Any segmentation may be read by an expectation: sharing is planned for all,
+    // and a pass runs only when the first of its segmentations runs.
     let all: Vec<usize> = (0..session.program.segments.len()).collect();
     session.share_scans(&all, true);
     session

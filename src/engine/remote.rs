@@ -269,8 +269,8 @@ fn pg_cell(r: &postgres::Row, i: usize) -> Cell {
         }
         Type::BOOL => get(r.try_get::<_, Option<bool>>(i).ok().flatten().map(Cell::Bool)),
         Type::DATE => get(r.try_get::<_, Option<PgDate>>(i).ok().flatten().map(|d| Cell::Int(d.0))),
-        // A type the client cannot read as text (a DATE, say) is an error, never a
-        // null in place of a value.
+        // A type the client cannot read as text is an error, never a null in
+        // place of a value.
         _ => match r.try_get::<_, Option<String>>(i) {
             Ok(v) => get(v.map(Cell::Text)),
             Err(_) => Cell::Unreadable(t.name().to_string()),

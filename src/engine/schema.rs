@@ -78,9 +78,8 @@ const PARTS_FROM_BYTES: u64 = 32 << 20;
 /// inference merges the values of one column, so the schema is the one a single
 /// pass infers. Inference reads every record with a regex per field, single
 /// threaded: 6 s of a 10M-row `seg run`. `None` (a single pass then decides, and
-/// reports any error) for small files, one core, a file with quotes (a quoted
-/// field may hold a newline, where a part must not start), or parts whose field
-/// counts differ.
+/// reports any error) for small files, one core, a file with quotes (`infer_part`),
+/// or parts whose field counts differ.
 fn infer_csv_in_parts(path: &Path) -> Option<Schema> {
     use std::io::{BufRead, Read, SeekFrom};
     let len = std::fs::metadata(path).ok()?.len();
@@ -89,16 +88,6 @@ fn infer_csv_in_parts(path: &Path) -> Option<Schema> {
         return None;
     }
     let mut f = super::files::open_regular(path).ok()?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        if buf[..n].contains(&b'"') {
-            return None;
-        }
-    }
     // Part i starts just after the first newline at or after i/cores of the file.
     let mut starts = vec![0u64];
     for i in 1..cores as u64 {
@@ -144,21 +133,30 @@ fn infer_csv_in_parts(path: &Path) -> Option<Schema> {
 /// One part's column names (the header, in the first part) and, per column, the
 /// kinds of value its records hold (`kind_bits`), read as arrow-csv's inference
 /// reads them. `None` on anything that inference would report as an error.
+/// Quotes are read as plain characters, so that a quote anywhere ends the part
+/// (`None`): a quoted field may hold a newline, where a part must not start.
 fn infer_part(part: impl std::io::Read, header: bool) -> Option<(Vec<String>, Vec<u16>)> {
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(header).flexible(false).from_reader(part);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(header)
+        .flexible(false)
+        .quoting(false)
+        .from_reader(part);
+    let quoted = |r: &csv::StringRecord| r.iter().any(|v| v.contains('"'));
+    // Without a header, `headers` is the first record, which is still read below.
+    let first = reader.headers().ok()?;
+    if quoted(first) {
+        return None;
+    }
     let names: Vec<String> = match header {
-        true => reader.headers().ok()?.iter().map(str::to_string).collect(),
-        false => (0..reader.headers().ok()?.len()).map(|i| format!("column_{}", i + 1)).collect(),
+        true => first.iter().map(str::to_string).collect(),
+        false => (0..first.len()).map(|i| format!("column_{}", i + 1)).collect(),
     };
     let mut bits = vec![0u16; names.len()];
     let mut record = csv::StringRecord::new();
-    // Without a header the first record was read as one; it is data here.
-    if !header {
-        let first = reader.headers().ok()?.clone();
-        first.iter().zip(bits.iter_mut()).for_each(|(v, b)| *b |= kind_bits(v));
-    }
     while reader.read_record(&mut record).ok()? {
+        if quoted(&record) {
+            return None;
+        }
         record.iter().zip(bits.iter_mut()).for_each(|(v, b)| *b |= kind_bits(v));
     }
     Some((names, bits))

@@ -914,9 +914,6 @@ impl Session {
     fn grid_fits(&self, s: usize) -> Result<(), EngineError> {
         let Some(pool) = &self.pool else { return Ok(()) };
         let sd = &self.program.segments[s];
-        if sd.mode != SegMode::Cross || sd.dims.len() < 2 {
-            return Ok(());
-        }
         let declared: u128 = sd
             .dims
             .iter()

@@ -66,7 +66,6 @@ pub trait Scans {
 
 pub use errors::internal;
 
-/// Market rows: scanned, filtered by the market's `where`.
 /// How many distinct labels each data-dependent dimension of segmentation `s`
 /// (a column as it is, `top`) takes over its rows: one row, a count column per
 /// such dimension, in the order of `sd.dims`. For sizing a grid before it runs.
@@ -86,6 +85,7 @@ pub fn label_counts(p: &Checked, s: usize, scans: &dyn Scans) -> DfResult<Option
     rows.aggregate(Vec::<Expr>::new(), counts)?.build().map(Some)
 }
 
+/// Market rows: scanned, filtered by the market's `where`.
 pub fn market_rows(p: &Checked, m: usize, scans: &dyn Scans) -> DfResult<LogicalPlanBuilder> {
     let mk = &p.markets[m];
     let mut b = LogicalPlanBuilder::from(scans.scan(m)?);

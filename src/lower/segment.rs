@@ -884,7 +884,8 @@ fn column_order(d: &DimDef, label: Expr, portable: bool) -> DfResult<Vec<SortExp
         keys.push(case.otherwise(lit(n))?.sort(true, false));
     }
     if matches!(e.ty, Type::Int | Type::Float | Type::Date | Type::Timestamp) {
-        // The label is the value as text; read it back to sort by value.
+        // Read back from the label's text, so the key is the same whether the label
+        // arrives as the value (a column grouped as it is) or as its text.
         let text = cast(label, DataType::Utf8);
         let value =
             if portable { cast(text, arrow_type(e.ty)) } else { try_cast(text, arrow_type(e.ty)) };
