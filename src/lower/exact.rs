@@ -89,6 +89,111 @@ fn partials_round(p: &[f64]) -> f64 {
     hi
 }
 
+/// Values per extraction block (2^SPLIT_LOG2), and the levels of extraction tried
+/// before the rest is added value by value: 4 levels take 164 bits, which covers
+/// values 110 binary orders apart.
+const SPLIT_BLOCK: usize = 1 << SPLIT_LOG2;
+const SPLIT_LOG2: i32 = 10;
+const SPLIT_LEVELS: usize = 4;
+
+/// The smallest e with 2^e ≥ x, for finite x > 0.
+fn exponent_above(x: f64) -> i32 {
+    let b = x.to_bits();
+    let biased = ((b >> 52) & 0x7ff) as i32;
+    if biased == 0 {
+        // Subnormal: below 2^-1022.
+        return -1022;
+    }
+    biased - 1023 + i32::from(b & ((1 << 52) - 1) != 0)
+}
+
+/// What a pass over a block's lanes does.
+#[derive(Clone, Copy, PartialEq)]
+enum Lanes {
+    /// The largest |x| of the block.
+    Max,
+    /// One level of extraction from the block into the scratch.
+    First,
+    /// One more level, within the scratch.
+    Again,
+}
+
+/// A pass over `src` (`lanes_generic`), on AVX2 where the CPU has it.
+fn lanes(how: Lanes, src: &[f64], r: &mut [f64], sigma: f64) -> (f64, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { lanes_avx2(how, src, r, sigma) };
+    }
+    lanes_generic(how, src, r, sigma)
+}
+
+/// `lanes_generic` compiled for AVX2, four doubles per instruction: the default
+/// target has two. Only vector width changes; IEEE semantics do not (no FMA).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn lanes_avx2(how: Lanes, src: &[f64], r: &mut [f64], sigma: f64) -> (f64, f64) {
+    lanes_generic(how, src, r, sigma)
+}
+
+/// With σ = `sigma`, each value's part on σ's grid is taken and what is left of it
+/// is written to `r` (for `Again`, `r` holds the values and `src` is unused); returns the exact sum of
+/// the parts and the largest |rest|. For `Max`, the largest |x| of `src` only.
+#[inline(always)]
+fn lanes_generic(how: Lanes, src: &[f64], r: &mut [f64], sigma: f64) -> (f64, f64) {
+    const L: usize = 8;
+    let (mut sum, mut max) = ([0.0f64; L], [0.0f64; L]);
+    let bigger = |m: f64, x: f64| if x.abs() > m { x.abs() } else { m };
+    if how == Lanes::Max {
+        let mut chunks = src.chunks_exact(L);
+        for c in &mut chunks {
+            for i in 0..L {
+                max[i] = bigger(max[i], c[i]);
+            }
+        }
+        chunks.remainder().iter().for_each(|x| max[0] = bigger(max[0], *x));
+    } else {
+        let mut step = |x: f64, lane: usize| {
+            let q = (sigma + x) - sigma;
+            sum[lane] += q;
+            max[lane] = bigger(max[lane], x - q);
+            x - q
+        };
+        let tail = src.len() / L * L;
+        if how == Lanes::First {
+            for (c, out) in src[..tail].chunks_exact(L).zip(r.chunks_exact_mut(L)) {
+                for i in 0..L {
+                    out[i] = step(c[i], i);
+                }
+            }
+            for (x, out) in src[tail..].iter().zip(&mut r[tail..]) {
+                *out = step(*x, 0);
+            }
+        } else {
+            let tail = r.len() / L * L;
+            for c in r[..tail].chunks_exact_mut(L) {
+                for i in 0..L {
+                    c[i] = step(c[i], i);
+                }
+            }
+            for x in &mut r[tail..] {
+                *x = step(*x, 0);
+            }
+        }
+    }
+    // Every partial sum of parts is a multiple of σ·2⁻⁵³ below σ/2: exact in any order.
+    (sum.iter().sum(), max.iter().fold(0.0, |m, x| bigger(m, *x)))
+}
+
+/// 2^k exactly, for k in -1074..=1023 (subnormal below -1022).
+fn pow2(k: i32) -> f64 {
+    if k >= -1022 {
+        f64::from_bits(((k + 1023) as u64) << 52)
+    } else {
+        f64::from_bits(1 << (k + 1074))
+    }
+}
+
 impl ExactSum {
     fn add(&mut self, x: f64) {
         self.count += 1;
@@ -124,6 +229,62 @@ impl ExactSum {
             return;
         }
         (self.hi, self.lo) = two_sum(s, t);
+    }
+
+    /// Adds a run of values with no nulls, a block at a time (`add_block_split`).
+    fn add_slice(&mut self, xs: &[f64]) {
+        self.count += xs.len() as u64;
+        let mut scratch = [0.0; SPLIT_BLOCK];
+        for block in xs.chunks(SPLIT_BLOCK) {
+            if !self.add_block_split(block, &mut scratch[..block.len()]) {
+                block.iter().for_each(|x| self.add_value(*x));
+            }
+        }
+    }
+
+    /// Adds the values of `r` (a block, overwritten) by error-free extraction, as in
+    /// Rump, Ogita and Oishi's AccSum: with σ a power of two far above every |x|,
+    /// `q = (σ + x) − σ` is `x` cut to a grid of σ·2⁻⁵³ and `x − q` is exactly what
+    /// is left, so the q's add without rounding in any order, on SIMD lanes, and
+    /// their sum joins the exact sum as one word. What is left is extracted again,
+    /// 41 bits lower, until nothing is. A TwoSum chain instead waits on every add.
+    /// Returns false, having added nothing, when the block is not all finite or
+    /// lies too near overflow; then it is added value by value. `r` is scratch of
+    /// the block's length.
+    fn add_block_split(&mut self, block: &[f64], r: &mut [f64]) -> bool {
+        let mut max = lanes(Lanes::Max, block, r, 0.0).1;
+        for level in 0.. {
+            if max == 0.0 {
+                return true;
+            }
+            // 2^e bounds every |x|; a block of at most 2^10 values then sums, in
+            // units of σ·2⁻⁵³, to at most 2^(e+11) < σ/2: exact.
+            let e = exponent_above(max);
+            let sigma_order = e + SPLIT_LOG2 + 2;
+            if sigma_order > 1023 || !max.is_finite() {
+                debug_assert_eq!(level, 0, "extraction only lowers the bound");
+                return false;
+            }
+            // Below about 2^-1000 the grid would pass the smallest subnormal, and
+            // past a few levels the values span very different orders: what is
+            // left is added value by value, exactly, either way.
+            if sigma_order - 53 < -1022 || level == SPLIT_LEVELS {
+                let r = if level == 0 { block } else { &*r };
+                r.iter().filter(|x| **x != 0.0).for_each(|x| self.add_value(*x));
+                return true;
+            }
+            let (src, how) =
+                if level == 0 { (block, Lanes::First) } else { (&[][..], Lanes::Again) };
+            let (q, next) = lanes(how, src, r, pow2(sigma_order));
+            if !q.is_finite() {
+                // A NaN, which the bound above passed over; nothing was added yet.
+                debug_assert_eq!(level, 0);
+                return false;
+            }
+            self.add_value(q);
+            max = next;
+        }
+        unreachable!()
     }
 
     fn sum(&self) -> f64 {
@@ -312,24 +473,7 @@ impl Accumulator for One {
             }
             return Ok(());
         }
-        // Four sums side by side, merged exactly at the end: each addition waits on
-        // the one before in its own sum only, so the four chains overlap in the CPU.
-        let mut lanes: [ExactSum; 4] = Default::default();
-        let chunks = v.values().chunks_exact(4);
-        let rest = chunks.remainder();
-        for c in chunks {
-            for (lane, x) in lanes.iter_mut().zip(c) {
-                lane.add(*x);
-            }
-        }
-        for x in rest {
-            self.sum.add(*x);
-        }
-        for lane in &lanes {
-            let mut words = Float64Builder::new();
-            lane.push_words(&mut words);
-            self.sum.merge(Some(Arc::new(words.finish())), lane.count);
-        }
+        self.sum.add_slice(v.values());
         Ok(())
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
@@ -523,4 +667,12 @@ pub fn sum_chunks(chunks: &[&[f64]]) -> f64 {
         total.merge(Some(Arc::new(words.finish())), s.count);
     }
     total.sum()
+}
+
+/// The exact sum of `xs` as one accumulator adds a batch without nulls, through
+/// fixed-point blocks where they apply; the same bits as `sum_chunks(&[xs])`.
+pub fn sum_slice(xs: &[f64]) -> f64 {
+    let mut s = ExactSum::default();
+    s.add_slice(xs);
+    s.sum()
 }

@@ -22,6 +22,34 @@ use datafusion::logical_expr::{
 };
 use std::sync::Arc;
 
+/// `e` with each column it reads replaced by its definition in `plan`'s top
+/// projection, when those definitions read no column themselves: an expression that
+/// gives the same value after an aggregate of `plan` as on every row of it.
+fn after_aggregate(plan: &LogicalPlan, e: &Expr) -> Option<Expr> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    let LogicalPlan::Projection(p) = plan else { return None };
+    let defs: std::collections::HashMap<&str, &Expr> =
+        p.schema.fields().iter().map(|f| f.name().as_str()).zip(p.expr.iter()).collect();
+    let mut ok = true;
+    let out = e
+        .clone()
+        .transform(|x| match &x {
+            Expr::Column(c) => match defs.get(c.name.as_str()) {
+                Some(def) if def.column_refs().is_empty() => {
+                    Ok(Transformed::yes((*def).clone().unalias_nested().data))
+                }
+                _ => {
+                    ok = false;
+                    Ok(Transformed::no(x))
+                }
+            },
+            _ => Ok(Transformed::no(x)),
+        })
+        .ok()?
+        .data;
+    ok.then_some(out)
+}
+
 /// One plan per segmentation: read, label, group, fill the grid, add shares, sort.
 pub fn segment_plan(p: &Checked, s: usize, scans: &dyn Scans) -> Result<LogicalPlan, Diagnostic> {
     let sd = &p.segments[s];
@@ -245,11 +273,25 @@ impl Seg<'_> {
             (None, Some(cell))
                 if labels.is_empty() && self.over().is_none() && self.constant(coded) =>
             {
-                let mut all = vec![agg::min(cell).alias(names::CELL)];
-                all.extend(aggs);
-                let leaves = lab
-                    .aggregate(Vec::<Expr>::new(), all)?
-                    .filter(col(names::CELL).is_not_null())?;
+                // The code is computed once, after the aggregate, when the labelling
+                // step defines it without reading a column (always, for these
+                // dimensions); a column of it per row would cost as much as the sum.
+                let leaves = match after_aggregate(lab.plan(), &cell) {
+                    Some(code) => {
+                        let agg = lab
+                            .aggregate(Vec::<Expr>::new(), aggs)?
+                            .filter(col(names::ROWS).gt(lit(0i64)))?;
+                        let mut cols = vec![code.alias(names::CELL)];
+                        cols.extend(agg.schema().columns().into_iter().map(Expr::Column));
+                        agg.project(cols)?
+                    }
+                    None => {
+                        let mut all = vec![agg::min(cell).alias(names::CELL)];
+                        all.extend(aggs);
+                        lab.aggregate(Vec::<Expr>::new(), all)?
+                            .filter(col(names::CELL).is_not_null())?
+                    }
+                };
                 return self.decoded(leaves, &strides, None, stride, &lab_schema, set);
             }
             (None, Some(cell)) => {

@@ -363,3 +363,67 @@ fn ungrouped_float_sums_are_exact_in_any_order() {
         }
     }
 }
+
+/// Blocks summed by extraction give the bits of the value-by-value exact sum on values built
+/// to sit on their edges: spans of binary orders either side of the 63 a block
+/// allows, subnormals, signed zeros, orders near overflow, and blocks cut anywhere.
+#[test]
+fn float_blocks_by_extraction_are_exact() {
+    use seg::lower::exact::{sum_chunks, sum_slice};
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let cases: usize =
+        std::env::var("SEG_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    for case in 0..cases {
+        let center = match case % 5 {
+            0 => 1023 + (next() % 40) as i64,
+            1 => 1 + (next() % 70) as i64,
+            2 => 1850 + (next() % 190) as i64,
+            _ => (next() % 2046) as i64 + 1,
+        };
+        // Some blocks are one sign and one binary order: their parts add up to the
+        // most a level's grid must hold.
+        let narrow = case % 4 == 3;
+        let span = if narrow { 0 } else { 58 + (next() % 10) as i64 };
+        let one_sign = next() & (1 << 63);
+        let len = [1, 2, 1023, 1024, 1025, 2500][case % 6];
+        let xs: Vec<f64> = (0..len)
+            .map(|_| match next() % if narrow { 1000 } else { 50 } {
+                0 => 0.0,
+                1 => -0.0,
+                2 => f64::from_bits(next() & ((1 << 52) - 1)),
+                _ => {
+                    let e =
+                        (center + (next() % (span as u64 + 1)) as i64 - span / 2).clamp(0, 2046);
+                    let sign = if narrow { one_sign } else { next() & (1 << 63) };
+                    f64::from_bits(sign | (e as u64) << 52 | (next() & ((1 << 52) - 1)))
+                }
+            })
+            .collect();
+        let want = sum_chunks(&[&xs]);
+        assert_eq!(sum_slice(&xs).to_bits(), want.to_bits(), "case {case}: {xs:?}");
+    }
+    // A full block near the top of each span, with one value at its bottom: two
+    // and three levels of extraction.
+    for span in 60..=68u64 {
+        let top = f64::from_bits(((1023 + span) << 52) | ((1 << 52) - 1));
+        let mut xs = vec![top; 1024];
+        xs[0] = 1.0;
+        assert_eq!(sum_slice(&xs).to_bits(), sum_chunks(&[&xs]).to_bits(), "span {span}");
+    }
+    let exact = |xs: &[f64]| sum_slice(xs).to_bits();
+    assert_eq!(exact(&[0.1; 10]), 1.0f64.to_bits());
+    assert_eq!(exact(&[1.0, 2f64.powi(-63), -1.0]), 2f64.powi(-63).to_bits());
+    assert_eq!(exact(&[1.0, 2f64.powi(-64), -1.0]), 2f64.powi(-64).to_bits());
+    assert_eq!(
+        exact(&[f64::MIN_POSITIVE / 4.0, 3e-308, -3e-308]),
+        (f64::MIN_POSITIVE / 4.0).to_bits()
+    );
+    assert_eq!(exact(&[f64::MAX, f64::MAX]), f64::INFINITY.to_bits());
+    assert!(sum_slice(&[1.0, f64::NAN]).is_nan());
+}
