@@ -157,15 +157,6 @@ impl Scans for Session {
     }
 }
 
-/// Rows a plan may read, all of them already in memory, to run on one partition.
-const FEW_ROWS: usize = 4096;
-
-/// Whether every table `plan` reads is in memory (computed segments, a grid of
-/// labels) and all of them together hold at most `FEW_ROWS` rows.
-fn reads_only_few_rows(plan: &LogicalPlan) -> bool {
-    lower::scan::in_memory_rows(plan, FEW_ROWS).is_some()
-}
-
 /// `1048576` as `1 MiB`.
 pub fn human_size(n: usize) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -836,17 +827,6 @@ impl Session {
     ) -> Result<Vec<RecordBatch>, EngineError> {
         self.guarded(
             async {
-                if reads_only_few_rows(&plan) {
-                    // A plan over a few computed segments: on one partition it plans
-                    // and runs without exchanges between threads, which on a table
-                    // of a few rows cost more than the work.
-                    let mut state = ctx.state();
-                    state.config_mut().options_mut().execution.target_partitions = 1;
-                    let physical = state.create_physical_plan(&plan).await.map_err(classify)?;
-                    return datafusion::physical_plan::collect(physical, state.task_ctx())
-                        .await
-                        .map_err(classify);
-                }
                 let df = ctx.execute_logical_plan(plan).await.map_err(classify)?;
                 if !super::progress::enabled() {
                     return df.collect().await.map_err(classify);

@@ -107,6 +107,95 @@ fn exponent_above(x: f64) -> i32 {
     biased - 1023 + i32::from(b & ((1 << 52) - 1) != 0)
 }
 
+/// Groups few enough to hold each one's parts of a block in a dense array, and the
+/// rows of a grouped block (2^GROUP_LOG2): every group a block has rows of adds its
+/// parts to its sum once per level, so the block is long enough that this costs
+/// well under an add per row.
+const DENSE_GROUPS: usize = 4096;
+const GROUP_LOG2: i32 = 13;
+/// Interleaved copies of that array: a group's consecutive rows add to different
+/// copies, so each add need not wait for the one before it.
+const GROUP_LANES: usize = 4;
+
+/// Adds `xs` (no nulls) to the sums of their `groups` by extraction, as
+/// `ExactSum::add_block_split` does for one group: each level's parts are summed
+/// per group, exactly, and join each group's sum as one word. Returns how many
+/// groups switched to partials.
+fn add_grouped(sums: &mut [ExactSum], groups: &[usize], xs: &[f64]) -> usize {
+    let mut switched = 0;
+    let mut add = |s: &mut ExactSum, x: f64| {
+        let before = s.partials.is_none();
+        s.add_value(x);
+        switched += usize::from(before && s.partials.is_some());
+    };
+    let total = sums.len();
+    let mut parts = vec![0.0f64; total * GROUP_LANES];
+    // The groups a block has rows of: only theirs are added at each level.
+    let (mut seen, mut touched) = (vec![false; total], Vec::new());
+    let mut counts = vec![0u32; total];
+    let block_len = 1 << GROUP_LOG2;
+    let mut rest = vec![0.0f64; block_len.min(xs.len())];
+    for (gs, block) in groups.chunks(block_len).zip(xs.chunks(block_len)) {
+        // Counted densely first: a group's sum is a wide struct, and a count in
+        // each for every row is a scattered write.
+        for &g in gs {
+            counts[g] += 1;
+            if !seen[g] {
+                seen[g] = true;
+                touched.push(g);
+            }
+        }
+        let r = &mut rest[..block.len()];
+        let mut max = lanes(Lanes::Max, block, r, 0.0).1;
+        for level in 0.. {
+            if max == 0.0 {
+                break;
+            }
+            let e = exponent_above(max);
+            let sigma_order = e + GROUP_LOG2 + 2;
+            if sigma_order > 1023 || !max.is_finite() {
+                gs.iter().zip(block).for_each(|(g, x)| add(&mut sums[*g], *x));
+                break;
+            }
+            if sigma_order - 53 < -1022 || level == SPLIT_LEVELS {
+                let left: &[f64] = if level == 0 { block } else { r };
+                for (g, x) in gs.iter().zip(left).filter(|(_, x)| **x != 0.0) {
+                    add(&mut sums[*g], *x);
+                }
+                break;
+            }
+            let sigma = pow2(sigma_order);
+            for (i, g) in gs.iter().enumerate() {
+                let x = if level == 0 { block[i] } else { r[i] };
+                let q = (sigma + x) - sigma;
+                r[i] = x - q;
+                parts[(i % GROUP_LANES) * total + g] += q;
+            }
+            // Apart, on lanes: kept in the loop above, the largest rest was a chain
+            // through memory that cost more than the extraction.
+            let next = lanes(Lanes::Max, r, &mut [], 0.0).1;
+            // A group's parts of a block, in every copy, are on σ's grid below σ/2.
+            // A NaN among a group's values makes its part NaN, and its sum NaN, as
+            // adding them one by one would.
+            for &g in &touched {
+                let mut part = 0.0;
+                for lane in 0..GROUP_LANES {
+                    part += std::mem::take(&mut parts[lane * total + g]);
+                }
+                if part != 0.0 {
+                    add(&mut sums[g], part);
+                }
+            }
+            max = next;
+        }
+        for g in touched.drain(..) {
+            seen[g] = false;
+            sums[g].count += u64::from(std::mem::take(&mut counts[g]));
+        }
+    }
+    switched
+}
+
 /// What a pass over a block's lanes does.
 #[derive(Clone, Copy, PartialEq)]
 enum Lanes {
@@ -172,8 +261,8 @@ fn lanes_generic(how: Lanes, src: &[f64], r: &mut [f64], sigma: f64) -> (f64, f6
         } else {
             let tail = r.len() / L * L;
             for c in r[..tail].chunks_exact_mut(L) {
-                for i in 0..L {
-                    c[i] = step(c[i], i);
+                for (i, x) in c.iter_mut().enumerate() {
+                    *x = step(*x, i);
                 }
             }
             for x in &mut r[tail..] {
@@ -542,7 +631,9 @@ impl GroupsAccumulator for Groups {
             s.add(x);
             switched += usize::from(before && s.partials.is_some());
         };
-        if v.null_count() == 0 && filter.is_none() {
+        if v.null_count() == 0 && filter.is_none() && total <= DENSE_GROUPS {
+            switched += add_grouped(&mut self.sums, groups, data);
+        } else if v.null_count() == 0 && filter.is_none() {
             for (g, x) in groups.iter().zip(data.iter()) {
                 add(&mut self.sums[*g], *x);
             }
@@ -675,4 +766,12 @@ pub fn sum_slice(xs: &[f64]) -> f64 {
     let mut s = ExactSum::default();
     s.add_slice(xs);
     s.sum()
+}
+
+/// The exact sum of each group's values, as a grouped accumulator adds a batch
+/// without nulls over few groups; the same bits as `sum_chunks` of each group's.
+pub fn sum_groups(groups: &[usize], xs: &[f64], total: usize) -> Vec<f64> {
+    let mut sums = vec![ExactSum::default(); total];
+    add_grouped(&mut sums, groups, xs);
+    sums.iter().map(ExactSum::sum).collect()
 }

@@ -84,26 +84,6 @@ pub fn of_batches(
     .build()
 }
 
-/// The rows of the in-memory tables `plan` reads, when it reads no other table and
-/// they hold at most `limit` rows together.
-pub fn in_memory_rows(plan: &LogicalPlan, limit: usize) -> Option<usize> {
-    use datafusion::common::tree_node::TreeNodeRecursion;
-    use datafusion::datasource::{source_as_provider, MemTable};
-    let mut rows = Some(0usize);
-    let _ = plan.apply_with_subqueries(|node| {
-        if let LogicalPlan::TableScan(t) = node {
-            let held = source_as_provider(&t.source).ok().and_then(|p| {
-                p.downcast_ref::<MemTable>()?.batches.iter().try_fold(0usize, |n, part| {
-                    Some(n + part.try_read().ok()?.iter().map(|b| b.num_rows()).sum::<usize>())
-                })
-            });
-            rows = rows.zip(held).map(|(a, b)| a + b).filter(|n| *n <= limit);
-        }
-        Ok(if rows.is_some() { TreeNodeRecursion::Continue } else { TreeNodeRecursion::Stop })
-    });
-    rows
-}
-
 /// `scan` cut to the columns `names`.
 pub fn columns(scan: LogicalPlan, names: &[&str]) -> DfResult<LogicalPlan> {
     LogicalPlanBuilder::from(scan)

@@ -369,7 +369,7 @@ fn ungrouped_float_sums_are_exact_in_any_order() {
 /// allows, subnormals, signed zeros, orders near overflow, and blocks cut anywhere.
 #[test]
 fn float_blocks_by_extraction_are_exact() {
-    use seg::lower::exact::{sum_chunks, sum_slice};
+    use seg::lower::exact::{sum_chunks, sum_groups, sum_slice};
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
         state ^= state << 13;
@@ -388,10 +388,10 @@ fn float_blocks_by_extraction_are_exact() {
         };
         // Some blocks are one sign and one binary order: their parts add up to the
         // most a level's grid must hold.
-        let narrow = case % 4 == 3;
+        let narrow = case % 4 == 3 || case % 7 == 6;
         let span = if narrow { 0 } else { 58 + (next() % 10) as i64 };
         let one_sign = next() & (1 << 63);
-        let len = [1, 2, 1023, 1024, 1025, 2500][case % 6];
+        let len = [1, 2, 1023, 1024, 1025, 2500, 8193][case % 7];
         let xs: Vec<f64> = (0..len)
             .map(|_| match next() % if narrow { 1000 } else { 50 } {
                 0 => 0.0,
@@ -407,6 +407,18 @@ fn float_blocks_by_extraction_are_exact() {
             .collect();
         let want = sum_chunks(&[&xs]);
         assert_eq!(sum_slice(&xs).to_bits(), want.to_bits(), "case {case}: {xs:?}");
+        // The same values over a few groups, in runs and scattered.
+        let total = 1 + (next() % if narrow { 2 } else { 7 }) as usize;
+        let groups: Vec<usize> = (0..len)
+            .map(|i| if case % 2 == 0 { i * total / len } else { (next() % total as u64) as usize })
+            .collect();
+        let got = sum_groups(&groups, &xs, total);
+        for (g, got) in got.iter().enumerate() {
+            let mine: Vec<f64> =
+                xs.iter().zip(&groups).filter(|(_, h)| **h == g).map(|(x, _)| *x).collect();
+            let want = sum_chunks(&[&mine]);
+            assert_eq!(got.to_bits(), want.to_bits(), "case {case} group {g}: {mine:?}");
+        }
     }
     // A full block near the top of each span, with one value at its bottom: two
     // and three levels of extraction.
@@ -426,4 +438,9 @@ fn float_blocks_by_extraction_are_exact() {
     );
     assert_eq!(exact(&[f64::MAX, f64::MAX]), f64::INFINITY.to_bits());
     assert!(sum_slice(&[1.0, f64::NAN]).is_nan());
+    let g = sum_groups(&[0, 0, 1, 1], &[1.0, f64::NAN, 0.1, 0.2], 2);
+    assert!(g[0].is_nan());
+    assert_eq!(g[1].to_bits(), sum_chunks(&[&[0.1, 0.2]]).to_bits());
+    let g = sum_groups(&[0, 1, 1, 0], &[f64::INFINITY, 0.5, 0.25, 1.0], 2);
+    assert_eq!(g, vec![f64::INFINITY, 0.75]);
 }
