@@ -331,7 +331,7 @@ impl ExactSum {
         }
     }
 
-    /// Adds the values of `r` (a block, overwritten) by error-free extraction, as in
+    /// Adds the values of `block` by error-free extraction, as in
     /// Rump, Ogita and Oishi's AccSum: with σ a power of two far above every |x|,
     /// `q = (σ + x) − σ` is `x` cut to a grid of σ·2⁻⁵³ and `x − q` is exactly what
     /// is left, so the q's add without rounding in any order, on SIMD lanes, and
@@ -339,15 +339,15 @@ impl ExactSum {
     /// 41 bits lower, until nothing is. A TwoSum chain instead waits on every add.
     /// Returns false, having added nothing, when the block is not all finite or
     /// lies too near overflow; then it is added value by value. `r` is scratch of
-    /// the block's length.
+    /// the block's length, for what is left after each level.
     fn add_block_split(&mut self, block: &[f64], r: &mut [f64]) -> bool {
         let mut max = lanes(Lanes::Max, block, r, 0.0).1;
         for level in 0.. {
             if max == 0.0 {
                 return true;
             }
-            // 2^e bounds every |x|; a block of at most 2^10 values then sums, in
-            // units of σ·2⁻⁵³, to at most 2^(e+11) < σ/2: exact.
+            // 2^e bounds every |x|, so every |q| is at most 2^(e+1), and any 2^10 of
+            // them sum to at most 2^(e+11) = σ/2: 2^52 units of σ·2⁻⁵³, exact.
             let e = exponent_above(max);
             let sigma_order = e + SPLIT_LOG2 + 2;
             if sigma_order > 1023 || !max.is_finite() {

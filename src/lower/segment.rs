@@ -413,7 +413,13 @@ impl Seg<'_> {
         if !self.has_grid() {
             return Ok(b);
         }
-        let agg_plan = self.shared(b)?;
+        // Static label domains do not read the segments, so the join below is their
+        // only reader: computed apart, they would cost a second plan and no scan.
+        let once = dims.iter().all(|&d| self.p.dims[d].has_static_labels());
+        let agg_plan = match once {
+            true => self.without_grouping_id(b)?.build()?,
+            false => self.shared(b)?,
+        };
         let Some(g) = self.grid_cells(&agg_plan)? else {
             return Ok(LogicalPlanBuilder::from(agg_plan));
         };
@@ -449,6 +455,11 @@ impl Seg<'_> {
     /// The grouped segments as a plan several steps read, computed once (see
     /// `Scans::materialize`). DataFusion's own grouping id is not a column of it.
     fn shared(&self, b: LogicalPlanBuilder) -> DfResult<LogicalPlan> {
+        self.scans.materialize(self.without_grouping_id(b)?.build()?)
+    }
+
+    /// The grouped segments without DataFusion's own grouping id.
+    fn without_grouping_id(&self, b: LogicalPlanBuilder) -> DfResult<LogicalPlanBuilder> {
         let cols: Vec<Expr> = b
             .schema()
             .columns()
@@ -456,7 +467,7 @@ impl Seg<'_> {
             .filter(|c| c.name != datafusion::logical_expr::Aggregate::INTERNAL_GROUPING_ID)
             .map(Expr::Column)
             .collect();
-        self.scans.materialize(b.project(cols)?.build()?)
+        b.project(cols)
     }
 
     /// The rows whose periods are listed: the market's (its `where` applied), before
