@@ -226,8 +226,9 @@ unsafe fn lanes_avx2(how: Lanes, src: &[f64], r: &mut [f64], sigma: f64) -> (f64
 }
 
 /// With σ = `sigma`, each value's part on σ's grid is taken and what is left of it
-/// is written to `r` (for `Again`, `r` holds the values and `src` is unused); returns the exact sum of
-/// the parts and the largest |rest|. For `Max`, the largest |x| of `src` only.
+/// is written to `r` (for `Again`, `r` holds the values and `src` is unused);
+/// returns the exact sum of the parts and the largest |rest|. For `Max`, the
+/// largest |x| of `src` only.
 #[inline(always)]
 fn lanes_generic(how: Lanes, src: &[f64], r: &mut [f64], sigma: f64) -> (f64, f64) {
     const L: usize = 8;
@@ -761,7 +762,7 @@ pub fn sum_chunks(chunks: &[&[f64]]) -> f64 {
 }
 
 /// The exact sum of `xs` as one accumulator adds a batch without nulls, through
-/// fixed-point blocks where they apply; the same bits as `sum_chunks(&[xs])`.
+/// extraction blocks where they apply; the same bits as `sum_chunks(&[xs])`.
 pub fn sum_slice(xs: &[f64]) -> f64 {
     let mut s = ExactSum::default();
     s.add_slice(xs);
