@@ -1,6 +1,7 @@
 //! How long a segmentation typed at the REPL prompt takes over 1M and 10M rows: the
 //! first query of a session and repeated ones (those scan the columns the session
-//! holds in memory). `cargo bench --bench repl` (SEG_BENCH_ROWS picks one size).
+//! holds in memory). `cargo bench --bench repl` (SEG_BENCH_ROWS picks one size,
+//! SEG_BENCH_REPEATS the number of repeated queries).
 
 use std::time::Instant;
 
@@ -15,11 +16,16 @@ fn main() {
 }
 
 fn bench(rows: u64) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    seg::engine::gen::write_coffee(&dir.path().join("coffee.parquet"), rows, 42)
-        .expect("generate data");
-    let spec = dir.path().join("coffee.seg");
+    // Kept between runs under the target folder, like the other benches' data, so a
+    // profiler can be pointed at the same file.
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let dir = std::path::PathBuf::from(target).join(format!("seg-bench/repl-{rows}"));
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    let data = dir.join("coffee.parquet");
+    if !data.exists() {
+        seg::engine::gen::write_coffee(&data, rows, 42).expect("generate data");
+    }
+    let spec = dir.join("coffee.seg");
     std::fs::write(
         &spec,
         r#"market coffee from "coffee.parquet" {
@@ -46,7 +52,10 @@ dimension venue on coffee = customer_type
     assert!(!first.failed, "{}", first.err);
     let first_s = t.elapsed().as_secs_f64();
     let mut times = Vec::new();
-    for _ in 0..10 {
+    // SEG_BENCH_REPEATS raises the count for profiling; the median stays the figure.
+    let repeats: usize =
+        std::env::var("SEG_BENCH_REPEATS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    for _ in 0..repeats.max(10) {
         let t = Instant::now();
         let r = repl.eval(query, never);
         assert!(!r.failed);
@@ -58,6 +67,8 @@ dimension venue on coffee = customer_type
     println!("  first query:                 {first_s:.3} s");
     println!(
         "  repeated (median of 10):     {:.3} s (min {:.3}, max {:.3})",
-        times[5], times[0], times[9]
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1]
     );
 }

@@ -18,6 +18,14 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::Mutex;
 
+/// Each file's length and modification time: a file whose stamp changed is read again.
+pub fn stamp(files: &[PathBuf]) -> Vec<Option<(u64, SystemTime)>> {
+    files
+        .iter()
+        .map(|f| std::fs::metadata(f).ok().and_then(|m| Some((m.len(), m.modified().ok()?))))
+        .collect()
+}
+
 /// The scan of one market, answered from memory for the columns already held.
 #[derive(Debug)]
 pub struct CachedScan {
@@ -53,13 +61,6 @@ impl CachedScan {
         CachedScan { inner, schema, files, budget, held: Mutex::new(Held::default()) }
     }
 
-    fn stamp(&self) -> Vec<Option<(u64, SystemTime)>> {
-        self.files
-            .iter()
-            .map(|f| std::fs::metadata(f).ok().and_then(|m| Some((m.len(), m.modified().ok()?))))
-            .collect()
-    }
-
     /// The file scan of `columns` only.
     fn file_plan(&self, columns: &[usize]) -> Result<LogicalPlan> {
         let names: Vec<&str> =
@@ -89,7 +90,7 @@ impl TableProvider for CachedScan {
             Some(p) => p.clone(),
             None => (0..self.schema.fields().len()).collect(),
         };
-        let stamp = self.stamp();
+        let stamp = stamp(&self.files);
         // Held across the read: two scans of one query must not both read the file.
         let mut held = self.held.lock().await;
         if held.stamp != stamp {

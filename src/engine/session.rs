@@ -71,6 +71,27 @@ pub struct Session {
     pub(super) cluster: Option<super::cluster::Cluster>,
     /// The shared passes of this run (`share_scans`).
     passes: std::sync::Mutex<Vec<PassSlot>>,
+    /// The reduced rows repeated queries group (`lower::reduce`), by shape; `None`
+    /// unless `hold_reductions` turned reduction on.
+    reductions: Option<std::sync::Mutex<Vec<Reduction>>>,
+    /// The largest share of a market's rows a reduction may keep and be held.
+    reduce_at_most: f64,
+}
+
+/// How many reductions a session holds; the oldest is dropped for a new one.
+const MAX_REDUCTIONS: usize = 8;
+
+/// One market reduced for one shape of query.
+struct Reduction {
+    shape: Arc<lower::reduce::Shape>,
+    /// The market's files (length, modification time) when they were reduced.
+    stamp: Vec<Option<(u64, std::time::SystemTime)>>,
+    /// A scan of the reduced rows; `None` when they were too many to be worth
+    /// holding, did not fit the memory pool, or failed (each query then reads the
+    /// market's rows, and reports any error itself).
+    rows: Option<LogicalPlan>,
+    /// The held rows' bytes, in the memory pool.
+    _reservation: Option<datafusion::execution::memory_pool::MemoryReservation>,
 }
 
 /// A shared pass and, once run, a scan of its cells.
@@ -136,6 +157,36 @@ impl Scans for Session {
         }
         let cells = slot.cells.clone().flatten()?;
         Some((slot.pass.clone(), cells))
+    }
+
+    fn reduced(&self, s: usize) -> Option<(Arc<lower::reduce::Shape>, LogicalPlan)> {
+        let reductions = self.reductions.as_ref()?;
+        // The audit counts unlisted values per market row, and the cluster reads files.
+        if self.cluster.is_some()
+            || self.tallies.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+        {
+            return None;
+        }
+        let shape = lower::reduce::shape(&self.program, s, self)?;
+        let stamp = super::cache::stamp(&self.scan_files[shape.market]);
+        let mut held = reductions.lock().unwrap_or_else(|p| p.into_inner());
+        held.retain(|r| !(*r.shape == shape && r.stamp != stamp));
+        if let Some(r) = held.iter().find(|r| *r.shape == shape) {
+            return Some((r.shape.clone(), r.rows.clone()?));
+        }
+        // A failed (or cancelled) reduction is not held: the next query tries again.
+        let (rows, reservation) = self.reduce(&shape)?;
+        if held.len() >= MAX_REDUCTIONS {
+            held.remove(0);
+        }
+        let shape = Arc::new(shape);
+        held.push(Reduction {
+            shape: shape.clone(),
+            stamp,
+            rows: rows.clone(),
+            _reservation: reservation,
+        });
+        Some((shape, rows?))
     }
 
     fn materialize(&self, plan: LogicalPlan) -> lower::DfResult<LogicalPlan> {
@@ -521,6 +572,8 @@ impl Session {
             cancel: std::sync::Mutex::new(None),
             cluster: None,
             passes: std::sync::Mutex::new(Vec::new()),
+            reductions: None,
+            reduce_at_most: 0.0,
         };
         session.lookups = session.index_tables()?;
         Ok(session)
@@ -593,6 +646,55 @@ impl Session {
             Some(why) => format!("its own scan: {why}"),
             None => "its own scan: no other segmentation of this run shares its market, or the shared cells would pass the limit".to_string(),
         }
+    }
+
+    /// Runs `shape`'s reduction: its rows, if they are few enough (`hold_reductions`)
+    /// and fit the memory pool, with their reservation. `None` when it failed.
+    #[allow(clippy::type_complexity)]
+    fn reduce(
+        &self,
+        shape: &lower::reduce::Shape,
+    ) -> Option<(Option<LogicalPlan>, Option<datafusion::execution::memory_pool::MemoryReservation>)>
+    {
+        use arrow::array::{Array, AsArray};
+        use datafusion::execution::memory_pool::MemoryConsumer;
+        let plan = shape.plan(&self.program, self).ok()?;
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        let cancel = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let batches = match cancel {
+            Some(c) => self.execute_cancellable(plan, c),
+            None => self.execute(plan),
+        }
+        .ok()?;
+        let reduced: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let mut market: i64 = 0;
+        for b in &batches {
+            let counts = b.column_by_name(lower::names::ROWS)?;
+            let counts = counts.as_primitive_opt::<arrow::datatypes::Int64Type>()?;
+            market = market.saturating_add(counts.values().iter().sum::<i64>());
+            debug_assert_eq!(counts.null_count(), 0);
+        }
+        if reduced as f64 > market as f64 * self.reduce_at_most {
+            return Some((None, None));
+        }
+        let bytes: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+        let reservation =
+            MemoryConsumer::new("seg reduced rows").register(&self.ctx.runtime_env().memory_pool);
+        if reservation.try_grow(bytes).is_err() {
+            return Some((None, None));
+        }
+        let rows = lower::scan::of_batches(schema, batches).ok()?;
+        Some((Some(rows), Some(reservation)))
+    }
+
+    /// Groups each query that allows it (`lower::reduce::shape`) over its market's
+    /// rows reduced once for its shape and held, when the reduction keeps at most
+    /// `at_most` of the market's rows (fewer saved would not pay for holding them):
+    /// the REPL's repeated queries over cut points and labels. Reductions are read
+    /// again when the market's files change, and accounted in the memory pool.
+    pub fn hold_reductions(&mut self, at_most: f64) {
+        self.reductions = Some(std::sync::Mutex::new(Vec::new()));
+        self.reduce_at_most = at_most;
     }
 
     /// Holds each market's columns in memory once a query has read them (up to

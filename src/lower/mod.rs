@@ -18,6 +18,7 @@ pub mod mode;
 pub mod names;
 pub mod period;
 pub mod portable;
+pub mod reduce;
 pub mod scan;
 mod segment;
 pub mod shared;
@@ -60,6 +61,11 @@ pub trait Scans {
     /// The shared pass segmentation `s` rolls up from in this run, and a scan of
     /// its cells (`shared`). By default none: every segmentation scans its market.
     fn shared_cells(&self, _s: usize) -> Option<(std::sync::Arc<shared::Pass>, LogicalPlan)> {
+        None
+    }
+    /// The reduced rows of segmentation `s`'s market (`reduce`) it groups instead of
+    /// the market's, held by a session that answers many queries. By default none.
+    fn reduced(&self, _s: usize) -> Option<(std::sync::Arc<reduce::Shape>, LogicalPlan)> {
         None
     }
 }

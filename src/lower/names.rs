@@ -87,6 +87,8 @@ pub const MEASURE_AGG: &str = "__a";
 pub const FEATURE_AGG: &str = "__f";
 /// The aggregates of a shared pass's cells (`shared`).
 pub const SHARED_AGG: &str = "__p";
+/// The combinable aggregates of a reduced market's rows (`reduce`).
+pub const REDUCED_AGG: &str = "__r";
 
 /// Rows in a segment (count of all rows).
 pub const ROWS: &str = "__rows";

@@ -18,7 +18,9 @@
 //!   `CASE WHEN x IS NOT NULL THEN x ELSE x END`: the same value, and DataFusion
 //!   derives no ordering through a `CASE` either. Portable plans run in DataFusion
 //!   too (stock Ballista executors), so the fence must stay; other databases do
-//!   not need it, and `without_fences` takes it out before SQL is written.
+//!   not need it, and `without_fences` takes it out before SQL is written. A label
+//!   that is the same on every row is fenced by `CASE WHEN random() >= 0 THEN x
+//!   ELSE x END` instead (see `udf::unordered_constant`).
 //!
 //! What has no standard form (`mode`, ISO week labels) is left in place, and
 //! `non_standard` names it, so an emitter can refuse with a diagnostic instead of
@@ -115,13 +117,33 @@ fn fence(x: Expr) -> Expr {
     ))
 }
 
-/// What `fence` wrapped, if `e` is a fence.
+/// `fence` for a value that is the same on every row (`udf::unordered_constant`):
+/// `CASE WHEN random() >= 0 THEN x ELSE x END`, whose condition DataFusion can
+/// neither fold nor take for a constant.
+fn fence_constant(x: Expr) -> Expr {
+    Expr::Case(Case::new(
+        None,
+        vec![(Box::new(random_condition()), Box::new(x.clone()))],
+        Some(Box::new(x)),
+    ))
+}
+
+fn random_condition() -> Expr {
+    datafusion::functions::expr_fn::random().gt_eq(datafusion::logical_expr::lit(0.0f64))
+}
+
+/// What `fence` or `fence_constant` wrapped, if `e` is one.
 fn fenced(e: &Expr) -> Option<&Expr> {
     let Expr::Case(Case { expr: None, when_then_expr, else_expr: Some(x) }) = e else {
         return None;
     };
     match when_then_expr.as_slice() {
-        [(when, then)] if **then == **x && **when == x.as_ref().clone().is_not_null() => Some(x),
+        [(when, then)]
+            if **then == **x
+                && (**when == x.as_ref().clone().is_not_null() || **when == random_condition()) =>
+        {
+            Some(x)
+        }
         _ => None,
     }
 }
@@ -343,6 +365,7 @@ fn rewrite(e: Expr) -> DfResult<Transformed<Expr>> {
                 "seg_sub" => a(0) - a(1),
                 "seg_mul" => a(0) * a(1),
                 "seg_neg" => Expr::Negative(Box::new(a(0))),
+                "seg_unordered" if args.len() == 2 => fence_constant(a(0)),
                 "seg_unordered" => fence(a(0)),
                 n => match n.strip_prefix("seg_period_label_").and_then(unit) {
                     Some(u) => match period_label(u, a(0)) {

@@ -4,7 +4,9 @@
 //! shares by window, sort in declared label order.
 
 use super::expr::{col, combine, combines, div, row, AggSet};
-use super::labels::{code_slots, coded_dims, label_of_cell, labelled_over, owner_rows_over};
+use super::labels::{
+    code_slots, coded_dims, label_of_cell, labelled_from, labelled_over, owner_rows_over,
+};
 use super::period;
 use super::types::arrow_type;
 use super::{codes, dict, exact, internal, measure_columns, names, DfResult, Scans};
@@ -180,16 +182,36 @@ impl Seg<'_> {
             coded_dims(self.p, self.dims(), self.scans)?
         };
         let sd = self.sd;
-        let lab = labelled_over(
-            self.p,
-            sd.owner(),
-            self.dims(),
-            sd.filter.as_ref(),
-            keep,
-            &coded,
-            self.over(),
-            self.scans,
-        )?;
+        let reduced = self.scans.reduced(self.s);
+        let lab = match &reduced {
+            // Reduced rows carry no period and no entity: `reduce::shape` allows
+            // neither, so they are labelled as they are.
+            Some((shape, rows)) => labelled_from(
+                LogicalPlanBuilder::from(rows.clone()),
+                self.p,
+                sd.owner(),
+                self.dims(),
+                sd.filter.as_ref(),
+                &shape.keep(set),
+                &coded,
+                None,
+                self.scans,
+            )?,
+            None => labelled_over(
+                self.p,
+                sd.owner(),
+                self.dims(),
+                sd.filter.as_ref(),
+                keep,
+                &coded,
+                self.over(),
+                self.scans,
+            )?,
+        };
+        let aggs = |partial: bool| match &reduced {
+            Some((shape, _)) => shape.aggregates(set, partial),
+            None => aggs(partial),
+        };
         let dict = self.dictionary_dim(&coded, decomposable);
         if !coded.is_empty() || dict.is_some() {
             let leaves = self.coded_leaves(lab, &coded, dict, aggs(self.subtotals()), set)?;
@@ -394,9 +416,15 @@ impl Seg<'_> {
             .into_iter()
             .zip(schema.fields())
             .map(|(c, f)| {
+                let constant =
+                    self.dims().iter().any(|&d| c.name == names::label(d) && self.constant(&[d]));
                 if keys.contains(&c.name) {
-                    super::udf::unordered(Expr::Column(c.clone()), f.data_type().clone())
-                        .alias(c.name.clone())
+                    let (x, ty) = (Expr::Column(c.clone()), f.data_type().clone());
+                    match constant {
+                        true => super::udf::unordered_constant(x, ty),
+                        false => super::udf::unordered(x, ty),
+                    }
+                    .alias(c.name.clone())
                 } else {
                     Expr::Column(c)
                 }
@@ -645,12 +673,20 @@ impl Seg<'_> {
         };
         let mut aggs = vec![count_all().alias(names::ROWS)];
         aggs.extend(set.exprs());
-        let mut totals = match self.scans.shared_cells(self.s) {
-            Some((pass, cells)) => {
+        let reduced = self.scans.reduced(self.s);
+        let mut totals = match (self.scans.shared_cells(self.s), reduced) {
+            (Some((pass, cells)), _) => {
                 let (rows, aggs) = pass.rows_for(cells, self.sd, set, false)?;
                 rows.aggregate(Vec::<Expr>::new(), aggs)?
             }
-            None => {
+            (None, Some((shape, rows))) => {
+                let mut rows = LogicalPlanBuilder::from(rows);
+                if let Some(w) = &self.sd.filter {
+                    rows = rows.filter(row(w))?;
+                }
+                rows.aggregate(Vec::<Expr>::new(), shape.aggregates(set, false))?
+            }
+            (None, None) => {
                 let mut rows = owner_rows_over(self.p, self.sd.owner(), self.over(), self.scans)?;
                 if let Some(w) = &self.sd.filter {
                     rows = rows.filter(row(w))?;

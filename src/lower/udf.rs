@@ -87,3 +87,19 @@ pub fn unordered(e: Expr, ty: DataType) -> Expr {
         vec![e],
     )
 }
+
+/// `unordered` for an `e` that is the same on every row (a label that reads no
+/// column). A function of constants is constant to DataFusion (folded while
+/// planning, and a constant column counts as sorted), and DataFusion 55 keeps
+/// that constant through a grouping-sets aggregate, where the column is null in
+/// some sets: the final aggregate then streams groups as if sorted and splits
+/// them. A second argument that is never constant, `random()` (volatile, so not
+/// folded either), and is not read, keeps `e` from looking constant.
+pub fn unordered_constant(e: Expr, ty: DataType) -> Expr {
+    use datafusion::logical_expr::Volatility;
+    call(
+        Arc::new(Unordered(ty.clone())),
+        Signature::exact(vec![ty, DataType::Float64], Volatility::Immutable),
+        vec![e, datafusion::functions::expr_fn::random()],
+    )
+}

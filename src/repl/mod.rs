@@ -134,6 +134,10 @@ const QUERY_NAME: &str = "__repl_query";
 /// points on 10M rows then reads the file once, not per query.
 const CACHE_BUDGET: usize = 4 << 30;
 
+/// A query's market reduced for its shape is held when that keeps at most a
+/// quarter of the rows: grouping fewer saves too little to pay for holding them.
+const REDUCE_AT_MOST: f64 = 0.25;
+
 impl Repl {
     /// A session on `spec` (or none); `as_of` is the date `today()` stands for.
     pub fn new(
@@ -287,6 +291,7 @@ impl Repl {
             };
             let mut session = self.driver.session(program.clone(), &self.dir, &opts)?;
             session.cache_columns(CACHE_BUDGET)?;
+            session.hold_reductions(REDUCE_AT_MOST);
             self.session = Some(session);
         }
         self.program = program;
