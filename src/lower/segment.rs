@@ -673,8 +673,9 @@ impl Seg<'_> {
         };
         let mut aggs = vec![count_all().alias(names::ROWS)];
         aggs.extend(set.exprs());
-        let reduced = self.scans.reduced(self.s);
-        let mut totals = match (self.scans.shared_cells(self.s), reduced) {
+        let shared = self.scans.shared_cells(self.s);
+        let reduced = if shared.is_none() { self.scans.reduced(self.s) } else { None };
+        let mut totals = match (shared, reduced) {
             (Some((pass, cells)), _) => {
                 let (rows, aggs) = pass.rows_for(cells, self.sd, set, false)?;
                 rows.aggregate(Vec::<Expr>::new(), aggs)?

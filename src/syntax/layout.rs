@@ -548,7 +548,14 @@ impl<'s> W<'s> {
     fn columns(&mut self, decls: Vec<Pair<'s, Rule>>) {
         let mut first = true;
         for decl in decls {
-            let width = decl.as_str().split_whitespace().collect::<Vec<_>>().join(" ").len();
+            // As written: the source's spacing (a byte-order mark counts as space to
+            // the grammar, not to `split_whitespace`) would make a second run wrap
+            // differently from the first.
+            let width = {
+                let mut m = W::measure(self.src);
+                m.walk(decl.clone(), ROOT);
+                m.out.trim_start().chars().count()
+            };
             if first {
                 self.newline_at(self.indent, false);
             } else {

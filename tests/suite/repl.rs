@@ -208,30 +208,43 @@ fn progress_and_share_bars_on_a_terminal_only() {
     assert!(!all.contains("rows read") && !all.contains('█'), "{all}");
 }
 
+/// A project folder holding `sales.seg` with `spec`; the test writes `sales.csv`.
+fn sales_project(spec: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let (data, path) = (dir.path().join("sales.csv"), dir.path().join("sales.seg"));
+    std::fs::write(&path, spec).unwrap();
+    (dir, data, path)
+}
+
+fn never() -> seg::repl::Cancel {
+    Box::pin(std::future::pending::<()>())
+}
+
+/// The last answer of a fresh REPL session (nothing held) on `spec` to `lines`.
+fn fresh_answer(spec: &std::path::Path, lines: &[&str]) -> String {
+    let (mut r, _) =
+        seg::repl::Repl::new(Some(spec), false, Some(2), false, None, false).expect("load spec");
+    let mut last = String::new();
+    for line in lines {
+        let out = r.eval(line, never);
+        assert!(!out.failed, "{}", out.err);
+        last = out.out;
+    }
+    last
+}
+
 /// The REPL holds the columns a query read in memory: a query on a column not yet
 /// held reads the file again, and so does any query after the file changed. Each
 /// answer is what a fresh session (nothing held) gives.
 #[test]
 fn held_columns_follow_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    let data = dir.path().join("sales.csv");
-    let spec = dir.path().join("sales.seg");
-    std::fs::write(
-        &spec,
+    let (_dir, data, spec) = sales_project(
         "market sales from \"sales.csv\" {\n  measure kg = sum(kg)\n  measure value = sum(revenue)\n}\n\
          dimension size on sales = rules {\n  kg >= 10 => \"big\"\n  else => \"small\"\n}\n\
          dimension kind on sales = kind\n",
-    )
-    .unwrap();
-    let never = || -> seg::repl::Cancel { Box::pin(std::future::pending::<()>()) };
-    let fresh = |query: &str| {
-        let (mut r, _) = seg::repl::Repl::new(Some(&spec), false, Some(2), false, None, false)
-            .expect("load spec");
-        let out = r.eval(query, never);
-        assert!(!out.failed, "{}", out.err);
-        out.out
-    };
+    );
+    let fresh = |query: &str| fresh_answer(&spec, &[query]);
     std::fs::write(&data, "kind,kg,revenue\na,1,10\nb,20,5\na,30,7\nc,4,1\n").unwrap();
     let (mut repl, _) =
         seg::repl::Repl::new(Some(&spec), false, Some(2), false, None, false).unwrap();
@@ -259,29 +272,11 @@ fn held_columns_follow_the_file() {
 /// reduced rows, until the file changes. Each answer is what a fresh session gives.
 #[test]
 fn reduced_rows_follow_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join(".git")).unwrap();
-    let data = dir.path().join("sales.csv");
-    let spec = dir.path().join("sales.seg");
-    std::fs::write(
-        &spec,
+    let (_dir, data, spec) = sales_project(
         "market sales from \"sales.csv\" {\n  measure kg = sum(kg)\n  measure value = sum(revenue)\n  measure kinds = count(distinct kind)\n  measure top = max(revenue where kind != \"b\")\n}\n\
          dimension size on sales = rules {\n  kg >= 10 => \"big\"\n  else => \"small\"\n}\n",
-    )
-    .unwrap();
-    let never = || -> seg::repl::Cancel { Box::pin(std::future::pending::<()>()) };
-    // The last answer of a fresh session (nothing held) to these lines.
-    let fresh = |lines: &[&str]| {
-        let (mut r, _) = seg::repl::Repl::new(Some(&spec), false, Some(2), false, None, false)
-            .expect("load spec");
-        let mut last = String::new();
-        for line in lines {
-            let out = r.eval(line, never);
-            assert!(!out.failed, "{}", out.err);
-            last = out.out;
-        }
-        last
-    };
+    );
+    let fresh = |lines: &[&str]| fresh_answer(&spec, lines);
     // 40 rows, 4 distinct (kg, kind): reduced to a tenth.
     let rows = |r: &[(&str, f64, f64)], n: usize| {
         let mut t = String::from("kind,kg,revenue\n");
