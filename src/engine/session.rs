@@ -192,12 +192,7 @@ impl Scans for Session {
 
     fn materialize(&self, plan: LogicalPlan) -> lower::DfResult<LogicalPlan> {
         let schema = Arc::new(plan.schema().as_arrow().clone());
-        let cancel = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let ran = match cancel {
-            Some(c) => self.execute_cancellable(plan, c),
-            None => self.execute(plan),
-        };
-        match ran {
+        match self.execute_current(plan) {
             Ok(batches) => lower::scan::of_batches(schema, batches),
             Err(e) => {
                 // Kept whole (a data error stays a data error, exit 3); lowering
@@ -661,12 +656,7 @@ impl Session {
         use datafusion::execution::memory_pool::MemoryConsumer;
         let plan = shape.plan(&self.program, self).ok()?;
         let schema = Arc::new(plan.schema().as_arrow().clone());
-        let cancel = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let batches = match cancel {
-            Some(c) => self.execute_cancellable(plan, c),
-            None => self.execute(plan),
-        }
-        .ok()?;
+        let batches = self.execute_current(plan).ok()?;
         let reduced: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let mut market: i64 = 0;
         for b in &batches {
@@ -909,6 +899,16 @@ impl Session {
 
     pub fn execute(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
         self.execute_cancellable(plan, std::future::pending())
+    }
+
+    /// Runs a plan that lowering needs (a materialized domain, a reduction) under the
+    /// running query's cancel, so Ctrl-C stops it as it stops the query itself.
+    fn execute_current(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>, EngineError> {
+        let cancel = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match cancel {
+            Some(c) => self.execute_cancellable(plan, c),
+            None => self.execute(plan),
+        }
     }
 
     /// Like `execute`, but stops (dropping the running streams) when `cancel` resolves.

@@ -221,17 +221,22 @@ fn never() -> seg::repl::Cancel {
     Box::pin(std::future::pending::<()>())
 }
 
+/// A REPL session on `spec` with 2 threads, as the file-following tests use it.
+fn session(spec: &std::path::Path) -> seg::repl::Repl {
+    seg::repl::Repl::new(Some(spec), false, Some(2), false, None, false).expect("load spec").0
+}
+
+/// `repl`'s answer to `line`, which must not fail.
+fn answer(repl: &mut seg::repl::Repl, line: &str) -> String {
+    let out = repl.eval(line, never);
+    assert!(!out.failed, "{}", out.err);
+    out.out
+}
+
 /// The last answer of a fresh REPL session (nothing held) on `spec` to `lines`.
 fn fresh_answer(spec: &std::path::Path, lines: &[&str]) -> String {
-    let (mut r, _) =
-        seg::repl::Repl::new(Some(spec), false, Some(2), false, None, false).expect("load spec");
-    let mut last = String::new();
-    for line in lines {
-        let out = r.eval(line, never);
-        assert!(!out.failed, "{}", out.err);
-        last = out.out;
-    }
-    last
+    let mut r = session(spec);
+    lines.iter().fold(String::new(), |_, line| answer(&mut r, line))
 }
 
 /// The REPL holds the columns a query read in memory: a query on a column not yet
@@ -246,13 +251,8 @@ fn held_columns_follow_the_file() {
     );
     let fresh = |query: &str| fresh_answer(&spec, &[query]);
     std::fs::write(&data, "kind,kg,revenue\na,1,10\nb,20,5\na,30,7\nc,4,1\n").unwrap();
-    let (mut repl, _) =
-        seg::repl::Repl::new(Some(&spec), false, Some(2), false, None, false).unwrap();
-    let mut ask = |query: &str| {
-        let out = repl.eval(query, never);
-        assert!(!out.failed, "{}", out.err);
-        out.out
-    };
+    let mut repl = session(&spec);
+    let mut ask = |query: &str| answer(&mut repl, query);
     let before = ask("sales by size");
     assert_eq!(before, fresh("sales by size"));
     assert!(before.contains("big"), "{before}");
@@ -291,13 +291,8 @@ fn reduced_rows_follow_the_file() {
         rows(&[("a", 1.0, 10.0), ("b", 20.0, 5.0), ("c", 1.0, 3.0), ("a", 30.0, 1.0)], 40),
     )
     .unwrap();
-    let (mut repl, _) =
-        seg::repl::Repl::new(Some(&spec), false, Some(2), false, None, false).unwrap();
-    let mut ask = |query: &str| {
-        let out = repl.eval(query, never);
-        assert!(!out.failed, "{}", out.err);
-        out.out
-    };
+    let mut repl = session(&spec);
+    let mut ask = |query: &str| answer(&mut repl, query);
     let query = "sales by size with total";
     let before = ask(query);
     assert_eq!(before, fresh(&[query]));
