@@ -19,6 +19,7 @@ pub mod names;
 pub mod period;
 pub mod portable;
 pub mod reduce;
+pub mod rows;
 pub mod scan;
 mod segment;
 pub mod shared;

@@ -10,7 +10,8 @@
 //! - checked integer arithmetic (`seg_add`...) by the plain operators: the check
 //!   is an overflow guard, and a database raises its own overflow error;
 //! - exact sums and averages (`seg_sum`, `seg_avg`) by `sum` and `avg`, which agree
-//!   to the last few bits (the order of float additions differs);
+//!   to the last few bits (the order of float additions differs), and row counts
+//!   (`seg_rows`) by `count(*)`;
 //! - calendar period numbers and labels by date parts and string functions;
 //!
 //! - `seg_unordered`, which hides an ordering from DataFusion's optimizer (it
@@ -389,6 +390,14 @@ fn rewrite(e: Expr) -> DfResult<Transformed<Expr>> {
             };
             w.fun = W::AggregateUDF(standard);
             Ok(Transformed::yes(Expr::WindowFunction(w)))
+        }
+        Expr::AggregateFunction(agg) if agg.func.name() == super::rows::NAME => {
+            // `count(*)`: the column was only where to count rows.
+            let mut all = datafusion::functions_aggregate::count::count_all();
+            if let Expr::AggregateFunction(a) = &mut all {
+                a.params.filter = agg.params.filter;
+            }
+            Ok(Transformed::yes(all))
         }
         Expr::AggregateFunction(mut agg) => {
             let standard = match agg.func.name() {

@@ -11,7 +11,6 @@
 use super::expr::{aggregate, combine, combine_partial, combines, partial, AggSet};
 use super::{market_rows, names, DfResult, Scans};
 use crate::check::program::*;
-use datafusion::functions_aggregate::count::count_all;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 
@@ -80,9 +79,10 @@ pub fn shape(p: &Checked, s: usize, scans: &dyn Scans) -> Option<Shape> {
 impl Shape {
     /// The reduction: market rows (its `where` applied) grouped by the key columns.
     pub fn plan(&self, p: &Checked, scans: &dyn Scans) -> DfResult<LogicalPlan> {
-        let mut aggs = vec![count_all().alias(names::ROWS)];
-        aggs.extend(self.aggs.iter().zip(&self.names).map(|(a, n)| partial(a).alias(n)));
+        let mut aggs: Vec<Expr> =
+            self.aggs.iter().zip(&self.names).map(|(a, n)| partial(a).alias(n)).collect();
         let keys: Vec<Expr> = self.keys.iter().map(|k| super::expr::col(k)).collect();
+        aggs.insert(0, super::rows::count_rows(aggs.iter().chain(&keys)).alias(names::ROWS));
         market_rows(p, self.market, scans)?.aggregate(keys, aggs)?.build()
     }
 

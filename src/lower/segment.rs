@@ -15,7 +15,6 @@ use crate::diagnostic::Diagnostic;
 use arrow::datatypes::DataType;
 use datafusion::common::{DFSchemaRef, JoinType, NullEquality, ScalarValue};
 use datafusion::functions::expr_fn as f;
-use datafusion::functions_aggregate::count::count_all;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::functions_aggregate::sum::sum_udaf;
 use datafusion::logical_expr::expr::{GroupingSet, WindowFunction};
@@ -161,8 +160,8 @@ impl Seg<'_> {
     fn grouped(&self, set: &AggSet, keep: &[String]) -> DfResult<LogicalPlanBuilder> {
         // Leaves that subtotals are rolled up from keep partial aggregates.
         let aggs = |partial: bool| {
-            let mut aggs = vec![count_all().alias(names::ROWS)];
-            aggs.extend(if partial { set.partial_exprs() } else { set.exprs() });
+            let mut aggs = if partial { set.partial_exprs() } else { set.exprs() };
+            aggs.insert(0, super::rows::count_rows(&aggs).alias(names::ROWS));
             for d in self.tops() {
                 aggs.push(agg::min(col(&names::top_order(d))).alias(names::top_order(d)));
             }
@@ -671,8 +670,8 @@ impl Seg<'_> {
             let t = schema.field_with_unqualified_name(name)?.data_type().clone();
             Ok(cast(lit(ScalarValue::Null), t).alias(name))
         };
-        let mut aggs = vec![count_all().alias(names::ROWS)];
-        aggs.extend(set.exprs());
+        let mut aggs = set.exprs();
+        aggs.insert(0, super::rows::count_rows(&aggs).alias(names::ROWS));
         let shared = self.scans.shared_cells(self.s);
         let reduced = if shared.is_none() { self.scans.reduced(self.s) } else { None };
         let mut totals = match (shared, reduced) {

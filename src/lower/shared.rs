@@ -5,9 +5,9 @@
 
 use super::expr::{col, combine, combine_partial, combines, partial, row, AggSet};
 use super::labels::labelled_from;
+use super::rows::count_rows;
 use super::{codes, market_rows, names, DfResult, Scans};
 use crate::check::program::*;
-use datafusion::functions_aggregate::count::count_all;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::{lit, Expr, LogicalPlan, LogicalPlanBuilder};
 
@@ -143,8 +143,9 @@ pub fn plan_pass(
         let at = add(flag, 2, &mut code);
         flags.push((f.clone(), at));
     }
-    let mut aggs = vec![count_all().alias(names::ROWS)];
-    aggs.extend(set.aggs.iter().zip(&set.names).map(|(a, n)| partial(a).alias(n)));
+    let mut aggs: Vec<Expr> =
+        set.aggs.iter().zip(&set.names).map(|(a, n)| partial(a).alias(n)).collect();
+    aggs.insert(0, count_rows(&aggs).alias(names::ROWS));
     let plan =
         lab.aggregate(vec![code.unwrap_or_else(|| lit(0i64)).alias(names::CELL)], aggs)?.build()?;
     let pass = Pass { market, segs: taken, dims: placed, filters: flags, aggs: set, cells };
