@@ -14,8 +14,8 @@
 //! per-value route evaluates that same expression, so the two cannot drift apart.
 
 use super::expr::{col, row};
-use super::names;
 use super::udf::{self, Kind};
+use super::{names, DfResult};
 use crate::check::program::{DimDef, DimKind, Type, Value};
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray, UInt32Array};
 use arrow::datatypes::{DataType, Date32Type, Field, Float64Type, Int64Type, Schema};
@@ -168,9 +168,33 @@ fn new_code(
     inputs: Vec<String>,
     tally: Option<Arc<Tally>>,
 ) -> Expr {
+    coder(format!("seg_code_{}", d.name), &d.labels, how, label, args, inputs, tally)
+}
+
+/// `seg_flag(...)`: 1 for a row that `keep` (a condition over the columns `inputs`)
+/// keeps, 0 for one it does not (false or null). A coder like a dimension's, so a
+/// flag on one column is decided once per value (`cell`).
+pub fn flag_code(keep: Expr, inputs: Vec<String>) -> DfResult<Expr> {
+    use datafusion::logical_expr::{lit, when};
+    let label = when(keep, lit("1")).otherwise(lit("0"))?;
+    let args = inputs.iter().map(|c| col(c)).collect();
+    let labels = ["0".to_string(), "1".to_string()];
+    Ok(coder("seg_flag".into(), &labels, How::Label, label, args, inputs, None))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn coder(
+    name: String,
+    labels: &[String],
+    how: How,
+    label: Expr,
+    args: Vec<Expr>,
+    inputs: Vec<String>,
+    tally: Option<Arc<Tally>>,
+) -> Expr {
     let mut short_labels = SmallTable::new();
     let mut long_labels = HashMap::new();
-    for (i, l) in d.labels.iter().enumerate() {
+    for (i, l) in labels.iter().enumerate() {
         match pack(l.as_bytes()) {
             Some(k) => short_labels.insert(k, i as i64),
             None => {
@@ -179,18 +203,17 @@ fn new_code(
         }
     }
     let inner = Inner {
-        name: format!("seg_code_{}", d.name),
-        n: d.labels.len(),
+        name,
+        n: labels.len(),
         short_labels,
         long_labels,
         how,
-        code: codes_of(&label, &d.labels),
+        code: codes_of(&label, labels),
         code_phys: OnceLock::new(),
         label,
         inputs,
         phys: OnceLock::new(),
-        cache: Mutex::new(Cache::default()),
-        by_value_off: AtomicBool::new(false),
+        by_value: ByValue::default(),
         tally,
     };
     let signature = if args.is_empty() {
@@ -276,7 +299,7 @@ struct Cache {
     null: Option<i64>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     name: String,
     /// The number of labels, which is also the code of "unassigned".
     n: usize,
@@ -293,9 +316,15 @@ struct Inner {
     code_phys: OnceLock<std::result::Result<Arc<dyn PhysicalExpr>, String>>,
     inputs: Vec<String>,
     phys: OnceLock<std::result::Result<Arc<dyn PhysicalExpr>, String>>,
-    cache: Mutex<Cache>,
-    by_value_off: AtomicBool,
+    by_value: ByValue,
     tally: Option<Arc<Tally>>,
+}
+
+/// Codes remembered per value of one column, and whether that stopped paying.
+#[derive(Default)]
+pub(super) struct ByValue {
+    cache: Mutex<Cache>,
+    off: AtomicBool,
 }
 
 impl Kind for Inner {
@@ -436,25 +465,22 @@ enum Key<'a> {
 }
 
 impl Inner {
-    fn codes(&self, arrays: &[ArrayRef], rows: usize) -> Result<Int64Array> {
+    /// Whether this dimension's codes may be remembered per value together with
+    /// other dimensions' codes of the same column (`cell`): a label by value, with
+    /// no tally to count.
+    pub(super) fn joins_by_value(&self) -> bool {
+        matches!(self.how, How::Label) && self.tally.is_none()
+    }
+
+    pub(super) fn codes(&self, arrays: &[ArrayRef], rows: usize) -> Result<Int64Array> {
         if let How::Bins { cuts, closed_right } = &self.how {
             return self.bin_codes(&arrays[0], cuts, *closed_right);
         }
-        if arrays.len() == 1 && !self.by_value_off.load(Ordering::Relaxed) {
-            let a = &arrays[0];
-            if matches!(
-                a.data_type(),
-                DataType::Utf8View
-                    | DataType::Utf8
-                    | DataType::LargeUtf8
-                    | DataType::Int64
-                    | DataType::Int32
-                    | DataType::Boolean
-                    | DataType::Date32
-            ) {
-                if let Some(codes) = self.value_codes(a)? {
-                    return Ok(codes);
-                }
+        if arrays.len() == 1 {
+            let label = |distinct: &ArrayRef| self.evaluate(std::slice::from_ref(distinct), 0);
+            let tally = self.tally.as_deref();
+            if let Some(codes) = self.by_value.codes(&self.name, &arrays[0], tally, label)? {
+                return Ok(codes);
             }
         }
         if let Some(t) = &self.tally {
@@ -539,7 +565,7 @@ impl Inner {
 
     /// Evaluates the label expression over `arrays` and turns each label into its code.
     /// `rows` matters only without arrays (a dimension that reads no column).
-    fn evaluate(&self, arrays: &[ArrayRef], rows: usize) -> Result<Vec<i64>> {
+    pub(super) fn evaluate(&self, arrays: &[ArrayRef], rows: usize) -> Result<Vec<i64>> {
         let types: Vec<DataType> = arrays.iter().map(|a| a.data_type().clone()).collect();
         let fields: Vec<Field> =
             self.inputs.iter().zip(&types).map(|(n, t)| Field::new(n, t.clone(), true)).collect();
@@ -581,17 +607,29 @@ impl Inner {
         }
         Ok(out)
     }
+}
 
+impl ByValue {
     /// One column of few distinct values: each value is labelled once and
     /// remembered across batches. `None` when the column has too many values for
     /// that to pay.
-    fn value_codes(&self, a: &ArrayRef) -> Result<Option<Int64Array>> {
+    pub(super) fn codes(
+        &self,
+        name: &str,
+        a: &ArrayRef,
+        tally: Option<&Tally>,
+        label: impl Fn(&ArrayRef) -> Result<Vec<i64>>,
+    ) -> Result<Option<Int64Array>> {
+        if self.off.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let (name, tally, label) = (name, tally, &label);
         match a.data_type() {
             DataType::Utf8View => {
                 let s = a.as_string_view();
                 let views = s.views();
                 // An inline view (at most 12 bytes) is its own key: no hashing of bytes.
-                self.lookup(a, |i| {
+                self.lookup(name, a, tally, label, |i| {
                     if (views[i] as u32) <= 12 {
                         Key::Short(views[i])
                     } else {
@@ -601,30 +639,33 @@ impl Inner {
             }
             DataType::Utf8 => {
                 let s = a.as_string::<i32>();
-                self.lookup(a, |i| {
+                self.lookup(name, a, tally, label, |i| {
                     let b = s.value(i).as_bytes();
                     pack(b).map_or(Key::Long(b), Key::Short)
                 })
             }
             DataType::LargeUtf8 => {
                 let s = a.as_string::<i64>();
-                self.lookup(a, |i| {
+                self.lookup(name, a, tally, label, |i| {
                     let b = s.value(i).as_bytes();
                     pack(b).map_or(Key::Long(b), Key::Short)
                 })
             }
             DataType::Boolean => {
                 let bs = a.as_boolean();
-                self.lookup(a, |i| Key::Short(fixed_key(&[bs.value(i) as u8])))
+                self.lookup(name, a, tally, label, |i| Key::Short(fixed_key(&[bs.value(i) as u8])))
             }
             dt => {
                 // Fixed-width values: their bytes, tagged with a length no string key
                 // has, so the two never collide.
-                let Some(w) = dt.primitive_width().filter(|w| *w <= 12) else { return Ok(None) };
+                let codable = matches!(dt, DataType::Int64 | DataType::Int32 | DataType::Date32);
+                let Some(w) = dt.primitive_width().filter(|w| *w <= 12 && codable) else {
+                    return Ok(None);
+                };
                 let data = a.to_data();
                 let bytes = data.buffers()[0].as_slice();
                 let offset = data.offset();
-                self.lookup(a, |i| {
+                self.lookup(name, a, tally, label, |i| {
                     Key::Short(fixed_key(&bytes[(offset + i) * w..(offset + i + 1) * w]))
                 })
             }
@@ -635,7 +676,10 @@ impl Inner {
     /// has not seen yet in one evaluation.
     fn lookup<'a>(
         &self,
+        name: &str,
         a: &'a ArrayRef,
+        tally: Option<&Tally>,
+        label: &impl Fn(&ArrayRef) -> Result<Vec<i64>>,
         key: impl Fn(usize) -> Key<'a>,
     ) -> Result<Option<Int64Array>> {
         let n = a.len();
@@ -652,7 +696,7 @@ impl Inner {
         // tally's unlisted values have a high half; index 0 counts listed values).
         // Counted without a branch on the value: a third of the rows unlisted made
         // a data-dependent branch cost more than the count.
-        let tallying = self.tally.is_some();
+        let tallying = tally.is_some();
         let mut tallied: Vec<i64> = vec![0; if tallying { short.len + long.len() + 2 } else { 0 }];
         let mut count = |c: i64| {
             if tallying {
@@ -679,7 +723,7 @@ impl Inner {
             }
         }
         if missing.is_empty() {
-            if let Some(t) = &self.tally {
+            if let Some(t) = tally {
                 t.add(tallied.get(1..).unwrap_or_default());
             }
             return Ok(Some(Int64Array::from(out)));
@@ -709,8 +753,8 @@ impl Inner {
             }
         }
         if short.len + long.len() + firsts.len() > MAX_CACHED_VALUES {
-            self.by_value_off.store(true, Ordering::Relaxed);
-            if let Some(t) = &self.tally {
+            self.off.store(true, Ordering::Relaxed);
+            if let Some(t) = tally {
                 t.give_up();
             }
             return Ok(None);
@@ -720,8 +764,8 @@ impl Inner {
             &UInt32Array::from_iter_values(firsts.iter().copied()),
             None,
         )?;
-        let mut codes = self.evaluate(std::slice::from_ref(&distinct), firsts.len())?;
-        if let Some(t) = &self.tally {
+        let mut codes = label(&distinct)?;
+        if let Some(t) = tally {
             // Written as the audit's query writes them (a cast to text).
             let text = arrow::compute::cast(&distinct, &DataType::Utf8)?;
             let text = text.as_string::<i32>();
@@ -762,10 +806,10 @@ impl Inner {
                         Key::Long(b) => new_long.get(b).copied(),
                     }
                 }
-                .ok_or_else(|| internal(format!("{}: a value was not labelled", self.name)))?,
+                .ok_or_else(|| internal(format!("{}: a value was not labelled", name)))?,
             );
         }
-        if let Some(t) = &self.tally {
+        if let Some(t) = tally {
             t.add(tallied.get(1..).unwrap_or_default());
         }
         Ok(Some(Int64Array::from(out)))

@@ -4,6 +4,7 @@
 
 pub mod assign;
 pub mod audit;
+pub mod cell;
 pub mod checked;
 pub mod codes;
 pub mod dict;

@@ -132,12 +132,7 @@ impl GroupsAccumulator for Groups {
     fn state(&mut self, emit: EmitTo) -> Result<Vec<ArrayRef>> {
         Ok(vec![self.evaluate(emit)?])
     }
-    fn merge_batch(
-        &mut self,
-        states: &[ArrayRef],
-        groups: &[usize],
-        total: usize,
-    ) -> Result<()> {
+    fn merge_batch(&mut self, states: &[ArrayRef], groups: &[usize], total: usize) -> Result<()> {
         self.0.resize(total, 0);
         let counts = states[0].as_primitive::<Int64Type>();
         for (g, c) in groups.iter().zip(counts.iter()) {

@@ -256,8 +256,10 @@ impl Seg<'_> {
         let mut cell: Option<Expr> = None;
         let mut stride = 1i64;
         let mut strides = Vec::new();
+        let mut terms = Vec::new();
         for &d in coded {
             let code = col(&names::code(d));
+            terms.push((code.clone(), stride));
             let term = if stride == 1 { code } else { code * lit(stride) };
             cell = Some(match cell {
                 None => term,
@@ -315,11 +317,12 @@ impl Seg<'_> {
                 };
                 return self.decoded(leaves, &strides, None, stride, &lab_schema, set);
             }
-            (None, Some(cell)) => {
-                let mut group = vec![cell.alias(names::CELL)];
+            (None, Some(_)) => {
+                // The cell code computed by one function from the columns it reads.
+                let mut group = vec![col(names::CELL)];
                 group.extend(labels);
                 group.extend(self.period_cols());
-                let leaves = lab.aggregate(group, aggs)?;
+                let leaves = super::cell::fused(lab, terms)?.aggregate(group, aggs)?;
                 return self.decoded(leaves, &strides, None, stride, &lab_schema, set);
             }
             (None, None) => return lab.aggregate(self.period_cols(), aggs),

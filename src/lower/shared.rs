@@ -119,35 +119,31 @@ pub fn plan_pass(
     let rows = market_rows(p, market, scans)?;
     let lab =
         labelled_from(rows, p, Owner::Market(market), &dims, None, &keep, &dims, None, scans)?;
-    let mut code: Option<Expr> = None;
+    let mut terms = Vec::new();
     let mut stride = 1i64;
     let mut placed = Vec::new();
-    let mut add = |term: Expr, slots: i64, code: &mut Option<Expr>| {
+    let mut add = |term: Expr, slots: i64, terms: &mut Vec<(Expr, i64)>| {
         let at = stride;
-        let term = if at == 1 { term } else { term * lit(at) };
-        *code = Some(match code.take() {
-            None => term,
-            Some(c) => c + term,
-        });
+        terms.push((term, at));
         stride *= slots;
         at
     };
     for &d in &dims {
-        let at = add(col(&names::code(d)), codes::slots(&p.dims[d]), &mut code);
+        let at = add(col(&names::code(d)), codes::slots(&p.dims[d]), &mut terms);
         placed.push((d, at, codes::slots(&p.dims[d])));
     }
     let mut flags = Vec::new();
     for f in &filters {
         // A row the `where` does not keep (false or null) gets 0.
-        let flag = datafusion::logical_expr::when(row(f), lit(1i64)).otherwise(lit(0i64))?;
-        let at = add(flag, 2, &mut code);
+        let mut read = Vec::new();
+        f.columns(&mut read);
+        let at = add(codes::flag_code(row(f), read)?, 2, &mut terms);
         flags.push((f.clone(), at));
     }
     let mut aggs: Vec<Expr> =
         set.aggs.iter().zip(&set.names).map(|(a, n)| partial(a).alias(n)).collect();
     aggs.insert(0, count_rows(&aggs).alias(names::ROWS));
-    let plan =
-        lab.aggregate(vec![code.unwrap_or_else(|| lit(0i64)).alias(names::CELL)], aggs)?.build()?;
+    let plan = super::cell::fused(lab, terms)?.aggregate(vec![col(names::CELL)], aggs)?.build()?;
     let pass = Pass { market, segs: taken, dims: placed, filters: flags, aggs: set, cells };
     Ok(Some((pass, plan)))
 }

@@ -62,6 +62,18 @@ pub fn call<K: Kind>(kind: Arc<K>, signature: Signature, args: Vec<Expr>) -> Exp
     ScalarUDF::new_from_impl(Udf { kind, signature }).call(args)
 }
 
+/// The `Kind` and arguments of a call of a seg UDF of kind `K` (under aliases).
+pub fn call_of<K: Kind>(e: &Expr) -> Option<(Arc<K>, &[Expr])> {
+    match e {
+        Expr::Alias(a) => call_of(&a.expr),
+        Expr::ScalarFunction(f) => {
+            let udf = f.func.inner().downcast_ref::<Udf<K>>()?;
+            Some((udf.kind.clone(), &f.args))
+        }
+        _ => None,
+    }
+}
+
 /// `seg_unordered(x)`: `x` itself, through a function DataFusion knows nothing
 /// about, so no ordering of `x` reaches the operator above.
 struct Unordered(DataType);

@@ -884,6 +884,48 @@ fn label_codes_agree_past_the_distinct_value_cache() {
     }
 }
 
+/// A cell code computed by one function (`lower::cell`): two dimensions and a
+/// `where` flag on one text column share one lookup per value, until the column
+/// has too many values and each evaluates its labels, mid-stream. A shared pass and
+/// a coded segmentation must both still agree with the reference.
+#[test]
+fn cell_codes_agree_past_the_distinct_value_cache() {
+    let rows: Vec<_> = (0..12_000i64)
+        .map(|i| {
+            let t = if i % 2 == 0 {
+                format!("t{}", (i / 2) % 5000)
+            } else {
+                format!("a long {}", i % 4)
+            };
+            (Some(i), Some((i % 97) as f64), Some(t), Some(i % 7), Some(i % 3 == 0), None, None)
+        })
+        .collect();
+    let spec = "market m from \"data.parquet\" {\n  columns { a int, b float, t text, k int, flag bool, d date, ts timestamp }\n  measure s = sum(b)\n}\n\
+                dimension lo on m = bins a [4000, 9000]\n\
+                dimension tt on m = t {\n  \"t2\", \"a long 1\" => \"picked\"\n  else => \"rest\"\n}\n\
+                dimension tl on m = rules {\n  t < \"t3\" => \"before\"\n  else => \"after\"\n}\n\
+                segment s0 = m by lo x tt x tl where t != \"a long 2\"\n\
+                segment s1 = m by tt then tl where t != \"a long 3\"\n";
+    let data = Data { rows, table: Vec::new() };
+    for batch in [1024, 8192] {
+        let c = Case { spec: spec.to_string(), data: data.clone(), threads: 2, batch, ipc: false };
+        check_case(&c).unwrap();
+        let (dir, loaded) = load_case(&c);
+        let session = Session::new(
+            loaded.program.clone().unwrap(),
+            dir.path(),
+            &SessionOptions { threads: Some(2), batch_size: Some(batch), ..Default::default() },
+        )
+        .unwrap();
+        session.share_scans(&[0, 1], true);
+        assert!(session.sharing(0).starts_with("one pass"), "{}", session.sharing(0));
+        let tables = reference_tables(&c.data);
+        for s in [0, 1] {
+            check_against_reference(&session, s, &c, &tables).unwrap();
+        }
+    }
+}
+
 #[test]
 fn engine_matches_reference_evaluator() {
     let cases =
