@@ -489,42 +489,35 @@ impl Inner {
         Ok(Int64Array::from(self.evaluate(arrays, rows)?))
     }
 
-    /// Binary search over the cut points, comparing as Arrow's kernels do (floats by
-    /// total order, so NaN sorts above every cut, like `x < cut` in the CASE form).
+    /// Each value's bin, comparing as Arrow's kernels do (floats by total order, so
+    /// NaN sorts above every cut, like `x < cut` in the CASE form).
     fn bin_codes(&self, a: &ArrayRef, cuts: &Cuts, closed_right: bool) -> Result<Int64Array> {
-        let unassigned = self.n as i64;
-        macro_rules! search {
-            ($arr:expr, $cuts:expr, $cmp:expr) => {{
-                let arr = $arr;
-                let cuts = $cuts;
-                let pos = |x| {
-                    if closed_right {
-                        cuts.partition_point(|c| $cmp(c, &x) == std::cmp::Ordering::Less) as i64
-                    } else {
-                        cuts.partition_point(|c| $cmp(c, &x) != std::cmp::Ordering::Greater) as i64
-                    }
-                };
-                if arr.null_count() == 0 {
-                    Int64Array::from_iter_values(arr.values().iter().map(|&x| pos(x)))
-                } else {
-                    Int64Array::from_iter_values(arr.iter().map(|x| x.map_or(unassigned, pos)))
-                }
-            }};
-        }
-        Ok(match cuts {
+        let (mut bins, nulls) = match cuts {
             Cuts::Int(c) => {
                 let a = arrow::compute::cast(a, &DataType::Int64)?;
-                search!(a.as_primitive::<Int64Type>(), c, |c: &i64, x: &i64| c.cmp(x))
+                let a = a.as_primitive::<Int64Type>();
+                (bin_positions(a.values(), c, closed_right), a.nulls().cloned())
             }
             Cuts::Float(c) => {
                 let a = arrow::compute::cast(a, &DataType::Float64)?;
-                search!(a.as_primitive::<Float64Type>(), c, |c: &f64, x: &f64| c.total_cmp(x))
+                let a = a.as_primitive::<Float64Type>();
+                let keys: Vec<i64> = a.values().iter().map(|x| total_key(*x)).collect();
+                let cuts: Vec<i64> = c.iter().map(|x| total_key(*x)).collect();
+                (bin_positions(&keys, &cuts, closed_right), a.nulls().cloned())
             }
             Cuts::Date(c) => {
                 let a = arrow::compute::cast(a, &DataType::Date32)?;
-                search!(a.as_primitive::<Date32Type>(), c, |c: &i32, x: &i32| c.cmp(x))
+                let a = a.as_primitive::<Date32Type>();
+                (bin_positions(a.values(), c, closed_right), a.nulls().cloned())
             }
-        })
+        };
+        if let Some(nulls) = nulls {
+            let unassigned = self.n as i64;
+            nulls.iter().zip(&mut bins).filter(|(valid, _)| !valid).for_each(|(_, b)| {
+                *b = unassigned;
+            });
+        }
+        Ok(Int64Array::from(bins))
     }
 
     /// The label expression, compiled for the argument types actually arriving
@@ -579,12 +572,15 @@ impl Inner {
             let phys = self.compile(&self.code_phys, code, &types)?;
             let codes = phys.evaluate(&batch)?.into_array(rows)?;
             let codes = arrow::compute::cast(&codes, &DataType::Int64)?;
-            let unassigned = self.n as i64;
-            return Ok(codes
-                .as_primitive::<Int64Type>()
-                .iter()
-                .map(|c| c.unwrap_or(unassigned))
-                .collect());
+            let codes = codes.as_primitive::<Int64Type>();
+            let mut out = codes.values().to_vec();
+            if let Some(nulls) = codes.nulls() {
+                let unassigned = self.n as i64;
+                nulls.iter().zip(&mut out).filter(|(valid, _)| !valid).for_each(|(_, c)| {
+                    *c = unassigned;
+                });
+            }
+            return Ok(out);
         }
         let phys = self.physical(&types)?;
         let labels = phys.evaluate(&batch)?.into_array(rows)?;
@@ -814,6 +810,37 @@ impl ByValue {
         }
         Ok(Some(Int64Array::from(out)))
     }
+}
+
+/// A float's place in IEEE total order as an integer, as `f64::total_cmp` orders
+/// them: integers compare (and count, in `bin_positions`) on SIMD lanes.
+pub fn total_key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ (((b >> 63) as u64) >> 1) as i64
+}
+
+/// How many `cuts` (sorted) lie below each value: strictly below when
+/// `closed_right` (a value on a cut belongs to the bin below it), else at or below.
+/// A few cuts are counted one pass per cut, with no branch, which the compiler
+/// vectorises; many are searched.
+pub fn bin_positions<T: Copy + Ord>(xs: &[T], cuts: &[T], closed_right: bool) -> Vec<i64> {
+    const COUNTED: usize = 16;
+    if cuts.len() > COUNTED {
+        let pos = |x: &T| {
+            let below = |c: &T| if closed_right { *c < *x } else { *c <= *x };
+            cuts.partition_point(below) as i64
+        };
+        return xs.iter().map(pos).collect();
+    }
+    let mut out = vec![0i64; xs.len()];
+    for &c in cuts {
+        if closed_right {
+            out.iter_mut().zip(xs).for_each(|(o, x)| *o += i64::from(c < *x));
+        } else {
+            out.iter_mut().zip(xs).for_each(|(o, x)| *o += i64::from(c <= *x));
+        }
+    }
+    out
 }
 
 /// The key of a fixed-width value (at most 12 bytes; wider types are not keyed).

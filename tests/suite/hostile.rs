@@ -364,6 +364,48 @@ fn ungrouped_float_sums_are_exact_in_any_order() {
     }
 }
 
+/// Bins count the cuts below a value (few cuts on SIMD lanes, many by binary search)
+/// in IEEE total order, as the CASE form compares: NaN above every cut, -NaN below,
+/// -0 below 0, values on a cut in the bin the closing side says.
+#[test]
+fn float_bins_count_cuts_in_total_order() {
+    use seg::lower::codes::{bin_positions, total_key};
+    let values = [
+        f64::NAN,
+        -f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        -0.0,
+        1.5,
+        -1.5,
+        f64::MIN_POSITIVE,
+        f64::MAX,
+        2.0,
+        1e-310,
+    ];
+    let few = [-1.5, 0.0, 1.5, 2.0];
+    let many: Vec<f64> = (-20..20).map(|i| f64::from(i) * 0.25).collect();
+    for cuts in [&few[..], &many[..]] {
+        for closed_right in [false, true] {
+            let keys: Vec<i64> = values.iter().map(|x| total_key(*x)).collect();
+            let cut_keys: Vec<i64> = cuts.iter().map(|x| total_key(*x)).collect();
+            let got = bin_positions(&keys, &cut_keys, closed_right);
+            for (x, g) in values.iter().zip(&got) {
+                let want = cuts
+                    .iter()
+                    .filter(|c| match c.total_cmp(x) {
+                        std::cmp::Ordering::Less => true,
+                        std::cmp::Ordering::Equal => !closed_right,
+                        std::cmp::Ordering::Greater => false,
+                    })
+                    .count() as i64;
+                assert_eq!(*g, want, "{x:?} in {cuts:?}, closed right {closed_right}");
+            }
+        }
+    }
+}
+
 /// Blocks summed by extraction give the bits of the value-by-value exact sum on values built
 /// to sit on their edges: spans of binary orders either side of the 63 a block
 /// allows, subnormals, signed zeros, orders near overflow, and blocks cut anywhere.
