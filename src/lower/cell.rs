@@ -32,6 +32,8 @@ struct Part {
 }
 
 struct Cell {
+    /// `seg_cell_` and what it codes, for `seg explain`.
+    name: String,
     joint: Vec<Joint>,
     parts: Vec<Part>,
     /// Codes computed by other expressions (Int64; a null makes the cell null).
@@ -40,7 +42,7 @@ struct Cell {
 
 impl Kind for Cell {
     fn name(&self) -> &str {
-        "seg_cell"
+        &self.name
     }
     fn returns(&self) -> DataType {
         DataType::Int64
@@ -100,8 +102,13 @@ pub fn cell(terms: Vec<(Expr, i64)>) -> Expr {
             args.len() - 1
         }
     };
-    let mut cell = Cell { joint: Vec::new(), parts: Vec::new(), plain: Vec::new() };
+    let mut cell =
+        Cell { name: "seg_cell".into(), joint: Vec::new(), parts: Vec::new(), plain: Vec::new() };
     for (term, stride) in terms {
+        let what = udf::call_of::<Inner>(&term).map(|(c, _)| c.name().to_string());
+        let what = what.as_deref().unwrap_or("code");
+        cell.name.push('_');
+        cell.name.push_str(what.strip_prefix("seg_code_").unwrap_or(what));
         match udf::call_of::<Inner>(&term) {
             Some((coder, [only])) if coder.joins_by_value() => {
                 let i = arg(only);

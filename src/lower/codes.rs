@@ -3,10 +3,11 @@
 //!
 //! Two scalar UDFs carry this, both ordinary DataFusion functions:
 //! - `seg_code_*` turns a row into its label's position in the declared label list
-//!   (the list's length stands for "unassigned"). Bins use a binary search over the
-//!   cut points; a mapping or rules on one column is evaluated once per distinct
-//!   value and remembered; anything else evaluates the
-//!   dimension's own label expression over the batch and looks the label up.
+//!   (the list's length stands for "unassigned"). Bins count the cut points below
+//!   the value (or search them, when there are many); a mapping or rules on one
+//!   column is evaluated once per distinct value and remembered (`ByValue`, which
+//!   `cell` shares between the dimensions of one column); anything else evaluates
+//!   the dimension's own label expression over the batch and looks the label up.
 //! - `seg_label_*` turns a combined cell code back into one dimension's label, after
 //!   the aggregation, over a handful of rows.
 //!
@@ -511,13 +512,15 @@ impl Inner {
                 (bin_positions(a.values(), c, closed_right), a.nulls().cloned())
             }
         };
-        if let Some(nulls) = nulls {
-            let unassigned = self.n as i64;
-            nulls.iter().zip(&mut bins).filter(|(valid, _)| !valid).for_each(|(_, b)| {
-                *b = unassigned;
-            });
-        }
+        self.unassign_nulls(&mut bins, nulls.as_ref());
         Ok(Int64Array::from(bins))
+    }
+
+    /// Rows that `nulls` marks null are unassigned (the last code).
+    fn unassign_nulls(&self, codes: &mut [i64], nulls: Option<&arrow::buffer::NullBuffer>) {
+        let Some(nulls) = nulls else { return };
+        let unassigned = self.n as i64;
+        nulls.iter().zip(codes).filter(|(valid, _)| !valid).for_each(|(_, c)| *c = unassigned);
     }
 
     /// The label expression, compiled for the argument types actually arriving
@@ -574,12 +577,7 @@ impl Inner {
             let codes = arrow::compute::cast(&codes, &DataType::Int64)?;
             let codes = codes.as_primitive::<Int64Type>();
             let mut out = codes.values().to_vec();
-            if let Some(nulls) = codes.nulls() {
-                let unassigned = self.n as i64;
-                nulls.iter().zip(&mut out).filter(|(valid, _)| !valid).for_each(|(_, c)| {
-                    *c = unassigned;
-                });
-            }
+            self.unassign_nulls(&mut out, codes.nulls());
             return Ok(out);
         }
         let phys = self.physical(&types)?;

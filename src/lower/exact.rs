@@ -607,7 +607,8 @@ impl Groups {
     }
 }
 
-fn selected(filter: Option<&BooleanArray>, i: usize) -> bool {
+/// Whether row `i` passes an aggregate's `FILTER` (every row, without one).
+pub(super) fn selected(filter: Option<&BooleanArray>, i: usize) -> bool {
     filter.is_none_or(|f| f.is_valid(i) && f.value(i))
 }
 

@@ -103,10 +103,6 @@ impl Accumulator for One {
 
 struct Groups(Vec<i64>);
 
-fn kept(filter: Option<&BooleanArray>, i: usize) -> bool {
-    filter.is_none_or(|f| f.is_valid(i) && f.value(i))
-}
-
 impl GroupsAccumulator for Groups {
     fn update_batch(
         &mut self,
@@ -120,7 +116,7 @@ impl GroupsAccumulator for Groups {
             None => groups.iter().for_each(|g| self.0[*g] += 1),
             Some(f) => {
                 for (i, g) in groups.iter().enumerate() {
-                    self.0[*g] += i64::from(kept(Some(f), i));
+                    self.0[*g] += i64::from(super::exact::selected(Some(f), i));
                 }
             }
         }
@@ -146,7 +142,7 @@ impl GroupsAccumulator for Groups {
         filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let n = values[0].len();
-        let ones = (0..n).map(|i| i64::from(kept(filter, i)));
+        let ones = (0..n).map(|i| i64::from(super::exact::selected(filter, i)));
         Ok(vec![Arc::new(Int64Array::from_iter_values(ones))])
     }
     fn size(&self) -> usize {
