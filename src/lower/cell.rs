@@ -105,11 +105,10 @@ pub fn cell(terms: Vec<(Expr, i64)>) -> Expr {
     let mut cell =
         Cell { name: "seg_cell".into(), joint: Vec::new(), parts: Vec::new(), plain: Vec::new() };
     for (term, stride) in terms {
-        let what = udf::call_of::<Inner>(&term).map(|(c, _)| c.name().to_string());
-        let what = what.as_deref().unwrap_or("code");
-        cell.name.push('_');
-        cell.name.push_str(what.strip_prefix("seg_code_").unwrap_or(what));
-        match udf::call_of::<Inner>(&term) {
+        let coder = udf::call_of::<Inner>(&term);
+        let what = coder.as_ref().map_or("code", |(c, _)| c.name());
+        cell.name = format!("{}_{}", cell.name, what.strip_prefix("seg_code_").unwrap_or(what));
+        match coder {
             Some((coder, [only])) if coder.joins_by_value() => {
                 let i = arg(only);
                 match cell.joint.iter_mut().find(|j| j.arg == i) {
@@ -144,6 +143,15 @@ pub fn cell(terms: Vec<(Expr, i64)>) -> Expr {
     udf::call(Arc::new(cell), signature, args)
 }
 
+/// `Σ term × stride` as plain arithmetic (`None` for no terms): for plans that fold
+/// the cell code further, and for a `lab` that `fused` cannot rewrite.
+pub fn sum(terms: &[(Expr, i64)]) -> Option<Expr> {
+    terms
+        .iter()
+        .map(|(t, s)| if *s == 1 { t.clone() } else { t.clone() * lit(*s) })
+        .reduce(|a, b| a + b)
+}
+
 /// `lab`, whose last step is a projection, with the columns that `terms` names
 /// (code columns, times their strides) replaced by one column `names::CELL`: their
 /// sum, computed by `cell` from the projection's input. A term that is not a column
@@ -152,11 +160,7 @@ pub fn cell(terms: Vec<(Expr, i64)>) -> Expr {
 pub fn fused(lab: LogicalPlanBuilder, terms: Vec<(Expr, i64)>) -> DfResult<LogicalPlanBuilder> {
     let plan = lab.build()?;
     let LogicalPlan::Projection(proj) = &plan else {
-        let sum = terms
-            .into_iter()
-            .map(|(t, s)| if s == 1 { t } else { t * lit(s) })
-            .reduce(|a, b| a + b)
-            .unwrap_or_else(|| lit(0i64));
+        let sum = sum(&terms).unwrap_or_else(|| lit(0i64));
         let mut cols: Vec<Expr> = plan.schema().columns().into_iter().map(Expr::Column).collect();
         cols.push(sum.alias(names::CELL));
         return LogicalPlanBuilder::from(plan).project(cols);

@@ -253,21 +253,15 @@ impl Seg<'_> {
         aggs: Vec<Expr>,
         set: &AggSet,
     ) -> DfResult<LogicalPlanBuilder> {
-        let mut cell: Option<Expr> = None;
         let mut stride = 1i64;
         let mut strides = Vec::new();
         let mut terms = Vec::new();
         for &d in coded {
-            let code = col(&names::code(d));
-            terms.push((code.clone(), stride));
-            let term = if stride == 1 { code } else { code * lit(stride) };
-            cell = Some(match cell {
-                None => term,
-                Some(c) => c + term,
-            });
+            terms.push((col(&names::code(d)), stride));
             strides.push((d, stride));
             stride *= code_slots(self.p, d, self.scans)?;
         }
+        let cell = super::cell::sum(&terms);
         // A dictionary-coded dimension's codes go above every coded dimension's,
         // and its encoder folds the period in the same pass.
         let dict = dict_dim

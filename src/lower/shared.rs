@@ -122,14 +122,14 @@ pub fn plan_pass(
     let mut terms = Vec::new();
     let mut stride = 1i64;
     let mut placed = Vec::new();
-    let mut add = |term: Expr, slots: i64, terms: &mut Vec<(Expr, i64)>| {
+    let mut add = |term: Expr, slots: i64| {
         let at = stride;
         terms.push((term, at));
         stride *= slots;
         at
     };
     for &d in &dims {
-        let at = add(col(&names::code(d)), codes::slots(&p.dims[d]), &mut terms);
+        let at = add(col(&names::code(d)), codes::slots(&p.dims[d]));
         placed.push((d, at, codes::slots(&p.dims[d])));
     }
     let mut flags = Vec::new();
@@ -137,7 +137,7 @@ pub fn plan_pass(
         // A row the `where` does not keep (false or null) gets 0.
         let mut read = Vec::new();
         f.columns(&mut read);
-        let at = add(codes::flag_code(row(f), read)?, 2, &mut terms);
+        let at = add(codes::flag_code(row(f), read)?, 2);
         flags.push((f.clone(), at));
     }
     let mut aggs: Vec<Expr> =
