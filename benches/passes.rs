@@ -8,7 +8,9 @@
 //!   most 1.3×.
 //!
 //! In process, from one run, so the ratios share the machine's noise.
-//! `cargo bench --bench passes` (`-- --rows 1M --runs 1` to narrow it).
+//! `cargo bench --bench passes` (`-- --rows 1M --runs 1` to narrow it;
+//! `-- --only-trivial N [--rule-times]` splits the trivial segmentation's time into
+//! check, planning, optimizing and running, N times, and the time of each planner rule).
 
 use std::path::Path;
 use std::time::Instant;
@@ -110,6 +112,56 @@ fn bare_scan(dir: &Path) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
+/// What each of DataFusion's analyzer, optimizer and physical optimizer rules takes
+/// on `plan` (the largest 25): where the planning of a small segmentation goes.
+fn rule_times(
+    state: &datafusion::execution::session_state::SessionState,
+    plan: &datafusion::logical_expr::LogicalPlan,
+) {
+    use datafusion::physical_planner::DefaultPhysicalPlanner;
+    let mut times: std::collections::BTreeMap<String, f64> = Default::default();
+    let mut t = Instant::now();
+    let analyzed = state
+        .analyzer()
+        .execute_and_check(plan.clone(), state.config_options(), |_, r| {
+            *times.entry(format!("analyzer {}", r.name())).or_default() +=
+                t.elapsed().as_secs_f64();
+            t = Instant::now();
+        })
+        .unwrap();
+    t = Instant::now();
+    let optimized = state
+        .optimizer()
+        .optimize(analyzed, state, |_, r| {
+            *times.entry(format!("optimizer {}", r.name())).or_default() +=
+                t.elapsed().as_secs_f64();
+            t = Instant::now();
+        })
+        .unwrap();
+    let bare =
+        datafusion::execution::session_state::SessionStateBuilder::new_from_existing(state.clone())
+            .with_physical_optimizer_rules(vec![])
+            .build();
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let t0 = Instant::now();
+    let initial = rt.block_on(bare.create_physical_plan(&optimized)).unwrap();
+    times.insert("physical initial".into(), t0.elapsed().as_secs_f64());
+    let planner = DefaultPhysicalPlanner::default();
+    t = Instant::now();
+    planner
+        .optimize_physical_plan(initial, state, |_, r| {
+            *times.entry(format!("physical {}", r.name())).or_default() +=
+                t.elapsed().as_secs_f64();
+            t = Instant::now();
+        })
+        .unwrap();
+    let mut v: Vec<_> = times.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (k, x) in v.iter().take(25) {
+        println!("  {:>7.1} us  {k}", x * 1e6);
+    }
+}
+
 fn main() {
     let (rows, runs, dir) = support::rows_runs_dir("passes");
     if !dir.join("coffee.parquet").exists() {
@@ -133,16 +185,29 @@ fn main() {
             let t = Instant::now();
             let (_, s) = support::open(&dir, TRIVIAL_SPEC);
             let opened = t.elapsed().as_secs_f64();
+            let t = Instant::now();
             let plan = s.segment_plan(0).expect("plan");
-            let planned = t.elapsed().as_secs_f64();
-            s.execute(plan).expect("run");
+            let lowered = t.elapsed().as_secs_f64();
+            // The run plans again: optimizing and physical planning are timed apart.
+            let state = s.ctx.state();
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let t = Instant::now();
+            let optimized = state.optimize(&plan).expect("optimize");
+            let logical = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            rt.block_on(state.query_planner().create_physical_plan(&optimized, &state))
+                .expect("physical plan");
+            let physical = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            s.execute(plan.clone()).expect("run");
             let ran = t.elapsed().as_secs_f64();
             println!(
-                "check and open {opened:.4} s, segments {:.4} s, output {:.4} s; bare scan {:.4} s",
-                planned - opened,
-                ran - planned,
+                "check and open {opened:.4} s, lowering {lowered:.4} s, run {ran:.4} s (of which optimizing {logical:.4} s, physical planning {physical:.4} s); bare scan {:.4} s",
                 bare_scan(&dir)
             );
+            if args.iter().any(|a| a == "--rule-times") {
+                rule_times(&state, &plan);
+            }
         }
         return;
     }

@@ -461,6 +461,14 @@ impl Session {
         if opts.ordered_scans {
             config.options_mut().optimizer.repartition_file_scans = false;
         }
+        // The work of seg's plans is in their scans, which the file groups already
+        // split across threads; what follows an aggregate is a few rows. Spreading
+        // those round-robin, and sizing each file for statistics nothing reads (seg
+        // puts every join's small side first itself), cost more planning than the
+        // whole tail of a small segmentation (`cargo bench --bench passes`).
+        let optimizer = &mut config.options_mut().optimizer;
+        optimizer.enable_round_robin_repartition = false;
+        config.options_mut().execution.collect_statistics = false;
         if let Some(b) = opts.batch_size {
             config = config.with_batch_size(b.max(1));
         }

@@ -287,6 +287,20 @@ impl Seg<'_> {
             // segment, so no grouping at all. The code is the same on every row, so
             // its minimum is it; over no rows it is null, and the row is dropped, as
             // a grouped aggregate would give none.
+            // One segment and exactly one row: its labels are known here, and an
+            // aggregate without grouping gives its one row even over no rows (the
+            // measures read null and zero aggregates alike: `AggSet::measure`).
+            _ if self.single_cell() => {
+                let agg = lab.aggregate(Vec::<Expr>::new(), aggs)?;
+                let mut cols: Vec<Expr> = self
+                    .dims()
+                    .iter()
+                    .map(|&d| lit(self.p.dims[d].labels[0].as_str()).alias(names::label(d)))
+                    .collect();
+                cols.push(col(names::ROWS));
+                cols.extend(set.names.iter().map(|n| col(n)));
+                return agg.project(cols);
+            }
             (None, Some(cell))
                 if labels.is_empty() && self.over().is_none() && self.constant(coded) =>
             {
@@ -339,6 +353,24 @@ impl Seg<'_> {
             let dd = &self.p.dims[d];
             dd.owner == self.sd.owner() && dd.has_static_labels() && dd.input_columns().is_empty()
         })
+    }
+
+    /// Whether the result is one row, whatever the data: every dimension gives every
+    /// row its one label (`rules { else => "all" }`), and there are no levels and no
+    /// periods. That row needs no grid to list it, no window for its total and no
+    /// sort, which is most of what planning a segmentation costs.
+    /// (Portable plans group by labels, not codes, and keep the general shape.)
+    fn single_cell(&self) -> bool {
+        !self.scans.portable()
+            && self.sd.mode == SegMode::Cross
+            && self.over().is_none()
+            && !self.levels()
+            && self.dims().iter().all(|&d| {
+                let dd = &self.p.dims[d];
+                self.constant(&[d])
+                    && dd.labels.len() == 1
+                    && matches!(dd.kind, DimKind::Rules { else_label: Some(_), .. })
+            })
     }
 
     /// Leaf cells keyed by cell code, decoded back to each dimension's label.
@@ -434,7 +466,7 @@ impl Seg<'_> {
     /// from the spec; data-dependent ones from the data.
     fn grid(&self, b: LogicalPlanBuilder) -> DfResult<LogicalPlanBuilder> {
         let dims = self.dims();
-        if !self.has_grid() {
+        if !self.has_grid() || self.single_cell() {
             return Ok(b);
         }
         // Static label domains do not read the segments, so the join below is their
@@ -745,6 +777,9 @@ impl Seg<'_> {
     fn shares(&self, mut b: LogicalPlanBuilder) -> DfResult<LogicalPlanBuilder> {
         let (q, q_float) = self.share_quantity();
         let dims = self.dims();
+        if self.single_cell() {
+            return Ok(b);
+        }
         let mut windows = Vec::new();
         // Shares are within the period, under `over`.
         if self.levels() {
@@ -785,7 +820,9 @@ impl Seg<'_> {
     /// `share` and `share_of_parent` as columns.
     fn share_exprs(&self) -> DfResult<(Expr, Option<Expr>)> {
         let (q, _) = self.share_quantity();
-        let share = div(q.clone(), col(names::TOTAL));
+        // The one row's total is its own quantity (`shares` computes no window).
+        let total = if self.single_cell() { q.clone() } else { col(names::TOTAL) };
+        let share = div(q.clone(), total);
         if !self.parents() {
             return Ok((share, None));
         }
@@ -917,6 +954,10 @@ impl Seg<'_> {
             if let Some(sop) = sop {
                 out.push(sop.alias("share_of_parent"));
             }
+        }
+        // One row: nothing to sort.
+        if self.single_cell() {
+            return b.project(out)?.build();
         }
         // The output columns are computed before the sort, under internal names, and
         // only renamed after it: DataFusion 55 parallelizes a costly projection above

@@ -1031,6 +1031,44 @@ fn then_to_a_constant_over_a_join_beside_a_twin() {
     }
 }
 
+/// A segmentation whose every dimension gives every row its one label is planned as
+/// one row without a grid, a window or a sort (`Seg::single_cell`): its row is still
+/// there over no rows, its empty aggregates read as the grid's empty cells do, and a
+/// shared pass (the twin) and the column cache give it the same numbers.
+#[test]
+fn one_label_segmentations_keep_their_row_over_no_rows() {
+    let r = |a: i64, b: Option<f64>, t: Option<&str>, f: Option<bool>| {
+        (Some(a), b, t.map(str::to_string), Some(1), f, Some(19000 + a as i32), None)
+    };
+    let rows = vec![
+        r(3, Some(2.5), Some("a"), Some(true)),
+        r(7, None, Some("b"), Some(false)),
+        r(-2, Some(-0.0), None, None),
+        r(9, Some(1e300), Some("a"), Some(true)),
+    ];
+    let header = "table tk from \"tk.arrow\" { columns { tkey int, zone text, w float } key tkey }\nmarket m from \"data.arrow\" {\n  columns { a int, b float, t text, k int, flag bool, d date, ts timestamp }\n  join tk on k = tk.tkey\n  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure fc = count(where flag)\n  measure mo = mode(t)\n}\ndimension d0 on m = rules {\n  else => \"all\"\n}\ndimension d1 on m = rules {\n  else => \"one\"\n}\n";
+    let table = vec![(Some(1), Some("z".to_string()), Some(1.0))];
+    for by in ["d0", "d0 x d1"] {
+        for filter in ["", " where a > 1000", " where flag"] {
+            for share in ["", " share of s", " share of n"] {
+                for (threads, batch) in [(1, 1), (2, 2), (2, 3), (3, 1024)] {
+                    let spec = format!(
+                        "{header}segment s0 = m by {by}{filter}{share} measures (s, n, u, av, md, lo, hi, r, fc, mo)\n"
+                    );
+                    let c = Case {
+                        spec,
+                        data: Data { rows: rows.clone(), table: table.clone() },
+                        threads,
+                        batch,
+                        ipc: true,
+                    };
+                    check_case(&c).unwrap();
+                }
+            }
+        }
+    }
+}
+
 /// Found by a 10,000-case run: `then` under `over` by year with measures that roll
 /// up from leaf cells, one thread, three-row batches (450 rows for 448).
 #[test]
