@@ -76,7 +76,18 @@ pub struct Session {
     reductions: Option<std::sync::Mutex<Vec<Reduction>>>,
     /// The largest share of a market's rows a reduction may keep and be held.
     reduce_at_most: f64,
+    /// Raised by a label dictionary that passed its limit (`lower::dict`): the
+    /// segmentation is planned again with `no_dictionaries`.
+    dictionary_full: Arc<std::sync::atomic::AtomicBool>,
+    no_dictionaries: std::sync::atomic::AtomicBool,
+    /// The most labels such a dictionary codes (`DICTIONARY_LABELS`).
+    dictionary_labels: usize,
 }
+
+/// The most labels a dictionary of labels from the data codes in a segmentation
+/// without `over` (`lower::dict`): past them a batch of 8,192 rows looks most of
+/// its labels up again, and grouping by label costs less.
+const DICTIONARY_LABELS: usize = 100_000;
 
 /// How many reductions a session holds; the oldest is dropped for a new one.
 const MAX_REDUCTIONS: usize = 8;
@@ -119,6 +130,11 @@ impl Scans for Session {
     }
     fn lookup(&self, table: usize) -> Option<Arc<lower::lookup::TableIndex>> {
         self.lookups.get(table).cloned().flatten()
+    }
+    fn dictionaries(&self) -> Option<lower::dict::Limit> {
+        use std::sync::atomic::Ordering;
+        (!self.no_dictionaries.load(Ordering::SeqCst))
+            .then(|| (self.dictionary_labels, self.dictionary_full.clone()))
     }
     fn tally(&self, dim: usize) -> Option<Arc<lower::codes::Tally>> {
         let mut tallies = self.tallies.lock().unwrap_or_else(|p| p.into_inner());
@@ -572,6 +588,9 @@ impl Session {
             pool,
             lookups: Vec::new(),
             failed: std::sync::Mutex::new(None),
+            dictionary_full: Arc::default(),
+            no_dictionaries: Default::default(),
+            dictionary_labels: DICTIONARY_LABELS,
             tallies: std::sync::Mutex::new(None),
             cancel: std::sync::Mutex::new(None),
             cluster: None,
@@ -690,6 +709,12 @@ impl Session {
     /// `at_most` of the market's rows (fewer saved would not pay for holding them):
     /// the REPL's repeated queries over cut points and labels. Reductions are read
     /// again when the market's files change, and accounted in the memory pool.
+    /// Codes at most `most` labels from the data per dictionary (tests reach the
+    /// limit with few rows).
+    pub fn limit_dictionaries(&mut self, most: usize) {
+        self.dictionary_labels = most;
+    }
+
     pub fn hold_reductions(&mut self, at_most: f64) {
         self.reductions = Some(std::sync::Mutex::new(Vec::new()));
         self.reduce_at_most = at_most;
@@ -1096,7 +1121,7 @@ impl Session {
         use futures::FutureExt;
         let cancel = cancel.shared();
         *self.cancel.lock().unwrap_or_else(|p| p.into_inner()) = Some(cancel.clone());
-        let result = self.segment_plan(s).and_then(|plan| self.execute_cancellable(plan, cancel));
+        let result = self.planned_run(s, |plan| self.execute_cancellable(plan, cancel.clone()));
         *self.cancel.lock().unwrap_or_else(|p| p.into_inner()) = None;
         result
     }
@@ -1115,8 +1140,27 @@ impl Session {
         if let Some(cluster) = &self.cluster {
             return self.run_on_cluster(cluster, s);
         }
-        let plan = self.segment_plan(s)?;
-        self.execute(plan)
+        self.planned_run(s, |plan| self.execute(plan))
+    }
+
+    /// Plans segmentation `s` and runs the plan with `run`. When a label dictionary
+    /// passed its limit (`lower::dict`), plans it again grouping those labels as
+    /// they are, and runs that.
+    fn planned_run(
+        &self,
+        s: usize,
+        run: impl Fn(LogicalPlan) -> Result<Vec<RecordBatch>, EngineError>,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        use std::sync::atomic::Ordering;
+        self.dictionary_full.store(false, Ordering::SeqCst);
+        let first = self.segment_plan(s).and_then(&run);
+        if first.is_ok() || !self.dictionary_full.swap(false, Ordering::SeqCst) {
+            return first;
+        }
+        self.no_dictionaries.store(true, Ordering::SeqCst);
+        let again = self.segment_plan(s).and_then(&run);
+        self.no_dictionaries.store(false, Ordering::SeqCst);
+        again
     }
 
     /// Segmentation `s` as a portable plan: standard expressions only

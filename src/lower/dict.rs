@@ -1,10 +1,16 @@
 //! Label codes for labels that come from the data: a dictionary filled as the query
-//! runs gives each distinct label a code, so a column dimension can fold into one
-//! integer group key with the period of an `over` segmentation.
+//! runs gives each distinct label a code, so a column dimension folds into one
+//! integer group key with the other dimensions' codes (and the period of an `over`
+//! segmentation) instead of grouping by its text.
 //!
 //! The dictionary belongs to one compiled plan and is shared by its partitions, so a
 //! label keeps its code across batches, threads and re-executions of that plan.
 //! Code 0 stands for a null label (unassigned); labels are numbered from 1.
+//!
+//! A dictionary may have a label limit: past it the labels are too many for the
+//! dictionary to pay (each batch looks most of its labels up again), so it raises
+//! its flag and fails the query, which the session runs again grouping by label
+//! (`Scans::dictionaries`).
 
 use super::codes;
 use super::udf::{self, Kind};
@@ -14,6 +20,7 @@ use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{HashMap, Result};
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{Expr, Signature, Volatility};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
@@ -22,23 +29,45 @@ struct Entries {
     labels: Vec<Box<str>>,
 }
 
+/// The most labels a dictionary codes, and the flag it raises past them.
+pub type Limit = (usize, Arc<AtomicBool>);
+
 /// One query's labels of one dimension, in the order they were first seen.
 pub struct Dictionary {
     entries: Mutex<Entries>,
     /// Codes must stay below this, so that `code * stride` fits the cell's bits.
     limit: i64,
     name: String,
+    labels: Option<Limit>,
 }
 
 impl Dictionary {
     pub fn new(name: &str, limit: i64) -> Arc<Self> {
-        Arc::new(Dictionary { entries: Mutex::default(), limit, name: name.to_string() })
+        Arc::new(Dictionary {
+            entries: Mutex::default(),
+            limit,
+            name: name.to_string(),
+            labels: None,
+        })
+    }
+
+    /// A dictionary of at most `most` labels, which raises `full` past them.
+    pub fn bounded(name: &str, limit: i64, most: usize, full: Arc<AtomicBool>) -> Arc<Self> {
+        let labels = Some((most, full));
+        Arc::new(Dictionary { entries: Mutex::default(), limit, name: name.to_string(), labels })
     }
 
     fn code_of(&self, label: &str) -> Result<i64> {
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(&c) = e.codes.get(label) {
             return Ok(c);
+        }
+        if let Some((most, full)) = self.labels.as_ref().filter(|(m, _)| e.labels.len() >= *m) {
+            full.store(true, Ordering::SeqCst);
+            return Err(DataFusionError::External(Box::new(std::io::Error::other(format!(
+                "dimension `{}` has more than {most} distinct labels: too many to code",
+                self.name
+            )))));
         }
         let c = e.labels.len() as i64 + 1;
         if c >= self.limit {
@@ -53,13 +82,15 @@ impl Dictionary {
     }
 }
 
-/// `seg_dict_<dim>(label, period[, cell])`: the group key of a row, `cell` (the
+/// `seg_dict_<dim>(label[, period][, cell])`: the group key of a row, `cell` (the
 /// other dimensions' codes) plus the label's code times `stride`, folded with the
 /// period as `seg_fold` does. One pass computes it all, since this runs per row.
 struct Encode {
     dict: Arc<Dictionary>,
     name: String,
     stride: i64,
+    /// Whether the second argument is the period.
+    period: bool,
 }
 
 /// A direct-mapped cache of short labels' views; `u128::MAX` is never an inline
@@ -87,8 +118,8 @@ impl Kind for Encode {
             _ => cast(&args[0], &DataType::Utf8View)?,
         };
         let a = text.as_string_view();
-        let periods = args[1].as_primitive::<Int64Type>();
-        let cells = args.get(2).map(|c| c.as_primitive::<Int64Type>());
+        let periods = self.period.then(|| args[1].as_primitive::<Int64Type>());
+        let cells = args.get(1 + usize::from(self.period)).map(|c| c.as_primitive::<Int64Type>());
         if cells.is_some_and(|c| c.null_count() > 0) {
             return Err(DataFusionError::Internal("a null label code".into()));
         }
@@ -141,8 +172,10 @@ impl Kind for Encode {
                 }
                 c
             };
-            let period =
-                if periods.is_valid(i) { codes::period_slot(periods.value(i))? } else { 0 };
+            let period = match periods {
+                Some(p) if p.is_valid(i) => codes::period_slot(p.value(i))?,
+                _ => 0,
+            };
             let cell = cells.map_or(0, |c| c.value(i));
             out.push(period + code * self.stride + cell);
         }
@@ -175,20 +208,22 @@ impl Kind for Decode {
     }
 }
 
-/// The group key of `label` (any type, cast to text) and `period`, above the
-/// other dimensions' `cell` code (see `Encode`).
+/// The group key of `label` (any type, cast to text) and `period`, if any, above
+/// the other dimensions' `cell` code (see `Encode`).
 pub fn encode(
     dict: &Arc<Dictionary>,
     stride: i64,
     label: Expr,
-    period: Expr,
+    period: Option<Expr>,
     cell: Option<Expr>,
 ) -> Expr {
     let name = format!("seg_dict_{}", dict.name);
-    let mut args = vec![label, period];
+    let has_period = period.is_some();
+    let mut args = vec![label];
+    args.extend(period);
     args.extend(cell);
     udf::call(
-        Arc::new(Encode { dict: dict.clone(), name, stride }),
+        Arc::new(Encode { dict: dict.clone(), name, stride, period: has_period }),
         Signature::any(args.len(), Volatility::Immutable),
         args,
     )

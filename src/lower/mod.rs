@@ -50,6 +50,13 @@ pub trait Scans {
     fn materialize(&self, plan: LogicalPlan) -> DfResult<LogicalPlan> {
         Ok(plan)
     }
+    /// The most labels a dictionary of labels from the data codes (`dict`), and the
+    /// flag it raises when they would be more, when the caller then plans and runs
+    /// the segmentation again without dictionaries. `None` (the default) codes such
+    /// labels only under `over`.
+    fn dictionaries(&self) -> Option<dict::Limit> {
+        None
+    }
     /// Where the plan being lowered counts mapping `dim`'s unlisted values, when
     /// the caller wants them (`codes::Tally`). By default nowhere.
     fn tally(&self, _dim: usize) -> Option<std::sync::Arc<codes::Tally>> {

@@ -225,22 +225,35 @@ impl Seg<'_> {
         }
     }
 
-    /// Under a calendar `over`, the one dimension whose labels come from the data
-    /// (a column as it is) when every other one is coded: a dictionary filled as the
-    /// query runs codes it, so the period still folds into one integer key. Grouping
-    /// by label and period would cost a second, multi-column hash key per row.
-    fn dictionary_dim(&self, coded: &[usize], decomposable: bool) -> Option<usize> {
-        if self.scans.portable()
-            || !self.over().is_some_and(|o| matches!(o.kind, PeriodKind::Calendar(_)))
-        {
+    /// The one dimension whose labels come from the data (a column as it is) when
+    /// every other one is coded: a dictionary filled as the query runs codes it, so
+    /// the segments group by one integer key instead of a second, multi-column key
+    /// per row. Under a calendar `over` the period folds into that key too. Without
+    /// `over`, only a text column is coded, and only when the session can run the
+    /// plan again if its labels pass the dictionary's limit (other columns group by
+    /// their own fixed-width values, which costs no more than a code): that limit,
+    /// and the flag the dictionary raises then.
+    fn dictionary_dim(
+        &self,
+        coded: &[usize],
+        decomposable: bool,
+    ) -> Option<(usize, Option<dict::Limit>)> {
+        if self.scans.portable() {
             return None;
         }
         let mut rest = self.dims().iter().filter(|d| !coded.contains(d));
         let d = *rest.next()?;
-        let column = matches!(self.p.dims[d].kind, DimKind::Column(_));
+        let DimKind::Column(e) = &self.p.dims[d].kind else { return None };
         // Subtotals roll up from the leaf cells, which needs aggregates that combine.
         let rolls = !self.subtotals() || decomposable;
-        (rest.next().is_none() && column && rolls).then_some(d)
+        if rest.next().is_some() || !rolls {
+            return None;
+        }
+        match self.over() {
+            Some(o) if matches!(o.kind, PeriodKind::Calendar(_)) => Some((d, None)),
+            None if e.ty == Type::Text => Some((d, Some(self.scans.dictionaries()?))),
+            _ => None,
+        }
     }
 
     /// Leaf cells grouped by one integer (each coded dimension's code times its
@@ -249,7 +262,7 @@ impl Seg<'_> {
         &self,
         lab: LogicalPlanBuilder,
         coded: &[usize],
-        dict_dim: Option<usize>,
+        dict_dim: Option<(usize, Option<dict::Limit>)>,
         aggs: Vec<Expr>,
         set: &AggSet,
     ) -> DfResult<LogicalPlanBuilder> {
@@ -264,13 +277,20 @@ impl Seg<'_> {
         let cell = super::cell::sum(&terms);
         // A dictionary-coded dimension's codes go above every coded dimension's,
         // and its encoder folds the period in the same pass.
-        let dict = dict_dim
-            .map(|d| (d, dict::Dictionary::new(&self.p.dims[d].name, (1i64 << 40) / stride)));
+        let dict_of = dict_dim.as_ref().map(|(d, _)| *d);
+        let dict = dict_dim.map(|(d, full)| {
+            let (name, limit) = (&self.p.dims[d].name, (1i64 << 40) / stride);
+            let dict = match full {
+                Some((most, full)) => dict::Dictionary::bounded(name, limit, most, full),
+                None => dict::Dictionary::new(name, limit),
+            };
+            (d, dict)
+        });
         let lab_schema = lab.schema().clone();
         let labels: Vec<Expr> = self
             .dims()
             .iter()
-            .filter(|d| !coded.contains(d) && Some(**d) != dict_dim)
+            .filter(|d| !coded.contains(d) && Some(**d) != dict_of)
             .map(|&d| col(&names::label(d)))
             .collect();
         // Every label coded and calendar periods: the period folds into the cell
@@ -278,15 +298,30 @@ impl Seg<'_> {
         let fold = labels.is_empty()
             && self.over().is_some_and(|o| matches!(o.kind, PeriodKind::Calendar(_)));
         let folded = match (&dict, cell) {
-            (Some((d, dict)), cell) => {
+            (Some((d, dict)), cell) if self.over().is_some() => {
                 let label = col(&names::label(*d));
-                Some(dict::encode(dict, stride, label, col(names::PERIOD), cell))
+                Some(dict::encode(dict, stride, label, Some(col(names::PERIOD)), cell))
+            }
+            // No period: the coded dimensions' cell code computed by one function,
+            // and the dictionary's code added above it.
+            (Some((d, dict)), _) => {
+                let label = col(&names::label(*d));
+                let (lab, cell) = match terms.is_empty() {
+                    true => (lab, None),
+                    false => (super::cell::fused(lab, terms)?, Some(col(names::CELL))),
+                };
+                let key = dict::encode(dict, stride, label, None, cell).alias(names::CELL);
+                let leaves = lab.aggregate(vec![key], aggs)?;
+                return self.decoded(
+                    leaves,
+                    &strides,
+                    Some((*d, dict.clone())).as_ref(),
+                    stride,
+                    &lab_schema,
+                    set,
+                );
             }
             (None, Some(cell)) if fold => Some(codes::fold_period(cell, col(names::PERIOD))),
-            // Every dimension labels every row alike (`rules { else => "all" }`): one
-            // segment, so no grouping at all. The code is the same on every row, so
-            // its minimum is it; over no rows it is null, and the row is dropped, as
-            // a grouped aggregate would give none.
             // One segment and exactly one row: its labels are known here, and an
             // aggregate without grouping gives its one row even over no rows (the
             // measures read null and zero aggregates alike: `AggSet::measure`).
@@ -301,6 +336,10 @@ impl Seg<'_> {
                 cols.extend(set.names.iter().map(|n| col(n)));
                 return agg.project(cols);
             }
+            // Every dimension labels every row alike (`rules { else => "all" }`): one
+            // segment, so no grouping at all. The code is the same on every row, so
+            // its minimum is it; over no rows it is null, and the row is dropped, as
+            // a grouped aggregate would give none.
             (None, Some(cell))
                 if labels.is_empty() && self.over().is_none() && self.constant(coded) =>
             {

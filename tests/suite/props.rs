@@ -926,6 +926,51 @@ fn cell_codes_agree_past_the_distinct_value_cache() {
     }
 }
 
+/// A text column as it is, beside a coded dimension, is coded by a dictionary
+/// filled as the query runs (`lower::dict`). Past the session's label limit the
+/// dictionary gives up mid-stream and the segmentation runs again grouping by
+/// label: both must agree with the reference, in a grid and under `then`.
+#[test]
+fn dictionary_codes_agree_and_give_way_past_their_limit() {
+    let rows: Vec<_> = (0..12_000i64)
+        .map(|i| {
+            let t = match i % 3 {
+                0 => Some(format!("t{}", (i / 3) % 2500)),
+                1 => Some(format!("a longer text value {}", i % 2500)),
+                _ if i % 5 == 0 => None,
+                _ => Some(String::new()),
+            };
+            (Some(i), Some((i % 97) as f64), t, Some(i % 7), Some(i % 3 == 0), None, None)
+        })
+        .collect();
+    let spec = "market m from \"data.parquet\" {\n  columns { a int, b float, t text, k int, flag bool, d date, ts timestamp }\n  measure s = sum(b)\n  measure n = count(a)\n  measure lo = min(a)\n}\n\
+                dimension band on m = bins a [4000, 9000]\n\
+                dimension tv on m = t\n\
+                segment s0 = m by tv x band where a != 17 measures (s, n, lo) share of s\n\
+                segment s1 = m by tv then band measures (s, n)\n";
+    let data = Data { rows, table: Vec::new() };
+    for batch in [1024, 8192] {
+        for most in [usize::MAX, 1000] {
+            let c =
+                Case { spec: spec.to_string(), data: data.clone(), threads: 2, batch, ipc: false };
+            let (dir, loaded) = load_case(&c);
+            let mut session = Session::new(
+                loaded.program.clone().unwrap(),
+                dir.path(),
+                &SessionOptions { threads: Some(2), batch_size: Some(batch), ..Default::default() },
+            )
+            .unwrap();
+            session.limit_dictionaries(most);
+            let plan = format!("{}", session.segment_plan(1).unwrap().display_indent());
+            assert!(plan.contains("seg_dict_tv"), "{plan}");
+            let tables = reference_tables(&c.data);
+            for s in [0, 1] {
+                check_against_reference(&session, s, &c, &tables).unwrap();
+            }
+        }
+    }
+}
+
 #[test]
 fn engine_matches_reference_evaluator() {
     let cases =
