@@ -79,10 +79,10 @@ pub fn shape(p: &Checked, s: usize, scans: &dyn Scans) -> Option<Shape> {
 impl Shape {
     /// The reduction: market rows (its `where` applied) grouped by the key columns.
     pub fn plan(&self, p: &Checked, scans: &dyn Scans) -> DfResult<LogicalPlan> {
-        let mut aggs: Vec<Expr> =
+        let aggs: Vec<Expr> =
             self.aggs.iter().zip(&self.names).map(|(a, n)| partial(a).alias(n)).collect();
         let keys: Vec<Expr> = self.keys.iter().map(|k| super::expr::col(k)).collect();
-        aggs.insert(0, super::rows::count_rows(aggs.iter().chain(&keys)).alias(names::ROWS));
+        let aggs = super::rows::with_rows(aggs, &keys);
         market_rows(p, self.market, scans)?.aggregate(keys, aggs)?.build()
     }
 

@@ -30,6 +30,23 @@ pub fn count_rows<'a>(reads: impl IntoIterator<Item = &'a Expr>) -> Expr {
     }
 }
 
+/// `aggs` with the row count first (as `names::ROWS`, by `count_rows` of them and
+/// of `keys`), and each measure's plain `count()` counted the same way: it is the
+/// same number, and `count(*)` would build its column of ones.
+pub fn with_rows(mut aggs: Vec<Expr>, keys: &[Expr]) -> Vec<Expr> {
+    let rows = count_rows(aggs.iter().chain(keys));
+    let star = count_all();
+    for e in &mut aggs {
+        if let Expr::Alias(a) = e {
+            if *a.expr == star {
+                *a.expr = rows.clone();
+            }
+        }
+    }
+    aggs.insert(0, rows.alias(super::names::ROWS));
+    aggs
+}
+
 fn udaf() -> Arc<AggregateUDF> {
     static UDAF: OnceLock<Arc<AggregateUDF>> = OnceLock::new();
     UDAF.get_or_init(|| {

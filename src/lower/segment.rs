@@ -160,8 +160,8 @@ impl Seg<'_> {
     fn grouped(&self, set: &AggSet, keep: &[String]) -> DfResult<LogicalPlanBuilder> {
         // Leaves that subtotals are rolled up from keep partial aggregates.
         let aggs = |partial: bool| {
-            let mut aggs = if partial { set.partial_exprs() } else { set.exprs() };
-            aggs.insert(0, super::rows::count_rows(&aggs).alias(names::ROWS));
+            let aggs = if partial { set.partial_exprs() } else { set.exprs() };
+            let mut aggs = super::rows::with_rows(aggs, &[]);
             for d in self.tops() {
                 aggs.push(agg::min(col(&names::top_order(d))).alias(names::top_order(d)));
             }
@@ -738,8 +738,7 @@ impl Seg<'_> {
             let t = schema.field_with_unqualified_name(name)?.data_type().clone();
             Ok(cast(lit(ScalarValue::Null), t).alias(name))
         };
-        let mut aggs = set.exprs();
-        aggs.insert(0, super::rows::count_rows(&aggs).alias(names::ROWS));
+        let aggs = super::rows::with_rows(set.exprs(), &[]);
         let shared = self.scans.shared_cells(self.s);
         let reduced = if shared.is_none() { self.scans.reduced(self.s) } else { None };
         let mut totals = match (shared, reduced) {

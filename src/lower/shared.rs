@@ -5,7 +5,7 @@
 
 use super::expr::{col, combine, combine_partial, combines, partial, row, AggSet};
 use super::labels::labelled_from;
-use super::rows::count_rows;
+use super::rows::with_rows;
 use super::{codes, market_rows, names, DfResult, Scans};
 use crate::check::program::*;
 use datafusion::functions_aggregate::expr_fn as agg;
@@ -140,9 +140,9 @@ pub fn plan_pass(
         let at = add(codes::flag_code(row(f), read)?, 2);
         flags.push((f.clone(), at));
     }
-    let mut aggs: Vec<Expr> =
+    let aggs: Vec<Expr> =
         set.aggs.iter().zip(&set.names).map(|(a, n)| partial(a).alias(n)).collect();
-    aggs.insert(0, count_rows(&aggs).alias(names::ROWS));
+    let aggs = with_rows(aggs, &[]);
     let plan = super::cell::fused(lab, terms)?.aggregate(vec![col(names::CELL)], aggs)?.build()?;
     let pass = Pass { market, segs: taken, dims: placed, filters: flags, aggs: set, cells };
     Ok(Some((pass, plan)))

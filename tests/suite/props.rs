@@ -284,7 +284,7 @@ pub fn case() -> impl Strategy<Value = Case> {
             "s, n, lo, hi",
             "sa, r",
             "n",
-            "fc, fs, fi",
+            "fc, fs, fi, cr",
             "fu, fm",
             "mo, mb, md2",
         ])),
@@ -365,7 +365,7 @@ pub fn case() -> impl Strategy<Value = Case> {
             if let Some(w) = mw {
                 spec.push_str(&format!("  where {w}\n"));
             }
-            spec.push_str("  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fu = count(distinct t where a > 5)\n  measure fm = max(a where flag or a is null)\n  measure fi = sum(a where b > 10) - fc\n  measure sw = sum(b * w where zone is not null)\n  measure mo = mode(t)\n  measure mb = mode(b where flag)\n  measure md2 = mode(d)\n}\n");
+            spec.push_str("  measure s = sum(b)\n  measure n = count(a)\n  measure u = count(distinct t)\n  measure av = avg(b)\n  measure md = median(b)\n  measure lo = min(a)\n  measure hi = max(b)\n  measure r = s / n\n  measure sa = sum(a) + n\n  measure fc = count(where flag)\n  measure fs = sum(b where t != \"a\")\n  measure fu = count(distinct t where a > 5)\n  measure fm = max(a where flag or a is null)\n  measure fi = sum(a where b > 10) - fc\n  measure sw = sum(b * w where zone is not null)\n  measure mo = mode(t)\n  measure mb = mode(b where flag)\n  measure md2 = mode(d)\n  measure cr = count()\n}\n");
             spec.push_str("entity e of m by k {\n  cnt = count()\n  spend = sum(b)\n  hot = count(where flag)\n  fav = mode(t)\n  measure es = sum(spend)\n  measure ec = count()\n  measure ea = avg(cnt)\n  measure ef = count(where hot > 0)\n  measure em = mode(fav)\n  measure emx = max(spend where cnt > 1)\n}\n");
             let mut names = Vec::new();
             for (i, (on_entity, body)) in dims.iter().enumerate() {
