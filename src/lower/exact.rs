@@ -298,8 +298,11 @@ impl ExactSum {
         if let Some(p) = &mut self.partials {
             partials_add(p, x);
             if let Some(top) = p.last().filter(|t| !t.is_finite()) {
+                // The finite values overflow: the sum is that infinity. The step that
+                // overflowed also left a NaN below it, which must not reach the words
+                // handed to another accumulator (merged, it made the sum NaN).
                 self.special += *top;
-                p.pop();
+                p.retain(|w| w.is_finite());
             }
             return;
         }
@@ -478,6 +481,35 @@ fn state_arrays(sums: &[ExactSum]) -> Vec<ArrayRef> {
     vec![Arc::new(words.finish()), Arc::new(counts)]
 }
 
+/// `state_arrays` of one sum per row of `v` holding that row's value (none when
+/// it is null or filtered out), built directly: DataFusion asks for it per row when
+/// grouping passes rows through unaggregated (millions of groups). A sum of one
+/// value `x` has the words `[x]`, none when `x` is zero (NaN and infinities are
+/// their own word, as `push_words` gives them).
+fn one_value_states(v: &Float64Array, filter: Option<&BooleanArray>) -> Vec<ArrayRef> {
+    let mut offsets = Vec::with_capacity(v.len() + 1);
+    offsets.push(0i32);
+    let mut words = Vec::with_capacity(v.len());
+    let mut counts = Vec::with_capacity(v.len());
+    for i in 0..v.len() {
+        let kept = v.is_valid(i) && selected(filter, i);
+        let x = v.value(i);
+        if kept && x != 0.0 {
+            words.push(x);
+        }
+        offsets.push(words.len() as i32);
+        counts.push(u64::from(kept));
+    }
+    let field = Arc::new(Field::new_list_field(DataType::Float64, true));
+    let lists = ListArray::new(
+        field,
+        arrow::buffer::OffsetBuffer::new(offsets.into()),
+        Arc::new(Float64Array::from(words)),
+        None,
+    );
+    vec![Arc::new(lists), Arc::new(UInt64Array::from(counts))]
+}
+
 fn result_array(sums: &[ExactSum], kind: Kind) -> ArrayRef {
     if kind.gives_words() {
         let mut words = ListBuilder::new(Float64Builder::new());
@@ -490,8 +522,6 @@ fn result_array(sums: &[ExactSum], kind: Kind) -> ArrayRef {
     Arc::new(sums.iter().map(|s| s.result(kind.avg())).collect::<Float64Array>())
 }
 
-/// Adds word lists (`Kind::Words` results) into `sums[group(i)]`; a null list is no
-/// values.
 /// Row `i`'s words in `lists` (exact sums as word lists), read in place: a
 /// `ListArray::value` per row allocates a sliced array, which cost more than adding
 /// the words when millions of groups merge.
@@ -516,6 +546,8 @@ impl<'a> Words<'a> {
     }
 }
 
+/// Adds word lists (`Kind::Words` results) into `sums[group(i)]`; a null list is no
+/// values.
 fn add_words(
     sums: &mut [ExactSum],
     values: &ArrayRef,
@@ -701,17 +733,7 @@ impl GroupsAccumulator for Groups {
             add_words(&mut sums, &values[0], |i| i, filter);
             return Ok(state_arrays(&sums));
         }
-        let v = values[0].as_primitive::<Float64Type>();
-        let sums: Vec<ExactSum> = (0..v.len())
-            .map(|i| {
-                let mut s = ExactSum::default();
-                if v.is_valid(i) && selected(filter, i) {
-                    s.add(v.value(i));
-                }
-                s
-            })
-            .collect();
-        Ok(state_arrays(&sums))
+        Ok(one_value_states(values[0].as_primitive::<Float64Type>(), filter))
     }
     fn size(&self) -> usize {
         self.sums.capacity() * std::mem::size_of::<ExactSum>() + self.with_partials * PARTIALS_BYTES
@@ -790,6 +812,20 @@ pub fn sum_slice(xs: &[f64]) -> f64 {
     let mut s = ExactSum::default();
     s.add_slice(xs);
     s.sum()
+}
+
+/// The exact sum and count of the kept, non-null `xs` as a grouped accumulator
+/// merges them when DataFusion passes rows through unaggregated: one state per row
+/// (`one_value_states`), merged into one sum. The same bits as `sum_chunks`.
+pub fn sum_passed_through(xs: &[Option<f64>], keep: &[bool]) -> (f64, u64) {
+    let states = one_value_states(&Float64Array::from(xs.to_vec()), Some(&keep.to_vec().into()));
+    let mut total = ExactSum::default();
+    let words = Words::of(&states[0]);
+    let counts = states[1].as_primitive::<UInt64Type>();
+    for i in 0..words.len() {
+        total.merge(words.get(i), counts.value(i));
+    }
+    (total.sum(), total.count)
 }
 
 /// The exact sum of each group's values, as a grouped accumulator adds a batch
