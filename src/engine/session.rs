@@ -482,8 +482,7 @@ impl Session {
         // those round-robin, and sizing each file for statistics nothing reads (seg
         // puts every join's small side first itself), cost more planning than the
         // whole tail of a small segmentation (`cargo bench --bench passes`).
-        let optimizer = &mut config.options_mut().optimizer;
-        optimizer.enable_round_robin_repartition = false;
+        config.options_mut().optimizer.enable_round_robin_repartition = false;
         config.options_mut().execution.collect_statistics = false;
         if let Some(b) = opts.batch_size {
             config = config.with_batch_size(b.max(1));
@@ -709,15 +708,15 @@ impl Session {
     /// `at_most` of the market's rows (fewer saved would not pay for holding them):
     /// the REPL's repeated queries over cut points and labels. Reductions are read
     /// again when the market's files change, and accounted in the memory pool.
+    pub fn hold_reductions(&mut self, at_most: f64) {
+        self.reductions = Some(std::sync::Mutex::new(Vec::new()));
+        self.reduce_at_most = at_most;
+    }
+
     /// Codes at most `most` labels from the data per dictionary (tests reach the
     /// limit with few rows).
     pub fn limit_dictionaries(&mut self, most: usize) {
         self.dictionary_labels = most;
-    }
-
-    pub fn hold_reductions(&mut self, at_most: f64) {
-        self.reductions = Some(std::sync::Mutex::new(Vec::new()));
-        self.reduce_at_most = at_most;
     }
 
     /// Holds each market's columns in memory once a query has read them (up to

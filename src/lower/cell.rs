@@ -13,7 +13,7 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::Result;
-use datafusion::logical_expr::{lit, Expr, LogicalPlan, LogicalPlanBuilder, Signature, Volatility};
+use datafusion::logical_expr::{lit, Expr, LogicalPlan, LogicalPlanBuilder};
 use std::sync::Arc;
 
 /// Coders of one column whose codes are remembered per value, summed with strides.
@@ -135,11 +135,7 @@ pub fn cell(terms: Vec<(Expr, i64)>) -> Expr {
             }
         }
     }
-    let signature = if args.is_empty() {
-        Signature::nullary(Volatility::Immutable)
-    } else {
-        Signature::any(args.len(), Volatility::Immutable)
-    };
+    let signature = udf::any_args(args.len());
     udf::call(Arc::new(cell), signature, args)
 }
 

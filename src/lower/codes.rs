@@ -217,11 +217,7 @@ fn coder(
         by_value: ByValue::default(),
         tally,
     };
-    let signature = if args.is_empty() {
-        Signature::nullary(Volatility::Immutable)
-    } else {
-        Signature::any(args.len(), Volatility::Immutable)
-    };
+    let signature = udf::any_args(args.len());
     udf::call(Arc::new(inner), signature, args)
 }
 
@@ -617,7 +613,7 @@ impl ByValue {
         if self.off.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let (name, tally, label) = (name, tally, &label);
+        let label = &label;
         match a.data_type() {
             DataType::Utf8View => {
                 let s = a.as_string_view();

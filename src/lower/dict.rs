@@ -42,18 +42,9 @@ pub struct Dictionary {
 }
 
 impl Dictionary {
-    pub fn new(name: &str, limit: i64) -> Arc<Self> {
-        Arc::new(Dictionary {
-            entries: Mutex::default(),
-            limit,
-            name: name.to_string(),
-            labels: None,
-        })
-    }
-
-    /// A dictionary of at most `most` labels, which raises `full` past them.
-    pub fn bounded(name: &str, limit: i64, most: usize, full: Arc<AtomicBool>) -> Arc<Self> {
-        let labels = Some((most, full));
+    /// A dictionary with codes below `limit` and, if `labels` says so, at most that
+    /// many labels.
+    pub fn new(name: &str, limit: i64, labels: Option<Limit>) -> Arc<Self> {
         Arc::new(Dictionary { entries: Mutex::default(), limit, name: name.to_string(), labels })
     }
 

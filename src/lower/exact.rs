@@ -819,13 +819,9 @@ pub fn sum_slice(xs: &[f64]) -> f64 {
 /// (`one_value_states`), merged into one sum. The same bits as `sum_chunks`.
 pub fn sum_passed_through(xs: &[Option<f64>], keep: &[bool]) -> (f64, u64) {
     let states = one_value_states(&Float64Array::from(xs.to_vec()), Some(&keep.to_vec().into()));
-    let mut total = ExactSum::default();
-    let words = Words::of(&states[0]);
-    let counts = states[1].as_primitive::<UInt64Type>();
-    for i in 0..words.len() {
-        total.merge(words.get(i), counts.value(i));
-    }
-    (total.sum(), total.count)
+    let mut one = One { sum: ExactSum::default(), kind: Kind::Sum };
+    one.merge_batch(&states).expect("states of one_value_states");
+    (one.sum.sum(), one.sum.count)
 }
 
 /// The exact sum of each group's values, as a grouped accumulator adds a batch

@@ -21,7 +21,7 @@ pub const NAME: &str = "seg_rows";
 /// The number of rows, as `count(*)`, counted on the first column that `reads`
 /// (an aggregate's other arguments and its grouping) refer to, so that no column
 /// is read only to be counted; `count(*)` itself when they refer to none.
-pub fn count_rows<'a>(reads: impl IntoIterator<Item = &'a Expr>) -> Expr {
+fn count_rows<'a>(reads: impl IntoIterator<Item = &'a Expr>) -> Expr {
     let column: Option<Column> =
         reads.into_iter().find_map(|e| e.column_refs().into_iter().next().cloned());
     match column {

@@ -278,13 +278,8 @@ impl Seg<'_> {
         // A dictionary-coded dimension's codes go above every coded dimension's,
         // and its encoder folds the period in the same pass.
         let dict_of = dict_dim.as_ref().map(|(d, _)| *d);
-        let dict = dict_dim.map(|(d, full)| {
-            let (name, limit) = (&self.p.dims[d].name, (1i64 << 40) / stride);
-            let dict = match full {
-                Some((most, full)) => dict::Dictionary::bounded(name, limit, most, full),
-                None => dict::Dictionary::new(name, limit),
-            };
-            (d, dict)
+        let dict = dict_dim.map(|(d, labels)| {
+            (d, dict::Dictionary::new(&self.p.dims[d].name, (1i64 << 40) / stride, labels))
         });
         let lab_schema = lab.schema().clone();
         let labels: Vec<Expr> = self
@@ -304,22 +299,15 @@ impl Seg<'_> {
             }
             // No period: the coded dimensions' cell code computed by one function,
             // and the dictionary's code added above it.
-            (Some((d, dict)), _) => {
+            (Some((d, coder)), _) => {
                 let label = col(&names::label(*d));
                 let (lab, cell) = match terms.is_empty() {
                     true => (lab, None),
                     false => (super::cell::fused(lab, terms)?, Some(col(names::CELL))),
                 };
-                let key = dict::encode(dict, stride, label, None, cell).alias(names::CELL);
+                let key = dict::encode(coder, stride, label, None, cell).alias(names::CELL);
                 let leaves = lab.aggregate(vec![key], aggs)?;
-                return self.decoded(
-                    leaves,
-                    &strides,
-                    Some((*d, dict.clone())).as_ref(),
-                    stride,
-                    &lab_schema,
-                    set,
-                );
+                return self.decoded(leaves, &strides, dict.as_ref(), stride, &lab_schema, set);
             }
             (None, Some(cell)) if fold => Some(codes::fold_period(cell, col(names::PERIOD))),
             // One segment and exactly one row: its labels are known here, and an
@@ -813,11 +801,11 @@ impl Seg<'_> {
     /// Totals by window: over each level (or everything), over each row's parent,
     /// and each `top` label's rank shared by every cell of that label.
     fn shares(&self, mut b: LogicalPlanBuilder) -> DfResult<LogicalPlanBuilder> {
-        let (q, q_float) = self.share_quantity();
-        let dims = self.dims();
         if self.single_cell() {
             return Ok(b);
         }
+        let (q, q_float) = self.share_quantity();
+        let dims = self.dims();
         let mut windows = Vec::new();
         // Shares are within the period, under `over`.
         if self.levels() {

@@ -5,7 +5,7 @@ use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -54,6 +54,14 @@ impl<K: Kind> ScalarUDFImpl for Udf<K> {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         Ok(ColumnarValue::Array(self.kind.invoke(&arrays, args.number_rows)?))
+    }
+}
+
+/// The signature of a seg UDF of `n` arguments of any type (none: nullary).
+pub fn any_args(n: usize) -> Signature {
+    match n {
+        0 => Signature::nullary(Volatility::Immutable),
+        n => Signature::any(n, Volatility::Immutable),
     }
 }
 
