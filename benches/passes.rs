@@ -75,17 +75,32 @@ const EIGHT: usize = 8;
 
 /// Seconds to open the spec and run `segs`, sharing scans when `share`.
 fn run(dir: &Path, spec: &str, segs: &[usize], share: bool) -> (f64, Vec<String>) {
+    let (total, out, _) = run_split(dir, spec, segs, share);
+    (total, out)
+}
+
+/// `run`, with the seconds of each step: opening the spec, then each segmentation
+/// (the first of a shared run also runs the pass).
+fn run_split(
+    dir: &Path,
+    spec: &str,
+    segs: &[usize],
+    share: bool,
+) -> (f64, Vec<String>, Vec<f64>) {
     let started = Instant::now();
     let (_, s) = support::open(dir, spec);
     if share {
         s.share_scans(segs, true);
     }
+    let mut steps = vec![started.elapsed().as_secs_f64()];
     let mut out = Vec::new();
     for &k in segs {
+        let t = Instant::now();
         let b = s.run_segment(k).expect("run");
+        steps.push(t.elapsed().as_secs_f64());
         out.push(seg::engine::output::to_table(&b, s.program.segments[k].label_columns()));
     }
-    (started.elapsed().as_secs_f64(), out)
+    (started.elapsed().as_secs_f64(), out, steps)
 }
 
 /// Seconds for DataFusion alone to scan `revenue` and sum it.
@@ -173,8 +188,18 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--only-shared") {
         let n: usize = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(10);
-        let times: Vec<f64> = (0..n).map(|_| run(&dir, SPEC, &eight, true).0).collect();
+        let mut steps = vec![Vec::new(); EIGHT + 1];
+        let mut times = Vec::new();
+        for _ in 0..n {
+            let (total, _, split) = run_split(&dir, SPEC, &eight, true);
+            times.push(total);
+            split.into_iter().zip(steps.iter_mut()).for_each(|(x, v)| v.push(x));
+        }
         println!("all 8, one pass: median {:.3} s of {n}", median(times));
+        // Where a shared run's time goes beyond the pass: the roll-ups' planning.
+        let steps: Vec<String> =
+            steps.into_iter().map(|v| format!("{:.1}", median(v) * 1e3)).collect();
+        println!("  ms: open {}, first (with the pass) {}, then {}", steps[0], steps[1], steps[2..].join(", "));
         return;
     }
     // `-- --only-trivial N`: the trivial segmentation's steps, N times, beside the

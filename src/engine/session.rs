@@ -71,6 +71,8 @@ pub struct Session {
     pub(super) cluster: Option<super::cluster::Cluster>,
     /// The shared passes of this run (`share_scans`).
     passes: std::sync::Mutex<Vec<PassSlot>>,
+    /// `ctx` on one partition, for plans over a few rows held in memory (`small`).
+    one_partition: std::sync::OnceLock<SessionContext>,
     /// The reduced rows repeated queries group (`lower::reduce`), by shape; `None`
     /// unless `hold_reductions` turned reduction on.
     reductions: Option<std::sync::Mutex<Vec<Reduction>>>,
@@ -218,6 +220,39 @@ impl Scans for Session {
             }
         }
     }
+}
+
+/// The most rows held in memory that a plan may read and still run on one partition.
+const SMALL_PLAN_ROWS: usize = 1 << 16;
+
+/// Whether `plan` reads only batches held in memory, at most `SMALL_PLAN_ROWS` of
+/// them: each scan a `MemTable` (shared cells, materialized segments).
+fn small(plan: &LogicalPlan) -> bool {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::datasource::{source_as_provider, MemTable};
+    let mut rows = 0usize;
+    let mut in_memory = true;
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::TableScan(t) = node {
+            let table = source_as_provider(&t.source).ok();
+            let table = table.as_ref().and_then(|p| p.downcast_ref::<MemTable>());
+            let held = table.map(|m| {
+                m.batches.iter().try_fold(0usize, |n, part| {
+                    let part = part.try_read().ok()?;
+                    Some(n + part.iter().map(|b| b.num_rows()).sum::<usize>())
+                })
+            });
+            match held.flatten() {
+                Some(n) => rows += n,
+                None => in_memory = false,
+            }
+        }
+        Ok(match in_memory && rows <= SMALL_PLAN_ROWS {
+            true => TreeNodeRecursion::Continue,
+            false => TreeNodeRecursion::Stop,
+        })
+    });
+    in_memory && rows <= SMALL_PLAN_ROWS
 }
 
 /// `1048576` as `1 MiB`.
@@ -594,6 +629,7 @@ impl Session {
             cancel: std::sync::Mutex::new(None),
             cluster: None,
             passes: std::sync::Mutex::new(Vec::new()),
+            one_partition: std::sync::OnceLock::new(),
             reductions: None,
             reduce_at_most: 0.0,
         };
@@ -949,7 +985,28 @@ impl Session {
         plan: LogicalPlan,
         cancel: impl std::future::Future<Output = ()>,
     ) -> Result<Vec<RecordBatch>, EngineError> {
+        if small(&plan) {
+            return self.execute_in(self.one_partition(), plan, cancel);
+        }
         self.execute_in(&self.ctx, plan, cancel)
+    }
+
+    /// The session's context on one partition. A plan over a few thousand rows in
+    /// memory (a roll-up from a shared pass's cells) gains nothing from two: the
+    /// repartitions and merges a second partition adds to its joins, windows and
+    /// sorts cost more to plan and start than its rows take to compute.
+    fn one_partition(&self) -> &SessionContext {
+        self.one_partition.get_or_init(|| {
+            let state = self.ctx.state();
+            let config = state.config().clone().with_target_partitions(1);
+            SessionContext::new_with_state(
+                datafusion::execution::session_state::SessionStateBuilder::new_from_existing(
+                    state,
+                )
+                .with_config(config)
+                .build(),
+            )
+        })
     }
 
     /// `execute_cancellable` in context `ctx` (this session's, or the cluster's).
