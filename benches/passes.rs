@@ -81,12 +81,7 @@ fn run(dir: &Path, spec: &str, segs: &[usize], share: bool) -> (f64, Vec<String>
 
 /// `run`, with the seconds of each step: opening the spec, then each segmentation
 /// (the first of a shared run also runs the pass).
-fn run_split(
-    dir: &Path,
-    spec: &str,
-    segs: &[usize],
-    share: bool,
-) -> (f64, Vec<String>, Vec<f64>) {
+fn run_split(dir: &Path, spec: &str, segs: &[usize], share: bool) -> (f64, Vec<String>, Vec<f64>) {
     let started = Instant::now();
     let (_, s) = support::open(dir, spec);
     if share {
@@ -199,7 +194,12 @@ fn main() {
         // Where a shared run's time goes beyond the pass: the roll-ups' planning.
         let steps: Vec<String> =
             steps.into_iter().map(|v| format!("{:.1}", median(v) * 1e3)).collect();
-        println!("  ms: open {}, first (with the pass) {}, then {}", steps[0], steps[1], steps[2..].join(", "));
+        println!(
+            "  ms: open {}, first (with the pass) {}, then {}",
+            steps[0],
+            steps[1],
+            steps[2..].join(", ")
+        );
         return;
     }
     // `-- --only-trivial N`: the trivial segmentation's steps, N times, beside the

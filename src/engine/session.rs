@@ -1000,11 +1000,9 @@ impl Session {
             let state = self.ctx.state();
             let config = state.config().clone().with_target_partitions(1);
             SessionContext::new_with_state(
-                datafusion::execution::session_state::SessionStateBuilder::new_from_existing(
-                    state,
-                )
-                .with_config(config)
-                .build(),
+                datafusion::execution::session_state::SessionStateBuilder::new_from_existing(state)
+                    .with_config(config)
+                    .build(),
             )
         })
     }
