@@ -225,34 +225,9 @@ impl Scans for Session {
 /// The most rows held in memory that a plan may read and still run on one partition.
 const SMALL_PLAN_ROWS: usize = 1 << 16;
 
-/// Whether `plan` reads only batches held in memory, at most `SMALL_PLAN_ROWS` of
-/// them: each scan a `MemTable` (shared cells, materialized segments).
+/// Whether `plan` reads only batches held in memory, at most `SMALL_PLAN_ROWS`.
 fn small(plan: &LogicalPlan) -> bool {
-    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-    use datafusion::datasource::{source_as_provider, MemTable};
-    let mut rows = 0usize;
-    let mut in_memory = true;
-    let _ = plan.apply(|node| {
-        if let LogicalPlan::TableScan(t) = node {
-            let table = source_as_provider(&t.source).ok();
-            let table = table.as_ref().and_then(|p| p.downcast_ref::<MemTable>());
-            let held = table.map(|m| {
-                m.batches.iter().try_fold(0usize, |n, part| {
-                    let part = part.try_read().ok()?;
-                    Some(n + part.iter().map(|b| b.num_rows()).sum::<usize>())
-                })
-            });
-            match held.flatten() {
-                Some(n) => rows += n,
-                None => in_memory = false,
-            }
-        }
-        Ok(match in_memory && rows <= SMALL_PLAN_ROWS {
-            true => TreeNodeRecursion::Continue,
-            false => TreeNodeRecursion::Stop,
-        })
-    });
-    in_memory && rows <= SMALL_PLAN_ROWS
+    lower::scan::held_rows(plan).is_some_and(|n| n <= SMALL_PLAN_ROWS)
 }
 
 /// `1048576` as `1 MiB`.

@@ -84,6 +84,32 @@ pub fn of_batches(
     .build()
 }
 
+/// How many rows `plan` reads when it reads only batches held in memory (each of
+/// its scans a `MemTable`, as `of_batches` makes); `None` when it reads anything
+/// else (files, a column cache) or a table is being written.
+pub fn held_rows(plan: &LogicalPlan) -> Option<usize> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::datasource::{source_as_provider, MemTable};
+    let mut rows = Some(0usize);
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::TableScan(t) = node {
+            let table = source_as_provider(&t.source).ok();
+            let held = table.as_ref().and_then(|p| p.downcast_ref::<MemTable>()).and_then(|m| {
+                m.batches.iter().try_fold(0usize, |n, part| {
+                    let part = part.try_read().ok()?;
+                    Some(n + part.iter().map(|b| b.num_rows()).sum::<usize>())
+                })
+            });
+            rows = rows.zip(held).map(|(a, b)| a + b);
+        }
+        Ok(match rows {
+            Some(_) => TreeNodeRecursion::Continue,
+            None => TreeNodeRecursion::Stop,
+        })
+    });
+    rows
+}
+
 /// `scan` cut to the columns `names`.
 pub fn columns(scan: LogicalPlan, names: &[&str]) -> DfResult<LogicalPlan> {
     LogicalPlanBuilder::from(scan)
