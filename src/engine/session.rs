@@ -967,9 +967,10 @@ impl Session {
     }
 
     /// The session's context on one partition. A plan over a few thousand rows in
-    /// memory (a roll-up from a shared pass's cells) gains nothing from two: the
-    /// repartitions and merges a second partition adds to its joins, windows and
-    /// sorts cost more to plan and start than its rows take to compute.
+    /// memory (a roll-up from a shared pass's cells) has nothing to split: a second
+    /// partition only adds repartitions and merges to plan and start around its
+    /// joins, windows and sorts. (What this saves is not yet measured: `cargo bench
+    /// --bench passes -- --only-shared N` prints each roll-up's time.)
     fn one_partition(&self) -> &SessionContext {
         self.one_partition.get_or_init(|| {
             let state = self.ctx.state();
