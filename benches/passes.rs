@@ -10,7 +10,9 @@
 //! In process, from one run, so the ratios share the machine's noise.
 //! `cargo bench --bench passes` (`-- --rows 1M --runs 1` to narrow it;
 //! `-- --only-trivial N [--rule-times]` splits the trivial segmentation's time into
-//! check, planning, optimizing and running, N times, and the time of each planner rule).
+//! check, planning, optimizing and running, N times, and the time of each planner rule;
+//! `-- --only-shared N` and `-- --only-alone K N` run the shared pass, or segmentation
+//! K alone, N times and nothing else, for `perf record`).
 
 use std::path::Path;
 use std::time::Instant;
@@ -75,13 +77,20 @@ const EIGHT: usize = 8;
 
 /// Seconds to open the spec and run `segs`, sharing scans when `share`.
 fn run(dir: &Path, spec: &str, segs: &[usize], share: bool) -> (f64, Vec<String>) {
-    let (total, out, _) = run_split(dir, spec, segs, share);
+    let (total, out, _) = run_split(dir, spec, segs, share, false);
     (total, out)
 }
 
-/// `run`, with the seconds of each step: opening the spec, then each segmentation
-/// (the first of a shared run also runs the pass).
-fn run_split(dir: &Path, spec: &str, segs: &[usize], share: bool) -> (f64, Vec<String>, Vec<f64>) {
+/// `run`; with `split`, one segmentation after the other, with the seconds of each
+/// step: opening the spec, then each segmentation (the first of a shared run also
+/// runs the pass).
+fn run_split(
+    dir: &Path,
+    spec: &str,
+    segs: &[usize],
+    share: bool,
+    split: bool,
+) -> (f64, Vec<String>, Vec<f64>) {
     let started = Instant::now();
     let (_, s) = support::open(dir, spec);
     if share {
@@ -89,11 +98,19 @@ fn run_split(dir: &Path, spec: &str, segs: &[usize], share: bool) -> (f64, Vec<S
     }
     let mut steps = vec![started.elapsed().as_secs_f64()];
     let mut out = Vec::new();
-    for &k in segs {
-        let t = Instant::now();
-        let b = s.run_segment(k).expect("run");
-        steps.push(t.elapsed().as_secs_f64());
-        out.push(seg::engine::output::to_table(&b, s.program.segments[k].label_columns()));
+    if split {
+        for &k in segs {
+            let t = Instant::now();
+            let b = s.run_segment(k).expect("run");
+            steps.push(t.elapsed().as_secs_f64());
+            out.push(seg::engine::output::to_table(&b, s.program.segments[k].label_columns()));
+        }
+    } else {
+        // As `seg run` runs them: a shared pass's roll-ups side by side.
+        for (&k, b) in segs.iter().zip(s.run_segments(segs)) {
+            let b = b.expect("run");
+            out.push(seg::engine::output::to_table(&b, s.program.segments[k].label_columns()));
+        }
     }
     (started.elapsed().as_secs_f64(), out, steps)
 }
@@ -184,13 +201,36 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--only-shared") {
         let n: usize = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(10);
         let mut steps = vec![Vec::new(); EIGHT + 1];
-        let mut times = Vec::new();
+        let (mut times, mut wholes) = (Vec::new(), Vec::new());
         for _ in 0..n {
-            let (total, _, split) = run_split(&dir, SPEC, &eight, true);
+            let (total, _, split) = run_split(&dir, SPEC, &eight, true, true);
+            let (whole, _, _) = run_split(&dir, SPEC, &eight, true, false);
+            wholes.push(whole);
             times.push(total);
             split.into_iter().zip(steps.iter_mut()).for_each(|(x, v)| v.push(x));
         }
-        println!("all 8, one pass: median {:.3} s of {n}", median(times));
+        println!(
+            "all 8, one pass: median {:.3} s of {n} one after the other, {:.3} s as `seg run` runs them",
+            median(times),
+            median(wholes)
+        );
+        if args.iter().any(|a| a == "--rule-times") {
+            let (_, s) = support::open(&dir, SPEC);
+            s.share_scans(&eight, true);
+            s.run_segment(0).unwrap();
+            for k in [1usize, 2] {
+                let plan = s.segment_plan(k).unwrap();
+                let cfg = s.ctx.state().config().clone().with_target_partitions(1);
+                let st =
+                    datafusion::execution::session_state::SessionStateBuilder::new_from_existing(
+                        s.ctx.state(),
+                    )
+                    .with_config(cfg)
+                    .build();
+                println!("roll-up {k}:");
+                rule_times(&st, &plan);
+            }
+        }
         // Where a shared run's time goes beyond the pass: the roll-ups' planning.
         let steps: Vec<String> =
             steps.into_iter().map(|v| format!("{:.1}", median(v) * 1e3)).collect();
@@ -200,6 +240,15 @@ fn main() {
             steps[1],
             steps[2..].join(", ")
         );
+        return;
+    }
+    // `-- --only-alone K N`: segmentation K run alone N times, for `perf record`
+    // beside the shared run.
+    if let Some(i) = args.iter().position(|a| a == "--only-alone") {
+        let k: usize = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let n: usize = args.get(i + 2).and_then(|s| s.parse().ok()).unwrap_or(10);
+        let times: Vec<f64> = (0..n).map(|_| run(&dir, SPEC, &[k], false).0).collect();
+        println!("segmentation {k} alone: median {:.3} s of {n}", median(times));
         return;
     }
     // `-- --only-trivial N`: the trivial segmentation's steps, N times, beside the

@@ -348,8 +348,9 @@ pub fn run(a: RunArgs, data: &DataArgs, eng: &EngineArgs) -> u8 {
     };
     session.share_scans(&segs, true);
     let mut results = Vec::new();
-    for (&s, pivot) in segs.iter().zip(&pivots) {
-        let batches = session.run_segment(s).and_then(|b| match pivot {
+    let ran = session.run_segments(&segs);
+    for ((&s, pivot), batches) in segs.iter().zip(&pivots).zip(ran) {
+        let batches = batches.and_then(|b| match pivot {
             Some(pos) => {
                 let sd = &session.program.segments[s];
                 output::pivot(&b, sd.label_columns() + usize::from(sd.has_levels()), *pos)

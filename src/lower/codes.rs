@@ -427,23 +427,35 @@ impl SmallTable {
             i = (i + 1) & self.mask;
         }
     }
-    fn insert(&mut self, k: u128, v: i64) {
-        if (self.len + 1) * 2 > self.keys.len() {
-            let old: Vec<(u128, i64)> = self
-                .keys
-                .iter()
-                .zip(&self.vals)
-                .filter(|(k, _)| **k != EMPTY)
-                .map(|(k, v)| (*k, *v))
-                .collect();
-            let cap = self.keys.len() * 2;
-            *self =
-                SmallTable { keys: vec![EMPTY; cap], vals: vec![0; cap], mask: cap - 1, len: 0 };
-            for (k, v) in old {
-                self.insert(k, v);
+    /// The code of every one of `keys`, into `out`; `false` as soon as one is not
+    /// in the table. Branch-free but for that exit while keys sit in their home
+    /// slots: the common case of a by-value column once its values are known.
+    fn get_all(&self, keys: &[u128], out: &mut [i64]) -> bool {
+        let (ks, vs) = (&self.keys[..], &self.vals[..]);
+        for (o, &k) in out.iter_mut().zip(keys) {
+            let i = self.slot(k);
+            if ks[i] == k {
+                *o = vs[i];
+                continue;
+            }
+            match self.get(k) {
+                Some(c) => *o = c,
+                None => return false,
             }
         }
-        let mut i = self.slot(k);
+        true
+    }
+    fn insert(&mut self, k: u128, v: i64) {
+        let home = self.slot(k);
+        let taken = self.keys[home] != EMPTY && self.keys[home] != k;
+        // Each key in its home slot while the table is small: a lookup is then one
+        // probe whose branch always goes the same way (`get_all`), where a probe
+        // chain of varying length, over rows in random order, would mispredict.
+        if (self.len + 1) * 2 > self.keys.len() || (taken && self.keys.len() < SPREAD_SLOTS) {
+            self.grow();
+            return self.insert(k, v);
+        }
+        let mut i = home;
         while self.keys[i] != EMPTY && self.keys[i] != k {
             i = (i + 1) & self.mask;
         }
@@ -453,7 +465,25 @@ impl SmallTable {
         self.keys[i] = k;
         self.vals[i] = v;
     }
+    fn grow(&mut self) {
+        let old: Vec<(u128, i64)> = self
+            .keys
+            .iter()
+            .zip(&self.vals)
+            .filter(|(k, _)| **k != EMPTY)
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        let cap = self.keys.len() * 2;
+        *self = SmallTable { keys: vec![EMPTY; cap], vals: vec![0; cap], mask: cap - 1, len: 0 };
+        for (k, v) in old {
+            self.insert(k, v);
+        }
+    }
 }
+
+/// The most slots a `SmallTable` grows to for keys to sit in their home slots
+/// (24 KiB: it stays in L1); past it, keys that collide probe.
+const SPREAD_SLOTS: usize = 1024;
 
 /// How one non-null value of a by-value column is keyed.
 enum Key<'a> {
@@ -618,6 +648,22 @@ impl ByValue {
             DataType::Utf8View => {
                 let s = a.as_string_view();
                 let views = s.views();
+                // Every value short and already labelled (a long view never equals
+                // a short key): a lookup per row and nothing else.
+                if tally.is_none() && a.logical_null_count() == 0 {
+                    let short = {
+                        let cache = self
+                            .cache
+                            .lock()
+                            .map_err(|_| internal("label cache poisoned".into()))?;
+                        cache.short.clone()
+                    };
+                    let mut out = vec![0i64; views.len()];
+                    if short.get_all(views, &mut out) {
+                        out.iter_mut().for_each(|c| *c &= CODE_BITS);
+                        return Ok(Some(Int64Array::from(out)));
+                    }
+                }
                 // An inline view (at most 12 bytes) is its own key: no hashing of bytes.
                 self.lookup(name, a, tally, label, |i| {
                     if (views[i] as u32) <= 12 {

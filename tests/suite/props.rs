@@ -627,9 +627,20 @@ fn check_against_reference(
     c: &Case,
     tables: &[Table],
 ) -> Result<(), TestCaseError> {
+    let got = session.run_segment(s);
+    check_run_against_reference(session, s, c, tables, got)
+}
+
+/// `check_against_reference` for a result already run (`Session::run_segments`).
+fn check_run_against_reference(
+    session: &Session,
+    s: usize,
+    c: &Case,
+    tables: &[Table],
+    got: Result<Vec<arrow::record_batch::RecordBatch>, seg::engine::session::EngineError>,
+) -> Result<(), TestCaseError> {
     let want = run_segment(&session.program, s, tables);
-    let got =
-        session.run_segment(s).map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
+    let got = got.map_err(|e| TestCaseError::fail(format!("{e}\n{}", c.spec)))?;
     let sd = &session.program.segments[s];
     let got = rows_from_values(
         sd.label_columns(),
@@ -1736,8 +1747,9 @@ fn shared_pass_matches_reference_evaluator() {
             if session.sharing(0).starts_with("one pass") {
                 shared.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-            for &s in &all {
-                check_against_reference(&session, s, &c, &tables)?;
+            // As `seg run` runs them: the roll-ups side by side.
+            for (&s, got) in all.iter().zip(session.run_segments(&all)) {
+                check_run_against_reference(&session, s, &c, &tables, got)?;
             }
             Ok(())
         })
