@@ -1163,6 +1163,20 @@ impl Session {
     pub fn run_segments(&self, segs: &[usize]) -> Vec<Result<Vec<RecordBatch>, EngineError>> {
         let mut out: Vec<Option<Result<Vec<RecordBatch>, EngineError>>> =
             segs.iter().map(|_| None).collect();
+        // Each pass first, on its own: then every one of its segmentations is a
+        // roll-up, the first included.
+        let firsts: Vec<usize> = {
+            let passes = self.passes.lock().unwrap_or_else(|p| p.into_inner());
+            passes
+                .iter()
+                .filter(|p| p.run && p.cells.is_none())
+                .filter_map(|p| segs.iter().copied().find(|s| p.pass.segs.contains(s)))
+                .collect()
+        };
+        for s in firsts {
+            super::progress::set_current(&self.program.segments[s].name);
+            self.shared_cells(s);
+        }
         let mut rollups = Vec::new();
         for (i, &s) in segs.iter().enumerate() {
             if self.rolls_up(s) {
