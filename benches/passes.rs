@@ -11,8 +11,9 @@
 //! `cargo bench --bench passes` (`-- --rows 1M --runs 1` to narrow it;
 //! `-- --only-trivial N [--rule-times]` splits the trivial segmentation's time into
 //! check, planning, optimizing and running, N times, and the time of each planner rule;
-//! `-- --only-shared N` and `-- --only-alone K N` run the shared pass, or segmentation
-//! K alone, N times and nothing else, for `perf record`).
+//! `-- --only-shared N [--rule-times]` and `-- --only-alone K N` run the shared pass
+//! (then the rule times of two roll-ups), or segmentation K alone, N times and
+//! nothing else, for `perf record`).
 
 use std::path::Path;
 use std::time::Instant;
@@ -218,15 +219,10 @@ fn main() {
             let (_, s) = support::open(&dir, SPEC);
             s.share_scans(&eight, true);
             s.run_segment(0).unwrap();
+            // The context roll-ups run on, as the engine builds it.
+            let st = s.one_partition().state();
             for k in [1usize, 2] {
                 let plan = s.segment_plan(k).unwrap();
-                let cfg = s.ctx.state().config().clone().with_target_partitions(1);
-                let st =
-                    datafusion::execution::session_state::SessionStateBuilder::new_from_existing(
-                        s.ctx.state(),
-                    )
-                    .with_config(cfg)
-                    .build();
                 println!("roll-up {k}:");
                 rule_times(&st, &plan);
             }

@@ -971,7 +971,7 @@ impl Session {
     /// partition only adds repartitions and merges to plan and start around its
     /// joins, windows and sorts: the 7 roll-ups of `cargo bench --bench passes` took
     /// 46.5 ms against 57 ms on two partitions.
-    fn one_partition(&self) -> &SessionContext {
+    pub fn one_partition(&self) -> &SessionContext {
         self.one_partition.get_or_init(|| {
             let state = self.ctx.state();
             let config = state.config().clone().with_target_partitions(1);
