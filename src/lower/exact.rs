@@ -117,11 +117,51 @@ const GROUP_LOG2: i32 = 13;
 /// copies, so each add need not wait for the one before it.
 const GROUP_LANES: usize = 4;
 
+/// `add_grouped`'s working arrays, kept by the accumulator: allocated per batch,
+/// their zeroing cost as much as the rows' bins. Every call leaves `parts`,
+/// `seen`, `counts` and `touched` cleared, as a block's groups are cleared after it.
+#[derive(Default)]
+struct Scratch {
+    parts: Vec<f64>,
+    seen: Vec<bool>,
+    touched: Vec<usize>,
+    counts: Vec<u32>,
+    rest: Vec<f64>,
+}
+
+impl Scratch {
+    /// Sized for `total` groups (the lanes' layout depends on it; growing zeroes
+    /// what is added, and everything else is zero already) and blocks of `block`.
+    fn fit(&mut self, total: usize, block: usize) {
+        if self.seen.len() != total {
+            self.parts.clear();
+            self.parts.resize(total * GROUP_LANES, 0.0);
+            self.seen.resize(total, false);
+            self.counts.resize(total, 0);
+        }
+        if self.rest.len() < block {
+            self.rest.resize(block, 0.0);
+        }
+    }
+
+    fn size(&self) -> usize {
+        self.parts.capacity() * 8
+            + self.seen.capacity()
+            + self.counts.capacity() * 4
+            + (self.rest.capacity() + self.touched.capacity()) * 8
+    }
+}
+
 /// Adds `xs` (no nulls) to the sums of their `groups` by extraction, as
 /// `ExactSum::add_block_split` does for one group: each level's parts are summed
 /// per group, exactly, and join each group's sum as one word. Returns how many
 /// groups switched to partials.
-fn add_grouped(sums: &mut [ExactSum], groups: &[usize], xs: &[f64]) -> usize {
+fn add_grouped(
+    sums: &mut [ExactSum],
+    groups: &[usize],
+    xs: &[f64],
+    scratch: &mut Scratch,
+) -> usize {
     let mut switched = 0;
     let mut add = |s: &mut ExactSum, x: f64| {
         let before = s.partials.is_none();
@@ -129,12 +169,9 @@ fn add_grouped(sums: &mut [ExactSum], groups: &[usize], xs: &[f64]) -> usize {
         switched += usize::from(before && s.partials.is_some());
     };
     let total = sums.len();
-    let mut parts = vec![0.0f64; total * GROUP_LANES];
-    // The groups a block has rows of: only theirs are added at each level.
-    let (mut seen, mut touched) = (vec![false; total], Vec::new());
-    let mut counts = vec![0u32; total];
     let block_len = 1 << GROUP_LOG2;
-    let mut rest = vec![0.0f64; block_len.min(xs.len())];
+    scratch.fit(total, block_len.min(xs.len()));
+    let Scratch { parts, seen, touched, counts, rest } = scratch;
     for (gs, block) in groups.chunks(block_len).zip(xs.chunks(block_len)) {
         // Counted densely first: a group's sum is a wide struct, and a count in
         // each for every row is a scattered write.
@@ -177,7 +214,7 @@ fn add_grouped(sums: &mut [ExactSum], groups: &[usize], xs: &[f64]) -> usize {
             // A group's parts of a block, in every copy, are on σ's grid below σ/2.
             // A NaN among a group's values makes its part NaN, and its sum NaN, as
             // adding them one by one would.
-            for &g in &touched {
+            for &g in touched.iter() {
                 let mut part = 0.0;
                 for lane in 0..GROUP_LANES {
                     part += std::mem::take(&mut parts[lane * total + g]);
@@ -593,7 +630,12 @@ impl AggregateUDFImpl for ExactFloat {
         true
     }
     fn create_groups_accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(Groups { sums: Vec::new(), kind: self.kind, with_partials: 0 }))
+        Ok(Box::new(Groups {
+            sums: Vec::new(),
+            kind: self.kind,
+            with_partials: 0,
+            scratch: Scratch::default(),
+        }))
     }
 }
 
@@ -647,6 +689,7 @@ struct Groups {
     /// Groups holding partials, counted as they switch: `size` is asked after every
     /// batch and must not walk a million groups each time.
     with_partials: usize,
+    scratch: Scratch,
 }
 
 /// What a group's partials cost, roughly (a few words and the vector's header).
@@ -688,7 +731,7 @@ impl GroupsAccumulator for Groups {
             switched += usize::from(before && s.partials.is_some());
         };
         if v.null_count() == 0 && filter.is_none() && total <= DENSE_GROUPS {
-            switched += add_grouped(&mut self.sums, groups, data);
+            switched += add_grouped(&mut self.sums, groups, data, &mut self.scratch);
         } else if v.null_count() == 0 && filter.is_none() {
             for (g, x) in groups.iter().zip(data.iter()) {
                 add(&mut self.sums[*g], *x);
@@ -736,7 +779,9 @@ impl GroupsAccumulator for Groups {
         Ok(one_value_states(values[0].as_primitive::<Float64Type>(), filter))
     }
     fn size(&self) -> usize {
-        self.sums.capacity() * std::mem::size_of::<ExactSum>() + self.with_partials * PARTIALS_BYTES
+        self.sums.capacity() * std::mem::size_of::<ExactSum>()
+            + self.with_partials * PARTIALS_BYTES
+            + self.scratch.size()
     }
 }
 
@@ -828,6 +873,6 @@ pub fn sum_passed_through(xs: &[Option<f64>], keep: &[bool]) -> (f64, u64) {
 /// without nulls over few groups; the same bits as `sum_chunks` of each group's.
 pub fn sum_groups(groups: &[usize], xs: &[f64], total: usize) -> Vec<f64> {
     let mut sums = vec![ExactSum::default(); total];
-    add_grouped(&mut sums, groups, xs);
+    add_grouped(&mut sums, groups, xs, &mut Scratch::default());
     sums.iter().map(ExactSum::sum).collect()
 }

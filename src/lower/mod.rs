@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cell;
 pub mod checked;
 pub mod codes;
+mod dense;
 pub mod dict;
 pub mod errors;
 pub mod exact;

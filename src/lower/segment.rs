@@ -354,10 +354,16 @@ impl Seg<'_> {
             }
             (None, Some(_)) => {
                 // The cell code computed by one function from the columns it reads.
-                let mut group = vec![col(names::CELL)];
-                group.extend(labels);
-                group.extend(self.period_cols());
-                let leaves = super::cell::fused(lab, terms)?.aggregate(group, aggs)?;
+                let fused = super::cell::fused(lab, terms)?;
+                let period = self.period_cols();
+                let leaves = if labels.is_empty() && period.is_empty() {
+                    super::dense::grouped(fused, col(names::CELL), names::CELL, stride, aggs)?
+                } else {
+                    let mut group = vec![col(names::CELL)];
+                    group.extend(labels);
+                    group.extend(period);
+                    fused.aggregate(group, aggs)?
+                };
                 return self.decoded(leaves, &strides, None, stride, &lab_schema, set);
             }
             (None, None) => return lab.aggregate(self.period_cols(), aggs),

@@ -143,7 +143,14 @@ pub fn plan_pass(
     let aggs: Vec<Expr> =
         set.aggs.iter().zip(&set.names).map(|(a, n)| partial(a).alias(n)).collect();
     let aggs = with_rows(aggs, &[]);
-    let plan = super::cell::fused(lab, terms)?.aggregate(vec![col(names::CELL)], aggs)?.build()?;
+    let plan = super::dense::grouped(
+        super::cell::fused(lab, terms)?,
+        col(names::CELL),
+        names::CELL,
+        cells,
+        aggs,
+    )?
+    .build()?;
     let pass = Pass { market, segs: taken, dims: placed, filters: flags, aggs: set, cells };
     Ok(Some((pass, plan)))
 }
