@@ -25,10 +25,12 @@ use datafusion::logical_expr::{
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The most cells aggregated into arrays. Each aggregate keeps a state per cell in
-/// each partition (an exact float sum's is 56 bytes), and the cells are emitted by
-/// index, so past this a hash table of the cells rows reach costs less.
-pub const MAX_CELLS: i64 = 1 << 16;
+/// The widest range of codes grouped through a table indexed by code: the table
+/// costs 4 bytes per code in each partition (4 MiB here), filled before the
+/// first row. The aggregates' states are per code that rows reach, as with hash
+/// grouping, so the range may be sparse (a dictionary's codes times the other
+/// dimensions' range).
+pub const MAX_CELLS: i64 = 1 << 20;
 
 /// The one column the aggregate gives, a list of cells; a struct per cell once
 /// unnested.
@@ -259,7 +261,7 @@ struct Cells {
     parts: Vec<Part>,
     fields: Fields,
     /// Each code's group, `NONE` until rows reach it; index `cells` is the null
-    /// code. Groups are numbered as codes are first met, so the parts hold states
+    /// code. Grown as codes are met. Groups are numbered as codes are first met, so the parts hold states
     /// for the cells rows reach, not for the whole range: the exact sums' scratch
     /// is per group and per batch, and most codes of a shared pass's range
     /// (every combination of every dimension) are never met.
@@ -279,40 +281,46 @@ impl std::fmt::Debug for Cells {
 }
 
 impl Cells {
-    /// The group of code `c` (`cells` for null), numbered on first meeting; `None`
-    /// when `c` is out of range. Codes are checked, not trusted: one out of range
-    /// would index another cell's state.
+    /// The group of code `c` (`cells` for null), numbered on first meeting. The
+    /// table grows to the codes met (doubling), not to the range: a dictionary's
+    /// range is its label limit, its codes are the labels seen.
     #[inline]
-    fn group(&mut self, c: usize) -> Option<usize> {
-        let s = *self.slot.get(c)?;
+    fn group(&mut self, c: usize) -> usize {
+        if c >= self.slot.len() {
+            let len = (c + 1).max(self.slot.len() * 2).min(self.cells + 1);
+            self.slot.resize(len, NONE);
+        }
+        let s = self.slot[c];
         if s != NONE {
-            return Some(s as usize);
+            return s as usize;
         }
         let g = self.codes.len();
         self.slot[c] = g as u32;
         self.codes.push(c);
-        Some(g)
+        g
     }
 
+    /// `codes` as groups. Codes are checked, not trusted: one out of range would
+    /// index another cell's state.
     fn groups_of(&mut self, codes: &Int64Array, groups: &mut Vec<usize>) -> Result<()> {
-        if self.slot.is_empty() {
-            self.slot = vec![NONE; self.cells + 1];
-        }
         let cells = self.cells;
         groups.clear();
         groups.reserve(codes.len());
-        let ok = if codes.null_count() == 0 {
-            codes.values().iter().all(|&c| {
+        let mut ok = true;
+        if codes.null_count() == 0 {
+            for &c in codes.values() {
                 let c = c as u64 as usize;
-                // The null code's slot is not a code's.
-                c < cells && self.group(c).map(|g| groups.push(g)).is_some()
-            })
+                // `cells` itself is the null code's slot, not a code's.
+                ok &= c < cells;
+                groups.push(self.group(c.min(cells)));
+            }
         } else {
-            codes.iter().all(|c| {
-                let c = c.map_or(cells, |c| (c as u64 as usize).min(cells + 1));
-                c != cells + 1 && self.group(c).map(|g| groups.push(g)).is_some()
-            })
-        };
+            for c in codes.iter() {
+                let c = c.map_or(Some(cells), |c| Some(c as u64 as usize).filter(|c| *c < cells));
+                ok &= c.is_some();
+                groups.push(self.group(c.unwrap_or(cells)));
+            }
+        }
         if !ok {
             return exec_err!("a cell code is outside 0..{cells}");
         }

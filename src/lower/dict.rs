@@ -48,6 +48,12 @@ impl Dictionary {
         Arc::new(Dictionary { entries: Mutex::default(), limit, name: name.to_string(), labels })
     }
 
+    /// How many codes this dictionary can give (null's 0 and one per label), when
+    /// it has a label limit; a grouping by its codes knows their range then.
+    pub fn codes(&self) -> Option<i64> {
+        self.labels.as_ref().map(|(most, _)| (*most as i64).saturating_add(1).min(self.limit))
+    }
+
     fn code_of(&self, label: &str) -> Result<i64> {
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(&c) = e.codes.get(label) {

@@ -305,8 +305,14 @@ impl Seg<'_> {
                     true => (lab, None),
                     false => (super::cell::fused(lab, terms)?, Some(col(names::CELL))),
                 };
-                let key = dict::encode(coder, stride, label, None, cell).alias(names::CELL);
-                let leaves = lab.aggregate(vec![key], aggs)?;
+                let key = dict::encode(coder, stride, label, None, cell);
+                let leaves = match coder.codes() {
+                    Some(codes) => {
+                        let range = codes.saturating_mul(stride);
+                        super::dense::grouped(lab, key, names::CELL, range, aggs)?
+                    }
+                    None => lab.aggregate(vec![key.alias(names::CELL)], aggs)?,
+                };
                 return self.decoded(leaves, &strides, dict.as_ref(), stride, &lab_schema, set);
             }
             (None, Some(cell)) if fold => Some(codes::fold_period(cell, col(names::PERIOD))),
