@@ -1,12 +1,12 @@
-//! Aggregation into arrays indexed by cell code, for plans that group by one
-//! integer code whose range is known when planning and small: each row's code is
-//! its group, so there is no hash table to probe (DataFusion's one-integer hash
-//! grouping was 8-15% of a segmentation's samples).
+//! Grouping by one integer code whose range is known when planning, through a
+//! table indexed by code instead of a hash table: a row's group is one load from
+//! the table (DataFusion's one-integer hash grouping was 8-15% of a
+//! segmentation's samples).
 //!
 //! The plan stays a DataFusion plan: one aggregate without grouping whose single
 //! function (`seg_dense`) holds every aggregate's own groups accumulator, fed the
-//! codes as group indices. It gives one list of the cells that rows reached, which
-//! is unnested into rows with the same columns the grouped aggregate would have.
+//! rows' groups. It gives one list of the cells that rows reached, which is
+//! unnested into rows with the same columns the grouped aggregate would have.
 
 use super::DfResult;
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StructArray};
@@ -26,8 +26,8 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The widest range of codes grouped through a table indexed by code: the table
-/// costs 4 bytes per code in each partition (4 MiB here), filled before the
-/// first row. The aggregates' states are per code that rows reach, as with hash
+/// costs 4 bytes per code up to the highest code met, in each partition (at most
+/// 4 MiB here). The aggregates' states are per code that rows reach, as with hash
 /// grouping, so the range may be sparse (a dictionary's codes times the other
 /// dimensions' range).
 pub const MAX_CELLS: i64 = 1 << 20;
@@ -38,12 +38,12 @@ const DENSE: &str = "__dense";
 /// The cell code's field in each cell's struct.
 const KEY: &str = "k";
 
-/// `b` grouped by the code `key` (an Int64 in `0..cells`, or null; as column
-/// `name`) into `aggs`, as `b.aggregate(vec![key.alias(name)], aggs)` would give: the same columns, one row
-/// per code that rows reached, in no order. By arrays when `cells` is at most
-/// `MAX_CELLS` and every aggregate has a groups accumulator that needs no
-/// ordering, distinct values or filter (`capable`); by DataFusion's hash grouping
-/// otherwise.
+/// `b` grouped by the code `key` (an Int64 in `0..cells`, or null) into `aggs`,
+/// as `b.aggregate(vec![key.alias(name)], aggs)` would give: the same columns, one
+/// row per code that rows reached, in no order. Through the code table when
+/// `cells` is at most `MAX_CELLS` and every aggregate has a groups accumulator
+/// that needs no ordering, distinct values or filter (`capable`); by DataFusion's
+/// hash grouping otherwise. A code out of range fails the query.
 pub fn grouped(
     b: LogicalPlanBuilder,
     key: Expr,
