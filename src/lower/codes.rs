@@ -211,6 +211,7 @@ fn coder(
         how,
         code: codes_of(&label, labels),
         code_phys: OnceLock::new(),
+        code_select: OnceLock::new(),
         label,
         inputs,
         phys: OnceLock::new(),
@@ -311,6 +312,8 @@ pub(super) struct Inner {
     /// by labelling them as text and looking each text up.
     code: Option<Expr>,
     code_phys: OnceLock<std::result::Result<Arc<dyn PhysicalExpr>, String>>,
+    /// `code_phys` as selects, when it is that shape (`select_of`).
+    code_select: OnceLock<Option<Select>>,
     inputs: Vec<String>,
     phys: OnceLock<std::result::Result<Arc<dyn PhysicalExpr>, String>>,
     by_value: ByValue,
@@ -372,48 +375,56 @@ fn codes_of(label: &Expr, labels: &[String]) -> Option<Expr> {
 /// A code expression that is a CASE of predicates choosing integer codes, run as
 /// one select per predicate over all rows: DataFusion's `CaseExpr` builds each
 /// branch's output element by element (`zip`), 7% of a shared pass with one
-/// `rules` dimension. `None` for any other shape, and for a predicate that could
-/// fail: CASE evaluates a WHEN only on rows no earlier WHEN took, this evaluates
-/// every WHEN on every row, so only comparisons, logic, IN lists, null tests and
-/// widening casts of columns and literals qualify.
-fn select_codes(
-    phys: &Arc<dyn PhysicalExpr>,
-    batch: &RecordBatch,
-    unassigned: i64,
-) -> Result<Option<Vec<i64>>> {
+/// `rules` dimension. Taken apart once per compiled expression (`select_of`).
+struct Select {
+    /// Each arm's predicate and code, first arm first.
+    arms: Vec<(Arc<dyn PhysicalExpr>, i64)>,
+    otherwise: i64,
+}
+
+/// `phys` as a `Select`, or `None` for any other shape and for a predicate that
+/// could fail: CASE evaluates a WHEN only on rows no earlier WHEN took, a select
+/// evaluates every WHEN on every row, so only comparisons, logic, IN lists, null
+/// tests and widening casts of columns and literals qualify.
+fn select_of(phys: &Arc<dyn PhysicalExpr>, schema: &Schema, unassigned: i64) -> Option<Select> {
     use datafusion::common::ScalarValue;
     use datafusion::physical_expr::expressions::{CaseExpr, Literal};
-    let Some(case) = phys.downcast_ref::<CaseExpr>() else { return Ok(None) };
+    let case = phys.downcast_ref::<CaseExpr>()?;
     let code = |e: &Arc<dyn PhysicalExpr>| match e.downcast_ref::<Literal>()?.value() {
         ScalarValue::Int64(v) => Some(v.unwrap_or(unassigned)),
         _ => None,
     };
     let arms = case.when_then_expr();
-    if case.expr().is_some()
-        || arms.len() > 16
-        || !arms.iter().all(|(w, t)| cannot_fail(w, &batch.schema()) && code(t).is_some())
-    {
-        return Ok(None);
+    if case.expr().is_some() || arms.len() > 16 {
+        return None;
     }
-    let Some(otherwise) = case.else_expr().map_or(Some(unassigned), code) else {
-        return Ok(None);
-    };
-    let rows = batch.num_rows();
-    let mut out = vec![otherwise; rows];
-    // The last arm first: an earlier arm that also holds overwrites it, as the
-    // first WHEN that holds wins.
-    for (w, t) in arms.iter().rev() {
-        let c = code(t).unwrap_or(unassigned);
-        let held = w.evaluate(batch)?.into_array(rows)?;
-        let Some(held) = held.as_boolean_opt() else { return Ok(None) };
-        // A null predicate does not hold.
-        let bits = match held.nulls() {
-            Some(valid) => held.values() & valid.inner(),
-            None => held.values().clone(),
-        };
-        select(&mut out, &bits, c);
+    let arms = arms
+        .iter()
+        .map(|(w, t)| Some((w.clone(), code(t).filter(|_| cannot_fail(w, schema))?)))
+        .collect::<Option<Vec<_>>>()?;
+    let otherwise = case.else_expr().map_or(Some(unassigned), code)?;
+    Some(Select { arms, otherwise })
+}
+
+impl Select {
+    /// Each row's code; `None` if a predicate did not give booleans.
+    fn codes(&self, batch: &RecordBatch) -> Result<Option<Vec<i64>>> {
+        let rows = batch.num_rows();
+        let mut out = vec![self.otherwise; rows];
+        // The last arm first: an earlier arm that also holds overwrites it, as the
+        // first WHEN that holds wins.
+        for (w, c) in self.arms.iter().rev() {
+            let held = w.evaluate(batch)?.into_array(rows)?;
+            let Some(held) = held.as_boolean_opt() else { return Ok(None) };
+            // A null predicate does not hold.
+            let bits = match held.nulls() {
+                Some(valid) => held.values() & valid.inner(),
+                None => held.values().clone(),
+            };
+            select(&mut out, &bits, *c);
+        }
+        Ok(Some(out))
     }
-    Ok(Some(out))
 }
 
 /// Each byte's 8 bits as 8 masks of all ones or zeros, lowest bit first.
@@ -461,25 +472,24 @@ fn select(out: &mut [i64], held: &arrow::buffer::BooleanBuffer, c: i64) {
     }
 }
 
-/// Whether evaluating `e` on any row can only succeed (see `select_codes`).
+/// Whether evaluating `e` on any row can only succeed (see `select_of`).
 fn cannot_fail(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> bool {
     use datafusion::logical_expr::Operator::*;
     use datafusion::physical_expr::expressions::{
         BinaryExpr, CastExpr, Column, InListExpr, IsNotNullExpr, IsNullExpr, Literal, NotExpr,
         TryCastExpr,
     };
-    let any = e;
-    if any.is::<Column>() || any.is::<Literal>() {
+    if e.is::<Column>() || e.is::<Literal>() {
         return true;
     }
-    if let Some(b) = any.downcast_ref::<BinaryExpr>() {
+    if let Some(b) = e.downcast_ref::<BinaryExpr>() {
         return matches!(
             b.op(),
             Eq | NotEq | Lt | LtEq | Gt | GtEq | And | Or | IsDistinctFrom | IsNotDistinctFrom
         ) && cannot_fail(b.left(), schema)
             && cannot_fail(b.right(), schema);
     }
-    if let Some(c) = any.downcast_ref::<CastExpr>() {
+    if let Some(c) = e.downcast_ref::<CastExpr>() {
         let widening = matches!(
             (c.expr().data_type(schema).ok(), c.cast_type()),
             (
@@ -489,19 +499,19 @@ fn cannot_fail(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> bool {
         );
         return widening && cannot_fail(c.expr(), schema);
     }
-    if let Some(t) = any.downcast_ref::<TryCastExpr>() {
+    if let Some(t) = e.downcast_ref::<TryCastExpr>() {
         return cannot_fail(t.expr(), schema);
     }
-    if let Some(n) = any.downcast_ref::<NotExpr>() {
+    if let Some(n) = e.downcast_ref::<NotExpr>() {
         return cannot_fail(n.arg(), schema);
     }
-    if let Some(n) = any.downcast_ref::<IsNullExpr>() {
+    if let Some(n) = e.downcast_ref::<IsNullExpr>() {
         return cannot_fail(n.arg(), schema);
     }
-    if let Some(n) = any.downcast_ref::<IsNotNullExpr>() {
+    if let Some(n) = e.downcast_ref::<IsNotNullExpr>() {
         return cannot_fail(n.arg(), schema);
     }
-    if let Some(l) = any.downcast_ref::<InListExpr>() {
+    if let Some(l) = e.downcast_ref::<InListExpr>() {
         return cannot_fail(l.expr(), schema) && l.list().iter().all(|e| cannot_fail(e, schema));
     }
     false
@@ -737,7 +747,9 @@ impl Inner {
         )?;
         if let Some(code) = &self.code {
             let phys = self.compile(&self.code_phys, code, &types)?;
-            if let Some(out) = select_codes(&phys, &batch, self.n as i64)? {
+            let select =
+                self.code_select.get_or_init(|| select_of(&phys, &batch.schema(), self.n as i64));
+            if let Some(out) = select.as_ref().map(|s| s.codes(&batch)).transpose()?.flatten() {
                 return Ok(out);
             }
             let codes = phys.evaluate(&batch)?.into_array(rows)?;

@@ -151,6 +151,30 @@ impl Dense {
             .collect()
     }
 
+    /// Each part's return field and state fields, named by `name`, from the
+    /// fields of all the arguments.
+    fn part_fields(
+        &self,
+        arg_fields: &[FieldRef],
+        name: impl Fn(usize) -> String,
+    ) -> Result<Vec<(FieldRef, Vec<FieldRef>)>> {
+        let types: Vec<DataType> = arg_fields.iter().map(|f| f.data_type().clone()).collect();
+        let mut out = Vec::new();
+        for (i, ((f, _), r)) in self.parts.iter().zip(self.ranges()).enumerate() {
+            let name = name(i);
+            let ret = Arc::new(Field::new(&name, f.return_type(&types[r.clone()])?, true));
+            let states = f.state_fields(StateFieldsArgs {
+                name: &name,
+                input_fields: &arg_fields[r],
+                return_field: ret.clone(),
+                ordering_fields: &[],
+                is_distinct: false,
+            })?;
+            out.push((ret, states));
+        }
+        Ok(out)
+    }
+
     fn cell_fields(&self, arg_types: &[DataType]) -> Result<Fields> {
         let mut fields = vec![Field::new(KEY, DataType::Int64, true)];
         for (i, ((f, _), r)) in self.parts.iter().zip(self.ranges()).enumerate() {
@@ -171,8 +195,6 @@ impl AggregateUDFImpl for Dense {
         Ok(DataType::new_list(DataType::Struct(self.cell_fields(arg_types)?), true))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        let types: Vec<DataType> =
-            args.input_fields.iter().map(|f| f.data_type().clone()).collect();
         let list = |name: String, f: &Field| {
             Arc::new(Field::new(name, DataType::new_list(f.data_type().clone(), true), true))
         };
@@ -180,27 +202,21 @@ impl AggregateUDFImpl for Dense {
             format_state_name(args.name, "keys"),
             &Field::new("", DataType::Int64, true),
         )];
-        for (i, ((f, _), r)) in self.parts.iter().zip(self.ranges()).enumerate() {
-            let name = format_state_name(args.name, &part_name(i));
-            let ret = Arc::new(Field::new(&name, f.return_type(&types[r.clone()])?, true));
-            let inner = f.state_fields(StateFieldsArgs {
-                name: &name,
-                input_fields: &args.input_fields[r],
-                return_field: ret,
-                ordering_fields: &[],
-                is_distinct: false,
-            })?;
-            out.extend(inner.iter().map(|s| list(s.name().clone(), s)));
+        let name = |i| format_state_name(args.name, &part_name(i));
+        for (_, states) in self.part_fields(args.input_fields, name)? {
+            out.extend(states.iter().map(|s| list(s.name().clone(), s)));
         }
         Ok(out)
     }
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        let types: Vec<DataType> = args.expr_fields.iter().map(|f| f.data_type().clone()).collect();
+        let fields = self.part_fields(args.expr_fields, part_name)?;
         let mut parts = Vec::new();
-        for (i, ((f, _), r)) in self.parts.iter().zip(self.ranges()).enumerate() {
+        for (i, (((f, _), r), (ret, states))) in
+            self.parts.iter().zip(self.ranges()).zip(fields).enumerate()
+        {
             let name = part_name(i);
             let inner = AccumulatorArgs {
-                return_field: Arc::new(Field::new(&name, f.return_type(&types[r.clone()])?, true)),
+                return_field: ret,
                 schema: args.schema,
                 ignore_nulls: false,
                 order_bys: &[],
@@ -213,26 +229,17 @@ impl AggregateUDFImpl for Dense {
             if !f.groups_accumulator_supported(inner.clone()) {
                 return internal_err!("`{}` has no groups accumulator for seg_dense", f.name());
             }
-            let states = f
-                .state_fields(StateFieldsArgs {
-                    name: &name,
-                    input_fields: &args.expr_fields[r.clone()],
-                    return_field: inner.return_field.clone(),
-                    ordering_fields: &[],
-                    is_distinct: false,
-                })?
-                .len();
             parts.push(Part {
                 acc: Mutex::new(f.create_groups_accumulator(inner)?),
                 args: r,
-                states,
+                states: states.len(),
             });
         }
-        let fields = self.cell_fields(&types)?;
+        let types: Vec<DataType> = args.expr_fields.iter().map(|f| f.data_type().clone()).collect();
         Ok(Box::new(Cells {
             cells: self.cells,
             parts,
-            fields,
+            fields: self.cell_fields(&types)?,
             slot: Vec::new(),
             codes: Vec::new(),
             groups: Vec::new(),
@@ -249,13 +256,13 @@ struct Part {
     states: usize,
 }
 
-/// The parts' accumulators, a group per cell that rows reached.
 impl Part {
     fn acc(&mut self) -> &mut dyn GroupsAccumulator {
         self.acc.get_mut().unwrap_or_else(PoisonError::into_inner).as_mut()
     }
 }
 
+/// The parts' accumulators, a group per cell that rows reached.
 struct Cells {
     cells: usize,
     parts: Vec<Part>,
